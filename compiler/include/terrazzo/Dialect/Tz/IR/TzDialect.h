@@ -1,0 +1,37 @@
+//===- TzDialect.h - the tz tile dialect ------------------------*- C++ -*-===//
+#pragma once
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h.inc"
+
+namespace terrazzo::tz {
+// The side-effect resource read and written by tz memory ops.
+struct GlobalMemory : public mlir::SideEffects::Resource::Base<GlobalMemory> {
+  llvm::StringRef getName() final { return "<GlobalMemory>"; }
+};
+} // namespace terrazzo::tz
+
+#include "terrazzo/Dialect/Tz/IR/TzEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "terrazzo/Dialect/Tz/IR/TzAttrs.h.inc"
+#define GET_TYPEDEF_CLASSES
+#include "terrazzo/Dialect/Tz/IR/TzTypes.h.inc"
+#define GET_OP_CLASSES
+#include "terrazzo/Dialect/Tz/IR/TzOps.h.inc"
+
+namespace terrazzo::tz {
+// The element type of a scalar or tile type.
+mlir::Type getElementTypeOrSelf(mlir::Type type);
+// `like` with its element type replaced by `element` (a tile stays a tile).
+mlir::Type replaceElementType(mlir::Type like, mlir::Type element);
+// Name of the unit attribute that marks a func.func as a kernel.
+inline constexpr const char *kKernelAttrName = "tz.kernel";
+} // namespace terrazzo::tz
