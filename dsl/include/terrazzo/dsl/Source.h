@@ -46,8 +46,9 @@ std::string formatDiagnostic(const SourceFile *file, SourceLoc loc,
                              const std::string &message,
                              const char *severity = "error");
 
-// The one exception type the frontend throws for bad user input.
-class DslError : public std::runtime_error {
+// The one exception type the frontend throws for bad user input. Exported
+// from libterrazzo.so so callers can catch it across the library boundary.
+class __attribute__((visibility("default"))) DslError : public std::runtime_error {
 public:
   DslError(const SourceFile *file, SourceLoc loc, const std::string &message);
   SourceLoc loc() const { return loc_; }

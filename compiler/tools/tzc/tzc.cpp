@@ -1,0 +1,106 @@
+// tzc: compile one kernel of a DSL source file for a given signature and
+// print its IR.
+//
+//   tzc add.py --kernel add --signature '*fp32,*fp32,*fp32,i32' -D BLOCK=256
+//
+// Signature entries, one per non-keyword parameter in order:
+//   *fp32, *bf16, ...  a pointer to that dtype (16-byte aligned)
+//   i32, i64, fp32, i1 a run-time scalar (no value specialization)
+//   i32:16             a run-time integer known to be a multiple of 16
+//   123, 1.5, True     a constexpr value
+// -D NAME=VALUE binds a parameter by name (constexprs, usually).
+#include "terrazzo/Terrazzo.h"
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+
+using terrazzo::HostValue;
+
+namespace {
+void usage() {
+  std::cerr << "usage: tzc FILE --kernel NAME [--signature SIG] [-D NAME=VALUE]... [--emit=tz]\n";
+}
+
+// Parses one signature entry or -D value.
+HostValue parseValue(const std::string &s) {
+  // A 16-byte aligned dummy address: tzc never runs the kernel.
+  alignas(16) static char dummy[16];
+  if (!s.empty() && s[0] == '*') {
+    std::string dtype = s.substr(1);
+    static const std::pair<const char *, const char *> aliases[] = {
+        {"fp16", "float16"}, {"bf16", "bfloat16"}, {"fp32", "float32"}, {"fp64", "float64"},
+        {"i1", "int1"}, {"i8", "int8"}, {"i16", "int16"}, {"i32", "int32"}, {"i64", "int64"}};
+    for (auto &[a, full] : aliases)
+      if (dtype == a)
+        dtype = full;
+    return HostValue::pointer(dtype, dummy, sizeof(dummy));
+  }
+  if (s == "i32") return HostValue::integer(7);             // not 1, not a multiple of 16
+  if (s == "i64") return HostValue::integer(7LL << 33);      // does not fit in 32 bits
+  if (s == "i32:16") return HostValue::integer(16 * 7);
+  if (s == "fp32") return HostValue::floating(0.5);
+  if (s == "i1") return HostValue::boolean(false);
+  if (s == "True" || s == "False") return HostValue::boolean(s == "True");
+  if (s == "None") return HostValue::none();
+  if (s.rfind("tz.", 0) == 0) return HostValue::dtype(s.substr(3));
+  char *end = nullptr;
+  long long i = std::strtoll(s.c_str(), &end, 0);
+  if (end && *end == '\0' && !s.empty()) return HostValue::integer(i);
+  double d = std::strtod(s.c_str(), &end);
+  if (end && *end == '\0' && !s.empty()) return HostValue::floating(d);
+  throw std::invalid_argument("cannot parse signature entry '" + s + "'");
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string file, kernel, signature, emit = "tz";
+  terrazzo::Keywords keywords;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) { usage(); std::exit(2); }
+      return argv[++i];
+    };
+    if (a == "--kernel") kernel = next();
+    else if (a == "--signature") signature = next();
+    else if (a == "-D") {
+      std::string kv = next();
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) { usage(); return 2; }
+      keywords.emplace_back(kv.substr(0, eq), parseValue(kv.substr(eq + 1)));
+    } else if (a.rfind("--emit=", 0) == 0) emit = a.substr(7);
+    else if (a == "-h" || a == "--help") { usage(); return 0; }
+    else if (file.empty()) file = a;
+    else { usage(); return 2; }
+  }
+  if (file.empty() || kernel.empty()) {
+    usage();
+    return 2;
+  }
+  if (emit != "tz") {
+    std::cerr << "tzc: --emit=" << emit << " is not available yet (only 'tz')\n";
+    return 2;
+  }
+  try {
+    std::vector<HostValue> args;
+    std::stringstream ss(signature);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      item.erase(0, item.find_first_not_of(" \t"));
+      item.erase(item.find_last_not_of(" \t") + 1);
+      if (!item.empty())
+        args.push_back(parseValue(item));
+    }
+    auto k = terrazzo::Kernel::fromFile(file, kernel);
+    std::cout << k->ir(args, keywords);
+    return 0;
+  } catch (const terrazzo::DslError &e) {
+    std::cerr << e.what();
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "tzc: error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,501 @@
+// Code generation for statements and control flow. Compile-time conditions
+// and static_range are resolved while generating; run-time if/for/while
+// become scf.if/scf.for/scf.while whose results are the variables the
+// branches or the loop body rebind.
+#include "KernelBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <algorithm>
+#include <set>
+
+using namespace mlir;
+
+namespace terrazzo::dsl {
+
+KernelBuilder::KernelBuilder(MLIRContext &context, ModuleOp module)
+    : context_(context), module_(module), builder_(&context) {}
+
+void KernelBuilder::fail(SourceLoc loc, const std::string &message) const {
+  const SourceFile *file = frames_.empty() ? nullptr : &frames_.back().fn->source();
+  throw DslError(file, loc, message);
+}
+
+Location KernelBuilder::location(SourceLoc loc) const {
+  const std::string &file = frames_.back().fn->source().filename();
+  return FileLineColLoc::get(const_cast<MLIRContext *>(&context_), file, loc.line, loc.col);
+}
+
+void KernelBuilder::generateKernelBody(const JitFunction &fn, func::FuncOp func,
+                                       std::vector<CgValue> params) {
+  noteSource(fn);
+  Frame f;
+  f.fn = &fn;
+  for (size_t i = 0; i < fn.numParams(); ++i)
+    f.vars[fn.param(i).name] = params[i];
+  frames_.push_back(std::move(f));
+  builder_.setInsertionPointToEnd(&func.getBody().front());
+  genBlock(fn.definition().body);
+  if (frame().returnValue && frame().returnValue->kind != CgValue::Kind::None)
+    fail(fn.definition().loc, "a kernel cannot return a value");
+  builder_.create<func::ReturnOp>(location(fn.definition().loc));
+  frames_.pop_back();
+}
+
+void KernelBuilder::noteSource(const JitFunction &fn) {
+  for (auto &s : sources_)
+    if (s == fn.sourcePtr())
+      return;
+  sources_.push_back(fn.sourcePtr());
+}
+
+void collectAssignedNames(const std::vector<StmtPtr> &stmts, std::vector<std::string> &names) {
+  auto add = [&](const std::string &n) {
+    if (std::find(names.begin(), names.end(), n) == names.end())
+      names.push_back(n);
+  };
+  std::function<void(const Expr &)> addTarget = [&](const Expr &t) {
+    if (t.kind == ExprKind::Name)
+      add(t.name);
+    else if (t.kind == ExprKind::Tuple || t.kind == ExprKind::List)
+      for (auto &e : t.operands)
+        addTarget(*e);
+  };
+  for (auto &s : stmts) {
+    switch (s->kind) {
+    case StmtKind::Assign: case StmtKind::AugAssign: case StmtKind::AnnAssign: case StmtKind::For:
+      for (auto &t : s->targets)
+        addTarget(*t);
+      break;
+    default:
+      break;
+    }
+    collectAssignedNames(s->body, names);
+    collectAssignedNames(s->orelse, names);
+  }
+}
+
+void KernelBuilder::genBlock(const std::vector<StmtPtr> &stmts) {
+  for (auto &s : stmts) {
+    if (frame().returnValue)
+      return; // code after a return is dead
+    genStmt(*s);
+  }
+}
+
+void KernelBuilder::assignTarget(const Expr &target, const CgValue &value) {
+  if (target.kind == ExprKind::Name) {
+    frame().vars[target.name] = value;
+    return;
+  }
+  if (target.kind == ExprKind::Tuple || target.kind == ExprKind::List) {
+    if (value.kind != CgValue::Kind::Tuple)
+      fail(target.loc, "cannot unpack " + describe(value));
+    if (value.elems.size() != target.operands.size())
+      fail(target.loc, "cannot unpack a tuple of " + std::to_string(value.elems.size()) + " into " +
+                           std::to_string(target.operands.size()) + " names");
+    for (size_t i = 0; i < value.elems.size(); ++i)
+      assignTarget(*target.operands[i], value.elems[i]);
+    return;
+  }
+  fail(target.loc, "can only assign to names (use tz.store to write memory)");
+}
+
+void KernelBuilder::genStmt(const Stmt &s) {
+  switch (s.kind) {
+  case StmtKind::Expr:
+    eval(*s.value);
+    return;
+  case StmtKind::Assign: {
+    CgValue v = eval(*s.value);
+    for (auto &t : s.targets)
+      assignTarget(*t, v);
+    return;
+  }
+  case StmtKind::AnnAssign:
+    if (s.value)
+      assignTarget(*s.targets[0], eval(*s.value));
+    return;
+  case StmtKind::AugAssign: {
+    if (s.targets[0]->kind != ExprKind::Name)
+      fail(s.loc, "augmented assignment needs a name on the left");
+    CgValue cur = lookupName(s.targets[0]->name, s.targets[0]->loc);
+    frame().vars[s.targets[0]->name] = binaryOp(s.augOp, cur, eval(*s.value), s.loc);
+    return;
+  }
+  case StmtKind::If:
+    genIf(s);
+    return;
+  case StmtKind::For:
+    genFor(s);
+    return;
+  case StmtKind::While:
+    genWhile(s);
+    return;
+  case StmtKind::Return:
+    if (frame().loopDepth > 0)
+      fail(s.loc, "'return' inside a loop is not supported");
+    if (frame().dynamicIfDepth > 0)
+      fail(s.loc, "'return' inside an if with a run-time condition is not supported; "
+                  "assign the result to a variable and return it after the if");
+    frame().returnValue = s.value ? eval(*s.value) : CgValue::none();
+    return;
+  case StmtKind::Pass:
+    return;
+  case StmtKind::Break:
+    fail(s.loc, "'break' is not supported in kernels");
+  case StmtKind::Continue:
+    fail(s.loc, "'continue' is not supported in kernels");
+  case StmtKind::Assert: {
+    CgValue cond = eval(*s.value);
+    std::string msg = s.msg ? eval(*s.msg).text : "assertion failed";
+    if (cond.isConstexpr()) {
+      if (unaryOp(UnaryOpKind::Not, cond, s.loc).boolValue)
+        fail(s.loc, "assertion failed: " + msg);
+      return;
+    }
+    Value c = castTo(materialize(cond, s.loc), builder_.getI1Type(), s.loc);
+    builder_.create<tz::AssertOp>(location(s.loc), c, builder_.getStringAttr(msg));
+    return;
+  }
+  case StmtKind::FunctionDef:
+    fail(s.loc, "functions cannot be defined inside a kernel; define '" + s.name + "' at module level with @tz.jit");
+  case StmtKind::Import:
+    fail(s.loc, "'import' is not allowed inside a kernel");
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// if
+//===----------------------------------------------------------------------===//
+
+void KernelBuilder::genIf(const Stmt &s) {
+  CgValue cond = eval(*s.value);
+  if (cond.isConstexpr()) {
+    bool truth = !unaryOp(UnaryOpKind::Not, cond, s.loc).boolValue;
+    genBlock(truth ? s.body : s.orelse);
+    return;
+  }
+  Value c = toCondition(cond, s.value->loc);
+  Location l = location(s.loc);
+  std::map<std::string, CgValue> before = frame().vars;
+
+  // Generate both branches into a result-less scf.if, then rebuild it with
+  // the variables the branches rebind as results.
+  auto ifOp = builder_.create<scf::IfOp>(l, TypeRange{}, c, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(builder_);
+  auto genBranch = [&](Block *block, const std::vector<StmtPtr> &stmts) {
+    frame().vars = before;
+    builder_.setInsertionPoint(block->getTerminator());
+    ++frame().dynamicIfDepth;
+    genBlock(stmts);
+    --frame().dynamicIfDepth;
+    return frame().vars;
+  };
+  auto thenVars = genBranch(ifOp.thenBlock(), s.body);
+  auto elseVars = genBranch(ifOp.elseBlock(), s.orelse);
+
+  std::map<std::string, CgValue> merged;
+  std::vector<std::string> yieldNames;
+  std::set<std::string> names;
+  for (auto &kv : thenVars) names.insert(kv.first);
+  for (auto &kv : elseVars) names.insert(kv.first);
+  for (const std::string &name : names) {
+    auto t = thenVars.find(name), e = elseVars.find(name);
+    if (t == thenVars.end() || e == elseVars.end()) {
+      merged[name] = CgValue::undefined(
+          "'" + name + "' is defined in only one branch of the if at line " + std::to_string(s.loc.line) +
+          "; define it before the if or in both branches");
+      continue;
+    }
+    if (t->second.sameAs(e->second)) {
+      merged[name] = t->second;
+      continue;
+    }
+    const CgValue &tv = t->second, &ev = e->second;
+    bool bothValues = (tv.isIr() || tv.isNumber()) && (ev.isIr() || ev.isNumber());
+    if (!bothValues) {
+      merged[name] = CgValue::undefined("'" + name + "' holds different compile-time values after the if at line " +
+                                        std::to_string(s.loc.line));
+      continue;
+    }
+    yieldNames.push_back(name);
+  }
+
+  // Result types: a run-time value fixes the type; two numbers take their
+  // common type.
+  SmallVector<Type> resultTypes;
+  for (auto &name : yieldNames) {
+    const CgValue &tv = thenVars[name], &ev = elseVars[name];
+    Type type;
+    if (tv.isIr() && ev.isIr()) {
+      if (tv.ir.getType() != ev.ir.getType())
+        fail(s.loc, "'" + name + "' is a " + typeName(tv.ir.getType()) + " in the if branch but a " +
+                        typeName(ev.ir.getType()) + " in the else branch");
+      type = tv.ir.getType();
+    } else if (tv.isIr() || ev.isIr()) {
+      type = (tv.isIr() ? tv : ev).ir.getType();
+    } else {
+      builder_.setInsertionPoint(ifOp);
+      type = commonElementType(tv, ev, s.loc);
+    }
+    resultTypes.push_back(type);
+  }
+  auto yieldIn = [&](Block *block, std::map<std::string, CgValue> &vars) {
+    Operation *term = block->getTerminator();
+    builder_.setInsertionPoint(term);
+    SmallVector<Value> values;
+    for (size_t i = 0; i < yieldNames.size(); ++i)
+      values.push_back(materializeAs(vars[yieldNames[i]], resultTypes[i], s.loc));
+    builder_.create<scf::YieldOp>(term->getLoc(), values);
+    term->erase();
+  };
+  yieldIn(ifOp.thenBlock(), thenVars);
+  yieldIn(ifOp.elseBlock(), elseVars);
+
+  builder_.setInsertionPoint(ifOp);
+  auto newIf = builder_.create<scf::IfOp>(l, resultTypes, c, /*withElseRegion=*/true);
+  newIf.getThenRegion().front().erase();
+  newIf.getElseRegion().front().erase();
+  newIf.getThenRegion().takeBody(ifOp.getThenRegion());
+  newIf.getElseRegion().takeBody(ifOp.getElseRegion());
+  ifOp.erase();
+  for (size_t i = 0; i < yieldNames.size(); ++i)
+    merged[yieldNames[i]] = CgValue::fromIr(newIf.getResult(i));
+  frame().vars = merged;
+  builder_.setInsertionPointAfter(newIf);
+}
+
+//===----------------------------------------------------------------------===//
+// Loops
+//===----------------------------------------------------------------------===//
+
+std::vector<std::string> KernelBuilder::loopCarriedNames(const Stmt &loop) const {
+  std::vector<std::string> assigned, carried;
+  collectAssignedNames(loop.body, assigned);
+  for (auto &name : assigned) {
+    auto it = frame().vars.find(name);
+    if (it != frame().vars.end() && (it->second.isIr() || it->second.isNumber()))
+      carried.push_back(name);
+  }
+  return carried;
+}
+
+namespace {
+// Ensures no name first defined inside a loop body leaks out of it.
+void hideLoopLocals(std::map<std::string, CgValue> &vars, const std::map<std::string, CgValue> &before,
+                    int line) {
+  for (auto &kv : vars)
+    if (!before.count(kv.first))
+      kv.second = CgValue::undefined("'" + kv.first + "' is defined inside the loop at line " +
+                                     std::to_string(line) + " and cannot be used after it");
+}
+} // namespace
+
+void KernelBuilder::genFor(const Stmt &s) {
+  const Expr &iter = *s.value;
+  CgValue callee = iter.kind == ExprKind::Call ? eval(*iter.value) : CgValue::none();
+  bool isRange = callee.kind == CgValue::Kind::Builtin &&
+                 (callee.text == "py.range" || callee.text == "range" || callee.text == "static_range");
+  if (!isRange)
+    fail(iter.loc, "a for loop must iterate over range(...) or tz.static_range(...)");
+  CallArgs args;
+  for (auto &a : iter.operands)
+    args.positional.push_back(eval(*a));
+  if (!iter.keywords.empty() || args.positional.empty() || args.positional.size() > 3)
+    fail(iter.loc, "range takes 1 to 3 positional arguments");
+  if (s.targets[0]->kind != ExprKind::Name)
+    fail(s.targets[0]->loc, "the loop variable must be a name");
+  if (!s.orelse.empty())
+    fail(s.loc, "'for ... else' is not supported in kernels");
+  if (callee.text == "static_range") {
+    genStaticFor(s, args);
+    return;
+  }
+  CgValue start = args.positional.size() > 1 ? args.positional[0] : CgValue::integer(0);
+  CgValue stop = args.positional.size() > 1 ? args.positional[1] : args.positional[0];
+  CgValue step = args.positional.size() > 2 ? args.positional[2] : CgValue::integer(1);
+  if (step.isConstexpr() && requireInt(step, iter.loc, "range step") <= 0)
+    fail(iter.loc, "range steps must be positive");
+  Location l = location(s.loc);
+  // The induction variable has the widest integer type of the bounds.
+  Type ivType = builder_.getI32Type();
+  for (auto *v : {&start, &stop, &step}) {
+    if (v->isIr()) {
+      Type t = v->ir.getType();
+      if (!isa<IntegerType>(t) || t.isInteger(1))
+        fail(iter.loc, "range bounds must be integer scalars, not " + typeName(t));
+      if (t.getIntOrFloatBitWidth() > ivType.getIntOrFloatBitWidth())
+        ivType = t;
+    } else if (v->kind != CgValue::Kind::Int) {
+      fail(iter.loc, "range bounds must be integers, not " + describe(*v));
+    }
+  }
+  Value lb = materializeAs(start, ivType, iter.loc);
+  Value ub = materializeAs(stop, ivType, iter.loc);
+  Value st = materializeAs(step, ivType, iter.loc);
+
+  std::vector<std::string> carried = loopCarriedNames(s);
+  std::map<std::string, CgValue> before = frame().vars;
+  // Types of the carried values: start from their current types; a number
+  // adopts the type the body gives it (acc = 0.0 then acc += tile), found by
+  // generating the body once more.
+  std::vector<Type> types;
+  for (auto &name : carried) {
+    const CgValue &v = before[name];
+    types.push_back(v.isIr() ? v.ir.getType() : Type());
+  }
+  for (int attempt = 0;; ++attempt) {
+    SmallVector<Value> inits;
+    for (size_t i = 0; i < carried.size(); ++i) {
+      const CgValue &v = before[carried[i]];
+      Value init = types[i] ? materializeAs(v, types[i], s.loc) : materialize(v, s.loc);
+      types[i] = init.getType();
+      inits.push_back(init);
+    }
+    auto forOp = builder_.create<scf::ForOp>(l, lb, ub, st, inits);
+    OpBuilder::InsertionGuard guard(builder_);
+    Block *body = forOp.getBody();
+    builder_.setInsertionPointToStart(body);
+    if (body->mightHaveTerminator())
+      builder_.setInsertionPoint(body->getTerminator());
+    frame().vars = before;
+    frame().vars[s.targets[0]->name] = CgValue::fromIr(forOp.getInductionVar());
+    for (size_t i = 0; i < carried.size(); ++i)
+      frame().vars[carried[i]] = CgValue::fromIr(forOp.getRegionIterArg(i));
+    ++frame().loopDepth;
+    genBlock(s.body);
+    --frame().loopDepth;
+    bool retype = false;
+    SmallVector<Value> yields;
+    for (size_t i = 0; i < carried.size(); ++i) {
+      const CgValue &v = frame().vars[carried[i]];
+      if (v.isIr() && v.ir.getType() != types[i]) {
+        if (before[carried[i]].isIr() || attempt > 0)
+          fail(s.loc, "loop-carried value '" + carried[i] + "' changes type from " + typeName(types[i]) +
+                          " to " + typeName(v.ir.getType()) + " in the loop body");
+        types[i] = v.ir.getType();
+        retype = true;
+        continue;
+      }
+      if (!v.isIr() && !v.isNumber())
+        fail(s.loc, "loop-carried value '" + carried[i] + "' becomes " + describe(v) + " in the loop body");
+      yields.push_back(v.isIr() ? v.ir : materializeAs(v, types[i], s.loc));
+    }
+    if (body->mightHaveTerminator())
+      body->getTerminator()->erase();
+    if (retype) {
+      forOp.erase();
+      frame().vars = before;
+      continue;
+    }
+    builder_.setInsertionPointToEnd(body);
+    builder_.create<scf::YieldOp>(l, yields);
+    auto after = frame().vars;
+    frame().vars = before;
+    for (auto &kv : after)
+      if (!before.count(kv.first))
+        frame().vars[kv.first] = kv.second;
+    hideLoopLocals(frame().vars, before, s.loc.line);
+    for (size_t i = 0; i < carried.size(); ++i)
+      frame().vars[carried[i]] = CgValue::fromIr(forOp.getResult(i));
+    return; // the guard puts the insertion point back after the loop
+
+  }
+}
+
+void KernelBuilder::genStaticFor(const Stmt &s, CallArgs &args) {
+  std::vector<int64_t> bounds;
+  for (auto &a : args.positional)
+    bounds.push_back(requireInt(a, s.value->loc, "static_range bound"));
+  int64_t start = bounds.size() > 1 ? bounds[0] : 0;
+  int64_t stop = bounds.size() > 1 ? bounds[1] : bounds[0];
+  int64_t step = bounds.size() > 2 ? bounds[2] : 1;
+  if (step == 0)
+    fail(s.value->loc, "static_range step cannot be zero");
+  if ((stop - start) / step > 4096)
+    fail(s.value->loc, "static_range unrolls at most 4096 iterations");
+  ++frame().loopDepth;
+  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+    frame().vars[s.targets[0]->name] = CgValue::integer(i);
+    genBlock(s.body);
+  }
+  --frame().loopDepth;
+}
+
+void KernelBuilder::genWhile(const Stmt &s) {
+  if (!s.orelse.empty())
+    fail(s.loc, "'while ... else' is not supported in kernels");
+  std::vector<std::string> carried = loopCarriedNames(s);
+  std::map<std::string, CgValue> before = frame().vars;
+  Location l = location(s.loc);
+  std::vector<Type> types;
+  for (auto &name : carried)
+    types.push_back(before[name].isIr() ? before[name].ir.getType() : Type());
+  for (int attempt = 0;; ++attempt) {
+    SmallVector<Value> inits;
+    SmallVector<Type> initTypes;
+    for (size_t i = 0; i < carried.size(); ++i) {
+      const CgValue &v = before[carried[i]];
+      Value init = types[i] ? materializeAs(v, types[i], s.loc) : materialize(v, s.loc);
+      types[i] = init.getType();
+      inits.push_back(init);
+      initTypes.push_back(init.getType());
+    }
+    auto whileOp = builder_.create<scf::WhileOp>(l, initTypes, inits);
+    OpBuilder::InsertionGuard guard(builder_);
+    SmallVector<Location> locs(initTypes.size(), l);
+    Block *beforeBlock = builder_.createBlock(&whileOp.getBefore(), {}, initTypes, locs);
+    frame().vars = before;
+    for (size_t i = 0; i < carried.size(); ++i)
+      frame().vars[carried[i]] = CgValue::fromIr(beforeBlock->getArgument(i));
+    CgValue cond = eval(*s.value);
+    if (cond.isConstexpr())
+      fail(s.value->loc, "a while loop needs a run-time condition (break is not supported)");
+    Value c = toCondition(cond, s.value->loc);
+    builder_.create<scf::ConditionOp>(l, c, beforeBlock->getArguments());
+
+    Block *afterBlock = builder_.createBlock(&whileOp.getAfter(), {}, initTypes, locs);
+    frame().vars = before;
+    for (size_t i = 0; i < carried.size(); ++i)
+      frame().vars[carried[i]] = CgValue::fromIr(afterBlock->getArgument(i));
+    ++frame().loopDepth;
+    genBlock(s.body);
+    --frame().loopDepth;
+    bool retype = false;
+    SmallVector<Value> yields;
+    for (size_t i = 0; i < carried.size(); ++i) {
+      const CgValue &v = frame().vars[carried[i]];
+      if (v.isIr() && v.ir.getType() != types[i]) {
+        if (before[carried[i]].isIr() || attempt > 0)
+          fail(s.loc, "loop-carried value '" + carried[i] + "' changes type from " + typeName(types[i]) +
+                          " to " + typeName(v.ir.getType()) + " in the loop body");
+        types[i] = v.ir.getType();
+        retype = true;
+        continue;
+      }
+      if (!v.isIr() && !v.isNumber())
+        fail(s.loc, "loop-carried value '" + carried[i] + "' becomes " + describe(v) + " in the loop body");
+      yields.push_back(v.isIr() ? v.ir : materializeAs(v, types[i], s.loc));
+    }
+    if (retype) {
+      whileOp.erase();
+      frame().vars = before;
+      continue;
+    }
+    builder_.create<scf::YieldOp>(l, yields);
+    auto after = frame().vars;
+    frame().vars = before;
+    for (auto &kv : after)
+      if (!before.count(kv.first))
+        frame().vars[kv.first] = kv.second;
+    hideLoopLocals(frame().vars, before, s.loc.line);
+    for (size_t i = 0; i < carried.size(); ++i)
+      frame().vars[carried[i]] = CgValue::fromIr(whileOp.getResult(i));
+    return; // the guard puts the insertion point back after the loop
+  }
+}
+
+} // namespace terrazzo::dsl

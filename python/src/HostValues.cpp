@@ -1,0 +1,100 @@
+// Python object -> HostValue, and the resolver over a function's globals.
+#include "HostValues.h"
+
+#include <pybind11/numpy.h>
+
+namespace py = pybind11;
+
+namespace terrazzo::python {
+
+namespace {
+// Bytes spanned by a strided array, measured from its data pointer; negative
+// strides are rejected since the kernel addresses memory from the base.
+size_t spannedBytes(const py::array &a, const std::string &what) {
+  if (a.size() == 0)
+    return 0;
+  size_t last = 0;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    if (a.strides(d) < 0)
+      throw py::value_error(what + " has a negative stride; pass a copy");
+    last += (a.shape(d) - 1) * a.strides(d);
+  }
+  return last + a.itemsize();
+}
+
+std::string dtypeName(const py::array &a) {
+  std::string name = py::str(a.dtype()).cast<std::string>();
+  if (name == "bool")
+    return "int1";
+  return name;
+}
+} // namespace
+
+HostValue toHostValue(const py::handle &obj) {
+  if (obj.is_none())
+    return HostValue::none();
+  if (py::isinstance<py::bool_>(obj))
+    return HostValue::boolean(obj.cast<bool>());
+  if (py::isinstance<py::int_>(obj)) {
+    try {
+      return HostValue::integer(obj.cast<int64_t>());
+    } catch (const py::cast_error &) {
+      throw py::value_error("integer argument does not fit in 64 bits");
+    }
+  }
+  if (py::isinstance<py::float_>(obj))
+    return HostValue::floating(obj.cast<double>());
+  if (py::isinstance<py::str>(obj))
+    return HostValue::string(obj.cast<std::string>());
+  // Objects of the terrazzo package identify themselves through a marker
+  // attribute rather than an import of the package from C++.
+  if (py::hasattr(obj, "__terrazzo_kind__")) {
+    std::string kind = obj.attr("__terrazzo_kind__").cast<std::string>();
+    if (kind == "dtype")
+      return HostValue::dtype(obj.attr("name").cast<std::string>());
+    if (kind == "constexpr")
+      return toHostValue(obj.attr("value"));
+    if (kind == "jit")
+      return obj.attr("_kernel").cast<std::shared_ptr<Kernel>>()->asValue();
+    if (kind == "module")
+      return HostValue::terrazzoModule();
+  }
+  if (py::isinstance<py::module_>(obj)) {
+    std::string name = obj.attr("__name__").cast<std::string>();
+    if (name == "terrazzo" || name == "terrazzo.language" || name == "triton.language")
+      return HostValue::terrazzoModule();
+  }
+  if (py::isinstance<py::array>(obj)) {
+    auto a = py::reinterpret_borrow<py::array>(obj);
+    return HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, "array argument"));
+  }
+  return HostValue::unsupported(py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>());
+}
+
+namespace {
+class PythonResolver : public Resolver {
+public:
+  explicit PythonResolver(py::object lookup) : lookup_(std::move(lookup)) {}
+  ~PythonResolver() override {
+    py::gil_scoped_acquire gil;
+    lookup_ = py::object();
+  }
+  std::optional<HostValue> lookup(const std::string &name) const override {
+    py::gil_scoped_acquire gil;
+    py::object found = lookup_(name);
+    if (found.is_none())
+      return std::nullopt;
+    // The lookup returns a 1-tuple so that a global set to None is found.
+    return toHostValue(found.cast<py::tuple>()[0]);
+  }
+
+private:
+  py::object lookup_;
+};
+} // namespace
+
+std::shared_ptr<const Resolver> makePythonResolver(py::object lookup) {
+  return std::make_shared<PythonResolver>(std::move(lookup));
+}
+
+} // namespace terrazzo::python

@@ -1,0 +1,19 @@
+// Conversion of Python objects to the host values the compiler understands.
+#pragma once
+
+#include "terrazzo/Terrazzo.h"
+
+#include <pybind11/pybind11.h>
+
+namespace terrazzo::python {
+
+// numpy arrays become pointers to their memory; ints, floats, bools, None,
+// strings, dtypes, jit functions, tz.constexpr and the terrazzo module become
+// the matching compile-time values; anything else is marked unsupported
+// (the frontend reports it where it is used).
+HostValue toHostValue(const pybind11::handle &obj);
+
+// A resolver that looks names up in a Python function's globals.
+std::shared_ptr<const Resolver> makePythonResolver(pybind11::object lookup);
+
+} // namespace terrazzo::python

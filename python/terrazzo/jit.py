@@ -1,0 +1,75 @@
+"""The @jit decorator and kernel launches. Every decision (argument binding,
+specialization, caching, code generation, execution) is taken in C++; this
+module only hands over the function's source and the launch arguments."""
+
+import inspect
+import textwrap
+
+from . import _terrazzo
+
+
+class JITFunction:
+    """A kernel-language function. ``f[grid](*args, **kwargs)`` launches it;
+    ``f.ir(*args, **kwargs)`` returns the tz-dialect IR of that specialization.
+    Other kernels can call it, or receive it as a ``tz.constexpr`` argument."""
+
+    __terrazzo_kind__ = "jit"
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+        lines, first_line = inspect.getsourcelines(fn)
+        source = "".join(lines)
+        filename = inspect.getsourcefile(fn) or "<unknown>"
+        self._kernel = _terrazzo.Kernel(source, filename, first_line - 1, fn.__name__, self._lookup)
+
+    def _lookup(self, name):
+        """Resolves a module-level name the kernel uses: closure variables,
+        then the function's globals, then builtins are left to the compiler.
+        Returns a 1-tuple, or None when the name is not defined here."""
+        code = self.fn.__code__
+        if self.fn.__closure__ and name in code.co_freevars:
+            cell = self.fn.__closure__[code.co_freevars.index(name)]
+            try:
+                return (cell.cell_contents,)
+            except ValueError:
+                return None
+        g = self.fn.__globals__
+        if name in g:
+            return (g[name],)
+        return None
+
+    @property
+    def param_names(self):
+        return self._kernel.param_names
+
+    def ir(self, *args, **kwargs):
+        return self._kernel.ir(args, kwargs)
+
+    def __getitem__(self, grid):
+        def launch(*args, **kwargs):
+            g = grid
+            if callable(g):
+                meta = dict(zip(self.param_names, args))
+                meta.update(kwargs)
+                g = g(meta)
+            if not isinstance(g, tuple):
+                g = (g,)
+            self._kernel.interpret(g, args, kwargs)
+        return launch
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(
+            f"{self.__name__} is a terrazzo kernel: launch it with {self.__name__}[grid](...), "
+            "or call it from another kernel")
+
+    def __repr__(self):
+        return f"<terrazzo.JITFunction {self.__name__}>"
+
+
+def jit(fn=None):
+    """Decorator turning a Python-syntax function into a terrazzo kernel."""
+    if fn is None:
+        return lambda f: JITFunction(f)
+    return JITFunction(fn)

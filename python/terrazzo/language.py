@@ -1,0 +1,138 @@
+"""The terrazzo language namespace (``tz.load``, ``tz.dot``, ...).
+
+These functions only exist inside kernels: the C++ frontend compiles calls to
+them. Calling one from ordinary Python raises an error. Their signatures and
+docstrings are here so editors, ``help()`` and readers see what each does;
+docs/language.md is the full reference.
+"""
+
+
+class dtype:
+    """A scalar element type, e.g. ``tz.float32``."""
+
+    __terrazzo_kind__ = "dtype"
+
+    def __init__(self, name, bits, is_float):
+        self.name = name
+        self.primitive_bitwidth = bits
+        self._is_float = is_float
+
+    def is_floating(self):
+        return self._is_float
+
+    def __repr__(self):
+        return f"tz.{self.name}"
+
+    def __eq__(self, other):
+        return isinstance(other, dtype) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+int1 = dtype("int1", 1, False)
+int8 = dtype("int8", 8, False)
+int16 = dtype("int16", 16, False)
+int32 = dtype("int32", 32, False)
+int64 = dtype("int64", 64, False)
+float16 = dtype("float16", 16, True)
+bfloat16 = dtype("bfloat16", 16, True)
+float32 = dtype("float32", 32, True)
+float64 = dtype("float64", 64, True)
+fp16, bf16, fp32, fp64 = float16, bfloat16, float32, float64
+
+
+class constexpr:
+    """Marks a parameter as a compile-time constant (``BLOCK: tz.constexpr``);
+    ``tz.constexpr(128)`` wraps a module-level constant."""
+
+    __terrazzo_kind__ = "constexpr"
+
+    def __init__(self, value):
+        self.value = value.value if isinstance(value, constexpr) else value
+
+    def __repr__(self):
+        return f"tz.constexpr({self.value!r})"
+
+
+def cdiv(x, div):
+    """Ceiling division ``(x + div - 1) // div``; usable in kernels and on the host."""
+    return (x + div - 1) // div
+
+
+def _kernel_only(name, signature, doc):
+    def stub(*args, **kwargs):
+        raise RuntimeError(f"tz.{name} can only be used inside a @tz.jit kernel")
+    stub.__name__ = name
+    stub.__qualname__ = name
+    stub.__doc__ = f"tz.{name}{signature}\n\n{doc}"
+    return stub
+
+
+_BUILTINS = {
+    "program_id": ("(axis)", "Index of the current program along grid axis 0, 1 or 2 (int32)."),
+    "num_programs": ("(axis)", "Number of programs along grid axis 0, 1 or 2 (int32)."),
+    "arange": ("(start, end)", "1-D int32 tile [start, end); end - start must be a power of two; constexpr bounds."),
+    "zeros": ("(shape, dtype=float32)", "Tile of zeros; shape is a tuple of constexpr powers of two."),
+    "zeros_like": ("(input)", "Tile of zeros with the type of input."),
+    "full": ("(shape, value, dtype)", "Tile filled with value."),
+    "load": ("(pointer, mask=None, other=None, ...)",
+             "Load from a pointer or tile of pointers; masked-off lanes read nothing and yield `other`. "
+             "Cache and eviction hints are accepted and ignored."),
+    "store": ("(pointer, value, mask=None, ...)", "Store value (cast to the pointee type) where mask holds."),
+    "dot": ("(input, other, acc=None, input_precision=None, allow_tf32=None, max_num_imprecise_acc=None, out_dtype=float32)",
+            "Matrix product of an MxK and a KxN tile, accumulated in acc (MxN, float32 by default)."),
+    "where": ("(condition, x, y)", "Elementwise select with broadcasting."),
+    "maximum": ("(x, y, propagate_nan=None)", "Elementwise maximum (NaN propagates for floats)."),
+    "minimum": ("(x, y, propagate_nan=None)", "Elementwise minimum (NaN propagates for floats)."),
+    "clamp": ("(x, min, max, propagate_nan=None)", "minimum(maximum(x, min), max)."),
+    "exp": ("(x)", "e**x."), "exp2": ("(x)", "2**x."), "log": ("(x)", "Natural logarithm."),
+    "log2": ("(x)", "Base-2 logarithm."), "sqrt": ("(x)", "Square root."), "sqrt_rn": ("(x)", "Square root, rounded to nearest."),
+    "rsqrt": ("(x)", "1 / sqrt(x)."), "sigmoid": ("(x)", "1 / (1 + exp(-x))."), "abs": ("(x)", "Absolute value."),
+    "sin": ("(x)", "Sine."), "cos": ("(x)", "Cosine."), "tanh": ("(x)", "Hyperbolic tangent."),
+    "floor": ("(x)", "Round down."), "ceil": ("(x)", "Round up."), "erf": ("(x)", "Error function."),
+    "fma": ("(x, y, z)", "x * y + z."), "fdiv": ("(x, y, ieee_rounding=False)", "Float division."),
+    "div_rn": ("(x, y)", "Float division, rounded to nearest."),
+    "cast": ("(input, dtype, fp_downcast_rounding=None, bitcast=False)", "Convert to dtype (same as x.to(dtype))."),
+    "sum": ("(input, axis=None, keep_dims=False)", "Sum along axis (all axes when None); small ints accumulate in int32."),
+    "max": ("(input, axis=None, return_indices=False, return_indices_tie_break_left=True, keep_dims=False)",
+            "Maximum along axis; with return_indices also the (first) index."),
+    "min": ("(input, axis=None, return_indices=False, return_indices_tie_break_left=True, keep_dims=False)",
+            "Minimum along axis; with return_indices also the (first) index."),
+    "xor_sum": ("(input, axis=None, keep_dims=False)", "Bitwise xor along axis."),
+    "argmax": ("(input, axis, tie_break_left=True, keep_dims=False)", "Index (int32) of the first maximum along axis."),
+    "argmin": ("(input, axis, tie_break_left=True, keep_dims=False)", "Index (int32) of the first minimum along axis."),
+    "cumsum": ("(input, axis=0, reverse=False, dtype=None)", "Inclusive prefix sum along axis."),
+    "cumprod": ("(input, axis=0, reverse=False, dtype=None)", "Inclusive prefix product along axis."),
+    "broadcast_to": ("(input, *shape)", "Broadcast to shape."),
+    "broadcast": ("(input, other)", "Broadcast two values to their common shape."),
+    "reshape": ("(input, *shape, can_reorder=False)", "Same elements, new shape (row-major)."),
+    "view": ("(input, *shape)", "Same as reshape."),
+    "trans": ("(input, *dims)", "Permute dimensions (transpose a 2-D tile when dims are omitted)."),
+    "permute": ("(input, *dims)", "Permute dimensions."),
+    "expand_dims": ("(input, axis)", "Insert a size-1 dimension."),
+    "atomic_add": ("(pointer, val, mask=None, sem=None, scope=None)", "Atomic add; returns the old values."),
+    "atomic_max": ("(pointer, val, mask=None, sem=None, scope=None)", "Atomic max; returns the old values."),
+    "atomic_min": ("(pointer, val, mask=None, sem=None, scope=None)", "Atomic min; returns the old values."),
+    "atomic_and": ("(pointer, val, mask=None, sem=None, scope=None)", "Atomic bitwise and; returns the old values."),
+    "atomic_or": ("(pointer, val, mask=None, sem=None, scope=None)", "Atomic bitwise or; returns the old values."),
+    "atomic_xor": ("(pointer, val, mask=None, sem=None, scope=None)", "Atomic bitwise xor; returns the old values."),
+    "atomic_xchg": ("(pointer, val, mask=None, sem=None, scope=None)", "Atomic exchange; returns the old values."),
+    "atomic_cas": ("(pointer, cmp, val, sem=None, scope=None)", "Atomic compare-and-swap; returns the old values."),
+    "static_assert": ("(cond, msg='')", "Compile-time assertion."),
+    "static_print": ("(*values)", "Print compile-time values while compiling."),
+    "device_assert": ("(cond, msg='')", "Run-time assertion; a failing element stops the kernel."),
+    "device_print": ("(prefix, *args)", "Print run-time values from every program."),
+    "multiple_of": ("(input, values)", "Promise that input is a multiple of values (a compiler hint)."),
+    "max_contiguous": ("(input, values)", "Promise that runs of `values` elements are contiguous (a compiler hint)."),
+    "max_constancy": ("(input, values)", "Promise that runs of `values` elements are equal (a compiler hint)."),
+    "debug_barrier": ("()", "Synchronize the threads of a program (no effect on the interpreter)."),
+    "range": ("(start, stop=None, step=1)", "Loop range whose bounds may be run-time values."),
+    "static_range": ("(start, stop=None, step=1)", "Loop range with constexpr bounds, unrolled at compile time."),
+}
+
+for _name, (_sig, _doc) in _BUILTINS.items():
+    globals()[_name] = _kernel_only(_name, _sig, _doc)
+
+__all__ = ["dtype", "constexpr", "cdiv", "int1", "int8", "int16", "int32", "int64", "float16", "bfloat16",
+           "float32", "float64", "fp16", "bf16", "fp32", "fp64"] + list(_BUILTINS)

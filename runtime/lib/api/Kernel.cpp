@@ -1,0 +1,162 @@
+// terrazzo::Kernel: specialization cache and the interpreter entry point.
+#include "terrazzo/Terrazzo.h"
+
+#include "terrazzo/dsl/CodeGen.h"
+#include "terrazzo/dsl/JitFunction.h"
+#include "terrazzo/interpreter/Interpreter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace terrazzo {
+
+const char *version() { return "0.1.0"; }
+
+namespace {
+// One compiled specialization owns its MLIR context.
+struct Specialization {
+  std::unique_ptr<mlir::MLIRContext> context;
+  dsl::SpecializedKernel kernel;
+};
+
+// Renders an interpreter error at the kernel line it points at.
+[[noreturn]] void rethrowAtSource(const interp::InterpreterError &e, const dsl::SpecializedKernel &k) {
+  mlir::Location loc = e.loc();
+  if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
+    if (!fused.getLocations().empty())
+      loc = fused.getLocations().front();
+  if (auto fl = mlir::dyn_cast<mlir::FileLineColLoc>(loc)) {
+    dsl::SourceLoc at{(int)fl.getLine(), (int)fl.getColumn()};
+    for (auto &src : k.sources) {
+      if (src->filename() != fl.getFilename().str())
+        continue;
+      if (!src->lineText(at.line).empty())
+        throw dsl::DslError(src.get(), at, e.message());
+    }
+    dsl::SourceFile bare(fl.getFilename().str(), "");
+    throw dsl::DslError(&bare, at, e.message());
+  }
+  throw dsl::DslError(nullptr, dsl::SourceLoc{}, e.message());
+}
+} // namespace
+
+struct Kernel::Impl {
+  std::shared_ptr<dsl::JitFunction> fn;
+  std::mutex mutex;
+  std::map<std::string, std::unique_ptr<Specialization>> cache;
+
+  Specialization &specialize(const std::vector<HostValue> &bound) {
+    std::string key = dsl::specializationKey(*fn, bound);
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end())
+      return *it->second;
+    auto spec = std::make_unique<Specialization>();
+    spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
+    spec->kernel = dsl::generateKernel(*spec->context, *fn, bound);
+    return *cache.emplace(key, std::move(spec)).first->second;
+  }
+};
+
+Kernel::Kernel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Kernel::~Kernel() = default;
+
+std::shared_ptr<Kernel> Kernel::fromSource(const std::string &source, const std::string &filename,
+                                           int lineOffset, const std::string &name,
+                                           std::shared_ptr<const Resolver> resolver) {
+  auto file = std::make_shared<dsl::SourceFile>(filename, source, lineOffset);
+  auto impl = std::make_unique<Impl>();
+  impl->fn = dsl::JitFunction::fromSource(file, name, std::move(resolver));
+  return std::shared_ptr<Kernel>(new Kernel(std::move(impl)));
+}
+
+std::shared_ptr<Kernel> Kernel::fromFile(const std::string &path, const std::string &name) {
+  std::ifstream in(path);
+  if (!in)
+    throw std::runtime_error("cannot open kernel source '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto file = std::make_shared<dsl::SourceFile>(path, text.str(), 0);
+  auto impl = std::make_unique<Impl>();
+  impl->fn = dsl::JitFunction::fromSource(file, name, dsl::makeFileResolver(file));
+  return std::shared_ptr<Kernel>(new Kernel(std::move(impl)));
+}
+
+const std::string &Kernel::name() const { return impl_->fn->name(); }
+
+std::vector<std::string> Kernel::paramNames() const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < impl_->fn->numParams(); ++i)
+    names.push_back(impl_->fn->param(i).name);
+  return names;
+}
+
+HostValue Kernel::asValue() const { return HostValue::jitFunction(impl_->fn); }
+
+size_t Kernel::numSpecializations() const { return impl_->cache.size(); }
+
+std::string Kernel::ir(const std::vector<HostValue> &args, const Keywords &keywords) {
+  auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  Specialization &spec = impl_->specialize(bound);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  spec.kernel.module->print(os);
+  return text;
+}
+
+void Kernel::interpret(std::array<int64_t, 3> grid, const std::vector<HostValue> &args,
+                       const Keywords &keywords, std::string *printOutput) {
+  for (int64_t g : grid)
+    if (g < 0)
+      throw std::invalid_argument("grid dimensions must be non-negative");
+  auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  Specialization &spec = impl_->specialize(bound);
+  std::vector<interp::HostBuffer> buffers;
+  std::vector<interp::KernelArgument> arguments;
+  for (size_t i = 0; i < bound.size(); ++i) {
+    if (spec.kernel.paramToArgument[i] < 0)
+      continue;
+    const HostValue &h = bound[i];
+    interp::KernelArgument a;
+    switch (h.kind) {
+    case HostValue::Kind::Pointer:
+      if (!h.data && h.bytes)
+        throw std::invalid_argument("argument '" + impl_->fn->param(i).name + "' has no data");
+      a.kind = interp::KernelArgument::Kind::Pointer;
+      a.bufferIndex = buffers.size();
+      buffers.push_back({h.data, h.bytes, impl_->fn->param(i).name});
+      break;
+    case HostValue::Kind::Int:
+      a.kind = interp::KernelArgument::Kind::Int;
+      a.intValue = h.intValue;
+      break;
+    case HostValue::Kind::Bool:
+      a.kind = interp::KernelArgument::Kind::Int;
+      a.intValue = h.boolValue;
+      break;
+    case HostValue::Kind::Float:
+      a.kind = interp::KernelArgument::Kind::Float;
+      a.floatValue = h.floatValue;
+      break;
+    default:
+      throw std::invalid_argument("argument '" + impl_->fn->param(i).name + "' cannot be passed at run time");
+    }
+    arguments.push_back(a);
+  }
+  auto func = *spec.kernel.module->getOps<mlir::func::FuncOp>().begin();
+  interp::LaunchGrid launch;
+  launch.programs = grid;
+  try {
+    interp::runKernel(func, launch, buffers, arguments, printOutput);
+  } catch (const interp::InterpreterError &e) {
+    rethrowAtSource(e, spec.kernel);
+  }
+}
+
+} // namespace terrazzo
