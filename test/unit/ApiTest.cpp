@@ -1,0 +1,83 @@
+// The public C++ API: load kernels from a file, run them on the interpreter,
+// and get diagnostics that point at the source.
+#include "terrazzo/Terrazzo.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#ifndef TERRAZZO_TEST_KERNELS
+#error "TERRAZZO_TEST_KERNELS must name the directory of the test kernels"
+#endif
+
+namespace {
+const std::string kFile = std::string(TERRAZZO_TEST_KERNELS) + "/vector_ops.py";
+
+std::vector<float> randomVector(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  std::vector<float> v(n);
+  for (auto &x : v)
+    x = dist(rng);
+  return v;
+}
+
+terrazzo::HostValue pointerTo(std::vector<float> &v) {
+  return terrazzo::HostValue::pointer("float32", v.data(), v.size() * sizeof(float));
+}
+} // namespace
+
+TEST(Api, RunsKernelFromFileOnInterpreter) {
+  auto kernel = terrazzo::Kernel::fromFile(kFile, "axpy");
+  const int64_t n = 1000; // not a multiple of BLOCK: the tail is masked
+  auto x = randomVector(n, 1), y = randomVector(n, 2);
+  std::vector<float> out(n + 8, NAN);
+  float a = 0.75f;
+  kernel->interpret({(n + 127) / 128, 1, 1},
+                    {pointerTo(x), pointerTo(y), terrazzo::HostValue::pointer("float32", out.data(), n * sizeof(float)),
+                     terrazzo::HostValue::floating(a), terrazzo::HostValue::integer(n)},
+                    {{"BLOCK", terrazzo::HostValue::integer(128)}});
+  for (int64_t i = 0; i < n; ++i) {
+    double expected = (double)a * x[i] + 2.0 * y[i];
+    ASSERT_NEAR(out[i], expected, 1e-5 * (1 + std::fabs(expected))) << "at " << i;
+  }
+  for (int64_t i = n; i < n + 8; ++i)
+    EXPECT_TRUE(std::isnan(out[i])) << "element " << i << " past the end was written";
+  EXPECT_EQ(kernel->numSpecializations(), 1u);
+}
+
+TEST(Api, IrShowsSpecialization) {
+  auto kernel = terrazzo::Kernel::fromFile(kFile, "axpy");
+  std::vector<float> buf(16);
+  std::string ir = kernel->ir({pointerTo(buf), pointerTo(buf), pointerTo(buf), terrazzo::HostValue::floating(1.5),
+                               terrazzo::HostValue::integer(100)},
+                              {{"BLOCK", terrazzo::HostValue::integer(64)}});
+  EXPECT_NE(ir.find("tz.make_range 0, 64"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("func.func @axpy"), std::string::npos) << ir;
+  EXPECT_EQ(ir.find("func.call"), std::string::npos) << "jit calls must be inlined:\n" << ir;
+}
+
+TEST(Api, OutOfBoundsAccessNamesTheSourceLine) {
+  auto kernel = terrazzo::Kernel::fromFile(kFile, "out_of_bounds");
+  std::vector<float> x(32, 1.0f), out(32, 0.0f);
+  try {
+    kernel->interpret({1, 1, 1}, {pointerTo(x), pointerTo(out)}, {{"BLOCK", terrazzo::HostValue::integer(32)}});
+    FAIL() << "the out-of-bounds load was not reported";
+  } catch (const terrazzo::DslError &e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("vector_ops.py:29:"), std::string::npos) << what;
+    EXPECT_NE(what.find("tz.load(x_ptr + offs + 1)"), std::string::npos) << what;
+  }
+}
+
+TEST(Api, MissingArgumentIsADiagnostic) {
+  auto kernel = terrazzo::Kernel::fromFile(kFile, "axpy");
+  std::vector<float> buf(16);
+  EXPECT_THROW(kernel->ir({pointerTo(buf)}, {}), terrazzo::DslError);
+}
+
+TEST(Api, UnknownKernelName) {
+  EXPECT_THROW(terrazzo::Kernel::fromFile(kFile, "no_such_kernel"), terrazzo::DslError);
+  EXPECT_THROW(terrazzo::Kernel::fromFile(kFile + ".missing", "axpy"), std::runtime_error);
+}
