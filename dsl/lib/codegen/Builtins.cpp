@@ -290,6 +290,53 @@ CgValue pythonMinMax(KernelBuilder &kb, CallArgs &args, SourceLoc loc, bool isMa
   return best;
 }
 
+// Loads the window of a block pointer or descriptor; masked-off elements read
+// as zero (or NaN with padding_option="nan").
+CgValue loadWindow(KernelBuilder &kb, const KernelBuilder::Window &w, const CgValue &padding, SourceLoc loc) {
+  Type pointee = cast<tz::PointerType>(elementOf(w.ptr.getType())).getPointeeType();
+  Type result = tz::replaceElementType(w.ptr.getType(), pointee);
+  Value other;
+  if (w.mask) {
+    double fill = 0;
+    if (padding.kind == CgValue::Kind::String) {
+      if (padding.text == "nan") {
+        if (!isa<FloatType>(pointee))
+          kb.fail(loc, "padding_option='nan' needs a floating-point tensor");
+        fill = NAN;
+      } else if (padding.text != "zero" && !padding.text.empty()) {
+        kb.fail(loc, "padding_option must be 'zero' or 'nan', not '" + padding.text + "'");
+      }
+    }
+    other = kb.constantLike(result, fill, loc);
+  }
+  return CgValue::fromIr(kb.builder().create<tz::LoadOp>(kb.location(loc), result, w.ptr, w.mask, other));
+}
+
+CgValue storeWindow(KernelBuilder &kb, const KernelBuilder::Window &w, const CgValue &value, SourceLoc loc) {
+  Type pointee = cast<tz::PointerType>(elementOf(w.ptr.getType())).getPointeeType();
+  Value v = value.isIr() ? kb.castTo(value.ir, pointee, loc) : kb.materializeAs(value, pointee, loc);
+  auto shape = shapeOf(w.ptr.getType());
+  if (shapeOf(v.getType()) != shape && !shapeOf(v.getType()).empty() &&
+      shapeOf(v.getType()).size() == shape.size()) {
+    bool fits = true;
+    for (size_t i = 0; i < shape.size(); ++i)
+      fits &= shapeOf(v.getType())[i] == shape[i] || shapeOf(v.getType())[i] == 1;
+    if (!fits)
+      kb.fail(loc, "the stored " + kb.typeName(v.getType()) + " does not match the block shape of " +
+                       kb.typeName(w.ptr.getType()));
+  }
+  v = kb.broadcastTo(v, shape, loc);
+  kb.builder().create<tz::StoreOp>(kb.location(loc), w.ptr, v, w.mask);
+  return CgValue::none();
+}
+
+std::vector<int64_t> allDims(size_t rank) {
+  std::vector<int64_t> dims(rank);
+  for (size_t i = 0; i < rank; ++i)
+    dims[i] = i;
+  return dims;
+}
+
 const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
   static const std::unordered_map<std::string, BuiltinFn> table = [] {
     std::unordered_map<std::string, BuiltinFn> t;
@@ -341,6 +388,15 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
     t["load"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
       Binder b(kb, "load", args, loc, {"pointer", "mask=", "other=", "boundary_check=", "padding_option=",
                                        "cache_modifier=", "eviction_policy=", "volatile="});
+      CgValue ptrArg = b.get("pointer");
+      if (ptrArg.kind == CgValue::Kind::BlockPtr) {
+        if (b.has("mask") || b.has("other"))
+          kb.fail(loc, "loads through a block pointer take boundary_check and padding_option, not mask/other");
+        auto dims = kb.boundaryCheckDims(b.get("boundary_check"), ptrArg.blockShape.size(), loc);
+        return loadWindow(kb, kb.windowOf(ptrArg, nullptr, dims, loc), b.get("padding_option"), loc);
+      }
+      if (b.has("boundary_check"))
+        kb.fail(loc, "boundary_check needs a block pointer (tz.make_block_ptr)");
       MemoryOperands m = memoryOperands(kb, b, "other", loc, true);
       Type pointee = cast<tz::PointerType>(elementOf(m.ptr.getType())).getPointeeType();
       Type result = tz::replaceElementType(m.ptr.getType(), pointee);
@@ -353,11 +409,52 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
     t["store"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
       Binder b(kb, "store", args, loc, {"pointer", "value", "mask=", "boundary_check=", "cache_modifier=",
                                         "eviction_policy="});
+      CgValue ptrArg = b.get("pointer");
+      if (ptrArg.kind == CgValue::Kind::BlockPtr) {
+        if (b.has("mask"))
+          kb.fail(loc, "stores through a block pointer take boundary_check, not mask");
+        auto dims = kb.boundaryCheckDims(b.get("boundary_check"), ptrArg.blockShape.size(), loc);
+        return storeWindow(kb, kb.windowOf(ptrArg, nullptr, dims, loc), b.get("value"), loc);
+      }
+      if (b.has("boundary_check"))
+        kb.fail(loc, "boundary_check needs a block pointer (tz.make_block_ptr)");
       MemoryOperands m = memoryOperands(kb, b, "value", loc, false);
       if (shapeOf(m.value.getType()) != shapeOf(m.ptr.getType()))
         m.ptr = kb.broadcastTo(m.ptr, shapeOf(m.value.getType()), loc);
       kb.builder().create<tz::StoreOp>(kb.location(loc), m.ptr, m.value, m.mask);
       return CgValue::none();
+    };
+
+    t["make_block_ptr"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+      Binder b(kb, "make_block_ptr", args, loc, {"base", "shape", "strides", "offsets", "block_shape", "order"});
+      return kb.makeBlockPtr(b.get("base"), b.get("shape"), b.get("strides"), b.get("offsets"),
+                             b.get("block_shape"), b.get("order"), loc);
+    };
+    t["advance"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+      Binder b(kb, "advance", args, loc, {"base", "offsets"});
+      return kb.advanceBlockPtr(b.get("base"), b.get("offsets"), loc);
+    };
+    t["make_tensor_descriptor"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+      Binder b(kb, "make_tensor_descriptor", args, loc, {"base", "shape", "strides", "block_shape"});
+      return kb.makeTensorDesc(b.get("base"), b.get("shape"), b.get("strides"), b.get("block_shape"), loc);
+    };
+    auto requireDesc = [](KernelBuilder &kb, const CgValue &d, SourceLoc loc) {
+      if (d.kind != CgValue::Kind::TensorDesc)
+        kb.fail(loc, "expected a tensor descriptor (tz.make_tensor_descriptor), not " + kb.describe(d));
+    };
+    t["load_tensor_descriptor"] = [requireDesc](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+      Binder b(kb, "load_tensor_descriptor", args, loc, {"desc", "offsets"});
+      CgValue desc = b.get("desc"), offsets = b.get("offsets");
+      requireDesc(kb, desc, loc);
+      // Like TMA: elements outside the tensor read as zero.
+      return loadWindow(kb, kb.windowOf(desc, &offsets, allDims(desc.blockShape.size()), loc), CgValue::none(), loc);
+    };
+    t["store_tensor_descriptor"] = [requireDesc](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+      Binder b(kb, "store_tensor_descriptor", args, loc, {"desc", "offsets", "value"});
+      CgValue desc = b.get("desc"), offsets = b.get("offsets");
+      requireDesc(kb, desc, loc);
+      // Like TMA: elements outside the tensor are not written.
+      return storeWindow(kb, kb.windowOf(desc, &offsets, allDims(desc.blockShape.size()), loc), b.get("value"), loc);
     };
 
     t["dot"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
@@ -771,6 +868,21 @@ CgValue KernelBuilder::attributeOf(const CgValue &base, const std::string &name,
       }
     fail(loc, typeName(t) + " has no attribute '" + name + "'");
   }
+  case CgValue::Kind::TensorDesc:
+    if (name == "load" || name == "store") {
+      CgValue method;
+      method.kind = CgValue::Kind::Method;
+      method.text = name == "load" ? "load_tensor_descriptor" : "store_tensor_descriptor";
+      method.elems = {base};
+      return method;
+    }
+    if (name == "block_shape") {
+      std::vector<CgValue> dims;
+      for (int64_t d : base.blockShape)
+        dims.push_back(CgValue::integer(d));
+      return CgValue::tuple(std::move(dims));
+    }
+    fail(loc, "a tensor descriptor has no attribute '" + name + "'");
   case CgValue::Kind::Dtype: {
     Type t = base.type;
     if (name == "element_ty") {

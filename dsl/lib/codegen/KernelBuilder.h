@@ -37,6 +37,8 @@ struct CgValue {
     Method,         // `elems[0].text` bound method; `text` = method name
     ConstexprClass, // tz.constexpr itself
     Tuple,          // `elems`
+    BlockPtr,       // make_block_ptr: elems = base, shape[r], strides[r], offsets[r]
+    TensorDesc,     // make_tensor_descriptor: elems = base, shape[r], strides[r]
   };
   Kind kind = Kind::None;
   mlir::Value ir;
@@ -47,6 +49,8 @@ struct CgValue {
   mlir::Type type;
   std::shared_ptr<const JitFunction> function;
   std::vector<CgValue> elems;
+  std::vector<int64_t> blockShape; // BlockPtr, TensorDesc
+  std::vector<int64_t> order;      // BlockPtr
 
   static CgValue fromIr(mlir::Value v) { CgValue c; c.kind = Kind::Ir; c.ir = v; return c; }
   static CgValue integer(int64_t v) { CgValue c; c.kind = Kind::Int; c.intValue = v; return c; }
@@ -123,6 +127,21 @@ public:
   CgValue memberOfModule(const std::string &name, SourceLoc loc);
   CgValue attributeOf(const CgValue &base, const std::string &name, SourceLoc loc);
 
+  // --- block pointers and tensor descriptors (BlockPointers.cpp) ------------
+  CgValue makeBlockPtr(const CgValue &base, const CgValue &shape, const CgValue &strides, const CgValue &offsets,
+                       const CgValue &blockShape, const CgValue &order, SourceLoc loc);
+  CgValue advanceBlockPtr(const CgValue &ptr, const CgValue &offsets, SourceLoc loc);
+  CgValue makeTensorDesc(const CgValue &base, const CgValue &shape, const CgValue &strides,
+                         const CgValue &blockShape, SourceLoc loc);
+  // The pointer tile a block pointer or descriptor (at `offsets`) addresses,
+  // and the mask of elements inside the tensor along `checkedDims`.
+  struct Window {
+    mlir::Value ptr;
+    mlir::Value mask; // null when no dimension is checked
+  };
+  Window windowOf(const CgValue &v, const CgValue *offsets, const std::vector<int64_t> &checkedDims, SourceLoc loc);
+  std::vector<int64_t> boundaryCheckDims(const CgValue &v, size_t rank, SourceLoc loc);
+
   // --- expressions and statements --------------------------------------------
   CgValue eval(const Expr &expr);
   CgValue callValue(const CgValue &callee, CallArgs &args, SourceLoc loc);
@@ -160,6 +179,20 @@ private:
   void genWhile(const Stmt &stmt);
   // Names a loop body may rebind: candidates for loop-carried values.
   std::vector<std::string> loopCarriedNames(const Stmt &loop) const;
+  // Loop-carried values flattened to SSA leaves (Statements.cpp).
+  struct Carried {
+    std::vector<std::string> names;
+    std::vector<CgValue> before;      // value of each name before the loop
+    std::vector<mlir::Type> leafTypes; // null while only a number is known
+  };
+  Carried collectCarried(const Stmt &loop);
+  llvm::SmallVector<mlir::Value> carriedInits(Carried &c, SourceLoc loc);
+  void bindCarried(const Carried &c, mlir::ValueRange values);
+  // The values to yield at the end of the body, or nullopt when a number
+  // became a tile and the loop must be generated again with the new types.
+  std::optional<llvm::SmallVector<mlir::Value>> carriedYields(Carried &c, bool firstAttempt, SourceLoc loc);
+  void finishLoopScope(const Carried &c, const std::map<std::string, CgValue> &before, mlir::ValueRange results,
+                       int line);
 
   mlir::MLIRContext &context_;
   mlir::ModuleOp module_;
@@ -168,6 +201,12 @@ private:
   std::vector<SourceFilePtr> sources_;
   void noteSource(const JitFunction &fn);
 };
+
+// Structured values across control flow (StructuredValues.cpp): run-time
+// leaves in order, structural equality, and rebuilding from new SSA values.
+void flattenLeaves(const CgValue &v, std::vector<CgValue> &leaves);
+bool sameStructure(const CgValue &a, const CgValue &b);
+CgValue rebuildFromLeaves(const CgValue &shape, llvm::ArrayRef<mlir::Value> leaves, size_t &pos);
 
 // Collects every name a statement list assigns (assignment targets, for-loop
 // targets), in order of first appearance.

@@ -42,6 +42,8 @@ bool CgValue::isConstexpr() const {
   case Kind::Method:
     return false;
   case Kind::Tuple:
+  case Kind::BlockPtr:
+  case Kind::TensorDesc:
     for (auto &e : elems)
       if (!e.isConstexpr())
         return false;
@@ -66,7 +68,9 @@ bool CgValue::sameAs(const CgValue &o) const {
   case Kind::Module: case Kind::ConstexprClass: return true;
   case Kind::Method:
   case Kind::Tuple:
-    if (elems.size() != o.elems.size() || text != o.text)
+  case Kind::BlockPtr:
+  case Kind::TensorDesc:
+    if (elems.size() != o.elems.size() || text != o.text || blockShape != o.blockShape)
       return false;
     for (size_t i = 0; i < elems.size(); ++i)
       if (!elems[i].sameAs(o.elems[i]))
@@ -131,6 +135,8 @@ std::string KernelBuilder::describe(const CgValue &v) const {
   case K::Method: return "method '" + v.text + "'";
   case K::ConstexprClass: return "tz.constexpr";
   case K::Tuple: return "tuple of " + std::to_string(v.elems.size());
+  case K::BlockPtr: return "block pointer";
+  case K::TensorDesc: return "tensor descriptor";
   case K::Undefined: return "undefined";
   }
   return "value";

@@ -214,9 +214,9 @@ void KernelBuilder::genIf(const Stmt &s) {
       merged[name] = t->second;
       continue;
     }
-    const CgValue &tv = t->second, &ev = e->second;
-    bool bothValues = (tv.isIr() || tv.isNumber()) && (ev.isIr() || ev.isNumber());
-    if (!bothValues) {
+    std::vector<CgValue> leaves;
+    flattenLeaves(t->second, leaves);
+    if (!sameStructure(t->second, e->second) || leaves.empty()) {
       merged[name] = CgValue::undefined("'" + name + "' holds different compile-time values after the if at line " +
                                         std::to_string(s.loc.line));
       continue;
@@ -224,31 +224,40 @@ void KernelBuilder::genIf(const Stmt &s) {
     yieldNames.push_back(name);
   }
 
-  // Result types: a run-time value fixes the type; two numbers take their
-  // common type.
+  // Result types, leaf by leaf: a run-time value fixes the type; two numbers
+  // take their common type.
   SmallVector<Type> resultTypes;
+  builder_.setInsertionPoint(ifOp);
   for (auto &name : yieldNames) {
-    const CgValue &tv = thenVars[name], &ev = elseVars[name];
-    Type type;
-    if (tv.isIr() && ev.isIr()) {
-      if (tv.ir.getType() != ev.ir.getType())
-        fail(s.loc, "'" + name + "' is a " + typeName(tv.ir.getType()) + " in the if branch but a " +
-                        typeName(ev.ir.getType()) + " in the else branch");
-      type = tv.ir.getType();
-    } else if (tv.isIr() || ev.isIr()) {
-      type = (tv.isIr() ? tv : ev).ir.getType();
-    } else {
-      builder_.setInsertionPoint(ifOp);
-      type = commonElementType(tv, ev, s.loc);
+    std::vector<CgValue> tl, el;
+    flattenLeaves(thenVars[name], tl);
+    flattenLeaves(elseVars[name], el);
+    for (size_t k = 0; k < tl.size(); ++k) {
+      const CgValue &tv = tl[k], &ev = el[k];
+      Type type;
+      if (tv.isIr() && ev.isIr()) {
+        if (tv.ir.getType() != ev.ir.getType())
+          fail(s.loc, "'" + name + "' is a " + typeName(tv.ir.getType()) + " in the if branch but a " +
+                          typeName(ev.ir.getType()) + " in the else branch");
+        type = tv.ir.getType();
+      } else if (tv.isIr() || ev.isIr()) {
+        type = (tv.isIr() ? tv : ev).ir.getType();
+      } else {
+        type = commonElementType(tv, ev, s.loc);
+      }
+      resultTypes.push_back(type);
     }
-    resultTypes.push_back(type);
   }
   auto yieldIn = [&](Block *block, std::map<std::string, CgValue> &vars) {
     Operation *term = block->getTerminator();
     builder_.setInsertionPoint(term);
     SmallVector<Value> values;
-    for (size_t i = 0; i < yieldNames.size(); ++i)
-      values.push_back(materializeAs(vars[yieldNames[i]], resultTypes[i], s.loc));
+    for (auto &name : yieldNames) {
+      std::vector<CgValue> leaves;
+      flattenLeaves(vars[name], leaves);
+      for (auto &leaf : leaves)
+        values.push_back(materializeAs(leaf, resultTypes[values.size()], s.loc));
+    }
     builder_.create<scf::YieldOp>(term->getLoc(), values);
     term->erase();
   };
@@ -262,8 +271,10 @@ void KernelBuilder::genIf(const Stmt &s) {
   newIf.getThenRegion().takeBody(ifOp.getThenRegion());
   newIf.getElseRegion().takeBody(ifOp.getElseRegion());
   ifOp.erase();
-  for (size_t i = 0; i < yieldNames.size(); ++i)
-    merged[yieldNames[i]] = CgValue::fromIr(newIf.getResult(i));
+  SmallVector<Value> results(newIf.getResults().begin(), newIf.getResults().end());
+  size_t pos = 0;
+  for (auto &name : yieldNames)
+    merged[name] = rebuildFromLeaves(thenVars[name], results, pos);
   frame().vars = merged;
   builder_.setInsertionPointAfter(newIf);
 }
@@ -277,22 +288,99 @@ std::vector<std::string> KernelBuilder::loopCarriedNames(const Stmt &loop) const
   collectAssignedNames(loop.body, assigned);
   for (auto &name : assigned) {
     auto it = frame().vars.find(name);
-    if (it != frame().vars.end() && (it->second.isIr() || it->second.isNumber()))
+    if (it == frame().vars.end())
+      continue;
+    std::vector<CgValue> leaves;
+    flattenLeaves(it->second, leaves);
+    if (!leaves.empty())
       carried.push_back(name);
   }
   return carried;
 }
 
-namespace {
-// Ensures no name first defined inside a loop body leaks out of it.
-void hideLoopLocals(std::map<std::string, CgValue> &vars, const std::map<std::string, CgValue> &before,
-                    int line) {
-  for (auto &kv : vars)
-    if (!before.count(kv.first))
-      kv.second = CgValue::undefined("'" + kv.first + "' is defined inside the loop at line " +
-                                     std::to_string(line) + " and cannot be used after it");
+KernelBuilder::Carried KernelBuilder::collectCarried(const Stmt &loop) {
+  Carried c;
+  c.names = loopCarriedNames(loop);
+  for (auto &name : c.names) {
+    c.before.push_back(frame().vars[name]);
+    std::vector<CgValue> leaves;
+    flattenLeaves(c.before.back(), leaves);
+    for (auto &leaf : leaves)
+      c.leafTypes.push_back(leaf.isIr() ? leaf.ir.getType() : Type());
+  }
+  return c;
 }
-} // namespace
+
+SmallVector<Value> KernelBuilder::carriedInits(Carried &c, SourceLoc loc) {
+  SmallVector<Value> inits;
+  for (auto &v : c.before) {
+    std::vector<CgValue> leaves;
+    flattenLeaves(v, leaves);
+    for (auto &leaf : leaves) {
+      Type &type = c.leafTypes[inits.size()];
+      Value init = type ? materializeAs(leaf, type, loc) : materialize(leaf, loc);
+      type = init.getType();
+      inits.push_back(init);
+    }
+  }
+  return inits;
+}
+
+void KernelBuilder::bindCarried(const Carried &c, ValueRange values) {
+  SmallVector<Value> leaves(values.begin(), values.end());
+  size_t pos = 0;
+  for (size_t i = 0; i < c.names.size(); ++i)
+    frame().vars[c.names[i]] = rebuildFromLeaves(c.before[i], leaves, pos);
+}
+
+std::optional<SmallVector<Value>> KernelBuilder::carriedYields(Carried &c, bool firstAttempt, SourceLoc loc) {
+  SmallVector<Value> yields;
+  bool retype = false;
+  size_t leafIndex = 0;
+  for (size_t i = 0; i < c.names.size(); ++i) {
+    const std::string &name = c.names[i];
+    const CgValue &now = frame().vars[name];
+    if (now.kind == CgValue::Kind::Undefined)
+      fail(loc, now.text);
+    if (!sameStructure(c.before[i], now))
+      fail(loc, "loop-carried value '" + name + "' changes from " + describe(c.before[i]) + " to " +
+                    describe(now) + " in the loop body");
+    std::vector<CgValue> beforeLeaves, leaves;
+    flattenLeaves(c.before[i], beforeLeaves);
+    flattenLeaves(now, leaves);
+    for (size_t k = 0; k < leaves.size(); ++k, ++leafIndex) {
+      Type &type = c.leafTypes[leafIndex];
+      const CgValue &leaf = leaves[k];
+      if (leaf.isIr() && leaf.ir.getType() != type) {
+        // A number may take the type the body gives it (acc = 0.0, then
+        // acc += tile); a run-time value must keep its type.
+        if (beforeLeaves[k].isIr() || !firstAttempt)
+          fail(loc, "loop-carried value '" + name + "' changes type from " + typeName(type) + " to " +
+                        typeName(leaf.ir.getType()) + " in the loop body");
+        type = leaf.ir.getType();
+        retype = true;
+        continue;
+      }
+      if (!retype)
+        yields.push_back(leaf.isIr() ? leaf.ir : materializeAs(leaf, type, loc));
+    }
+  }
+  if (retype)
+    return std::nullopt;
+  return yields;
+}
+
+void KernelBuilder::finishLoopScope(const Carried &c, const std::map<std::string, CgValue> &before,
+                                    ValueRange results, int line) {
+  auto after = frame().vars;
+  frame().vars = before;
+  // Names first defined inside the body do not leak out of it.
+  for (auto &kv : after)
+    if (!before.count(kv.first))
+      frame().vars[kv.first] = CgValue::undefined("'" + kv.first + "' is defined inside the loop at line " +
+                                                  std::to_string(line) + " and cannot be used after it");
+  bindCarried(c, results);
+}
 
 void KernelBuilder::genFor(const Stmt &s) {
   const Expr &iter = *s.value;
@@ -337,72 +425,30 @@ void KernelBuilder::genFor(const Stmt &s) {
   Value ub = materializeAs(stop, ivType, iter.loc);
   Value st = materializeAs(step, ivType, iter.loc);
 
-  std::vector<std::string> carried = loopCarriedNames(s);
+  Carried carried = collectCarried(s);
   std::map<std::string, CgValue> before = frame().vars;
-  // Types of the carried values: start from their current types; a number
-  // adopts the type the body gives it (acc = 0.0 then acc += tile), found by
-  // generating the body once more.
-  std::vector<Type> types;
-  for (auto &name : carried) {
-    const CgValue &v = before[name];
-    types.push_back(v.isIr() ? v.ir.getType() : Type());
-  }
   for (int attempt = 0;; ++attempt) {
-    SmallVector<Value> inits;
-    for (size_t i = 0; i < carried.size(); ++i) {
-      const CgValue &v = before[carried[i]];
-      Value init = types[i] ? materializeAs(v, types[i], s.loc) : materialize(v, s.loc);
-      types[i] = init.getType();
-      inits.push_back(init);
-    }
-    auto forOp = builder_.create<scf::ForOp>(l, lb, ub, st, inits);
+    auto forOp = builder_.create<scf::ForOp>(l, lb, ub, st, carriedInits(carried, s.loc));
     OpBuilder::InsertionGuard guard(builder_);
     Block *body = forOp.getBody();
-    builder_.setInsertionPointToStart(body);
     if (body->mightHaveTerminator())
-      builder_.setInsertionPoint(body->getTerminator());
+      body->getTerminator()->erase();
+    builder_.setInsertionPointToEnd(body);
     frame().vars = before;
     frame().vars[s.targets[0]->name] = CgValue::fromIr(forOp.getInductionVar());
-    for (size_t i = 0; i < carried.size(); ++i)
-      frame().vars[carried[i]] = CgValue::fromIr(forOp.getRegionIterArg(i));
+    bindCarried(carried, forOp.getRegionIterArgs());
     ++frame().loopDepth;
     genBlock(s.body);
     --frame().loopDepth;
-    bool retype = false;
-    SmallVector<Value> yields;
-    for (size_t i = 0; i < carried.size(); ++i) {
-      const CgValue &v = frame().vars[carried[i]];
-      if (v.isIr() && v.ir.getType() != types[i]) {
-        if (before[carried[i]].isIr() || attempt > 0)
-          fail(s.loc, "loop-carried value '" + carried[i] + "' changes type from " + typeName(types[i]) +
-                          " to " + typeName(v.ir.getType()) + " in the loop body");
-        types[i] = v.ir.getType();
-        retype = true;
-        continue;
-      }
-      if (!v.isIr() && !v.isNumber())
-        fail(s.loc, "loop-carried value '" + carried[i] + "' becomes " + describe(v) + " in the loop body");
-      yields.push_back(v.isIr() ? v.ir : materializeAs(v, types[i], s.loc));
-    }
-    if (body->mightHaveTerminator())
-      body->getTerminator()->erase();
-    if (retype) {
+    auto yields = carriedYields(carried, attempt == 0, s.loc);
+    if (!yields) {
       forOp.erase();
       frame().vars = before;
       continue;
     }
-    builder_.setInsertionPointToEnd(body);
-    builder_.create<scf::YieldOp>(l, yields);
-    auto after = frame().vars;
-    frame().vars = before;
-    for (auto &kv : after)
-      if (!before.count(kv.first))
-        frame().vars[kv.first] = kv.second;
-    hideLoopLocals(frame().vars, before, s.loc.line);
-    for (size_t i = 0; i < carried.size(); ++i)
-      frame().vars[carried[i]] = CgValue::fromIr(forOp.getResult(i));
+    builder_.create<scf::YieldOp>(l, *yields);
+    finishLoopScope(carried, before, forOp.getResults(), s.loc.line);
     return; // the guard puts the insertion point back after the loop
-
   }
 }
 
@@ -428,72 +474,40 @@ void KernelBuilder::genStaticFor(const Stmt &s, CallArgs &args) {
 void KernelBuilder::genWhile(const Stmt &s) {
   if (!s.orelse.empty())
     fail(s.loc, "'while ... else' is not supported in kernels");
-  std::vector<std::string> carried = loopCarriedNames(s);
+  Carried carried = collectCarried(s);
   std::map<std::string, CgValue> before = frame().vars;
   Location l = location(s.loc);
-  std::vector<Type> types;
-  for (auto &name : carried)
-    types.push_back(before[name].isIr() ? before[name].ir.getType() : Type());
   for (int attempt = 0;; ++attempt) {
-    SmallVector<Value> inits;
-    SmallVector<Type> initTypes;
-    for (size_t i = 0; i < carried.size(); ++i) {
-      const CgValue &v = before[carried[i]];
-      Value init = types[i] ? materializeAs(v, types[i], s.loc) : materialize(v, s.loc);
-      types[i] = init.getType();
-      inits.push_back(init);
-      initTypes.push_back(init.getType());
-    }
-    auto whileOp = builder_.create<scf::WhileOp>(l, initTypes, inits);
+    SmallVector<Value> inits = carriedInits(carried, s.loc);
+    SmallVector<Type> types;
+    for (Value v : inits)
+      types.push_back(v.getType());
+    auto whileOp = builder_.create<scf::WhileOp>(l, types, inits);
     OpBuilder::InsertionGuard guard(builder_);
-    SmallVector<Location> locs(initTypes.size(), l);
-    Block *beforeBlock = builder_.createBlock(&whileOp.getBefore(), {}, initTypes, locs);
+    SmallVector<Location> locs(types.size(), l);
+    Block *beforeBlock = builder_.createBlock(&whileOp.getBefore(), {}, types, locs);
     frame().vars = before;
-    for (size_t i = 0; i < carried.size(); ++i)
-      frame().vars[carried[i]] = CgValue::fromIr(beforeBlock->getArgument(i));
+    bindCarried(carried, beforeBlock->getArguments());
     CgValue cond = eval(*s.value);
     if (cond.isConstexpr())
       fail(s.value->loc, "a while loop needs a run-time condition (break is not supported)");
     Value c = toCondition(cond, s.value->loc);
     builder_.create<scf::ConditionOp>(l, c, beforeBlock->getArguments());
 
-    Block *afterBlock = builder_.createBlock(&whileOp.getAfter(), {}, initTypes, locs);
+    Block *afterBlock = builder_.createBlock(&whileOp.getAfter(), {}, types, locs);
     frame().vars = before;
-    for (size_t i = 0; i < carried.size(); ++i)
-      frame().vars[carried[i]] = CgValue::fromIr(afterBlock->getArgument(i));
+    bindCarried(carried, afterBlock->getArguments());
     ++frame().loopDepth;
     genBlock(s.body);
     --frame().loopDepth;
-    bool retype = false;
-    SmallVector<Value> yields;
-    for (size_t i = 0; i < carried.size(); ++i) {
-      const CgValue &v = frame().vars[carried[i]];
-      if (v.isIr() && v.ir.getType() != types[i]) {
-        if (before[carried[i]].isIr() || attempt > 0)
-          fail(s.loc, "loop-carried value '" + carried[i] + "' changes type from " + typeName(types[i]) +
-                          " to " + typeName(v.ir.getType()) + " in the loop body");
-        types[i] = v.ir.getType();
-        retype = true;
-        continue;
-      }
-      if (!v.isIr() && !v.isNumber())
-        fail(s.loc, "loop-carried value '" + carried[i] + "' becomes " + describe(v) + " in the loop body");
-      yields.push_back(v.isIr() ? v.ir : materializeAs(v, types[i], s.loc));
-    }
-    if (retype) {
+    auto yields = carriedYields(carried, attempt == 0, s.loc);
+    if (!yields) {
       whileOp.erase();
       frame().vars = before;
       continue;
     }
-    builder_.create<scf::YieldOp>(l, yields);
-    auto after = frame().vars;
-    frame().vars = before;
-    for (auto &kv : after)
-      if (!before.count(kv.first))
-        frame().vars[kv.first] = kv.second;
-    hideLoopLocals(frame().vars, before, s.loc.line);
-    for (size_t i = 0; i < carried.size(); ++i)
-      frame().vars[carried[i]] = CgValue::fromIr(whileOp.getResult(i));
+    builder_.create<scf::YieldOp>(l, *yields);
+    finishLoopScope(carried, before, whileOp.getResults(), s.loc.line);
     return; // the guard puts the insertion point back after the loop
   }
 }
