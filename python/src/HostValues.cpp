@@ -1,5 +1,6 @@
 // Python object -> HostValue, and the resolver over a function's globals.
 #include "HostValues.h"
+#include "DLPack.h"
 
 #include <pybind11/numpy.h>
 
@@ -30,7 +31,7 @@ std::string dtypeName(const py::array &a) {
 }
 } // namespace
 
-HostValue toHostValue(const py::handle &obj) {
+HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive) {
   if (obj.is_none())
     return HostValue::none();
   if (py::isinstance<py::bool_>(obj))
@@ -53,7 +54,7 @@ HostValue toHostValue(const py::handle &obj) {
     if (kind == "dtype")
       return HostValue::dtype(obj.attr("name").cast<std::string>());
     if (kind == "constexpr")
-      return toHostValue(obj.attr("value"));
+      return toHostValue(obj.attr("value"), keepAlive);
     if (kind == "jit")
       return obj.attr("_kernel").cast<std::shared_ptr<Kernel>>()->asValue();
     if (kind == "module")
@@ -68,6 +69,8 @@ HostValue toHostValue(const py::handle &obj) {
     auto a = py::reinterpret_borrow<py::array>(obj);
     return HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, "array argument"));
   }
+  if (keepAlive && hasDLPack(obj))
+    return fromDLPack(obj, *keepAlive);
   return HostValue::unsupported(py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>());
 }
 

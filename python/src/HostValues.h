@@ -5,13 +5,17 @@
 
 #include <pybind11/pybind11.h>
 
+#include <vector>
+
 namespace terrazzo::python {
 
 // numpy arrays become pointers to their memory; ints, floats, bools, None,
 // strings, dtypes, jit functions, tz.constexpr and the terrazzo module become
 // the matching compile-time values; anything else is marked unsupported
 // (the frontend reports it where it is used).
-HostValue toHostValue(const pybind11::handle &obj);
+// Objects exporting DLPack (torch CPU tensors) become pointers too; their
+// export capsules are kept in `keepAlive` for the duration of the call.
+HostValue toHostValue(const pybind11::handle &obj, std::vector<pybind11::object> *keepAlive = nullptr);
 
 // A resolver that looks names up in a Python function's globals.
 std::shared_ptr<const Resolver> makePythonResolver(pybind11::object lookup);

@@ -8,15 +8,17 @@ using terrazzo::HostValue;
 using terrazzo::Kernel;
 
 namespace {
-// Positional and keyword Python arguments -> host values. The arrays must
-// stay alive for the call; the caller's tuple/dict keeps them referenced.
-std::pair<std::vector<HostValue>, terrazzo::Keywords> convertArgs(const py::tuple &args, const py::dict &kwargs) {
+// Positional and keyword Python arguments -> host values. The arrays stay
+// alive for the call (the caller's tuple/dict references them); DLPack
+// exports are held in `keepAlive` until the call returns.
+std::pair<std::vector<HostValue>, terrazzo::Keywords> convertArgs(const py::tuple &args, const py::dict &kwargs,
+                                                                  std::vector<py::object> &keepAlive) {
   std::vector<HostValue> positional;
   for (auto a : args)
-    positional.push_back(terrazzo::python::toHostValue(a));
+    positional.push_back(terrazzo::python::toHostValue(a, &keepAlive));
   terrazzo::Keywords keywords;
   for (auto [k, v] : kwargs)
-    keywords.emplace_back(k.cast<std::string>(), terrazzo::python::toHostValue(v));
+    keywords.emplace_back(k.cast<std::string>(), terrazzo::python::toHostValue(v, &keepAlive));
   return {positional, keywords};
 }
 
@@ -60,12 +62,14 @@ PYBIND11_MODULE(_terrazzo, m) {
       .def_property_readonly("param_names", &Kernel::paramNames)
       .def_property_readonly("num_specializations", &Kernel::numSpecializations)
       .def("ir", [](Kernel &k, py::tuple args, py::dict kwargs) {
-        auto [pos, kw] = convertArgs(args, kwargs);
+        std::vector<py::object> keepAlive;
+        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
         return k.ir(pos, kw);
       })
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         auto g = toGrid(grid);
-        auto [pos, kw] = convertArgs(args, kwargs);
+        std::vector<py::object> keepAlive;
+        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
         std::string printed;
         k.interpret(g, pos, kw, &printed);
         if (!printed.empty())

@@ -9,6 +9,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -24,6 +25,19 @@ struct Specialization {
   std::unique_ptr<mlir::MLIRContext> context;
   dsl::SpecializedKernel kernel;
 };
+
+// TZ_DUMP=ir,gpu,... asks for the IR of each compiled stage on stderr.
+bool dumpRequested(const std::string &stage) {
+  const char *env = std::getenv("TZ_DUMP");
+  if (!env)
+    return false;
+  std::stringstream list(env);
+  std::string item;
+  while (std::getline(list, item, ','))
+    if (item == stage || item == "all")
+      return true;
+  return false;
+}
 
 // Renders an interpreter error at the kernel line it points at.
 [[noreturn]] void rethrowAtSource(const interp::InterpreterError &e, const dsl::SpecializedKernel &k) {
@@ -60,6 +74,11 @@ struct Kernel::Impl {
     auto spec = std::make_unique<Specialization>();
     spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
     spec->kernel = dsl::generateKernel(*spec->context, *fn, bound);
+    if (dumpRequested("ir")) {
+      llvm::errs() << "// -----// tz IR of " << fn->name() << " //----- //\n";
+      spec->kernel.module->print(llvm::errs());
+      llvm::errs() << "\n";
+    }
     return *cache.emplace(key, std::move(spec)).first->second;
   }
 };
