@@ -7,7 +7,7 @@
 //   *fp32, *bf16, ...  a pointer to that dtype (16-byte aligned)
 //   i32, i64, fp32, i1 a run-time scalar (no value specialization)
 //   i32:16             a run-time integer known to be a multiple of 16
-//   123, 1.5, True     a constexpr value
+//   123, 1.5, True     a constexpr value; 'text' a string, tz.float16 a dtype
 // -D NAME=VALUE binds a parameter by name (constexprs, usually).
 #include "terrazzo/Terrazzo.h"
 
@@ -45,6 +45,8 @@ HostValue parseValue(const std::string &s) {
   if (s == "True" || s == "False") return HostValue::boolean(s == "True");
   if (s == "None") return HostValue::none();
   if (s.rfind("tz.", 0) == 0) return HostValue::dtype(s.substr(3));
+  if (s.size() >= 2 && (s[0] == '"' || s[0] == '\'') && s.back() == s[0])
+    return HostValue::string(s.substr(1, s.size() - 2));
   char *end = nullptr;
   long long i = std::strtoll(s.c_str(), &end, 0);
   if (end && *end == '\0' && !s.empty()) return HostValue::integer(i);
@@ -56,7 +58,7 @@ HostValue parseValue(const std::string &s) {
 
 int main(int argc, char **argv) {
   std::string file, kernel, signature, emit = "tz";
-  terrazzo::Keywords keywords;
+  std::vector<std::pair<std::string, std::string>> defines;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -69,7 +71,7 @@ int main(int argc, char **argv) {
       std::string kv = next();
       auto eq = kv.find('=');
       if (eq == std::string::npos) { usage(); return 2; }
-      keywords.emplace_back(kv.substr(0, eq), parseValue(kv.substr(eq + 1)));
+      defines.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     } else if (a.rfind("--emit=", 0) == 0) emit = a.substr(7);
     else if (a == "-h" || a == "--help") { usage(); return 0; }
     else if (file.empty()) file = a;
@@ -84,6 +86,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   try {
+    terrazzo::Keywords keywords;
+    for (auto &[name, value] : defines)
+      keywords.emplace_back(name, parseValue(value));
     std::vector<HostValue> args;
     std::stringstream ss(signature);
     std::string item;

@@ -41,8 +41,8 @@ public:
       required_.push_back(!optional);
     }
     if (pos < args.positional.size())
-      kb.fail(loc, "tz." + fn + "() takes at most " + std::to_string(pos) + " positional arguments but " +
-                       std::to_string(args.positional.size()) + " were given");
+      kb.fail(loc, "tz." + fn + "() takes at most " + std::to_string(pos) + " positional argument" +
+                       (pos == 1 ? "" : "s") + " but " + std::to_string(args.positional.size()) + " were given");
     for (auto &[name, value] : args.keywords) {
       auto it = std::find(names_.begin(), names_.end(), name);
       if (it == names_.end())

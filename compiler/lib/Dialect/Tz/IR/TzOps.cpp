@@ -54,7 +54,9 @@ LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult MakeRangeOp::verify() {
-  int64_t start = getStart(), end = getEnd();
+  // I32Attr getters return uint32_t; read the attributes signed so a negative
+  // bound is not taken for a huge one.
+  int64_t start = getStartAttr().getInt(), end = getEndAttr().getInt();
   int64_t size = end - start;
   if (size <= 0 || !llvm::isPowerOf2_64(size))
     return emitOpError() << "range size " << size << " must be a positive power of two";
@@ -104,7 +106,7 @@ OpFoldResult BroadcastOp::fold(FoldAdaptor adaptor) {
 
 LogicalResult ExpandDimsOp::verify() {
   auto src = getSrc().getType();
-  if (failed(verifyAxis(*this, getAxis(), src.getRank() + 1)))
+  if (failed(verifyAxis(*this, getAxisAttr().getInt(), src.getRank() + 1)))
     return failure();
   SmallVector<int64_t> expected(src.getShape());
   expected.insert(expected.begin() + getAxis(), 1);
@@ -196,6 +198,10 @@ LogicalResult LoadOp::verify() {
       failed(verifySameShape(*this, getPtr(), getMask(), "mask")) ||
       failed(verifySameShape(*this, getPtr(), getOther(), "other")))
     return failure();
+  // Without a mask nothing is masked off, so `other` would never be used (and
+  // the custom syntax cannot say `other` without `mask`).
+  if (getOther() && !getMask())
+    return emitOpError("other needs a mask");
   if (getOther() && getOther().getType() != getType())
     return emitOpError("other must have the result type");
   return success();
@@ -255,7 +261,7 @@ LogicalResult DotOp::verify() {
 
 LogicalResult ReduceOp::verify() {
   auto src = getSrc().getType();
-  if (failed(verifyAxis(*this, getAxis(), src.getRank())))
+  if (failed(verifyAxis(*this, getAxisAttr().getInt(), src.getRank())))
     return failure();
   SmallVector<int64_t> expected(src.getShape());
   expected.erase(expected.begin() + getAxis());
@@ -270,7 +276,7 @@ LogicalResult ReduceOp::verify() {
 }
 
 LogicalResult ScanOp::verify() {
-  if (failed(verifyAxis(*this, getAxis(), getSrc().getType().getRank())))
+  if (failed(verifyAxis(*this, getAxisAttr().getInt(), getSrc().getType().getRank())))
     return failure();
   if (getKind() == ReduceKind::Argmax || getKind() == ReduceKind::Argmin)
     return emitOpError("a scan cannot use argmax or argmin");
