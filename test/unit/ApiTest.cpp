@@ -66,7 +66,7 @@ TEST(Api, OutOfBoundsAccessNamesTheSourceLine) {
     FAIL() << "the out-of-bounds load was not reported";
   } catch (const terrazzo::DslError &e) {
     std::string what = e.what();
-    EXPECT_NE(what.find("vector_ops.py:29:"), std::string::npos) << what;
+    EXPECT_NE(what.find("vector_ops.py:24:"), std::string::npos) << what;
     EXPECT_NE(what.find("tz.load(x_ptr + offs + 1)"), std::string::npos) << what;
   }
 }

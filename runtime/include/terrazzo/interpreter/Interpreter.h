@@ -57,8 +57,11 @@ struct LaunchGrid {
 };
 
 // Runs `kernel` over every program of `grid`. Throws InterpreterError on an
-// out-of-bounds access, a failed device_assert, or an op it cannot execute.
-// `printStream` receives the output of device_print.
+// out-of-bounds access, a failed device_assert, an integer division by zero,
+// or an op it cannot execute; the message ends with the failing program, as
+// " (in program (x, y, z))". Programs run one at a time, x fastest, then y,
+// then z. `printOutput` receives the output of device_print (stdout if null),
+// one line "pid (x, y, z) <prefix> <values>" per print op and program.
 void runKernel(mlir::func::FuncOp kernel, const LaunchGrid &grid,
                const std::vector<HostBuffer> &buffers,
                const std::vector<KernelArgument> &arguments,
