@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 BUILD=${TERRAZZO_BUILD_DIR:-build}
-PYTHONPATH="$BUILD/python" TZ_INTERPRET=1 "${PYTHON:-python3}" scripts/demo.py
+PYTHONPATH="$BUILD/python" "${PYTHON:-python3}" scripts/demo.py

@@ -30,6 +30,8 @@ public:
                  stmt->targets[0]->kind == ExprKind::Name) {
         if (auto v = constantOf(*stmt->value))
           values_[stmt->targets[0]->name] = *v;
+        else if (auto d = dtypeOf(*stmt->value))
+          values_[stmt->targets[0]->name] = *d;
       }
     }
   }
@@ -38,10 +40,17 @@ public:
     if (auto it = values_.find(name); it != values_.end())
       return it->second;
     if (functions_.count(name)) {
-      // Each function shares this resolver, so calls between functions of
-      // the file resolve the same way.
-      auto self = std::const_pointer_cast<FileResolver>(shared_from_this());
-      return HostValue::jitFunction(JitFunction::fromSource(source_, name, self));
+      // Every function shares this resolver, so calls between functions of
+      // the file resolve the same way. Functions own their resolver, so the
+      // resolver remembers them weakly (no ownership cycle); one stays the
+      // same object while anything uses it.
+      auto fn = parsed_[name].lock();
+      if (!fn) {
+        auto self = std::const_pointer_cast<FileResolver>(shared_from_this());
+        fn = JitFunction::fromSource(source_, name, self);
+        parsed_[name] = fn;
+      }
+      return HostValue::jitFunction(fn);
     }
     return std::nullopt;
   }
@@ -71,9 +80,20 @@ private:
     }
   }
 
+  // `DT = tz.float16`, where tz was imported as the terrazzo module.
+  std::optional<HostValue> dtypeOf(const Expr &e) const {
+    if (e.kind != ExprKind::Attribute || e.value->kind != ExprKind::Name)
+      return std::nullopt;
+    auto base = values_.find(e.value->name);
+    if (base == values_.end() || base->second.kind != HostValue::Kind::TerrazzoModule)
+      return std::nullopt;
+    return HostValue::dtype(e.name);
+  }
+
   SourceFilePtr source_;
   std::map<std::string, bool> functions_;
   std::map<std::string, HostValue> values_;
+  mutable std::map<std::string, std::weak_ptr<const JitFunction>> parsed_;
 };
 } // namespace
 

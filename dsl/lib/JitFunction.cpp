@@ -32,3 +32,26 @@ bool JitFunction::isConstexprParam(size_t i) const {
 }
 
 } // namespace terrazzo::dsl
+
+namespace terrazzo::dsl {
+
+bool sameHostValue(const HostValue &a, const HostValue &b) {
+  if (a.kind != b.kind)
+    return false;
+  switch (a.kind) {
+  case HostValue::Kind::Int: return a.intValue == b.intValue;
+  case HostValue::Kind::Float:
+    return a.floatValue == b.floatValue || (a.floatValue != a.floatValue && b.floatValue != b.floatValue);
+  case HostValue::Kind::Bool: return a.boolValue == b.boolValue;
+  case HostValue::Kind::None:
+  case HostValue::Kind::TerrazzoModule: return true;
+  case HostValue::Kind::String:
+  case HostValue::Kind::Dtype:
+  case HostValue::Kind::Unsupported: return a.text == b.text;
+  case HostValue::Kind::Function: return a.function == b.function;
+  case HostValue::Kind::Pointer: return a.text == b.text && a.data == b.data && a.bytes == b.bytes;
+  }
+  return false;
+}
+
+} // namespace terrazzo::dsl

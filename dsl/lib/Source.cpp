@@ -71,7 +71,12 @@ std::string formatDiagnostic(const SourceFile *file, SourceLoc loc,
   out += ": " + message + "\n";
   if (file && loc.valid() && hasLine(*file, loc.line)) {
     std::string text = file->lineText(loc.line);
-    out += text + "\n";
+    // A NUL byte would end the message wherever it is read as a C string
+    // (what(), the Python exception): echo it as U+2400, one column wide.
+    std::string shown;
+    for (char c : text)
+      shown += c == '\0' ? std::string("\xE2\x90\x80") : std::string(1, c);
+    out += shown + "\n";
     out += caretPrefix(text, loc.col) + "^\n";
   }
   return out;

@@ -45,6 +45,10 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
   }
   if (py::isinstance<py::float_>(obj))
     return HostValue::floating(obj.cast<double>());
+  // numpy scalars (np.int64, np.float32, np.bool_) behave like Python numbers.
+  if (py::hasattr(obj, "dtype") && py::hasattr(obj, "item") && !py::isinstance<py::array>(obj) &&
+      py::hasattr(obj, "ndim") && obj.attr("ndim").cast<int>() == 0 && !py::hasattr(obj, "__dlpack_device__"))
+    return toHostValue(obj.attr("item")(), keepAlive);
   if (py::isinstance<py::str>(obj))
     return HostValue::string(obj.cast<std::string>());
   // Objects of the terrazzo package identify themselves through a marker

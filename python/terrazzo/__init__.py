@@ -2,9 +2,9 @@
 
 Write a kernel as a Python-syntax function over tiles, decorate it with
 ``@terrazzo.jit``, and launch it with ``kernel[grid](*args)``. The body is
-never executed by Python: the C++ frontend compiles its source. Without a
-GPU (or with ``TZ_INTERPRET=1``) kernels run on the CPU interpreter over
-numpy arrays.
+never executed by Python: the C++ frontend compiles its source. Kernels run
+on the CPU interpreter over numpy arrays (or DLPack CPU tensors); the GPU
+backend is not there yet.
 """
 
 from ._terrazzo import CompilationError, version as _version

@@ -127,6 +127,15 @@ _BUILTINS = {
     "max_contiguous": ("(input, values)", "Promise that runs of `values` elements are contiguous (a compiler hint)."),
     "max_constancy": ("(input, values)", "Promise that runs of `values` elements are equal (a compiler hint)."),
     "debug_barrier": ("()", "Synchronize the threads of a program (no effect on the interpreter)."),
+    "make_block_ptr": ("(base, shape, strides, offsets, block_shape, order)",
+                       "A block pointer: a block_shape window at `offsets` into a strided tensor; "
+                       "load/store it with boundary_check=(dims...) and padding_option='zero'|'nan'."),
+    "advance": ("(base, offsets)", "The block pointer moved by offsets."),
+    "make_tensor_descriptor": ("(base, shape, strides, block_shape)",
+                               "A tensor descriptor; desc.load(offsets) / desc.store(offsets, value) move "
+                               "block_shape tiles; elements outside the tensor read as zero and are not written."),
+    "load_tensor_descriptor": ("(desc, offsets)", "Same as desc.load(offsets)."),
+    "store_tensor_descriptor": ("(desc, offsets, value)", "Same as desc.store(offsets, value)."),
     "range": ("(start, stop=None, step=1)", "Loop range whose bounds may be run-time values."),
     "static_range": ("(start, stop=None, step=1)", "Loop range with constexpr bounds, unrolled at compile time."),
 }

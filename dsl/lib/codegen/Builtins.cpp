@@ -131,6 +131,10 @@ CgValue reduce(KernelBuilder &kb, CallArgs &args, SourceLoc loc, const char *nam
   Location l = kb.location(loc);
   auto &builder = kb.builder();
   Type elem = tile.getElementType();
+  if (isa<tz::PointerType>(elem))
+    kb.fail(loc, std::string("tz.") + name + " cannot reduce a tile of pointers");
+  if (kind == tz::ReduceKind::Xor && !isa<IntegerType>(elem))
+    kb.fail(loc, "tz.xor_sum needs integer elements, not " + kb.typeName(elem));
   // Sums of narrow integers accumulate in int32, as in Triton.
   if (kind == tz::ReduceKind::Sum && isa<IntegerType>(elem) && elem.getIntOrFloatBitWidth() < 32) {
     x = kb.castTo(x, builder.getI32Type(), loc);
@@ -171,8 +175,6 @@ CgValue reduce(KernelBuilder &kb, CallArgs &args, SourceLoc loc, const char *nam
     auto argKind = kind == tz::ReduceKind::Max ? tz::ReduceKind::Argmax : tz::ReduceKind::Argmin;
     return CgValue::tuple({CgValue::fromIr(result), CgValue::fromIr(reduceAs(argKind, builder.getI32Type()))});
   }
-  if (kind == tz::ReduceKind::Argmax || kind == tz::ReduceKind::Argmin)
-    return CgValue::fromIr(result);
   return CgValue::fromIr(result);
 }
 
@@ -182,6 +184,8 @@ CgValue argReduce(KernelBuilder &kb, CallArgs &args, SourceLoc loc, const char *
   auto tile = dyn_cast<RankedTensorType>(x.getType());
   if (!tile)
     kb.fail(loc, std::string("tz.") + name + " needs a tile, not a scalar");
+  if (isa<tz::PointerType>(tile.getElementType()))
+    kb.fail(loc, std::string("tz.") + name + " cannot reduce a tile of pointers");
   int64_t axis = axisArg(kb, b.integer("axis"), tile.getRank(), loc);
   SmallVector<int64_t> shape(tile.getShape());
   shape.erase(shape.begin() + axis);
@@ -205,6 +209,8 @@ CgValue scan(KernelBuilder &kb, CallArgs &args, SourceLoc loc, const char *name,
   auto tile = dyn_cast<RankedTensorType>(x.getType());
   if (!tile)
     kb.fail(loc, std::string("tz.") + name + " needs a tile, not a scalar");
+  if (isa<tz::PointerType>(tile.getElementType()))
+    kb.fail(loc, std::string("tz.") + name + " cannot scan a tile of pointers");
   if (b.has("dtype"))
     x = kb.castTo(x, dtypeArg(kb, b.get("dtype"), loc, "dtype"), loc);
   else if (isa<IntegerType>(tile.getElementType()) && tile.getElementType().getIntOrFloatBitWidth() < 32)
@@ -254,6 +260,10 @@ MemoryOperands memoryOperands(KernelBuilder &kb, Binder &b, const char *valueNam
 CgValue atomicRmw(KernelBuilder &kb, CallArgs &args, SourceLoc loc, const char *name, tz::AtomicKind kind) {
   Binder b(kb, name, args, loc, {"pointer", "val", "mask=", "sem=", "scope="});
   MemoryOperands m = memoryOperands(kb, b, "val", loc, false);
+  bool bitwise = kind == tz::AtomicKind::And || kind == tz::AtomicKind::Or || kind == tz::AtomicKind::Xor;
+  if (bitwise && !isa<IntegerType>(elementOf(m.value.getType())))
+    kb.fail(loc, std::string("tz.") + name + " needs an integer tensor, not " +
+                     kb.typeName(elementOf(m.value.getType())));
   auto op = kb.builder().create<tz::AtomicRMWOp>(kb.location(loc), m.value.getType(),
                                                  tz::AtomicKindAttr::get(&kb.context(), kind), m.ptr,
                                                  m.value, m.mask);
@@ -359,6 +369,8 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
     t["arange"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
       Binder b(kb, "arange", args, loc, {"start", "end"});
       int64_t start = b.integer("start"), end = b.integer("end");
+      if (start < INT32_MIN || start > INT32_MAX || end < INT32_MIN || end > INT32_MAX)
+        kb.fail(loc, "tz.arange bounds must fit in int32");
       int64_t n = end - start;
       if (n <= 0 || (n & (n - 1)) != 0)
         kb.fail(loc, "tz.arange(" + std::to_string(start) + ", " + std::to_string(end) + ") has " +
@@ -580,9 +592,8 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
     t["cdiv"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
       Binder b(kb, "cdiv", args, loc, {"x", "div"});
       CgValue x = b.get("x"), d = b.get("div");
+      // (x + div - 1) // div: exact for the non-negative sizes it is meant for.
       CgValue sum = kb.binaryOp(BinOpKind::Sub, kb.binaryOp(BinOpKind::Add, x, d, loc), CgValue::integer(1), loc);
-      if (sum.isNumber())
-        return kb.binaryOp(BinOpKind::FloorDiv, sum, d, loc);
       return kb.binaryOp(BinOpKind::FloorDiv, sum, d, loc);
     };
     t["cast"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {

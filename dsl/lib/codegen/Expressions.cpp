@@ -22,8 +22,14 @@ CgValue KernelBuilder::lookupName(const std::string &name, SourceLoc loc) {
       fail(loc, it->second.text);
     return it->second;
   }
-  if (auto global = frame().fn->resolver().lookup(name))
+  if (auto global = frame().fn->resolver().lookup(name)) {
+    bool seen = false;
+    for (auto &g : globals_)
+      seen |= g.name == name && g.resolver == frame().fn->resolverPtr();
+    if (!seen)
+      globals_.push_back({frame().fn->resolverPtr(), name, *global});
     return hostToCg(*global, loc, "global '" + name + "'");
+  }
   for (const char *b : kPythonBuiltins)
     if (name == b)
       return CgValue::builtin(std::string("py.") + b);
@@ -277,10 +283,8 @@ CgValue KernelBuilder::evalSubscript(const Expr &e) {
     }
     fail(idx->loc, "tiles can only be indexed with ':' and None (to add a dimension)");
   }
-  if (source != rank && source != 0)
-    fail(e.loc, "index ':' count (" + std::to_string(source) + ") does not match the rank " +
-                    std::to_string(rank) + " of " + typeName(v.getType()));
-  // `x[None]` on a 2-D tile means x[None, :, :].
+  // Dimensions not named keep their place after the indexed ones, as in
+  // numpy: on a 2-D tile, x[None] is x[None, :, :] and x[:, None] is x[:, None, :].
   for (; source < rank; ++source)
     shape.push_back(tile.getDimSize(source));
   Type elem = tz::getElementTypeOrSelf(v.getType());

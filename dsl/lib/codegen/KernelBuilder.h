@@ -5,6 +5,7 @@
 
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
 #include "terrazzo/dsl/AST.h"
+#include "terrazzo/dsl/CodeGen.h"
 #include "terrazzo/dsl/JitFunction.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -150,6 +151,11 @@ public:
   void genStmt(const Stmt &stmt);
 
   CgValue hostToCg(const HostValue &h, SourceLoc loc, const std::string &what);
+  // Globals read so far, for SpecializedKernel::globals.
+  const std::vector<SpecializedKernel::GlobalUse> &globalsUsed() const { return globals_; }
+  // The function whose parameters are being bound before its body is
+  // generated; diagnostics then point into its source.
+  void setRootFunction(const JitFunction &fn) { rootFn_ = &fn; }
   // Sources of every function generated so far.
   const std::vector<SourceFilePtr> &sources() const { return sources_; }
 
@@ -199,6 +205,9 @@ private:
   mlir::OpBuilder builder_;
   std::vector<Frame> frames_;
   std::vector<SourceFilePtr> sources_;
+  std::vector<SpecializedKernel::GlobalUse> globals_;
+  const JitFunction *rootFn_ = nullptr;
+  const JitFunction *currentFunction() const { return frames_.empty() ? rootFn_ : frames_.back().fn; }
   void noteSource(const JitFunction &fn);
 };
 

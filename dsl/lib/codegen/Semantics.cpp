@@ -156,6 +156,8 @@ Value KernelBuilder::constantScalar(Type type, double value, SourceLoc loc) {
 }
 
 Value KernelBuilder::constantLike(Type type, double value, SourceLoc loc) {
+  if (isPtr(tz::getElementTypeOrSelf(type)))
+    fail(loc, "cannot make a constant " + typeName(type));
   auto tile = dyn_cast<RankedTensorType>(type);
   if (!tile)
     return constantScalar(type, value, loc);
@@ -324,8 +326,16 @@ Type KernelBuilder::commonElementType(const CgValue &a, const CgValue &b, Source
     default: return materialize(v, loc).getType(); // fails with a diagnostic
     }
   };
-  if (!ta && !tb)
-    return weak(a);
+  if (!ta && !tb) {
+    // Two Python numbers: float wins, then int, and bool only with bool.
+    if (a.kind == CgValue::Kind::Float || b.kind == CgValue::Kind::Float)
+      return builder_.getF32Type();
+    if (a.kind == CgValue::Kind::Bool && b.kind == CgValue::Kind::Bool)
+      return builder_.getI1Type();
+    Type wa = weak(a.kind == CgValue::Kind::Bool ? CgValue::integer(a.boolValue) : a);
+    Type wb = weak(b.kind == CgValue::Kind::Bool ? CgValue::integer(b.boolValue) : b);
+    return wa.getIntOrFloatBitWidth() >= wb.getIntOrFloatBitWidth() ? wa : wb;
+  }
   if (!ta || !tb) {
     // A Python number adopts the type of the tile it meets when it is of the
     // same kind; an int tile meeting a float becomes float32.

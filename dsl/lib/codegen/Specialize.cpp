@@ -43,6 +43,22 @@ HostValue cgToHost(const CgValue &v) {
 }
 } // namespace
 
+namespace {
+bool isTerrazzoModuleName(const JitFunction &fn, const std::string &name) {
+  auto v = fn.resolver().lookup(name);
+  return v && v->kind == HostValue::Kind::TerrazzoModule;
+}
+} // namespace
+
+bool globalsUnchanged(const SpecializedKernel &kernel) {
+  for (auto &g : kernel.globals) {
+    auto now = g.resolver->lookup(g.name);
+    if (!now || !sameHostValue(*now, g.value))
+      return false;
+  }
+  return true;
+}
+
 std::vector<HostValue> bindArguments(const JitFunction &fn, const std::vector<HostValue> &positional,
                                      const std::vector<std::pair<std::string, HostValue>> &keywords) {
   const SourceFile *src = &fn.source();
@@ -84,11 +100,13 @@ std::vector<HostValue> bindArguments(const JitFunction &fn, const std::vector<Ho
       } else if (p.defaultValue->kind == ExprKind::UnaryOp && p.defaultValue->unaryOp == UnaryOpKind::Neg &&
                  p.defaultValue->operands[0]->kind == ExprKind::Int) {
         bound[i] = HostValue::integer(-p.defaultValue->operands[0]->intValue);
-      } else if (p.defaultValue->kind == ExprKind::Attribute && p.defaultValue->value->kind == ExprKind::Name) {
+      } else if (p.defaultValue->kind == ExprKind::Attribute && p.defaultValue->value->kind == ExprKind::Name &&
+                 isTerrazzoModuleName(fn, p.defaultValue->value->name)) {
         // tz.float32 and similar
         bound[i] = HostValue::dtype(p.defaultValue->name);
       } else {
-        throw DslError(src, p.defaultValue->loc, "default value of '" + p.name + "' must be a constant");
+        throw DslError(src, p.defaultValue->loc, "default value of '" + p.name +
+                                                     "' must be a number, a string, None, a global name or a tz dtype");
       }
     }
     out.push_back(*bound[i]);
@@ -122,7 +140,10 @@ std::string specializationKey(const JitFunction &fn, const std::vector<HostValue
     case HostValue::Kind::None: key << "None"; break;
     case HostValue::Kind::String: key << "s" << a.text.size() << ':' << a.text; break;
     case HostValue::Kind::Dtype: key << "d" << a.text; break;
-    case HostValue::Kind::Function: key << "fn" << a.function->fingerprint().size() << ':' << a.function->fingerprint(); break;
+    case HostValue::Kind::Function:
+      // The object, not just its text: two closures of one factory differ.
+      key << "fn" << static_cast<const void *>(a.function.get());
+      break;
     case HostValue::Kind::TerrazzoModule: key << "mod"; break;
     case HostValue::Kind::Unsupported: key << "?" << a.text; break;
     }
@@ -144,6 +165,7 @@ SpecializedKernel generateKernel(MLIRContext &context, const JitFunction &fn, co
   SmallVector<Type> argTypes;
   std::vector<int> paramToArg;
   KernelBuilder kb(context, *result.module);
+  kb.setRootFunction(fn);
   std::vector<std::pair<size_t, Type>> runtimeParams;
   for (size_t i = 0; i < fn.numParams(); ++i) {
     const HostValue &a = args[i];
@@ -195,6 +217,7 @@ SpecializedKernel generateKernel(MLIRContext &context, const JitFunction &fn, co
   kb.generateKernelBody(fn, func, std::move(params));
   result.paramToArgument = paramToArg;
   result.sources = kb.sources();
+  result.globals = kb.globalsUsed();
 
   // The generator should only produce valid IR; if the verifier disagrees,
   // report it at the op's source line rather than dumping IR.

@@ -19,12 +19,12 @@ KernelBuilder::KernelBuilder(MLIRContext &context, ModuleOp module)
     : context_(context), module_(module), builder_(&context) {}
 
 void KernelBuilder::fail(SourceLoc loc, const std::string &message) const {
-  const SourceFile *file = frames_.empty() ? nullptr : &frames_.back().fn->source();
+  const SourceFile *file = currentFunction() ? &currentFunction()->source() : nullptr;
   throw DslError(file, loc, message);
 }
 
 Location KernelBuilder::location(SourceLoc loc) const {
-  const std::string &file = frames_.back().fn->source().filename();
+  const std::string &file = currentFunction()->source().filename();
   return FileLineColLoc::get(const_cast<MLIRContext *>(&context_), file, loc.line, loc.col);
 }
 
@@ -360,6 +360,15 @@ std::optional<SmallVector<Value>> KernelBuilder::carriedYields(Carried &c, bool 
         type = leaf.ir.getType();
         retype = true;
         continue;
+      }
+      if (leaf.isNumber() && beforeLeaves[k].isNumber() && firstAttempt) {
+        // x = 0 before the loop and x = 2.5 in it: carry a float.
+        Type common = commonElementType(beforeLeaves[k], leaf, loc);
+        if (common != type) {
+          type = common;
+          retype = true;
+          continue;
+        }
       }
       if (!retype)
         yields.push_back(leaf.isIr() ? leaf.ir : materializeAs(leaf, type, loc));

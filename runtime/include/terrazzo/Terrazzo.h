@@ -55,7 +55,8 @@ public:
   void interpret(std::array<int64_t, 3> grid, const std::vector<HostValue> &args,
                  const Keywords &keywords = {}, std::string *printOutput = nullptr);
 
-  // Number of specializations compiled so far (for tests of the cache).
+  // Number of compilations so far (for tests of the cache): a new
+  // specialization, or one recompiled because a global it read changed.
   size_t numSpecializations() const;
 
 private:

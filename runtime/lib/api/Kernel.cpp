@@ -64,12 +64,15 @@ struct Kernel::Impl {
   std::shared_ptr<dsl::JitFunction> fn;
   std::mutex mutex;
   std::map<std::string, std::unique_ptr<Specialization>> cache;
+  size_t compilations = 0;
 
   Specialization &specialize(const std::vector<HostValue> &bound) {
     std::string key = dsl::specializationKey(*fn, bound);
     std::lock_guard<std::mutex> lock(mutex);
     auto it = cache.find(key);
-    if (it != cache.end())
+    // A hit is only valid while the globals it was compiled against keep
+    // their values.
+    if (it != cache.end() && dsl::globalsUnchanged(it->second->kernel))
       return *it->second;
     auto spec = std::make_unique<Specialization>();
     spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
@@ -79,7 +82,10 @@ struct Kernel::Impl {
       spec->kernel.module->print(llvm::errs());
       llvm::errs() << "\n";
     }
-    return *cache.emplace(key, std::move(spec)).first->second;
+    auto &slot = cache[key];
+    slot = std::move(spec);
+    ++compilations;
+    return *slot;
   }
 };
 
@@ -118,7 +124,10 @@ std::vector<std::string> Kernel::paramNames() const {
 
 HostValue Kernel::asValue() const { return HostValue::jitFunction(impl_->fn); }
 
-size_t Kernel::numSpecializations() const { return impl_->cache.size(); }
+size_t Kernel::numSpecializations() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->compilations;
+}
 
 std::string Kernel::ir(const std::vector<HostValue> &args, const Keywords &keywords) {
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);

@@ -38,7 +38,19 @@ struct SpecializedKernel {
   // The sources of every function inlined into the kernel, so run-time
   // errors (from the interpreter) can quote the line they point at.
   std::vector<SourceFilePtr> sources;
+  // Every module-level name the kernel read, with the value it had. The code
+  // depends on these values, so a launch after one of them changed (a global
+  // rebound, another closure) must compile again.
+  struct GlobalUse {
+    std::shared_ptr<const Resolver> resolver;
+    std::string name;
+    HostValue value;
+  };
+  std::vector<GlobalUse> globals;
 };
+
+// True when every global the kernel read still has the value it was compiled with.
+bool globalsUnchanged(const SpecializedKernel &kernel);
 
 // Loads the dialects the generated IR uses into `context`.
 void loadKernelDialects(mlir::MLIRContext &context);

@@ -53,6 +53,9 @@ struct HostValue {
   }
 };
 
+// Same kind and same value (functions: the same definition object).
+bool sameHostValue(const HostValue &a, const HostValue &b);
+
 // Looks up the module-level names a kernel refers to (Python: the function's
 // __globals__; C++: the top-level definitions of the source file).
 class Resolver {

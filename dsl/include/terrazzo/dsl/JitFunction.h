@@ -23,6 +23,7 @@ public:
   const SourceFile &source() const { return *module_->source; }
   SourceFilePtr sourcePtr() const { return module_->source; }
   const Resolver &resolver() const { return *resolver_; }
+  std::shared_ptr<const Resolver> resolverPtr() const { return resolver_; }
   size_t numParams() const { return def_->params.size(); }
   const Param &param(size_t i) const { return def_->params[i]; }
   // A parameter annotated `tz.constexpr` (or any `<...>.constexpr`).
