@@ -187,6 +187,7 @@ private:
   size_t pos_ = 0;
   int depth_ = 0;
   int loopDepth_ = 0; // enclosing loops of the current function, for 'break'
+  int elifDepth_ = 0; // elif branches being parsed: each nests one If deeper
 };
 
 void Parser::failExpected(const std::string &expected) const {
@@ -480,9 +481,15 @@ StmtPtr Parser::parseIf() {
   stmt->value = parseExpression();
   expectOp(":", "after " + keyword.text + " condition");
   stmt->body = parseBlock("'" + keyword.text + "' statement", keyword.loc);
-  if (atKeyword("elif"))
+  if (atKeyword("elif")) {
+    // Each elif is an If nested in the orelse of the previous one; code
+    // generation recurses through the chain, so bound it like nesting.
+    if (elifDepth_ >= kMaxNesting)
+      fail(peek().loc, "too many 'elif' branches (at most " + std::to_string(kMaxNesting) + ")");
+    ++elifDepth_;
     stmt->orelse.push_back(parseIf());
-  else if (atKeyword("else"))
+    --elifDepth_;
+  } else if (atKeyword("else"))
     stmt->orelse = parseElseBlock();
   return stmt;
 }
@@ -719,13 +726,17 @@ ExprPtr Parser::parseBinary(size_t level) {
     return parseFactor();
   SourceLoc start = peek().loc;
   ExprPtr left = parseBinary(level + 1);
-  while (true) {
+  // a + b + c + ... nests to the left: every walk of the tree recurses once
+  // per operator, so a long chain is as deep as as many parentheses.
+  for (int chain = 0;; ++chain) {
     const BinaryOperator *matched = nullptr;
     for (const BinaryOperator &op : kBinaryLevels[level])
       if (atOp(op.spelling))
         matched = &op;
     if (!matched)
       return left;
+    if (depth_ + chain >= kMaxNesting)
+      fail(peek().loc, "expression is too deeply nested");
     advance();
     auto binary = makeExpr(ExprKind::BinOp, start);
     binary->binOp = matched->kind;

@@ -58,6 +58,8 @@ PYBIND11_MODULE(_terrazzo, m) {
            }),
            py::arg("source"), py::arg("filename"), py::arg("line_offset"), py::arg("name"), py::arg("lookup"))
       .def_static("from_file", &Kernel::fromFile, py::arg("path"), py::arg("name"))
+      .def_static("from_library", &Kernel::fromLibrary, py::arg("file"), py::arg("name"))
+      .def_static("library_files", &Kernel::libraryFiles)
       .def_property_readonly("name", &Kernel::name)
       .def_property_readonly("param_names", &Kernel::paramNames)
       .def_property_readonly("num_specializations", &Kernel::numSpecializations)

@@ -375,6 +375,7 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
       if (n <= 0 || (n & (n - 1)) != 0)
         kb.fail(loc, "tz.arange(" + std::to_string(start) + ", " + std::to_string(end) + ") has " +
                          std::to_string(n) + " elements; the size of a range must be a power of two");
+      kb.checkTileSize({n}, loc);
       auto type = RankedTensorType::get({n}, kb.builder().getI32Type());
       return CgValue::fromIr(kb.builder().create<tz::MakeRangeOp>(kb.location(loc), type, (int32_t)start, (int32_t)end));
     };

@@ -119,6 +119,10 @@ public:
 
   // --- constexpr helpers -----------------------------------------------------
   int64_t requireInt(const CgValue &v, SourceLoc loc, const std::string &what);
+  // Tiles are capped (as in Triton) so a typo cannot ask for a tile that
+  // exhausts memory or overflows the element count.
+  static constexpr int64_t kMaxTileElements = 1 << 20;
+  void checkTileSize(llvm::ArrayRef<int64_t> shape, SourceLoc loc);
   std::vector<int64_t> requireShape(const CgValue &v, SourceLoc loc, const std::string &what);
   mlir::Value requireIr(const CgValue &v, SourceLoc loc, const std::string &what);
 

@@ -279,6 +279,7 @@ std::vector<int64_t> KernelBuilder::broadcastShapes(ArrayRef<int64_t> a, ArrayRe
     }
     out[i] = std::max(da, db);
   }
+  checkTileSize(out, loc);
   return out;
 }
 
@@ -402,14 +403,27 @@ CgValue foldNumbers(KernelBuilder &kb, BinOpKind op, const CgValue &a, const CgV
     return CgValue::floating(x / y);
   case BinOpKind::FloorDiv:
     if (y == 0) kb.fail(loc, "division by zero in a constant expression");
+    if (!anyFloat && i == INT64_MIN && j == -1) // the one quotient that traps
+      kb.fail(loc, "integer overflow in a constant expression");
     return anyFloat ? CgValue::floating(std::floor(x / y)) : CgValue::integer(pyFloorDiv(i, j));
   case BinOpKind::Mod:
     if (y == 0) kb.fail(loc, "modulo by zero in a constant expression");
+    if (!anyFloat && j == -1)
+      return CgValue::integer(0); // INT64_MIN % -1 would trap
     return anyFloat ? CgValue::floating(x - std::floor(x / y) * y) : CgValue::integer(pyMod(i, j));
   case BinOpKind::Pow:
     if (!anyFloat && j >= 0) {
-      int64_t r = 1;
-      for (int64_t k = 0; k < j; ++k) r *= i;
+      // By squaring: a huge exponent must not loop for ever.
+      int64_t r = 1, base = i;
+      bool overflow = false;
+      for (uint64_t e = j; e; e >>= 1) {
+        if (e & 1)
+          overflow |= __builtin_mul_overflow(r, base, &r);
+        if (e > 1)
+          overflow |= __builtin_mul_overflow(base, base, &base);
+      }
+      if (overflow)
+        kb.fail(loc, "integer overflow in a constant expression");
       return CgValue::integer(r);
     }
     return CgValue::floating(std::pow(x, y));
@@ -654,7 +668,19 @@ std::vector<int64_t> KernelBuilder::requireShape(const CgValue &v, SourceLoc loc
   for (int64_t d : shape)
     if (d <= 0 || (d & (d - 1)) != 0)
       fail(loc, what + ": tile dimension " + std::to_string(d) + " is not a power of two");
+  checkTileSize(shape, loc);
   return shape;
+}
+
+void KernelBuilder::checkTileSize(llvm::ArrayRef<int64_t> shape, SourceLoc loc) {
+  // Dimensions are powers of two, so the product stays exact while the
+  // running count is below the limit.
+  int64_t elements = 1;
+  for (int64_t d : shape) {
+    if (d > kMaxTileElements || elements * d > kMaxTileElements)
+      fail(loc, "tiles hold at most " + std::to_string(kMaxTileElements) + " elements; this one would be larger");
+    elements *= d;
+  }
 }
 
 Value KernelBuilder::requireIr(const CgValue &v, SourceLoc loc, const std::string &what) {

@@ -470,11 +470,18 @@ void KernelBuilder::genStaticFor(const Stmt &s, CallArgs &args) {
   int64_t step = bounds.size() > 2 ? bounds[2] : 1;
   if (step == 0)
     fail(s.value->loc, "static_range step cannot be zero");
-  if ((stop - start) / step > 4096)
+  // The trip count in 128 bits: near the int64 limits neither stop - start
+  // nor i += step may overflow.
+  __int128 span = (__int128)stop - start, count = 0;
+  if (step > 0 && span > 0)
+    count = (span + step - 1) / step;
+  else if (step < 0 && span < 0)
+    count = (span + step + 1) / step;
+  if (count > 4096)
     fail(s.value->loc, "static_range unrolls at most 4096 iterations");
   ++frame().loopDepth;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-    frame().vars[s.targets[0]->name] = CgValue::integer(i);
+  for (int64_t n = 0; n < (int64_t)count; ++n) {
+    frame().vars[s.targets[0]->name] = CgValue::integer((int64_t)(start + (__int128)n * step));
     genBlock(s.body);
   }
   --frame().loopDepth;

@@ -39,6 +39,11 @@ public:
   // Loads `name` from a kernel source file; module-level functions, constants
   // and `import terrazzo as tz` in that file are visible to the kernel.
   static std::shared_ptr<Kernel> fromFile(const std::string &path, const std::string &name);
+  // Loads `name` from a source of the kernel library (kernels/<file>, built
+  // into libterrazzo.so), e.g. fromLibrary("flash_attention.py", "flash_attention_fwd").
+  static std::shared_ptr<Kernel> fromLibrary(const std::string &file, const std::string &name);
+  // File names of the kernel library's sources.
+  static std::vector<std::string> libraryFiles();
 
   ~Kernel();
   const std::string &name() const;

@@ -1,5 +1,6 @@
 // terrazzo::Kernel: specialization cache and the interpreter entry point.
 #include "terrazzo/Terrazzo.h"
+#include "terrazzo/KernelLibrary.h"
 
 #include "terrazzo/dsl/CodeGen.h"
 #include "terrazzo/dsl/JitFunction.h"
@@ -101,16 +102,39 @@ std::shared_ptr<Kernel> Kernel::fromSource(const std::string &source, const std:
   return std::shared_ptr<Kernel>(new Kernel(std::move(impl)));
 }
 
+namespace {
+std::shared_ptr<dsl::JitFunction> loadFromModule(dsl::SourceFilePtr file, const std::string &name) {
+  return dsl::JitFunction::fromSource(file, name, dsl::makeFileResolver(file));
+}
+} // namespace
+
 std::shared_ptr<Kernel> Kernel::fromFile(const std::string &path, const std::string &name) {
   std::ifstream in(path);
   if (!in)
     throw std::runtime_error("cannot open kernel source '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
-  auto file = std::make_shared<dsl::SourceFile>(path, text.str(), 0);
   auto impl = std::make_unique<Impl>();
-  impl->fn = dsl::JitFunction::fromSource(file, name, dsl::makeFileResolver(file));
+  impl->fn = loadFromModule(std::make_shared<dsl::SourceFile>(path, text.str(), 0), name);
   return std::shared_ptr<Kernel>(new Kernel(std::move(impl)));
+}
+
+std::shared_ptr<Kernel> Kernel::fromLibrary(const std::string &file, const std::string &name) {
+  for (auto &src : library::embeddedSources()) {
+    if (file != src.filename)
+      continue;
+    auto impl = std::make_unique<Impl>();
+    impl->fn = loadFromModule(std::make_shared<dsl::SourceFile>("kernels/" + file, src.text, 0), name);
+    return std::shared_ptr<Kernel>(new Kernel(std::move(impl)));
+  }
+  throw std::invalid_argument("the kernel library has no source '" + file + "'");
+}
+
+std::vector<std::string> Kernel::libraryFiles() {
+  std::vector<std::string> files;
+  for (auto &src : library::embeddedSources())
+    files.push_back(src.filename);
+  return files;
 }
 
 const std::string &Kernel::name() const { return impl_->fn->name(); }
