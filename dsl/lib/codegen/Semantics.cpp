@@ -575,6 +575,10 @@ CgValue KernelBuilder::unaryOp(UnaryOpKind op, const CgValue &a, SourceLoc loc) 
 CgValue KernelBuilder::compareOp(CmpOpKind op, const CgValue &a, const CgValue &b, SourceLoc loc) {
   using K = CgValue::Kind;
   if (op == CmpOpKind::Is || op == CmpOpKind::IsNot) {
+    // `ptr is not None`: a run-time value is never None (Triton's optional
+    // pointer idiom), so this is decided at compile time.
+    if ((a.kind == K::None && !b.isConstexpr()) || (b.kind == K::None && !a.isConstexpr()))
+      return CgValue::boolean(op == CmpOpKind::IsNot);
     if (!a.isConstexpr() || !b.isConstexpr())
       fail(loc, "'is' compares compile-time values only (use == on tiles)");
     bool same = a.sameAs(b);

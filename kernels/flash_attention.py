@@ -1,0 +1,392 @@
+"""Flash attention, forward and backward, in the Terrazzo kernel language.
+
+Tensors are addressed as (batch, head, sequence, head_dim) through four
+strides each, so (B, H, S, D), (B, S, H, D) and packed-QKV layouts all work
+without copies. Q, O, dO, dQ have H heads and N_Q rows; K, V, dK, dV have H_KV
+heads (H_KV divides H: MQA/GQA, query head h reads key/value head
+h // (H // H_KV)) and N_K rows.
+
+Masking: key j is visible to query i when j < n_k (n_k = N_K, or the
+batch's entry of the optional int32 key-length tensor, clipped to N_K), and,
+with CAUSAL, when j <= i + (n_k - N_Q): the diagonal is aligned bottom-right,
+as for a query block appended to a key/value cache. MASK_MOD further hides
+keys.
+
+SCORE_MOD(score, b, h, q_idx, kv_idx) -> score is applied to the scaled score
+(q . k * sm_scale) before masking; MASK_MOD(b, h, q_idx, kv_idx) -> bool keeps
+a key where it is true. b and h (the query head) are scalars, q_idx a
+(BLOCK_M, 1) and kv_idx a (1, BLOCK_N) int32 tile. Pass None when absent.
+The backward treats SCORE_MOD as having derivative 1 in the score: exact for
+additive biases (ALiBi, relative positions), wrong for anything else.
+
+LSE convention: the forward stores the natural-log log-sum-exp of each row's
+final scores, lse = log(sum_j exp(score_ij)), as float32 in a contiguous
+(B, H, N_Q) tensor; rows with no visible key get -inf (their output is 0).
+The backward reads it back (multiplying by log2(e)) to recompute P without a
+second pass over the keys. Delta (rowsum(dO * O)) is float32, contiguous
+(B, H, N_Q) too.
+
+Grids: forward, preprocess and dQ: (cdiv(N_Q, BLOCK_M), B * H);
+dK/dV: (cdiv(N_K, BLOCK_N), B * H_KV).
+
+HEAD_DIM_PADDED (a power of two >= HEAD_DIM, None means HEAD_DIM) lets a head
+dimension such as 96 use a 128-wide tile with the extra columns masked.
+
+Pointers that a flag disables (lse_ptr without STORE_LSE, seqlens_k_ptr
+without HAS_SEQLENS_K) may be None: they are never touched.
+"""
+
+import terrazzo as tz
+
+# exp(x) == exp2(x * LOG2E): the kernels keep scores in log2 units so that
+# every exponential is an exp2 and the softmax scale costs no extra multiply.
+LOG2E = 1.4426950408889634
+LN2 = 0.6931471805599453
+
+
+# ---------------------------------------------------------------------------
+# helpers (inlined into the kernels)
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def _load_rows(ptrs, rows, n_rows, offs_d, CHECK_ROWS: tz.constexpr, HEAD_DIM: tz.constexpr,
+               HEAD_DIM_PADDED: tz.constexpr):
+    # Masks are built only where they can be false, so full blocks of an
+    # unpadded head dimension load without any predicate.
+    if CHECK_ROWS:
+        if HEAD_DIM == HEAD_DIM_PADDED:
+            mask = rows[:, None] < n_rows
+        else:
+            mask = (rows[:, None] < n_rows) & (offs_d[None, :] < HEAD_DIM)
+    else:
+        if HEAD_DIM == HEAD_DIM_PADDED:
+            mask = None
+        else:
+            mask = offs_d[None, :] < HEAD_DIM
+    return tz.load(ptrs, mask=mask, other=0.0)
+
+
+@tz.jit
+def _store_rows(ptrs, value, rows, n_rows, offs_d, HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr):
+    if HEAD_DIM == HEAD_DIM_PADDED:
+        mask = rows[:, None] < n_rows
+    else:
+        mask = (rows[:, None] < n_rows) & (offs_d[None, :] < HEAD_DIM)
+    tz.store(ptrs, value.to(ptrs.dtype.element_ty), mask=mask)
+
+
+@tz.jit
+def _keep(b, h, offs_m, offs_n, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.constexpr):
+    keep = offs_n[None, :] < n_k
+    if CAUSAL:
+        keep = keep & (offs_n[None, :] <= offs_m[:, None] + (n_k - N_Q))
+    if MASK_MOD is not None:
+        keep = keep & MASK_MOD(b, h, offs_m[:, None], offs_n[None, :]).to(tz.int1)
+    return keep
+
+
+@tz.jit
+def _scores_log2(qk, b, h, offs_m, offs_n, N_Q, n_k, sm_scale, qk_scale, MASKED: tz.constexpr,
+                 CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr):
+    # Scores in log2 units, -inf where hidden. Without a SCORE_MOD the scale
+    # and log2(e) fold into one multiply; a SCORE_MOD sees natural units.
+    if SCORE_MOD is None:
+        s = qk * qk_scale
+    else:
+        s = SCORE_MOD(qk * sm_scale, b, h, offs_m[:, None], offs_n[None, :]) * LOG2E
+    if MASKED:
+        s = tz.where(_keep(b, h, offs_m, offs_n, N_Q, n_k, CAUSAL, MASK_MOD), s, -float("inf"))
+    return s
+
+
+@tz.jit
+def _kv_bounds(start_m, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.constexpr, BLOCK_M: tz.constexpr,
+               BLOCK_N: tz.constexpr):
+    # Key range [0, hi) for query rows [start_m, start_m + BLOCK_M), split at
+    # full_hi: blocks below it are visible to every row (no mask needed),
+    # blocks from it on need the mask. Causal blocks past the last row's
+    # diagonal are skipped entirely; hi <= 0 (rows before the first key under
+    # bottom-right alignment) runs no iteration and leaves the rows at zero.
+    if CAUSAL:
+        diag = start_m + (n_k - N_Q)  # last key visible to the first row
+        hi = tz.minimum(n_k, diag + BLOCK_M)
+        full_hi = tz.maximum(tz.minimum(n_k, diag + 1), 0) // BLOCK_N * BLOCK_N
+    else:
+        hi = n_k
+        full_hi = n_k // BLOCK_N * BLOCK_N
+    if MASK_MOD is not None:
+        full_hi = 0  # an opaque mask may hide anything
+    return full_hi, hi
+
+
+@tz.jit
+def _batch_head(pid, n_heads):
+    return pid // n_heads, pid % n_heads
+
+
+@tz.jit
+def _base(ptr, b, h, stride_b, stride_h):
+    # 64-bit batch/head offsets: B * H * S * D may exceed 2**31 elements even
+    # when one head's slice does not.
+    return ptr + b.to(tz.int64) * stride_b + h.to(tz.int64) * stride_h
+
+
+@tz.jit
+def _key_length(seqlens_k_ptr, b, N_K, HAS_SEQLENS_K: tz.constexpr):
+    if HAS_SEQLENS_K:
+        n_k = tz.minimum(tz.load(seqlens_k_ptr + b).to(tz.int32), N_K)
+    else:
+        n_k = N_K
+    return n_k
+
+
+# ---------------------------------------------------------------------------
+# forward
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
+               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo, hi,
+               MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
+               HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr):
+    offs_d = tz.arange(0, HEAD_DIM_PADDED)
+    for start_n in range(lo, hi, BLOCK_N):
+        offs_n = start_n + tz.arange(0, BLOCK_N)
+        k = _load_rows(k_base + offs_n[:, None] * stride_kn + offs_d[None, :] * stride_kd,
+                       offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
+        s = _scores_log2(tz.dot(q, k.T), b, h, offs_m, offs_n, N_Q, n_k, sm_scale, qk_scale,
+                         MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+        m_new = tz.maximum(m_i, tz.max(s, axis=1))
+        # While a row has seen no visible key its max is -inf, and
+        # exp2(-inf - -inf) would be NaN; shifting by 0 instead gives
+        # exp2(-inf) = 0, so such rows keep l = 0 and acc = 0.
+        m_shift = tz.where(m_new == -float("inf"), 0.0, m_new)
+        p = tz.exp2(s - m_shift[:, None])
+        alpha = tz.exp2(m_i - m_shift)
+        l_i = l_i * alpha + tz.sum(p, axis=1)
+        v = _load_rows(v_base + offs_n[:, None] * stride_vn + offs_d[None, :] * stride_vd,
+                       offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
+        acc = tz.dot(p.to(v.dtype), v, acc * alpha[:, None])
+        m_i = m_new
+    return acc, l_i, m_i
+
+
+@tz.jit
+def flash_attention_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, seqlens_k_ptr,
+                        stride_qb, stride_qh, stride_qm, stride_qd,
+                        stride_kb, stride_kh, stride_kn, stride_kd,
+                        stride_vb, stride_vh, stride_vn, stride_vd,
+                        stride_ob, stride_oh, stride_om, stride_od,
+                        H, H_KV, N_Q, N_K, sm_scale,
+                        HEAD_DIM: tz.constexpr, BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr,
+                        CAUSAL: tz.constexpr = False, HEAD_DIM_PADDED: tz.constexpr = None,
+                        STORE_LSE: tz.constexpr = False, HAS_SEQLENS_K: tz.constexpr = False,
+                        SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None):
+    D_PAD = HEAD_DIM if HEAD_DIM_PADDED is None else HEAD_DIM_PADDED
+    start_m = tz.program_id(0) * BLOCK_M
+    bh = tz.program_id(1)
+    b, h = _batch_head(bh, H)
+    h_kv = h // (H // H_KV)
+    n_k = _key_length(seqlens_k_ptr, b, N_K, HAS_SEQLENS_K)
+
+    offs_m = start_m + tz.arange(0, BLOCK_M)
+    offs_d = tz.arange(0, D_PAD)
+    q_base = _base(q_ptr, b, h, stride_qb, stride_qh)
+    k_base = _base(k_ptr, b, h_kv, stride_kb, stride_kh)
+    v_base = _base(v_ptr, b, h_kv, stride_vb, stride_vh)
+    q = _load_rows(q_base + offs_m[:, None] * stride_qm + offs_d[None, :] * stride_qd,
+                   offs_m, N_Q, offs_d, True, HEAD_DIM, D_PAD)
+
+    qk_scale = sm_scale * LOG2E
+    m_i = tz.full((BLOCK_M,), -float("inf"), tz.float32)
+    l_i = tz.zeros((BLOCK_M,), dtype=tz.float32)
+    acc = tz.zeros((BLOCK_M, D_PAD), dtype=tz.float32)
+    full_hi, hi = _kv_bounds(start_m, N_Q, n_k, CAUSAL, MASK_MOD, BLOCK_M, BLOCK_N)
+    acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
+                               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, 0, full_hi,
+                               False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+    acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
+                               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, full_hi, hi,
+                               True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+
+    # A row with no visible key has l = 0 and acc = 0: dividing by 1 there
+    # gives the zeros a fully masked row should produce, never 0/0.
+    has_keys = l_i > 0.0
+    l_safe = tz.where(has_keys, l_i, 1.0)
+    o_base = _base(o_ptr, b, h, stride_ob, stride_oh)
+    _store_rows(o_base + offs_m[:, None] * stride_om + offs_d[None, :] * stride_od, acc / l_safe[:, None],
+                offs_m, N_Q, offs_d, HEAD_DIM, D_PAD)
+    if STORE_LSE:
+        lse = tz.where(has_keys, (m_i + tz.log2(l_safe)) * LN2, -float("inf"))
+        tz.store(lse_ptr + bh.to(tz.int64) * N_Q + offs_m, lse, mask=offs_m < N_Q)
+
+
+# ---------------------------------------------------------------------------
+# backward
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def flash_attention_bwd_preprocess(o_ptr, do_ptr, delta_ptr,
+                                   stride_ob, stride_oh, stride_om, stride_od,
+                                   stride_dob, stride_doh, stride_dom, stride_dod,
+                                   H, N_Q,
+                                   HEAD_DIM: tz.constexpr, BLOCK_M: tz.constexpr,
+                                   HEAD_DIM_PADDED: tz.constexpr = None):
+    # delta_i = sum_j P_ij dP_ij = dO_i . O_i: the softmax-gradient term,
+    # computed once per row instead of once per key block.
+    D_PAD = HEAD_DIM if HEAD_DIM_PADDED is None else HEAD_DIM_PADDED
+    start_m = tz.program_id(0) * BLOCK_M
+    bh = tz.program_id(1)
+    b, h = _batch_head(bh, H)
+    offs_m = start_m + tz.arange(0, BLOCK_M)
+    offs_d = tz.arange(0, D_PAD)
+    o = _load_rows(_base(o_ptr, b, h, stride_ob, stride_oh) + offs_m[:, None] * stride_om
+                   + offs_d[None, :] * stride_od, offs_m, N_Q, offs_d, True, HEAD_DIM, D_PAD)
+    do = _load_rows(_base(do_ptr, b, h, stride_dob, stride_doh) + offs_m[:, None] * stride_dom
+                    + offs_d[None, :] * stride_dod, offs_m, N_Q, offs_d, True, HEAD_DIM, D_PAD)
+    delta = tz.sum(o.to(tz.float32) * do.to(tz.float32), axis=1)
+    tz.store(delta_ptr + bh.to(tz.int64) * N_Q + offs_m, delta, mask=offs_m < N_Q)
+
+
+@tz.jit
+def _load_lse_log2(lse_ptr, offs_m, N_Q):
+    # Rows past N_Q read +inf so their P is exp2(s - inf) = 0 and they add
+    # nothing to dK/dV. Rows with no visible key stored -inf; +inf does the
+    # same for them where s - (-inf) would be NaN or +inf.
+    lse = tz.load(lse_ptr + offs_m, mask=offs_m < N_Q, other=float("inf"))
+    return tz.where(lse == -float("inf"), float("inf"), lse * LOG2E)
+
+
+@tz.jit
+def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_ptr, seqlens_k_ptr,
+                             stride_qb, stride_qh, stride_qm, stride_qd,
+                             stride_kb, stride_kh, stride_kn, stride_kd,
+                             stride_vb, stride_vh, stride_vn, stride_vd,
+                             stride_dob, stride_doh, stride_dom, stride_dod,
+                             stride_dkb, stride_dkh, stride_dkn, stride_dkd,
+                             stride_dvb, stride_dvh, stride_dvn, stride_dvd,
+                             H, H_KV, N_Q, N_K, sm_scale,
+                             HEAD_DIM: tz.constexpr, BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr,
+                             CAUSAL: tz.constexpr = False, HEAD_DIM_PADDED: tz.constexpr = None,
+                             HAS_SEQLENS_K: tz.constexpr = False,
+                             SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None):
+    # One program owns one key block of one key/value head and visits every
+    # query head of its group, so dK and dV are summed over the group in
+    # registers and written once, with no atomics.
+    D_PAD = HEAD_DIM if HEAD_DIM_PADDED is None else HEAD_DIM_PADDED
+    start_n = tz.program_id(0) * BLOCK_N
+    b, h_kv = _batch_head(tz.program_id(1), H_KV)
+    group = H // H_KV
+    n_k = _key_length(seqlens_k_ptr, b, N_K, HAS_SEQLENS_K)
+
+    offs_n = start_n + tz.arange(0, BLOCK_N)
+    offs_d = tz.arange(0, D_PAD)
+    k = _load_rows(_base(k_ptr, b, h_kv, stride_kb, stride_kh) + offs_n[:, None] * stride_kn
+                   + offs_d[None, :] * stride_kd, offs_n, n_k, offs_d, True, HEAD_DIM, D_PAD)
+    v = _load_rows(_base(v_ptr, b, h_kv, stride_vb, stride_vh) + offs_n[:, None] * stride_vn
+                   + offs_d[None, :] * stride_vd, offs_n, n_k, offs_d, True, HEAD_DIM, D_PAD)
+    dk = tz.zeros((BLOCK_N, D_PAD), dtype=tz.float32)
+    dv = tz.zeros((BLOCK_N, D_PAD), dtype=tz.float32)
+
+    # Causal: query rows before start_n - (n_k - N_Q) see none of these keys.
+    # A block entirely in the key padding has no query to visit.
+    if CAUSAL:
+        lo = tz.maximum(start_n - (n_k - N_Q), 0) // BLOCK_M * BLOCK_M
+    else:
+        lo = 0
+    hi = tz.where(start_n < n_k, N_Q, 0)
+
+    qk_scale = sm_scale * LOG2E
+    for g in range(0, group):
+        h = h_kv * group + g
+        q_base = _base(q_ptr, b, h, stride_qb, stride_qh)
+        do_base = _base(do_ptr, b, h, stride_dob, stride_doh)
+        row0 = (b * H + h).to(tz.int64) * N_Q
+        for start_m in range(lo, hi, BLOCK_M):
+            offs_m = start_m + tz.arange(0, BLOCK_M)
+            q = _load_rows(q_base + offs_m[:, None] * stride_qm + offs_d[None, :] * stride_qd,
+                           offs_m, N_Q, offs_d, True, HEAD_DIM, D_PAD)
+            do = _load_rows(do_base + offs_m[:, None] * stride_dom + offs_d[None, :] * stride_dod,
+                            offs_m, N_Q, offs_d, True, HEAD_DIM, D_PAD)
+            lse2 = _load_lse_log2(lse_ptr + row0, offs_m, N_Q)
+            delta = tz.load(delta_ptr + row0 + offs_m, mask=offs_m < N_Q, other=0.0)
+            s = _scores_log2(tz.dot(q, k.T), b, h, offs_m, offs_n, N_Q, n_k, sm_scale, qk_scale,
+                             True, CAUSAL, SCORE_MOD, MASK_MOD)
+            p = tz.exp2(s - lse2[:, None])
+            dv = tz.dot(p.T.to(do.dtype), do, dv)
+            dp = tz.dot(do, v.T)
+            ds = p * (dp - delta[:, None])
+            dk = tz.dot(ds.T.to(q.dtype), q, dk)
+
+    # dS is the gradient of the scaled score; the scale comes back once here.
+    _store_rows(_base(dk_ptr, b, h_kv, stride_dkb, stride_dkh) + offs_n[:, None] * stride_dkn
+                + offs_d[None, :] * stride_dkd, dk * sm_scale, offs_n, N_K, offs_d, HEAD_DIM, D_PAD)
+    _store_rows(_base(dv_ptr, b, h_kv, stride_dvb, stride_dvh) + offs_n[:, None] * stride_dvn
+                + offs_d[None, :] * stride_dvd, dv, offs_n, N_K, offs_d, HEAD_DIM, D_PAD)
+
+
+@tz.jit
+def _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
+              b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo, hi,
+              MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
+              HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr):
+    offs_d = tz.arange(0, HEAD_DIM_PADDED)
+    for start_n in range(lo, hi, BLOCK_N):
+        offs_n = start_n + tz.arange(0, BLOCK_N)
+        k = _load_rows(k_base + offs_n[:, None] * stride_kn + offs_d[None, :] * stride_kd,
+                       offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
+        v = _load_rows(v_base + offs_n[:, None] * stride_vn + offs_d[None, :] * stride_vd,
+                       offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
+        s = _scores_log2(tz.dot(q, k.T), b, h, offs_m, offs_n, N_Q, n_k, sm_scale, qk_scale,
+                         MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+        p = tz.exp2(s - lse2[:, None])
+        ds = p * (tz.dot(do, v.T) - delta[:, None])
+        dq = tz.dot(ds.to(k.dtype), k, dq)
+    return dq
+
+
+@tz.jit
+def flash_attention_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr, seqlens_k_ptr,
+                           stride_qb, stride_qh, stride_qm, stride_qd,
+                           stride_kb, stride_kh, stride_kn, stride_kd,
+                           stride_vb, stride_vh, stride_vn, stride_vd,
+                           stride_dob, stride_doh, stride_dom, stride_dod,
+                           stride_dqb, stride_dqh, stride_dqm, stride_dqd,
+                           H, H_KV, N_Q, N_K, sm_scale,
+                           HEAD_DIM: tz.constexpr, BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr,
+                           CAUSAL: tz.constexpr = False, HEAD_DIM_PADDED: tz.constexpr = None,
+                           HAS_SEQLENS_K: tz.constexpr = False,
+                           SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None):
+    # A separate pass for dQ (rather than atomics from the dK/dV kernel)
+    # keeps the result deterministic; it walks the same key range as the
+    # forward.
+    D_PAD = HEAD_DIM if HEAD_DIM_PADDED is None else HEAD_DIM_PADDED
+    start_m = tz.program_id(0) * BLOCK_M
+    bh = tz.program_id(1)
+    b, h = _batch_head(bh, H)
+    h_kv = h // (H // H_KV)
+    n_k = _key_length(seqlens_k_ptr, b, N_K, HAS_SEQLENS_K)
+
+    offs_m = start_m + tz.arange(0, BLOCK_M)
+    offs_d = tz.arange(0, D_PAD)
+    q = _load_rows(_base(q_ptr, b, h, stride_qb, stride_qh) + offs_m[:, None] * stride_qm
+                   + offs_d[None, :] * stride_qd, offs_m, N_Q, offs_d, True, HEAD_DIM, D_PAD)
+    do = _load_rows(_base(do_ptr, b, h, stride_dob, stride_doh) + offs_m[:, None] * stride_dom
+                    + offs_d[None, :] * stride_dod, offs_m, N_Q, offs_d, True, HEAD_DIM, D_PAD)
+    row0 = bh.to(tz.int64) * N_Q
+    lse2 = _load_lse_log2(lse_ptr + row0, offs_m, N_Q)
+    delta = tz.load(delta_ptr + row0 + offs_m, mask=offs_m < N_Q, other=0.0)
+    k_base = _base(k_ptr, b, h_kv, stride_kb, stride_kh)
+    v_base = _base(v_ptr, b, h_kv, stride_vb, stride_vh)
+
+    qk_scale = sm_scale * LOG2E
+    dq = tz.zeros((BLOCK_M, D_PAD), dtype=tz.float32)
+    full_hi, hi = _kv_bounds(start_m, N_Q, n_k, CAUSAL, MASK_MOD, BLOCK_M, BLOCK_N)
+    dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
+                   b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, 0, full_hi,
+                   False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+    dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
+                   b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, full_hi, hi,
+                   True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+    _store_rows(_base(dq_ptr, b, h, stride_dqb, stride_dqh) + offs_m[:, None] * stride_dqm
+                + offs_d[None, :] * stride_dqd, dq * sm_scale, offs_m, N_Q, offs_d, HEAD_DIM, D_PAD)
