@@ -59,33 +59,27 @@ def layer_norm(x_ptr, w_ptr, b_ptr, y_ptr, n_cols, eps, BLOCK: tz.constexpr):
     tz.store(y_ptr + row * n_cols + cols, d * rstd * w + b, mask=mask)
 
 
-@tz.jit
-def attention_fwd(q_ptr, k_ptr, v_ptr, o_ptr, seq_len, scale,
-                  BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr, HEAD_DIM: tz.constexpr):
-    """One (batch*head) slice per program along axis 1; online softmax over key blocks."""
-    start_m = tz.program_id(0) * BLOCK_M
-    base = tz.program_id(1) * seq_len * HEAD_DIM
-    rm = start_m + tz.arange(0, BLOCK_M)
-    rd = tz.arange(0, HEAD_DIM)
-    q = tz.load(q_ptr + base + rm[:, None] * HEAD_DIM + rd[None, :], mask=rm[:, None] < seq_len, other=0.0)
-    m_i = tz.full((BLOCK_M,), -float("inf"), tz.float32)
-    l_i = tz.zeros((BLOCK_M,), dtype=tz.float32)
-    acc = tz.zeros((BLOCK_M, HEAD_DIM), dtype=tz.float32)
-    for start_n in range(0, seq_len, BLOCK_N):
-        rn = start_n + tz.arange(0, BLOCK_N)
-        k = tz.load(k_ptr + base + rn[:, None] * HEAD_DIM + rd[None, :], mask=rn[:, None] < seq_len, other=0.0)
-        s = tz.dot(q, k.T) * scale
-        s = tz.where(rn[None, :] < seq_len, s, -float("inf"))
-        m_new = tz.maximum(m_i, tz.max(s, axis=1))
-        p = tz.exp(s - m_new[:, None])
-        alpha = tz.exp(m_i - m_new)
-        l_i = l_i * alpha + tz.sum(p, axis=1)
-        v = tz.load(v_ptr + base + rn[:, None] * HEAD_DIM + rd[None, :], mask=rn[:, None] < seq_len, other=0.0)
-        acc = acc * alpha[:, None] + tz.dot(p.to(v.dtype), v)
-        m_i = m_new
-    out = acc / l_i[:, None]
-    tz.store(o_ptr + base + rm[:, None] * HEAD_DIM + rd[None, :], out.to(o_ptr.dtype.element_ty),
-             mask=rm[:, None] < seq_len)
+def attention_reference(q, k, v, do, causal):
+    """float64 softmax attention (bottom-right causal, GQA) and its gradients."""
+    q, k, v, do = (x.astype(np.float64) for x in (q, k, v, do))
+    group = q.shape[1] // k.shape[1]
+    kr, vr = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+    nq, nk = q.shape[2], k.shape[2]
+    scale = 1.0 / np.sqrt(q.shape[3])
+    s = q @ kr.transpose(0, 1, 3, 2) * scale
+    if causal:
+        s = np.where(np.arange(nk)[None, :] <= np.arange(nq)[:, None] + (nk - nq), s, -np.inf)
+    m = s.max(-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.exp(s - m)
+    l = e.sum(-1, keepdims=True)
+    p = e / np.where(l > 0, l, 1.0)
+    o = p @ vr
+    ds = p * (do @ vr.transpose(0, 1, 3, 2) - (do * o).sum(-1, keepdims=True))
+    b, hkv = k.shape[0], k.shape[1]
+    dk = (ds.transpose(0, 1, 3, 2) @ q * scale).reshape(b, hkv, group, nk, -1).sum(2)
+    dv = (p.transpose(0, 1, 3, 2) @ do).reshape(b, hkv, group, nk, -1).sum(2)
+    return dict(o=o, dq=ds @ kr * scale, dk=dk, dv=dv)
 
 
 def rel_error(got, ref):
@@ -139,20 +133,24 @@ def main():
     ref = (xd - xd.mean(1, keepdims=True)) / np.sqrt(xd.var(1, keepdims=True) + 1e-5) * w + bias
     ok &= check(f"layer_norm {rows}x{cols}", out, ref, 1e-5, t)
 
+    # The kernel library: flash attention forward and backward (DSL kernels
+    # in kernels/flash_attention.py behind the C++ wrappers of tz.ops).
     for dtype, bound in ((np.float16, 2e-3), (bfloat16, 2e-2)):
         if dtype is None:
             continue
-        t = time.perf_counter()
-        bh, seq, d = 2, 100, 64
-        q, k, v = (rng.standard_normal((bh, seq, d)).astype(dtype) for _ in range(3))
-        o = np.full((bh, seq, d), np.nan, dtype)
-        scale = 1.0 / np.sqrt(d)
-        attention_fwd[(tz.cdiv(seq, 32), bh)](q, k, v, o, seq, scale, BLOCK_M=32, BLOCK_N=32, HEAD_DIM=d)
-        qd, kd, vd = (z.astype(np.float64) for z in (q, k, v))
-        s = qd @ kd.transpose(0, 2, 1) * scale
-        p = np.exp(s - s.max(-1, keepdims=True))
-        ref = (p / p.sum(-1, keepdims=True)) @ vd
-        ok &= check(f"attention_fwd {np.dtype(dtype).name} bh={bh} seq={seq} d={d}", o, ref, bound, t)
+        for causal in (False, True):
+            t = time.perf_counter()
+            B, H, H_KV, NQ, NK, D = 2, 4, 2, 70, 90, 64
+            q = rng.standard_normal((B, H, NQ, D)).astype(dtype)
+            k, v = (rng.standard_normal((B, H_KV, NK, D)).astype(dtype) for _ in range(2))
+            do = rng.standard_normal((B, H, NQ, D)).astype(dtype)
+            o, lse = tz.ops.flash_attention(q, k, v, causal=causal, return_lse=True)
+            dq, dk, dv = tz.ops.flash_attention_backward(q, k, v, o, lse, do, causal=causal)
+            ref = attention_reference(q, k, v, do, causal)
+            what = f"flash_attention {np.dtype(dtype).name} {'causal ' if causal else ''}GQA {H}/{H_KV}"
+            ok &= check(f"{what} fwd", o, ref["o"], bound, t)
+            for name, got in (("dq", dq), ("dk", dk), ("dv", dv)):
+                ok &= check(f"{what} {name}", got, ref[name], 2 * bound, t)
 
     print("all checks passed" if ok else "SOME CHECKS FAILED")
     return 0 if ok else 1

@@ -1,5 +1,6 @@
 // terrazzo._terrazzo: the Python binding of libterrazzo's public API.
 #include "HostValues.h"
+#include "Ops.h"
 
 #include <pybind11/stl.h>
 
@@ -49,6 +50,7 @@ PYBIND11_MODULE(_terrazzo, m) {
     }
   });
   m.def("version", &terrazzo::version);
+  terrazzo::python::bindOps(m);
 
   py::class_<Kernel, std::shared_ptr<Kernel>>(m, "Kernel")
       .def(py::init([](const std::string &source, const std::string &filename, int lineOffset,

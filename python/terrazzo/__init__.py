@@ -12,8 +12,9 @@ from .jit import JITFunction, jit
 from .language import *  # noqa: F401,F403  (the language namespace: tz.load, tz.dot, ...)
 from .language import constexpr, dtype, cdiv
 from . import language
+from . import ops
 
 __version__ = _version()
 __terrazzo_kind__ = "module"
 
-__all__ = ["jit", "JITFunction", "CompilationError", "constexpr", "dtype", "cdiv", "language"] + language.__all__
+__all__ = ["jit", "JITFunction", "CompilationError", "constexpr", "dtype", "cdiv", "language", "ops"] + language.__all__

@@ -1,0 +1,40 @@
+// Attention kernels of the library (DSL sources in kernels/*.py) behind C++
+// entry points that check their arguments, pick tile sizes and grids, and
+// launch. Every argument error throws std::invalid_argument naming the
+// argument, before anything runs.
+//
+// Layout: q is (B, H, N_Q, D); k and v are (B, H_KV, N_K, D) with H_KV
+// dividing H (MQA/GQA). The dimensions are logical: any strides work, so
+// (B, S, H, D) memory is passed by permuting shape and strides, no copy.
+// Causal masking is aligned bottom-right: query i sees key j iff
+// j <= i + (N_K - N_Q). Fully masked rows produce zeros.
+#pragma once
+
+#include "terrazzo/ops/TensorArg.h"
+
+#include <optional>
+
+namespace terrazzo::ops {
+
+struct FlashAttentionOptions {
+  bool causal = false;
+  std::optional<double> scale;  // default 1 / sqrt(D)
+  HostValue scoreMod;           // a jit function (score, b, h, q_idx, kv_idx) -> score, or None
+  HostValue maskMod;            // a jit function (b, h, q_idx, kv_idx) -> bool tile, or None
+  const TensorArg *seqlensK = nullptr; // optional int32 (B,): valid keys per batch
+};
+
+// out: like q. lse: float32 (B, H, N_Q) contiguous, natural log of the
+// softmax denominator (-inf for fully masked rows), or null.
+TERRAZZO_API void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorArg &v,
+                                        const TensorArg &out, const TensorArg *lse,
+                                        const FlashAttentionOptions &options = {});
+
+// Gradients from the forward's out and lse (recomputation). dq like q; dk, dv like k.
+// The score_mod is differentiated as an additive bias (derivative 1).
+TERRAZZO_API void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v,
+                                         const TensorArg &out, const TensorArg &lse, const TensorArg &dout,
+                                         const TensorArg &dq, const TensorArg &dk, const TensorArg &dv,
+                                         const FlashAttentionOptions &options = {});
+
+} // namespace terrazzo::ops

@@ -1,0 +1,68 @@
+// Argument validation for the library's host wrappers.
+#include "ArgumentChecks.h"
+
+#include <stdexcept>
+
+namespace terrazzo::ops::checks {
+
+void fail(const std::string &arg, const std::string &message) {
+  throw std::invalid_argument("argument '" + arg + "': " + message);
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+void requireRank(const TensorArg &t, const std::string &arg, size_t rank, const char *layout) {
+  if (t.shape.size() != rank)
+    fail(arg, "expected " + std::to_string(rank) + " dimensions " + layout + ", got shape " + shapeString(t.shape));
+  if (t.strides.size() != rank)
+    fail(arg, "has " + std::to_string(t.strides.size()) + " strides for " + std::to_string(rank) + " dimensions");
+}
+
+void requireDtype(const TensorArg &t, const std::string &arg, std::initializer_list<const char *> allowed) {
+  std::string names;
+  for (const char *a : allowed) {
+    if (t.dtype == a)
+      return;
+    names += (names.empty() ? "" : " or ") + std::string(a);
+  }
+  fail(arg, "expected dtype " + names + ", got " + t.dtype);
+}
+
+void requireSameDtype(const TensorArg &t, const std::string &arg, const TensorArg &ref, const std::string &refArg) {
+  if (t.dtype != ref.dtype)
+    fail(arg, "has dtype " + t.dtype + " but '" + refArg + "' has " + ref.dtype + "; they must match");
+}
+
+void requireShape(const TensorArg &t, const std::string &arg, const std::vector<int64_t> &shape) {
+  if (t.shape != shape)
+    fail(arg, "expected shape " + shapeString(shape) + ", got " + shapeString(t.shape));
+}
+
+void requireData(const TensorArg &t, const std::string &arg) {
+  bool empty = false;
+  for (int64_t d : t.shape)
+    empty |= d == 0;
+  if (!t.data && !empty)
+    fail(arg, "has no data pointer");
+}
+
+void requireHost(const TensorArg &t, const std::string &arg) {
+  if (t.device != TensorArg::Device::Host)
+    fail(arg, "is a CUDA tensor, but the GPU backend is not available yet; pass host (CPU) tensors to run on "
+              "the interpreter");
+}
+
+void requireStrides(const TensorArg &t, const std::string &arg, bool innerContiguous) {
+  for (size_t d = 0; d < t.strides.size(); ++d)
+    if (t.strides[d] < 0)
+      fail(arg, "has a negative stride in dimension " + std::to_string(d));
+  if (innerContiguous && !t.shape.empty() && t.shape.back() > 1 && t.strides.back() != 1)
+    fail(arg, "must be contiguous in its last dimension (stride 1), got stride " + std::to_string(t.strides.back()));
+}
+
+} // namespace terrazzo::ops::checks

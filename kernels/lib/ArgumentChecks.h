@@ -1,0 +1,26 @@
+// Argument validation shared by the library's host wrappers: every failure
+// names the argument and what was expected, before anything is launched.
+#pragma once
+
+#include "terrazzo/ops/TensorArg.h"
+
+#include <initializer_list>
+#include <string>
+
+namespace terrazzo::ops::checks {
+
+[[noreturn]] void fail(const std::string &arg, const std::string &message);
+
+void requireRank(const TensorArg &t, const std::string &arg, size_t rank, const char *layout);
+void requireDtype(const TensorArg &t, const std::string &arg, std::initializer_list<const char *> allowed);
+void requireSameDtype(const TensorArg &t, const std::string &arg, const TensorArg &ref, const std::string &refArg);
+void requireShape(const TensorArg &t, const std::string &arg, const std::vector<int64_t> &shape);
+void requireData(const TensorArg &t, const std::string &arg);
+// All tensors on the host (the CPU interpreter is the only backend so far).
+void requireHost(const TensorArg &t, const std::string &arg);
+// Strides are non-negative and the inner dimension is contiguous when `innerContiguous`.
+void requireStrides(const TensorArg &t, const std::string &arg, bool innerContiguous);
+
+std::string shapeString(const std::vector<int64_t> &shape);
+
+} // namespace terrazzo::ops::checks

@@ -1,0 +1,212 @@
+// Host wrappers of kernels/flash_attention.py: argument checks, tile sizes,
+// grids, and the launch of forward and backward kernels.
+#include "ArgumentChecks.h"
+#include "terrazzo/ops/Attention.h"
+
+#include <cmath>
+#include <map>
+#include <mutex>
+
+namespace terrazzo::ops {
+
+namespace {
+using checks::fail;
+
+// Kernels are compiled once per process and specialization (Kernel caches).
+Kernel &libraryKernel(const std::string &name) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<Kernel>> kernels;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto &k = kernels[name];
+  if (!k)
+    k = Kernel::fromLibrary("flash_attention.py", name);
+  return *k;
+}
+
+int64_t nextPowerOfTwo(int64_t x) {
+  int64_t p = 1;
+  while (p < x)
+    p *= 2;
+  return p;
+}
+
+// Problem dimensions read off the checked q, k, v.
+struct Dims {
+  int64_t B, H, HKV, NQ, NK, D;
+};
+
+Dims checkQKV(const TensorArg &q, const TensorArg &k, const TensorArg &v) {
+  checks::requireRank(q, "q", 4, "(B, H, N_Q, D)");
+  checks::requireRank(k, "k", 4, "(B, H_KV, N_K, D)");
+  checks::requireRank(v, "v", 4, "(B, H_KV, N_K, D)");
+  checks::requireDtype(q, "q", {"float16", "bfloat16"});
+  checks::requireSameDtype(k, "k", q, "q");
+  checks::requireSameDtype(v, "v", q, "q");
+  Dims d{q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3]};
+  if (k.shape[0] != d.B)
+    fail("k", "batch size " + std::to_string(k.shape[0]) + " differs from q's " + std::to_string(d.B));
+  if (k.shape[3] != d.D)
+    fail("k", "head dim " + std::to_string(k.shape[3]) + " differs from q's " + std::to_string(d.D));
+  checks::requireShape(v, "v", k.shape);
+  if (d.HKV <= 0 || d.H % d.HKV != 0)
+    fail("k", "has " + std::to_string(d.HKV) + " heads, which must divide q's " + std::to_string(d.H) + " heads");
+  if (d.D < 1 || d.D > 256)
+    fail("q", "head dim " + std::to_string(d.D) + " is not supported (1 to 256)");
+  for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
+    checks::requireHost(*t, name);
+    checks::requireStrides(*t, name, false);
+    checks::requireData(*t, name);
+  }
+  return d;
+}
+
+void checkOutput(const TensorArg &t, const std::string &name, const TensorArg &like, const std::string &likeName) {
+  checks::requireRank(t, name, like.shape.size(), "");
+  checks::requireShape(t, name, like.shape);
+  checks::requireSameDtype(t, name, like, likeName);
+  checks::requireHost(t, name);
+  checks::requireStrides(t, name, false);
+  checks::requireData(t, name);
+}
+
+void checkRowStats(const TensorArg &t, const std::string &name, const Dims &d) {
+  checks::requireRank(t, name, 3, "(B, H, N_Q)");
+  checks::requireDtype(t, name, {"float32"});
+  checks::requireShape(t, name, {d.B, d.H, d.NQ});
+  if (t.strides != std::vector<int64_t>{d.H * d.NQ, d.NQ, 1})
+    fail(name, "must be contiguous");
+  checks::requireHost(t, name);
+  checks::requireData(t, name);
+}
+
+void checkSeqlens(const FlashAttentionOptions &o, const Dims &d) {
+  if (!o.seqlensK)
+    return;
+  checks::requireRank(*o.seqlensK, "seqlens_k", 1, "(B,)");
+  checks::requireDtype(*o.seqlensK, "seqlens_k", {"int32"});
+  checks::requireShape(*o.seqlensK, "seqlens_k", {d.B});
+  checks::requireHost(*o.seqlensK, "seqlens_k");
+  checks::requireData(*o.seqlensK, "seqlens_k");
+}
+
+void checkMods(const FlashAttentionOptions &o) {
+  using K = HostValue::Kind;
+  if (o.scoreMod.kind != K::None && o.scoreMod.kind != K::Function)
+    fail("score_mod", "must be a @tz.jit function or None");
+  if (o.maskMod.kind != K::None && o.maskMod.kind != K::Function)
+    fail("mask_mod", "must be a @tz.jit function or None");
+}
+
+void appendStrides(std::vector<HostValue> &args, const TensorArg &t) {
+  for (int64_t s : t.strides)
+    args.push_back(HostValue::integer(s));
+}
+
+// Tile sizes: small problems get small tiles so the interpreter does not
+// compute mostly-masked blocks.
+int64_t blockFor(int64_t n) { return n <= 16 ? 16 : n <= 32 ? 32 : 64; }
+
+Keywords commonKeywords(const Dims &d, const FlashAttentionOptions &o, int64_t blockM, int64_t blockN) {
+  Keywords kw = {{"HEAD_DIM", HostValue::integer(d.D)},
+                 {"BLOCK_M", HostValue::integer(blockM)},
+                 {"BLOCK_N", HostValue::integer(blockN)},
+                 {"CAUSAL", HostValue::boolean(o.causal)},
+                 {"HAS_SEQLENS_K", HostValue::boolean(o.seqlensK != nullptr)},
+                 {"SCORE_MOD", o.scoreMod},
+                 {"MASK_MOD", o.maskMod}};
+  int64_t padded = nextPowerOfTwo(d.D);
+  if (padded != d.D)
+    kw.emplace_back("HEAD_DIM_PADDED", HostValue::integer(padded));
+  return kw;
+}
+
+double scaleOf(const FlashAttentionOptions &o, const Dims &d) {
+  double scale = o.scale.value_or(1.0 / std::sqrt((double)d.D));
+  if (!std::isfinite(scale))
+    fail("scale", "must be finite");
+  return scale;
+}
+
+HostValue seqlensArg(const FlashAttentionOptions &o) {
+  return o.seqlensK ? o.seqlensK->pointer() : HostValue::none();
+}
+} // namespace
+
+void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &out,
+                           const TensorArg *lse, const FlashAttentionOptions &options) {
+  Dims d = checkQKV(q, k, v);
+  checkOutput(out, "out", q, "q");
+  if (lse)
+    checkRowStats(*lse, "lse", d);
+  checkSeqlens(options, d);
+  checkMods(options);
+  if (d.B == 0 || d.H == 0 || d.NQ == 0)
+    return;
+  int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
+  std::vector<HostValue> args = {q.pointer(), k.pointer(), v.pointer(), out.pointer(),
+                                 lse ? lse->pointer() : HostValue::none(), seqlensArg(options)};
+  for (auto *t : {&q, &k, &v, &out})
+    appendStrides(args, *t);
+  for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
+    args.push_back(HostValue::integer(x));
+  args.push_back(HostValue::floating(scaleOf(options, d)));
+  Keywords kw = commonKeywords(d, options, blockM, blockN);
+  kw.emplace_back("STORE_LSE", HostValue::boolean(lse != nullptr));
+  libraryKernel("flash_attention_fwd").interpret({(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
+}
+
+void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &out,
+                            const TensorArg &lse, const TensorArg &dout, const TensorArg &dq, const TensorArg &dk,
+                            const TensorArg &dv, const FlashAttentionOptions &options) {
+  Dims d = checkQKV(q, k, v);
+  checkOutput(out, "out", q, "q");
+  checkOutput(dout, "dout", q, "q");
+  checkOutput(dq, "dq", q, "q");
+  checkOutput(dk, "dk", k, "k");
+  checkOutput(dv, "dv", v, "v");
+  checkRowStats(lse, "lse", d);
+  checkSeqlens(options, d);
+  checkMods(options);
+  if (d.B == 0 || d.H == 0 || d.NQ == 0 || d.NK == 0)
+    return;
+  int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
+  double scale = scaleOf(options, d);
+
+  // delta = rowsum(dO * O), float32 (B, H, N_Q).
+  std::vector<float> delta(d.B * d.H * d.NQ);
+  TensorArg deltaArg{delta.data(), "float32", {d.B, d.H, d.NQ}, {d.H * d.NQ, d.NQ, 1}};
+  {
+    std::vector<HostValue> args = {out.pointer(), dout.pointer(), deltaArg.pointer()};
+    appendStrides(args, out);
+    appendStrides(args, dout);
+    args.push_back(HostValue::integer(d.H));
+    args.push_back(HostValue::integer(d.NQ));
+    Keywords kw = {{"HEAD_DIM", HostValue::integer(d.D)}, {"BLOCK_M", HostValue::integer(blockM)}};
+    if (nextPowerOfTwo(d.D) != d.D)
+      kw.emplace_back("HEAD_DIM_PADDED", HostValue::integer(nextPowerOfTwo(d.D)));
+    libraryKernel("flash_attention_bwd_preprocess").interpret({(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
+  }
+  Keywords kw = commonKeywords(d, options, blockM, blockN);
+  {
+    std::vector<HostValue> args = {q.pointer(),     k.pointer(),  v.pointer(),  dout.pointer(), lse.pointer(),
+                                   deltaArg.pointer(), dk.pointer(), dv.pointer(), seqlensArg(options)};
+    for (auto *t : {&q, &k, &v, &dout, &dk, &dv})
+      appendStrides(args, *t);
+    for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
+      args.push_back(HostValue::integer(x));
+    args.push_back(HostValue::floating(scale));
+    libraryKernel("flash_attention_bwd_dkdv").interpret({(d.NK + blockN - 1) / blockN, d.B * d.HKV, 1}, args, kw);
+  }
+  {
+    std::vector<HostValue> args = {q.pointer(),        k.pointer(),  v.pointer(),        dout.pointer(),
+                                   lse.pointer(),      deltaArg.pointer(), dq.pointer(), seqlensArg(options)};
+    for (auto *t : {&q, &k, &v, &dout, &dq})
+      appendStrides(args, *t);
+    for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
+      args.push_back(HostValue::integer(x));
+    args.push_back(HostValue::floating(scale));
+    libraryKernel("flash_attention_bwd_dq").interpret({(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
+  }
+}
+
+} // namespace terrazzo::ops
