@@ -1,6 +1,7 @@
 // Python object -> HostValue, and the resolver over a function's globals.
 #include "HostValues.h"
 #include "DLPack.h"
+#include "DeviceTensors.h"
 
 #include <pybind11/numpy.h>
 
@@ -73,6 +74,8 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
     auto a = py::reinterpret_borrow<py::array>(obj);
     return HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, "array argument"));
   }
+  if (auto device = fromDeviceTensor(obj))
+    return *device;
   if (keepAlive && hasDLPack(obj))
     return fromDLPack(obj, *keepAlive);
   return HostValue::unsupported(py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>());

@@ -1,8 +1,12 @@
 // terrazzo._terrazzo: the Python binding of libterrazzo's public API.
+#include "DeviceTensors.h"
 #include "HostValues.h"
 #include "Ops.h"
 
 #include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 namespace py = pybind11;
 using terrazzo::HostValue;
@@ -36,6 +40,68 @@ std::array<int64_t, 3> toGrid(const py::tuple &grid) {
   }
   return g;
 }
+// Launch options given as keywords of a launch, taken out of the kernel's
+// keywords.
+struct LaunchOptions {
+  terrazzo::GpuOptions gpu;
+  py::object stream = py::none();
+};
+
+LaunchOptions takeLaunchOptions(terrazzo::Keywords &keywords, const py::dict &kwargs) {
+  LaunchOptions o;
+  for (auto it = keywords.begin(); it != keywords.end();) {
+    if (it->first == "num_warps" || it->first == "num_stages") {
+      if (it->second.kind != HostValue::Kind::Int)
+        throw py::type_error(it->first + " must be an integer");
+      (it->first == "num_warps" ? o.gpu.numWarps : o.gpu.numStages) = static_cast<int>(it->second.intValue);
+      it = keywords.erase(it);
+    } else if (it->first == "stream") {
+      o.stream = kwargs["stream"];
+      it = keywords.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return o;
+}
+
+bool interpretRequested() {
+  const char *env = std::getenv("TZ_INTERPRET");
+  return env && *env && std::string(env) != "0";
+}
+
+// GPU when an argument lives in GPU memory, or when no argument lives in
+// host memory and a GPU is present; the interpreter otherwise, or always
+// under TZ_INTERPRET=1.
+bool runsOnGpu(const std::vector<HostValue> &args, const terrazzo::Keywords &keywords) {
+  bool device = false, host = false;
+  auto look = [&](const HostValue &h) {
+    if (h.kind != HostValue::Kind::Pointer)
+      return;
+    (h.device == -1 ? host : device) = true;
+  };
+  for (auto &h : args)
+    look(h);
+  for (auto &kv : keywords)
+    look(kv.second);
+  if (interpretRequested())
+    return false;
+  if (device)
+    return true;
+  return !host && terrazzo::gpuAvailable();
+}
+
+void *streamFor(const LaunchOptions &o, const std::vector<HostValue> &args) {
+  if (!o.stream.is_none()) {
+    if (py::hasattr(o.stream, "cuda_stream"))
+      return reinterpret_cast<void *>(o.stream.attr("cuda_stream").cast<uintptr_t>());
+    return reinterpret_cast<void *>(o.stream.cast<uintptr_t>());
+  }
+  for (auto &h : args)
+    if (h.kind == HostValue::Kind::Pointer && h.device >= 0)
+      return terrazzo::python::currentTorchStream(h.device);
+  return nullptr;
+}
 } // namespace
 
 PYBIND11_MODULE(_terrazzo, m) {
@@ -50,6 +116,16 @@ PYBIND11_MODULE(_terrazzo, m) {
     }
   });
   m.def("version", &terrazzo::version);
+  m.def("gpu_available", &terrazzo::gpuAvailable);
+  m.def("gpu_unavailable_reason", &terrazzo::gpuUnavailableReason);
+  m.def("gpu_cache_stats", [] {
+    auto s = terrazzo::gpuCacheStats();
+    py::dict d;
+    d["compiled"] = s.compiled;
+    d["disk_hits"] = s.diskHits;
+    d["memory_hits"] = s.memoryHits;
+    return d;
+  });
   terrazzo::python::bindOps(m);
 
   py::class_<Kernel, std::shared_ptr<Kernel>>(m, "Kernel")
@@ -69,6 +145,43 @@ PYBIND11_MODULE(_terrazzo, m) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
         return k.ir(pos, kw);
+      })
+      .def("run", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
+        auto g = toGrid(grid);
+        std::vector<py::object> keepAlive;
+        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        LaunchOptions o = takeLaunchOptions(kw, kwargs);
+        if (runsOnGpu(pos, kw)) {
+          k.launch(g, pos, kw, o.gpu, streamFor(o, pos));
+          return;
+        }
+        std::string printed;
+        k.interpret(g, pos, kw, &printed);
+        if (!printed.empty())
+          py::print(printed, py::arg("end") = "");
+      })
+      .def("compile_for_gpu", [](Kernel &k, py::tuple args, py::dict kwargs) {
+        std::vector<py::object> keepAlive;
+        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        LaunchOptions o = takeLaunchOptions(kw, kwargs);
+        if (kwargs.contains("arch")) {
+          o.gpu.arch = kwargs["arch"].cast<std::string>();
+          kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
+        }
+        terrazzo::GpuCompilation c = k.compileForGpu(pos, kw, o.gpu);
+        py::dict d;
+        d["kernel_name"] = c.kernelName;
+        d["arch"] = c.arch;
+        d["tzgpu"] = c.tzgpu;
+        d["llvm_mlir"] = c.llvmDialect;
+        d["llvm"] = c.llvmIR;
+        d["ptx"] = c.ptx;
+        d["cubin_bytes"] = c.cubinBytes;
+        d["registers"] = c.registers;
+        d["spill_store_bytes"] = c.spillStoreBytes;
+        d["spill_load_bytes"] = c.spillLoadBytes;
+        d["shared_bytes"] = c.sharedBytes;
+        return d;
       })
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         auto g = toGrid(grid);

@@ -56,8 +56,15 @@ class JITFunction:
                 g = g(meta)
             if not isinstance(g, tuple):
                 g = (g,)
-            self._kernel.interpret(g, args, kwargs)
+            self._kernel.run(g, args, kwargs)
         return launch
+
+    def compile_for_gpu(self, *args, **kwargs):
+        """Compiles this specialization for the GPU without launching it (no GPU
+        needed). Keywords num_warps, num_stages and arch (e.g. "sm_90a") choose
+        the target. Returns a dict with every stage (tzgpu, llvm_mlir, llvm,
+        ptx) and the assembler's statistics (registers, spills, shared_bytes)."""
+        return self._kernel.compile_for_gpu(args, kwargs)
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError(

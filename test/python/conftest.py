@@ -229,3 +229,89 @@ def rng(request):
 
 def pytest_report_header(config):
     return f"terrazzo {tz.__version__} from {os.path.dirname(tz.__file__)}; python {sys.version.split()[0]}"
+
+
+# ---------------------------------------------------------------------------
+# GPU mode: TZ_TEST_DEVICE=cuda runs the numerics suites on the GPU.
+# ---------------------------------------------------------------------------
+#
+# The tests launch kernels on numpy arrays. In GPU mode every launch copies
+# the memory behind each array argument (its whole base buffer, so views,
+# strides and the poisoned margins around them survive) to the GPU, launches
+# there with pointers into those copies, and copies every buffer back. The
+# same kernels and the same float64 checks then hold for the GPU backend.
+
+TEST_DEVICE = os.environ.get("TZ_TEST_DEVICE", "cpu")
+
+# Suites whose launches are routed to the GPU in GPU mode. Other suites test
+# the interpreter itself (its bounds checks, device_print) and stay there.
+GPU_SUITES = ("test_interpreter_numerics",)
+
+
+def _base_buffer(a):
+    """The array owning a's memory, and a's byte offset inside it."""
+    base = a
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    offset = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return base, offset
+
+
+def _gpu_launch(kernel_run):
+    import torch
+
+    torch_dtypes = {np.dtype(np.float32): torch.float32, np.dtype(np.float16): torch.float16,
+                    np.dtype(np.float64): torch.float64, np.dtype(np.int32): torch.int32,
+                    np.dtype(np.int64): torch.int64, np.dtype(np.int8): torch.int8,
+                    np.dtype(np.int16): torch.int16, np.dtype(np.bool_): torch.bool,
+                    np.dtype(np.uint8): torch.uint8}
+    if BF16 is not None:
+        torch_dtypes[BF16] = torch.bfloat16
+
+    def run(grid, args, kwargs):
+        copies = {}  # id(base) -> (base, device bytes)
+
+        def to_device(a):
+            if not isinstance(a, np.ndarray):
+                return a
+            base, offset = _base_buffer(a)
+            if id(base) not in copies:
+                host = np.ascontiguousarray(base).view(np.uint8).reshape(-1)
+                copies[id(base)] = (base, torch.from_numpy(host.copy()).cuda())
+            dev = copies[id(base)][1]
+            size = a.dtype.itemsize
+            usable = (dev.numel() - offset) // size * size
+            return dev[offset:offset + usable].view(torch_dtypes[a.dtype])
+
+        dargs = tuple(to_device(a) for a in args)
+        dkwargs = {k: to_device(v) for k, v in kwargs.items()}
+        kernel_run(grid, dargs, dkwargs)
+        torch.cuda.synchronize()
+        for base, dev in copies.values():
+            if base.flags.writeable and base.flags.c_contiguous:
+                base.view(np.uint8).reshape(-1)[:] = dev.cpu().numpy()
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _route_launches_to_gpu(request, monkeypatch):
+    if TEST_DEVICE != "cuda" or request.module.__name__ not in GPU_SUITES:
+        yield
+        return
+    import terrazzo.jit as tzjit
+
+    def getitem(self, grid):
+        def launch(*args, **kwargs):
+            g = grid
+            if callable(g):
+                meta = dict(zip(self.param_names, args))
+                meta.update(kwargs)
+                g = g(meta)
+            if not isinstance(g, tuple):
+                g = (g,)
+            _gpu_launch(self._kernel.run)(g, args, kwargs)
+        return launch
+
+    monkeypatch.setattr(tzjit.JITFunction, "__getitem__", getitem)
+    yield

@@ -1,5 +1,6 @@
 //===- tz-opt.cpp - mlir-opt with Terrazzo's dialects and passes ---------===//
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
@@ -14,8 +15,10 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   mlir::registerInlinerPass();
   mlir::registerSymbolDCEPass();
+  terrazzo::tzgpu::registerTzGpuPasses();
   mlir::DialectRegistry registry;
-  registry.insert<terrazzo::tz::TzDialect, mlir::arith::ArithDialect, mlir::func::FuncDialect,
+  registry.insert<terrazzo::tz::TzDialect, terrazzo::tzgpu::TzGpuDialect, mlir::LLVM::LLVMDialect,
+                  mlir::NVVM::NVVMDialect, mlir::arith::ArithDialect, mlir::func::FuncDialect,
                   mlir::math::MathDialect, mlir::scf::SCFDialect>();
   mlir::func::registerInlinerExtension(registry);
   return mlir::asMainReturnCode(

@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -20,7 +21,9 @@ using terrazzo::HostValue;
 
 namespace {
 void usage() {
-  std::cerr << "usage: tzc FILE --kernel NAME [--signature SIG] [-D NAME=VALUE]... [--emit=tz]\n";
+  std::cerr << "usage: tzc FILE --kernel NAME [--signature SIG] [-D NAME=VALUE]...\n"
+               "           [--emit=tz|tzgpu|llvm-mlir|llvm|ptx|cubin] [--arch=sm_90a] [--num-warps=N]\n"
+               "  --emit=cubin assembles with nvJitLink and prints registers, spills and shared memory\n";
 }
 
 // Parses one signature entry or -D value.
@@ -58,6 +61,7 @@ HostValue parseValue(const std::string &s) {
 
 int main(int argc, char **argv) {
   std::string file, kernel, signature, emit = "tz";
+  terrazzo::GpuOptions gpu;
   std::vector<std::pair<std::string, std::string>> defines;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -73,6 +77,8 @@ int main(int argc, char **argv) {
       if (eq == std::string::npos) { usage(); return 2; }
       defines.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     } else if (a.rfind("--emit=", 0) == 0) emit = a.substr(7);
+    else if (a.rfind("--arch=", 0) == 0) gpu.arch = a.substr(7);
+    else if (a.rfind("--num-warps=", 0) == 0) gpu.numWarps = std::atoi(a.c_str() + 12);
     else if (a == "-h" || a == "--help") { usage(); return 0; }
     else if (file.empty()) file = a;
     else { usage(); return 2; }
@@ -81,8 +87,10 @@ int main(int argc, char **argv) {
     usage();
     return 2;
   }
-  if (emit != "tz") {
-    std::cerr << "tzc: --emit=" << emit << " is not available yet (only 'tz')\n";
+  static const char *stages[] = {"tz", "tzgpu", "llvm-mlir", "llvm", "ptx", "cubin"};
+  if (std::find(std::begin(stages), std::end(stages), emit) == std::end(stages)) {
+    std::cerr << "tzc: unknown --emit=" << emit << "\n";
+    usage();
     return 2;
   }
   try {
@@ -99,7 +107,28 @@ int main(int argc, char **argv) {
         args.push_back(parseValue(item));
     }
     auto k = terrazzo::Kernel::fromFile(file, kernel);
-    std::cout << k->ir(args, keywords);
+    if (emit == "tz") {
+      std::cout << k->ir(args, keywords);
+      return 0;
+    }
+    terrazzo::GpuCompilation c = k->compileForGpu(args, keywords, gpu);
+    if (emit == "tzgpu")
+      std::cout << c.tzgpu;
+    else if (emit == "llvm-mlir")
+      std::cout << c.llvmDialect;
+    else if (emit == "llvm")
+      std::cout << c.llvmIR;
+    else if (emit == "ptx")
+      std::cout << c.ptx;
+    else {
+      if (c.cubinBytes == 0) {
+        std::cerr << "tzc: nvJitLink is not available: cannot assemble a cubin\n";
+        return 1;
+      }
+      std::cout << c.kernelName << " " << c.arch << ": cubin " << c.cubinBytes << " bytes, registers "
+                << c.registers << ", spill stores " << c.spillStoreBytes << " bytes, spill loads "
+                << c.spillLoadBytes << " bytes, dynamic shared memory " << c.sharedBytes << " bytes\n";
+    }
     return 0;
   } catch (const terrazzo::DslError &e) {
     std::cerr << e.what();

@@ -29,6 +29,38 @@ using Keywords = std::vector<std::pair<std::string, HostValue>>;
 // Version of the compiler; part of every cache key.
 TERRAZZO_API const char *version();
 
+// True when a CUDA driver and at least one GPU are present.
+TERRAZZO_API bool gpuAvailable();
+// Why gpuAvailable() is false ("" when it is true).
+TERRAZZO_API std::string gpuUnavailableReason();
+
+// How a kernel is compiled for and launched on the GPU.
+struct GpuOptions {
+  int numWarps = 4;
+  int numStages = 2;
+  // Target architecture, e.g. "sm_90a"; empty: the current device's (sm_90
+  // becomes sm_90a), or sm_90a when there is no GPU.
+  std::string arch;
+};
+
+// What compiling one specialization for the GPU produced (tzc --emit, tests).
+struct GpuCompilation {
+  std::string kernelName, arch;
+  std::string tzgpu, llvmDialect, llvmIR, ptx; // every stage, as text
+  size_t cubinBytes = 0;                       // 0: nvJitLink not available
+  int registers = -1, spillStoreBytes = 0, spillLoadBytes = 0;
+  int64_t sharedBytes = 0; // dynamic shared memory per block
+  std::string assemblerLog;
+};
+
+// Counters of the GPU kernel caches of this process (for tests and tools).
+struct GpuCacheStats {
+  size_t compiled = 0;   // compiled from source in this process
+  size_t diskHits = 0;   // loaded from the on-disk cache
+  size_t memoryHits = 0; // launches served by an already loaded kernel
+};
+TERRAZZO_API GpuCacheStats gpuCacheStats();
+
 class TERRAZZO_API Kernel {
 public:
   // `source` holds the function `name` (or a whole module containing it);
@@ -59,6 +91,18 @@ public:
   // when given, else to stdout.
   void interpret(std::array<int64_t, 3> grid, const std::vector<HostValue> &args,
                  const Keywords &keywords = {}, std::string *printOutput = nullptr);
+
+  // Compiles the specialization for these arguments to PTX and (when
+  // nvJitLink is available) a cubin, without a GPU and without the caches.
+  GpuCompilation compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords = {},
+                               const GpuOptions &options = {});
+
+  // Launches every program of `grid` on the GPU, on `stream` (a CUstream;
+  // null: the default stream). Pointer arguments must be device memory of
+  // the current CUDA context. The first launch of a specialization compiles
+  // it, or loads it from the on-disk cache ($TZ_CACHE_DIR).
+  void launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &args, const Keywords &keywords = {},
+              const GpuOptions &options = {}, void *stream = nullptr);
 
   // Number of compilations so far (for tests of the cache): a new
   // specialization, or one recompiled because a global it read changed.

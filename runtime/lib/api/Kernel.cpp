@@ -1,6 +1,7 @@
 // terrazzo::Kernel: specialization cache and the interpreter entry point.
 #include "terrazzo/Terrazzo.h"
 #include "terrazzo/KernelLibrary.h"
+#include "KernelImpl.h"
 
 #include "terrazzo/dsl/CodeGen.h"
 #include "terrazzo/dsl/JitFunction.h"
@@ -20,14 +21,6 @@ namespace terrazzo {
 
 const char *version() { return "0.1.0"; }
 
-namespace {
-// One compiled specialization owns its MLIR context.
-struct Specialization {
-  std::unique_ptr<mlir::MLIRContext> context;
-  dsl::SpecializedKernel kernel;
-};
-
-// TZ_DUMP=ir,gpu,... asks for the IR of each compiled stage on stderr.
 bool dumpRequested(const std::string &stage) {
   const char *env = std::getenv("TZ_DUMP");
   if (!env)
@@ -40,6 +33,7 @@ bool dumpRequested(const std::string &stage) {
   return false;
 }
 
+namespace {
 // Renders an interpreter error at the kernel line it points at.
 [[noreturn]] void rethrowAtSource(const interp::InterpreterError &e, const dsl::SpecializedKernel &k) {
   mlir::Location loc = e.loc();
@@ -61,34 +55,28 @@ bool dumpRequested(const std::string &stage) {
 }
 } // namespace
 
-struct Kernel::Impl {
-  std::shared_ptr<dsl::JitFunction> fn;
-  std::mutex mutex;
-  std::map<std::string, std::unique_ptr<Specialization>> cache;
-  size_t compilations = 0;
-
-  Specialization &specialize(const std::vector<HostValue> &bound) {
-    std::string key = dsl::specializationKey(*fn, bound);
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = cache.find(key);
-    // A hit is only valid while the globals it was compiled against keep
-    // their values.
-    if (it != cache.end() && dsl::globalsUnchanged(it->second->kernel))
-      return *it->second;
-    auto spec = std::make_unique<Specialization>();
-    spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
-    spec->kernel = dsl::generateKernel(*spec->context, *fn, bound);
-    if (dumpRequested("ir")) {
-      llvm::errs() << "// -----// tz IR of " << fn->name() << " //----- //\n";
-      spec->kernel.module->print(llvm::errs());
-      llvm::errs() << "\n";
-    }
-    auto &slot = cache[key];
-    slot = std::move(spec);
-    ++compilations;
-    return *slot;
+Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
+  std::string key = dsl::specializationKey(*fn, bound);
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  // A hit is only valid while the globals it was compiled against keep
+  // their values.
+  if (it != cache.end() && dsl::globalsUnchanged(it->second->kernel))
+    return *it->second;
+  auto spec = std::make_unique<Specialization>();
+  spec->key = key;
+  spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
+  spec->kernel = dsl::generateKernel(*spec->context, *fn, bound);
+  if (dumpRequested("ir")) {
+    llvm::errs() << "// -----// tz IR of " << fn->name() << " //----- //\n";
+    spec->kernel.module->print(llvm::errs());
+    llvm::errs() << "\n";
   }
-};
+  auto &slot = cache[key];
+  slot = std::move(spec);
+  ++compilations;
+  return *slot;
+}
 
 Kernel::Kernel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Kernel::~Kernel() = default;
@@ -178,6 +166,9 @@ void Kernel::interpret(std::array<int64_t, 3> grid, const std::vector<HostValue>
     interp::KernelArgument a;
     switch (h.kind) {
     case HostValue::Kind::Pointer:
+      if (h.device != -1)
+        throw std::invalid_argument("argument '" + impl_->fn->param(i).name +
+                                    "' is in GPU memory; the interpreter needs host memory");
       if (!h.data && h.bytes)
         throw std::invalid_argument("argument '" + impl_->fn->param(i).name + "' has no data");
       a.kind = interp::KernelArgument::Kind::Pointer;

@@ -36,6 +36,9 @@ struct HostValue {
   // memory for GPU launches) and how many bytes may be accessed from `data`.
   void *data = nullptr;
   size_t bytes = 0;
+  // -1: host memory; -2: GPU memory of the current device; otherwise the
+  // ordinal of the CUDA device holding it.
+  int device = -1;
 
   static HostValue integer(int64_t v) { HostValue h; h.kind = Kind::Int; h.intValue = v; return h; }
   static HostValue floating(double v) { HostValue h; h.kind = Kind::Float; h.floatValue = v; return h; }
@@ -50,6 +53,9 @@ struct HostValue {
   }
   static HostValue pointer(std::string dtypeName, void *data, size_t bytes) {
     HostValue h; h.kind = Kind::Pointer; h.text = std::move(dtypeName); h.data = data; h.bytes = bytes; return h;
+  }
+  static HostValue devicePointer(std::string dtypeName, void *data, size_t bytes, int device) {
+    HostValue h = pointer(std::move(dtypeName), data, bytes); h.device = device; return h;
   }
 };
 

@@ -1,0 +1,30 @@
+//===- TzGpuDialect.h - the tzgpu layout dialect ---------------*- C++ -*-===//
+#pragma once
+
+#include "terrazzo/Dialect/TzGpu/LinearLayout.h"
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "terrazzo/Dialect/TzGpu/IR/TzGpuDialect.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "terrazzo/Dialect/TzGpu/IR/TzGpuAttrs.h.inc"
+#define GET_OP_CLASSES
+#include "terrazzo/Dialect/TzGpu/IR/TzGpuOps.h.inc"
+
+namespace terrazzo::tzgpu {
+// Module attribute: warps per thread block.
+inline constexpr const char *kNumWarpsAttrName = "tzgpu.num_warps";
+// Module attribute set by the lowering: bytes of dynamic shared memory the
+// kernel needs at launch.
+inline constexpr const char *kSharedBytesAttrName = "tzgpu.shared_bytes";
+
+// The layout of an encoded tile type (asserts it has a linear encoding).
+LinearLayout getLayout(mlir::RankedTensorType type);
+// `type` with the encoding of `layout`.
+mlir::RankedTensorType withLayout(mlir::RankedTensorType type, const LinearLayout &layout);
+} // namespace terrazzo::tzgpu

@@ -1,0 +1,93 @@
+//===- LinearLayout.h - layouts of tiles as linear maps over F2 -*- C++ -*-===//
+//
+// How a tile of power-of-two shape is spread over the registers, lanes and
+// warps of a thread block, as a linear map over F2: every input bit (one bit
+// of the register index, of the lane id, of the warp id) has a basis vector
+// (a tile coordinate), and the element held at (register r, lane l, warp w)
+// is the XOR of the bases of the bits set in r, l and w, taken per dimension.
+//
+// Blocked, tensor-core and swizzled layouts are all such maps, so one class
+// answers every question the lowering asks (which element a register holds,
+// which registers hold the same element, whether two layouts agree) by the
+// same arithmetic instead of one special case per pair of layout kinds.
+//
+// A basis may be zero: then the bit selects a copy of the same element
+// (several lanes holding one value: a broadcast).
+#pragma once
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <cstdint>
+#include <string>
+
+namespace terrazzo::tzgpu {
+
+// A tile coordinate, one entry per dimension.
+using Coord = llvm::SmallVector<int32_t, 4>;
+
+class LinearLayout {
+public:
+  enum class InDim { Register = 0, Lane = 1, Warp = 2 };
+  static constexpr int kLaneBits = 5; // 32 lanes per warp
+
+  LinearLayout() = default;
+  // `shape`: the tile (powers of two). `bases[d]`: one coordinate per bit of
+  // input dimension d. Lane bases must number kLaneBits.
+  LinearLayout(llvm::ArrayRef<int64_t> shape, llvm::SmallVector<Coord> reg, llvm::SmallVector<Coord> lane,
+               llvm::SmallVector<Coord> warp);
+
+  // The default layout of a tile: `perThread` consecutive elements of the
+  // last dimension in each thread (fewer if the tile is narrower), lanes then
+  // warps laid over the dimensions from the last one inwards, and what is
+  // left over repeated in registers. Elementwise ops need equal layouts on
+  // their operands, so the choice depends on the shape only.
+  static LinearLayout blocked(llvm::ArrayRef<int64_t> shape, int numWarps, int perThread = 4);
+  // Like `blocked` with explicit sizes per thread / lanes / warps per
+  // dimension and the dimension order (fastest first), as Triton's
+  // BlockedEncoding describes them; the products may be smaller than the
+  // shape (registers repeat) or larger (elements are broadcast).
+  static LinearLayout blockedFromSizes(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int> sizePerThread,
+                                       llvm::ArrayRef<int> lanesPerWarp, llvm::ArrayRef<int> warpsPerBlock,
+                                       llvm::ArrayRef<int> order);
+
+  llvm::ArrayRef<int64_t> shape() const { return shape_; }
+  int rank() const { return shape_.size(); }
+  int64_t numElements() const;
+  const llvm::SmallVector<Coord> &bases(InDim d) const { return bases_[static_cast<int>(d)]; }
+  int numBits(InDim d) const { return bases(d).size(); }
+  int numRegisters() const { return 1 << numBits(InDim::Register); }
+  int numWarps() const { return 1 << numBits(InDim::Warp); }
+
+  // The coordinate held at (reg, lane, warp).
+  Coord apply(int reg, int lane, int warp) const;
+  // The part of apply() contributed by each input alone; apply() is the XOR
+  // of the three (the map is linear).
+  Coord applyPart(InDim d, int index) const;
+
+  // Row-major index of a coordinate in this layout's shape.
+  int64_t linearIndex(llvm::ArrayRef<int32_t> coord) const;
+
+  // Every element is held somewhere (the map onto the tile is surjective).
+  bool coversTile() const;
+  // Each non-zero basis has a single non-zero dimension: then a dimension's
+  // coordinate depends only on the bits whose bases point along it, which
+  // reductions and slices rely on.
+  bool basesAreAxisAligned() const;
+  // Bits of `d` whose basis is zero (they select copies, not elements).
+  llvm::SmallVector<int> zeroBits(InDim d) const;
+
+  // This layout with dimension `axis` removed (the layout of a reduction's
+  // result): bases along `axis` become zero. Requires axis-aligned bases.
+  LinearLayout dropDim(int axis) const;
+
+  bool operator==(const LinearLayout &o) const;
+  bool operator!=(const LinearLayout &o) const { return !(*this == o); }
+  std::string str() const;
+
+private:
+  llvm::SmallVector<int64_t, 4> shape_;
+  llvm::SmallVector<Coord> bases_[3];
+};
+
+} // namespace terrazzo::tzgpu

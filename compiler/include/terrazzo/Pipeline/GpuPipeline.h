@@ -1,0 +1,42 @@
+//===- GpuPipeline.h - tz kernel to PTX and cubin ---------------*- C++ -*-===//
+//
+// The whole GPU compilation of one specialized kernel, as the runtime and
+// tzc run it: tz -> tzgpu (layouts) -> LLVM + NVVM dialects -> PTX -> cubin.
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace terrazzo::pipeline {
+
+struct GpuCompileOptions {
+  std::string arch = "sm_90a";
+  int numWarps = 4;
+  int numStages = 2; // reserved for the software pipeliner
+  bool fastMath = false;
+  // Stop after PTX (no nvJitLink): the driver JIT-compiles it at load.
+  bool skipCubin = false;
+  // Called with (stage, text) for "tzgpu", "llvm-mlir", "llvm", "ptx" when set
+  // (TZ_DUMP, tzc --emit).
+  std::function<void(const std::string &, const std::string &)> dump;
+};
+
+struct GpuBinary {
+  std::string kernelName;
+  std::string ptx;
+  std::vector<char> cubin; // empty when skipCubin or nvJitLink is missing
+  int numWarps = 4;
+  int64_t sharedBytes = 0; // dynamic shared memory to request at launch
+  int registers = -1, spillStoreBytes = 0, spillLoadBytes = 0;
+  std::string assemblerLog;
+};
+
+// Compiles `tzModule` (left untouched: a clone is lowered). Errors carry the
+// MLIR diagnostics.
+llvm::Expected<GpuBinary> compileForGpu(mlir::ModuleOp tzModule, const GpuCompileOptions &options);
+
+} // namespace terrazzo::pipeline

@@ -1,0 +1,14 @@
+//===- Patterns.h - the pattern sets of tzgpu-to-LLVM -----------*- C++ -*-===//
+#pragma once
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace terrazzo::tzgpu::lowering {
+// Each file contributes the patterns of one group of ops.
+void populateElementwisePatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+void populateMemoryPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+void populateLayoutPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+void populateReducePatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+void populateScanPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+void populateDotPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+} // namespace terrazzo::tzgpu::lowering

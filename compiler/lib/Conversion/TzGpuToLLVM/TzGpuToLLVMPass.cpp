@@ -1,0 +1,161 @@
+//===- TzGpuToLLVMPass.cpp - tz / tzgpu on encoded tiles to LLVM + NVVM --===//
+//
+// Two conversions in one pass. First the 1:N conversion that turns every
+// tile into its registers (the patterns of this folder, with scf structural
+// conversions carrying tiles through loops and branches). Then the standard
+// conversions take the remaining scalar arith / math / scf / cf / func ops
+// to the LLVM dialect, math through libdevice where LLVM has no intrinsic.
+#include "Patterns.h"
+#include "Utility.h"
+
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
+#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+
+namespace terrazzo::tzgpu {
+#define GEN_PASS_DEF_CONVERTTZGPUTOLLVM
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h.inc"
+
+namespace {
+
+// Tiles to their registers, tz pointers to global LLVM pointers.
+struct TileTypeConverter : TypeConverter {
+  explicit TileTypeConverter(MLIRContext *ctx) {
+    addConversion([](Type t) { return t; });
+    addConversion([ctx](tz::PointerType) -> Type {
+      return LLVM::LLVMPointerType::get(ctx, lowering::kGlobalAddressSpace);
+    });
+    addConversion([this](RankedTensorType t, SmallVectorImpl<Type> &out) -> std::optional<LogicalResult> {
+      if (!t.getEncoding())
+        return std::nullopt;
+      Type elem = convertType(t.getElementType());
+      out.append(getLayout(t).numRegisters(), elem);
+      return success();
+    });
+  }
+};
+
+bool hasTile(TypeRange types) {
+  return llvm::any_of(types, [](Type t) { return isa<RankedTensorType>(t); });
+}
+
+LogicalResult checkSupported(ModuleOp module) {
+  WalkResult r = module.walk([](Operation *op) {
+    if (isa<tz::PrintOp, tz::AssertOp>(op)) {
+      op->emitError() << op->getName()
+                      << " is not supported by the GPU backend yet; run the kernel on the interpreter "
+                         "(TZ_INTERPRET=1) to print from it";
+      return WalkResult::interrupt();
+    }
+    if (auto tile = dyn_cast_or_null<RankedTensorType>(op->getNumResults() ? op->getResult(0).getType() : Type()))
+      if (!tile.getEncoding()) {
+        op->emitError("tile without a layout: run tzgpu-assign-layouts first");
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  return failure(r.wasInterrupted());
+}
+
+// Kernel arguments known 16-byte aligned (tz.divisibility on a pointer)
+// tell LLVM so, which lets it vectorise accesses.
+void annotateKernelArguments(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto div = func.getArgAttrOfType<IntegerAttr>(i, "tz.divisibility");
+    if (!div)
+      continue;
+    func.removeArgAttr(i, "tz.divisibility");
+    if (isa<tz::PointerType>(func.getArgument(i).getType()))
+      func.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                      IntegerAttr::get(IntegerType::get(ctx, 64), div.getInt()));
+  }
+}
+
+struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    if (failed(checkSupported(module)))
+      return signalPassFailure();
+    module.walk([](func::FuncOp f) { annotateKernelArguments(f); });
+    if (failed(lowerTiles(module)) || failed(lowerToLLVM(module)))
+      return signalPassFailure();
+    markKernels(module, ctx);
+  }
+
+  LogicalResult lowerTiles(ModuleOp module) {
+    MLIRContext *ctx = module.getContext();
+    TileTypeConverter tc(ctx);
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<LLVM::LLVMDialect, NVVM::NVVMDialect>();
+    target.addIllegalDialect<tz::TzDialect, TzGpuDialect>();
+    target.addDynamicallyLegalDialect<arith::ArithDialect, math::MathDialect>(
+        [](Operation *op) { return !hasTile(op->getOperandTypes()) && !hasTile(op->getResultTypes()); });
+    target.addDynamicallyLegalOp<func::FuncOp>(
+        [&](func::FuncOp f) { return tc.isSignatureLegal(f.getFunctionType()) && tc.isLegal(&f.getBody()); });
+    target.addDynamicallyLegalOp<func::ReturnOp>([&](func::ReturnOp r) { return tc.isLegal(r); });
+    RewritePatternSet patterns(ctx);
+    lowering::populateElementwisePatterns(tc, patterns);
+    lowering::populateMemoryPatterns(tc, patterns);
+    lowering::populateLayoutPatterns(tc, patterns);
+    lowering::populateReducePatterns(tc, patterns);
+    lowering::populateScanPatterns(tc, patterns);
+    lowering::populateDotPatterns(tc, patterns);
+    scf::populateSCFStructuralTypeConversionsAndLegality(tc, patterns, target);
+    populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
+    populateReturnOpTypeConversionPattern(patterns, tc);
+    return applyPartialConversion(module, target, std::move(patterns));
+  }
+
+  LogicalResult lowerToLLVM(ModuleOp module) {
+    MLIRContext *ctx = module.getContext();
+    LowerToLLVMOptions options(ctx);
+    LLVMTypeConverter tc(ctx, options);
+    LLVMConversionTarget target(*ctx);
+    target.addLegalDialect<NVVM::NVVMDialect>();
+    target.addLegalOp<ModuleOp>();
+    RewritePatternSet patterns(ctx);
+    populateSCFToControlFlowConversionPatterns(patterns);
+    // libdevice first: LLVM's intrinsics for exp/log/sin are not all
+    // selectable by NVPTX.
+    populateLibDeviceConversionPatterns(tc, patterns, /*benefit=*/10);
+    populateMathToLLVMConversionPatterns(tc, patterns);
+    arith::populateArithToLLVMConversionPatterns(tc, patterns);
+    cf::populateControlFlowToLLVMConversionPatterns(tc, patterns);
+    populateFuncToLLVMConversionPatterns(tc, patterns);
+    return applyFullConversion(module, target, std::move(patterns));
+  }
+
+  static void markKernels(ModuleOp module, MLIRContext *ctx) {
+    int numWarps = 4;
+    if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
+      numWarps = attr.getInt();
+    module.walk([&](LLVM::LLVMFuncOp f) {
+      if (!f->hasAttr(tz::kKernelAttrName))
+        return;
+      f->removeAttr(tz::kKernelAttrName);
+      f->setAttr("nvvm.kernel", UnitAttr::get(ctx));
+      f->setAttr("nvvm.maxntid", DenseI32ArrayAttr::get(ctx, {32 * numWarps, 1, 1}));
+    });
+  }
+};
+
+} // namespace
+} // namespace terrazzo::tzgpu

@@ -1,0 +1,277 @@
+//===- Utility.cpp - helpers shared by the tzgpu-to-LLVM patterns --------===//
+#include "Utility.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+
+namespace terrazzo::tzgpu::lowering {
+
+namespace {
+constexpr const char *kSharedSymbol = "tz_shared_memory";
+
+// Coordinates contributed by the set bits of `id`, given each bit's basis
+// (already mapped to the output coordinates): one i32 per output dimension.
+SmallVector<Value> bitsToCoord(OpBuilder &b, Location loc, Value id, ArrayRef<Coord> bases, int rank) {
+  SmallVector<Value> out(rank, i32Const(b, loc, 0));
+  for (size_t bit = 0; bit < bases.size(); ++bit) {
+    for (int d = 0; d < rank; ++d) {
+      int32_t v = bases[bit][d];
+      if (v == 0)
+        continue;
+      Value set = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, id, i32Const(b, loc, bit)),
+                                        i32Const(b, loc, 1));
+      Value term = arith::MulIOp::create(b, loc, set, i32Const(b, loc, v));
+      out[d] = arith::XOrIOp::create(b, loc, out[d], term);
+    }
+  }
+  return out;
+}
+
+SmallVector<Value> threadPartOf(OpBuilder &b, Location loc, ArrayRef<Coord> laneBases, ArrayRef<Coord> warpBases,
+                                int rank, const ThreadIds &ids) {
+  SmallVector<Value> lane = bitsToCoord(b, loc, ids.lane, laneBases, rank);
+  SmallVector<Value> warp = bitsToCoord(b, loc, ids.warp, warpBases, rank);
+  for (int d = 0; d < rank; ++d)
+    lane[d] = arith::XOrIOp::create(b, loc, lane[d], warp[d]);
+  return lane;
+}
+
+SmallVector<Coord> mapBases(ArrayRef<Coord> bases, const CoordMap &map) {
+  SmallVector<Coord> out;
+  for (const Coord &c : bases)
+    out.push_back(map(c));
+  return out;
+}
+} // namespace
+
+LinearLayout layoutOf(Type tileType) { return getLayout(cast<RankedTensorType>(tileType)); }
+
+Value i32Const(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, v, 32);
+}
+Value i64Const(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, v, 64);
+}
+Value boolConst(OpBuilder &b, Location loc, bool v) { return arith::ConstantIntOp::create(b, loc, v, 1); }
+
+ThreadIds threadIds(OpBuilder &b, Location loc) {
+  Value tid = NVVM::ThreadIdXOp::create(b, loc, b.getI32Type());
+  ThreadIds ids;
+  ids.lane = arith::AndIOp::create(b, loc, tid, i32Const(b, loc, 31));
+  ids.warp = arith::ShRUIOp::create(b, loc, tid, i32Const(b, loc, 5));
+  return ids;
+}
+
+ThreadCoords threadCoords(OpBuilder &b, Location loc, const LinearLayout &layout, const ThreadIds &ids) {
+  using D = LinearLayout::InDim;
+  ThreadCoords tc{layout, threadPartOf(b, loc, layout.bases(D::Lane), layout.bases(D::Warp), layout.rank(), ids)};
+  return tc;
+}
+
+SmallVector<Value> registerCoord(OpBuilder &b, Location loc, const ThreadCoords &tc, int reg) {
+  Coord part = tc.layout.applyPart(LinearLayout::InDim::Register, reg);
+  SmallVector<Value> out;
+  for (int d = 0; d < tc.layout.rank(); ++d)
+    out.push_back(part[d] ? arith::XOrIOp::create(b, loc, tc.threadPart[d], i32Const(b, loc, part[d])).getResult()
+                          : tc.threadPart[d]);
+  return out;
+}
+
+Value isCanonicalThread(OpBuilder &b, Location loc, const LinearLayout &layout, const ThreadIds &ids) {
+  using D = LinearLayout::InDim;
+  Value ok = boolConst(b, loc, true);
+  auto require = [&](Value id, D dim) {
+    int mask = 0;
+    for (int bit : layout.zeroBits(dim))
+      mask |= 1 << bit;
+    if (!mask)
+      return;
+    Value bits = arith::AndIOp::create(b, loc, id, i32Const(b, loc, mask));
+    ok = arith::AndIOp::create(
+        b, loc, ok, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, bits, i32Const(b, loc, 0)));
+  };
+  require(ids.lane, D::Lane);
+  require(ids.warp, D::Warp);
+  return ok;
+}
+
+bool isCanonicalRegister(const LinearLayout &layout, int reg) {
+  for (int bit : layout.zeroBits(LinearLayout::InDim::Register))
+    if (reg & (1 << bit))
+      return false;
+  return true;
+}
+
+Value isFirstThread(OpBuilder &b, Location loc) {
+  Value tid = NVVM::ThreadIdXOp::create(b, loc, b.getI32Type());
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32Const(b, loc, 0));
+}
+
+Value sharedBase(OpBuilder &b, Location loc, Operation *user) {
+  auto module = user->getParentOfType<ModuleOp>();
+  auto global = module.lookupSymbol<LLVM::GlobalOp>(kSharedSymbol);
+  if (!global) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    // Dynamic shared memory: an external array of no size, sized at launch.
+    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), 0);
+    global = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/false, LLVM::Linkage::External, kSharedSymbol,
+                                    Attribute(), /*alignment=*/16, kSharedAddressSpace);
+  }
+  return LLVM::AddressOfOp::create(b, loc, global);
+}
+
+void requireSharedBytes(Operation *user, int64_t bytes) {
+  auto module = user->getParentOfType<ModuleOp>();
+  int64_t have = 0;
+  if (auto attr = module->getAttrOfType<IntegerAttr>(kSharedBytesAttrName))
+    have = attr.getInt();
+  if (bytes > have)
+    module->setAttr(kSharedBytesAttrName, IntegerAttr::get(IntegerType::get(module.getContext(), 64), bytes));
+}
+
+void barrier(OpBuilder &b, Location loc) { NVVM::Barrier0Op::create(b, loc); }
+
+Type sharedStorageType(Type type) {
+  if (type.isInteger(1))
+    return IntegerType::get(type.getContext(), 8);
+  if (isa<LLVM::LLVMPointerType>(type))
+    return IntegerType::get(type.getContext(), 64);
+  return type;
+}
+
+int64_t sharedStorageBytes(Type type) {
+  Type t = sharedStorageType(type);
+  return std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8);
+}
+
+void storeShared(OpBuilder &b, Location loc, Value base, Value index, Value v) {
+  Type storage = sharedStorageType(v.getType());
+  if (v.getType().isInteger(1))
+    v = arith::ExtUIOp::create(b, loc, storage, v);
+  else if (isa<LLVM::LLVMPointerType>(v.getType()))
+    v = LLVM::PtrToIntOp::create(b, loc, storage, v);
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
+  Value addr = LLVM::GEPOp::create(b, loc, ptrType, storage, base, ValueRange{index});
+  LLVM::StoreOp::create(b, loc, v, addr);
+}
+
+Value loadShared(OpBuilder &b, Location loc, Value base, Value index, Type type) {
+  Type storage = sharedStorageType(type);
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
+  Value addr = LLVM::GEPOp::create(b, loc, ptrType, storage, base, ValueRange{index});
+  Value v = LLVM::LoadOp::create(b, loc, storage, addr);
+  if (type.isInteger(1))
+    return arith::TruncIOp::create(b, loc, type, v);
+  if (isa<LLVM::LLVMPointerType>(type))
+    return LLVM::IntToPtrOp::create(b, loc, type, v);
+  return v;
+}
+
+Value shuffleXor(OpBuilder &b, Location loc, Value v, int laneMask) {
+  Type type = v.getType();
+  Type i32 = b.getI32Type();
+  auto shfl32 = [&](Value x) -> Value {
+    auto kind = NVVM::ShflKindAttr::get(b.getContext(), NVVM::ShflKind::bfly);
+    return NVVM::ShflOp::create(b, loc, x.getType(), i32Const(b, loc, -1), x, i32Const(b, loc, laneMask),
+                                i32Const(b, loc, 31), kind, UnitAttr());
+  };
+  if (type.isF32() || type.isInteger(32))
+    return shfl32(v);
+  if (isa<LLVM::LLVMPointerType>(type) || type.getIntOrFloatBitWidth() == 64) {
+    Type i64 = b.getI64Type();
+    Value bits = isa<LLVM::LLVMPointerType>(type) ? LLVM::PtrToIntOp::create(b, loc, i64, v).getResult()
+                 : type.isInteger(64)             ? v
+                                                  : arith::BitcastOp::create(b, loc, i64, v).getResult();
+    Value lo = shfl32(arith::TruncIOp::create(b, loc, i32, bits));
+    Value hi = shfl32(arith::TruncIOp::create(b, loc, i32, arith::ShRUIOp::create(b, loc, bits, i64Const(b, loc, 32))));
+    Value joined = arith::OrIOp::create(
+        b, loc, arith::ExtUIOp::create(b, loc, i64, lo),
+        arith::ShLIOp::create(b, loc, arith::ExtUIOp::create(b, loc, i64, hi), i64Const(b, loc, 32)));
+    if (isa<LLVM::LLVMPointerType>(type))
+      return LLVM::IntToPtrOp::create(b, loc, type, joined);
+    return type.isInteger(64) ? joined : arith::BitcastOp::create(b, loc, type, joined).getResult();
+  }
+  // Narrow types travel in the low bits of an i32.
+  unsigned width = type.getIntOrFloatBitWidth();
+  Type narrowInt = b.getIntegerType(width);
+  Value bits = type.isInteger() ? v : arith::BitcastOp::create(b, loc, narrowInt, v).getResult();
+  Value wide = shfl32(arith::ExtUIOp::create(b, loc, i32, bits));
+  Value back = arith::TruncIOp::create(b, loc, narrowInt, wide);
+  return type.isInteger() ? back : arith::BitcastOp::create(b, loc, type, back).getResult();
+}
+
+Value linearIndex(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<Value> coord) {
+  Value index = i32Const(b, loc, 0);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    index = arith::MulIOp::create(b, loc, index, i32Const(b, loc, shape[d]));
+    index = arith::AddIOp::create(b, loc, index, coord[d]);
+  }
+  return index;
+}
+
+SmallVector<Value> remapTile(OpBuilder &b, Location loc, Operation *user, ValueRange srcValues,
+                             const LinearLayout &src, const LinearLayout &dst, const CoordMap &map) {
+  using D = LinearLayout::InDim;
+  // Registers suffice when the lanes and warps of both layouts hold the same
+  // (mapped) coordinates and each destination register's element is in some
+  // source register of the same thread. The map is linear, so checking the
+  // bases checks every thread.
+  bool local = true;
+  for (D dim : {D::Lane, D::Warp}) {
+    if (src.numBits(dim) != dst.numBits(dim)) {
+      local = false;
+      break;
+    }
+    for (int bit = 0; bit < dst.numBits(dim) && local; ++bit)
+      local = map(dst.bases(dim)[bit]) == src.bases(dim)[bit];
+  }
+  SmallVector<Value> out;
+  if (local) {
+    llvm::DenseMap<int64_t, int> srcRegOf;
+    for (int r = src.numRegisters() - 1; r >= 0; --r)
+      srcRegOf[src.linearIndex(src.applyPart(D::Register, r))] = r;
+    for (int r = 0; r < dst.numRegisters() && local; ++r) {
+      auto it = srcRegOf.find(src.linearIndex(map(dst.applyPart(D::Register, r))));
+      if (it == srcRegOf.end())
+        local = false;
+      else
+        out.push_back(srcValues[it->second]);
+    }
+    if (local)
+      return out;
+    out.clear();
+  }
+
+  // Through shared memory: every thread writes what it holds at the
+  // element's row-major position, then reads what it needs.
+  Type type = srcValues.front().getType();
+  requireSharedBytes(user, src.numElements() * sharedStorageBytes(type));
+  Value base = sharedBase(b, loc, user);
+  ThreadIds ids = threadIds(b, loc);
+  ThreadCoords srcCoords = threadCoords(b, loc, src, ids);
+  for (int r = 0; r < src.numRegisters(); ++r) {
+    if (!isCanonicalRegister(src, r))
+      continue;
+    storeShared(b, loc, base, linearIndex(b, loc, src.shape(), registerCoord(b, loc, srcCoords, r)), srcValues[r]);
+  }
+  barrier(b, loc);
+  SmallVector<Value> mappedThread =
+      threadPartOf(b, loc, mapBases(dst.bases(D::Lane), map), mapBases(dst.bases(D::Warp), map), src.rank(), ids);
+  for (int r = 0; r < dst.numRegisters(); ++r) {
+    Coord part = map(dst.applyPart(D::Register, r));
+    SmallVector<Value> coord;
+    for (int d = 0; d < src.rank(); ++d)
+      coord.push_back(part[d] ? arith::XOrIOp::create(b, loc, mappedThread[d], i32Const(b, loc, part[d])).getResult()
+                              : mappedThread[d]);
+    out.push_back(loadShared(b, loc, base, linearIndex(b, loc, src.shape(), coord), type));
+  }
+  barrier(b, loc);
+  return out;
+}
+
+} // namespace terrazzo::tzgpu::lowering

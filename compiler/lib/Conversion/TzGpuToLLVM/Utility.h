@@ -1,0 +1,91 @@
+//===- Utility.h - helpers shared by the tzgpu-to-LLVM patterns -*- C++ -*-===//
+//
+// After this conversion a tile is a list of scalars per thread, one per
+// register of its layout (the 1:N type conversion). These helpers emit what
+// every pattern needs: thread ids, the coordinate a register holds, shared
+// memory, barriers, shuffles, and moving a tile between two layouts.
+#pragma once
+
+#include "terrazzo/Dialect/TzGpu/IR/TzGpuDialect.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <functional>
+
+namespace terrazzo::tzgpu::lowering {
+
+// Global address space of the NVPTX target; shared memory is 3.
+inline constexpr unsigned kGlobalAddressSpace = 1;
+inline constexpr unsigned kSharedAddressSpace = 3;
+
+// The layout of a converted tile type (the source type of a pattern).
+LinearLayout layoutOf(mlir::Type tileType);
+
+mlir::Value i32Const(mlir::OpBuilder &b, mlir::Location loc, int64_t v);
+mlir::Value i64Const(mlir::OpBuilder &b, mlir::Location loc, int64_t v);
+mlir::Value boolConst(mlir::OpBuilder &b, mlir::Location loc, bool v);
+
+struct ThreadIds {
+  mlir::Value lane, warp; // i32
+};
+ThreadIds threadIds(mlir::OpBuilder &b, mlir::Location loc);
+
+// The run-time part of the coordinates of a layout: what the lane and warp
+// ids contribute, one i32 per dimension. A register's coordinate is its
+// compile-time part XOR these.
+struct ThreadCoords {
+  LinearLayout layout;
+  llvm::SmallVector<mlir::Value> threadPart;
+};
+ThreadCoords threadCoords(mlir::OpBuilder &b, mlir::Location loc, const LinearLayout &layout,
+                          const ThreadIds &ids);
+// The coordinate (one i32 per dimension) that register `reg` holds.
+llvm::SmallVector<mlir::Value> registerCoord(mlir::OpBuilder &b, mlir::Location loc, const ThreadCoords &tc,
+                                             int reg);
+
+// True in the one thread that is the canonical holder of its elements (lane
+// and warp bits with zero bases select copies; only the copy with those bits
+// clear writes). Registers with set zero-basis bits are copies too: see
+// isCanonicalRegister.
+mlir::Value isCanonicalThread(mlir::OpBuilder &b, mlir::Location loc, const LinearLayout &layout,
+                              const ThreadIds &ids);
+bool isCanonicalRegister(const LinearLayout &layout, int reg);
+// Thread 0 of the block: the one that performs a scalar side effect.
+mlir::Value isFirstThread(mlir::OpBuilder &b, mlir::Location loc);
+
+// Base of the kernel's dynamic shared memory (!llvm.ptr<3>), and a record
+// that the kernel needs at least `bytes` of it.
+mlir::Value sharedBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
+void requireSharedBytes(mlir::Operation *user, int64_t bytes);
+void barrier(mlir::OpBuilder &b, mlir::Location loc);
+
+// How a value of `type` is kept in shared memory (i1 as i8, pointers as i64).
+mlir::Type sharedStorageType(mlir::Type type);
+int64_t sharedStorageBytes(mlir::Type type);
+void storeShared(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base, mlir::Value index, mlir::Value v);
+mlir::Value loadShared(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base, mlir::Value index, mlir::Type type);
+
+// v from lane (lane ^ laneMask) of the same warp, for any scalar type.
+mlir::Value shuffleXor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, int laneMask);
+
+// A coordinate map between two tiles: given a coordinate of the destination
+// tile, the coordinate of the source element it takes. It must be linear
+// over F2 (broadcasts, inserted or removed unit dimensions, transposes and
+// reshapes of power-of-two shapes all are).
+using CoordMap = std::function<Coord(const Coord &)>;
+
+// The registers of a tile in layout `dst` whose element at coordinate c is
+// the source element at map(c), from `srcValues` in layout `src`. Stays in
+// registers when every thread already holds what it needs; otherwise goes
+// through shared memory (store, barrier, load, barrier).
+llvm::SmallVector<mlir::Value> remapTile(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user,
+                                         mlir::ValueRange srcValues, const LinearLayout &src,
+                                         const LinearLayout &dst, const CoordMap &map);
+
+// Row-major index of a coordinate as an i32 value.
+mlir::Value linearIndex(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
+                        llvm::ArrayRef<mlir::Value> coord);
+
+} // namespace terrazzo::tzgpu::lowering

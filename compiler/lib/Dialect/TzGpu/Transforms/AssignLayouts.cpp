@@ -1,0 +1,48 @@
+//===- AssignLayouts.cpp - the default layout of every tile ---------------===//
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
+
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+
+namespace terrazzo::tzgpu {
+#define GEN_PASS_DEF_TZGPUASSIGNLAYOUTS
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h.inc"
+
+namespace {
+
+struct AssignLayouts : impl::TzGpuAssignLayoutsBase<AssignLayouts> {
+  using TzGpuAssignLayoutsBase::TzGpuAssignLayoutsBase;
+
+  Type encode(Type type) {
+    auto tile = dyn_cast<RankedTensorType>(type);
+    if (!tile || tile.getEncoding())
+      return type;
+    return withLayout(tile, LinearLayout::blocked(tile.getShape(), numWarps));
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (numWarps < 1 || !llvm::isPowerOf2_32(numWarps)) {
+      module.emitError("num_warps must be a power of two, got ") << numWarps;
+      return signalPassFailure();
+    }
+    module->setAttr(kNumWarpsAttrName, IntegerAttr::get(IntegerType::get(&getContext(), 32), numWarps));
+    module.walk([&](Operation *op) {
+      for (Region &region : op->getRegions())
+        for (Block &block : region)
+          for (BlockArgument arg : block.getArguments())
+            arg.setType(encode(arg.getType()));
+      for (OpResult result : op->getResults())
+        result.setType(encode(result.getType()));
+      // A tile constant's attribute carries its type too.
+      if (auto constant = dyn_cast<arith::ConstantOp>(op))
+        if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
+          if (dense.getType() != constant.getType())
+            constant.setValueAttr(dense.reshape(cast<ShapedType>(constant.getType())));
+    });
+  }
+};
+
+} // namespace
+} // namespace terrazzo::tzgpu

@@ -1,0 +1,97 @@
+//===- GpuPipeline.cpp - tz kernel to PTX and cubin ----------------------===//
+#include "terrazzo/Pipeline/GpuPipeline.h"
+
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
+#include "terrazzo/Target/PTXBackend.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace terrazzo::pipeline {
+
+namespace {
+std::string printed(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  op->print(os);
+  return text;
+}
+} // namespace
+
+llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptions &options) {
+  OwningOpRef<ModuleOp> module(cast<ModuleOp>(tzModule->clone()));
+  MLIRContext *ctx = module->getContext();
+  GpuBinary bin;
+  for (auto f : module->getOps<func::FuncOp>())
+    bin.kernelName = f.getName().str();
+  bin.numWarps = options.numWarps;
+
+  // Collect diagnostics so that a failure reports them, not a bare "failed".
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return success();
+  });
+  auto runPasses = [&](auto build, const char *stage) -> llvm::Error {
+    PassManager pm(ctx);
+    build(pm);
+    if (failed(pm.run(*module)))
+      return llvm::createStringError("GPU compilation of '" + bin.kernelName + "' failed in " + stage + ":\n" +
+                                     diagnostics);
+    return llvm::Error::success();
+  };
+  if (auto err = runPasses(
+          [&](PassManager &pm) {
+            tzgpu::TzGpuAssignLayoutsOptions layouts;
+            layouts.numWarps = options.numWarps;
+            pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));
+          },
+          "layout assignment"))
+    return std::move(err);
+  if (options.dump)
+    options.dump("tzgpu", printed(*module));
+  if (auto err = runPasses(
+          [&](PassManager &pm) {
+            pm.addPass(tzgpu::createConvertTzGpuToLLVM());
+            pm.addPass(createCanonicalizerPass());
+            pm.addPass(createCSEPass());
+          },
+          "the lowering to LLVM"))
+    return std::move(err);
+  if (auto attr = (*module)->getAttrOfType<IntegerAttr>(tzgpu::kSharedBytesAttrName))
+    bin.sharedBytes = attr.getInt();
+  if (options.dump)
+    options.dump("llvm-mlir", printed(*module));
+
+  target::TargetOptions targetOptions;
+  targetOptions.arch = options.arch;
+  targetOptions.fastMath = options.fastMath;
+  std::string llvmIR;
+  auto ptx = target::translateToPTX(*module, targetOptions, options.dump ? &llvmIR : nullptr);
+  if (!ptx)
+    return ptx.takeError();
+  bin.ptx = std::move(*ptx);
+  if (options.dump) {
+    options.dump("llvm", llvmIR);
+    options.dump("ptx", bin.ptx);
+  }
+  if (options.skipCubin || !target::nvJitLinkAvailable())
+    return bin;
+  auto cubin = target::compilePTXToCubin(bin.ptx, options.arch, bin.kernelName);
+  if (!cubin)
+    return cubin.takeError();
+  bin.cubin = std::move(cubin->cubin);
+  bin.registers = cubin->registers;
+  bin.spillStoreBytes = cubin->spillStoreBytes;
+  bin.spillLoadBytes = cubin->spillLoadBytes;
+  bin.assemblerLog = std::move(cubin->infoLog);
+  return bin;
+}
+
+} // namespace terrazzo::pipeline

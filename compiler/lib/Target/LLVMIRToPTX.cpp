@@ -1,0 +1,226 @@
+//===- LLVMIRToPTX.cpp - LLVM + NVVM dialects to PTX, in process ----------===//
+//
+// MLIR (LLVM + NVVM dialects) -> LLVM IR -> libdevice -> O3 -> NVPTX assembly.
+// The steps match `mlir-opt --convert-nvvm-to-llvm | mlir-translate
+// --mlir-to-llvmir | llc -O3`, so a failure can be replayed on the command
+// line from the TZ_DUMP output.
+//
+//===----------------------------------------------------------------------===//
+#include "terrazzo/Target/PTXBackend.h"
+
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/DiagnosticInfo.h"
+#include "llvm/IR/DiagnosticPrinter.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Triple.h"
+#include "llvm/Transforms/IPO/Internalize.h"
+
+#include <mutex>
+
+namespace terrazzo::target {
+namespace {
+
+constexpr const char *kTriple = "nvptx64-nvidia-cuda";
+
+/// Collects MLIR diagnostics so that a failure is reported as an llvm::Error
+/// rather than printed to stderr by the context's default handler.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(mlir::MLIRContext *context)
+      : handler(context, [this](mlir::Diagnostic &diag) {
+          llvm::raw_string_ostream os(text);
+          os << diag.getLocation() << ": " << diag << "\n";
+          for (const mlir::Diagnostic &note : diag.getNotes())
+            os << "  note: " << note << "\n";
+          return mlir::success();
+        }) {}
+  const std::string &messages() const { return text; }
+
+private:
+  std::string text;
+  mlir::ScopedDiagnosticHandler handler;
+};
+
+llvm::Error failure(const llvm::Twine &what, llvm::StringRef details) {
+  std::string message = what.str();
+  if (!details.empty())
+    message += ":\n" + details.rtrim().str();
+  return llvm::createStringError(message);
+}
+
+void initializeNVPTX() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+  });
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const TargetOptions &options) {
+  if (!llvm::is_contained(supportedArchs(), options.arch))
+    return llvm::createStringError("unsupported GPU architecture '" + options.arch +
+                                   "' (supported: " + llvm::join(supportedArchs(), ", ") + ")");
+  if (options.optLevel < 0 || options.optLevel > 3)
+    return llvm::createStringError("optimization level " + llvm::Twine(options.optLevel) + " is not in 0..3");
+  initializeNVPTX();
+  llvm::Triple triple(kTriple);
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return failure("the NVPTX target is not available", error);
+  auto level = llvm::CodeGenOpt::getLevel(options.optLevel).value_or(llvm::CodeGenOptLevel::Aggressive);
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, options.arch, options.ptxFeatures, llvm::TargetOptions(), std::nullopt, std::nullopt, level));
+  if (!machine)
+    return llvm::createStringError("cannot create an NVPTX target machine for " + options.arch);
+  return machine;
+}
+
+/// NVVM ops built on inline PTX (wgmma.mma_async, the mbarrier family, ...)
+/// have no LLVM IR translation until they are rewritten to llvm.inline_asm.
+mlir::LogicalResult lowerInlinePTXOps(mlir::ModuleOp module) {
+  mlir::PassManager pm(module->getContext());
+  pm.addPass(mlir::createConvertNVVMToLLVMPass());
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  return pm.run(module);
+}
+
+void registerTranslations(mlir::MLIRContext &context) {
+  mlir::DialectRegistry registry;
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  mlir::registerNVVMDialectTranslation(registry);
+  context.appendDialectRegistry(registry);
+}
+
+/// MLIR marks kernels (`nvvm.kernel`) with the ptx_kernel calling convention.
+bool isKernel(const llvm::GlobalValue &value) {
+  auto *fn = llvm::dyn_cast<llvm::Function>(&value);
+  return fn && fn->getCallingConv() == llvm::CallingConv::PTX_Kernel;
+}
+
+/// Only kernels are entry points: every other function (libdevice's included)
+/// becomes internal, so O3 may inline it into the kernels and drop it.
+/// Global variables keep their linkage (the host may look them up by name).
+void internalizeNonKernels(llvm::Module &module) {
+  llvm::internalizeModule(module, [](const llvm::GlobalValue &value) {
+    return isKernel(value) || !llvm::isa<llvm::Function>(value);
+  });
+}
+
+/// NVVMReflect reads nvvm-reflect-ftz for libdevice's __CUDA_FTZ; the
+/// denormal attribute makes NVPTX itself emit the .ftz forms.
+void setFloatingPointMode(llvm::Module &module, bool fastMath) {
+  module.addModuleFlag(llvm::Module::Override, "nvvm-reflect-ftz", fastMath ? 1 : 0);
+  if (!fastMath)
+    return;
+  for (llvm::Function &fn : module)
+    if (!fn.isDeclaration())
+      fn.addFnAttr("denormal-fp-math-f32", "preserve-sign,preserve-sign");
+}
+
+/// The default module pipeline. Constructing the PassBuilder with the target
+/// machine registers NVPTX's callbacks, which add NVVMReflect at the start.
+void optimize(llvm::Module &module, llvm::TargetMachine &machine, int optLevel) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder builder(&machine);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  static const llvm::OptimizationLevel levels[] = {llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1,
+                                                   llvm::OptimizationLevel::O2, llvm::OptimizationLevel::O3};
+  llvm::ModulePassManager pipeline = optLevel == 0 ? builder.buildO0DefaultPipeline(levels[0])
+                                                   : builder.buildPerModuleDefaultPipeline(levels[optLevel]);
+  pipeline.run(module, mam);
+}
+
+llvm::Expected<std::string> emitAssembly(llvm::Module &module, llvm::TargetMachine &machine) {
+  llvm::SmallString<0> ptx;
+  llvm::raw_svector_ostream os(ptx);
+  llvm::legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+    return llvm::createStringError("NVPTX cannot emit assembly for this target machine");
+  codegen.run(module);
+  return ptx.str().str();
+}
+
+} // namespace
+
+llvm::ArrayRef<llvm::StringLiteral> supportedArchs() {
+  static constexpr llvm::StringLiteral archs[] = {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"};
+  return archs;
+}
+
+llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOptions &options,
+                                           std::string *llvmIROut) {
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
+
+  mlir::MLIRContext &context = *module->getContext();
+  registerTranslations(context);
+  DiagnosticCollector diagnostics(&context);
+  if (mlir::failed(lowerInlinePTXOps(module)))
+    return failure("lowering NVVM ops to inline PTX failed", diagnostics.messages());
+
+  llvm::LLVMContext llvmContext;
+  // Linker and backend problems arrive through the LLVM context; keep them for
+  // the error message instead of printing them.
+  std::string llvmDiagnostics;
+  llvmContext.setDiagnosticHandlerCallBack(
+      [](const llvm::DiagnosticInfo *info, void *sink) {
+        llvm::raw_string_ostream os(*static_cast<std::string *>(sink));
+        llvm::DiagnosticPrinterRawOStream printer(os);
+        info->print(printer);
+        os << "\n";
+      },
+      &llvmDiagnostics);
+
+  std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return failure("translating the module to LLVM IR failed", diagnostics.messages());
+  llvmModule->setTargetTriple(llvm::Triple(kTriple));
+  llvmModule->setDataLayout((*machine)->createDataLayout());
+
+  if (llvm::Error error = linkLibdevice(*llvmModule, options.fastMath))
+    return failure(llvm::toString(std::move(error)), llvmDiagnostics);
+  internalizeNonKernels(*llvmModule);
+  setFloatingPointMode(*llvmModule, options.fastMath);
+  optimize(*llvmModule, **machine, options.optLevel);
+
+  if (llvmIROut) {
+    llvmIROut->clear();
+    llvm::raw_string_ostream os(*llvmIROut);
+    llvmModule->print(os, nullptr);
+  }
+  return emitAssembly(*llvmModule, **machine);
+}
+
+} // namespace terrazzo::target

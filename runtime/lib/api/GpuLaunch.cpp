@@ -1,0 +1,236 @@
+// Kernel::compileForGpu and Kernel::launch: the GPU side of the public API.
+// A launch finds its specialization (as the interpreter does), then the
+// kernel loaded for the current device and options: from memory, else from
+// the on-disk cache, else compiled now and published there.
+#include "GpuBinaryFormat.h"
+#include "KernelImpl.h"
+
+#include "terrazzo/Pipeline/GpuPipeline.h"
+#include "terrazzo/Target/PTXBackend.h"
+#include "terrazzo/gpu/DiskCache.h"
+
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <atomic>
+#include <cstring>
+
+namespace terrazzo {
+
+namespace {
+std::atomic<size_t> compiledCount{0}, diskHitCount{0}, memoryHitCount{0};
+
+std::string defaultArch() {
+  if (!gpu::driverAvailable())
+    return "sm_90a";
+  const gpu::DeviceInfo &d = gpu::currentDevice();
+  std::string arch = "sm_" + std::to_string(d.ccMajor * 10 + d.ccMinor);
+  // Hopper's wgmma and TMA need the architecture-specific target.
+  return arch == "sm_90" ? "sm_90a" : arch;
+}
+
+std::string printed(mlir::Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  op->print(os);
+  return text;
+}
+
+mlir::func::FuncOp kernelFunc(const Specialization &spec) {
+  mlir::ModuleOp module = spec.kernel.module.get();
+  return *module.getOps<mlir::func::FuncOp>().begin();
+}
+
+std::vector<ParamKind> paramKinds(mlir::func::FuncOp f) {
+  std::vector<ParamKind> kinds;
+  for (mlir::Type t : f.getArgumentTypes()) {
+    if (mlir::isa<tz::PointerType>(t))
+      kinds.push_back(ParamKind::Pointer);
+    else if (t.isInteger(1))
+      kinds.push_back(ParamKind::I1);
+    else if (t.isInteger(64))
+      kinds.push_back(ParamKind::I64);
+    else if (t.isF32())
+      kinds.push_back(ParamKind::F32);
+    else if (t.isF64())
+      kinds.push_back(ParamKind::F64);
+    else
+      kinds.push_back(ParamKind::I32);
+  }
+  return kinds;
+}
+
+pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::GpuCompileOptions &options) {
+  auto bin = pipeline::compileForGpu(spec.kernel.module.get(), options);
+  if (!bin)
+    throw std::runtime_error(llvm::toString(bin.takeError()));
+  return std::move(*bin);
+}
+
+std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const GpuOptions &options,
+                                               const std::string &arch) {
+  // The tz IR says everything the code depends on: the source closure and
+  // every specialized value. Version, target and options complete the key.
+  std::string diskKey = std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " +
+                        std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) + "\n" +
+                        printed(spec.kernel.module.get());
+  gpu::DiskCache &disk = gpu::DiskCache::global();
+  std::optional<pipeline::GpuBinary> bin;
+  if (auto blob = disk.get(diskKey)) {
+    bin = decodeGpuBinary(*blob);
+    if (bin)
+      ++diskHitCount;
+  }
+  if (!bin) {
+    pipeline::GpuCompileOptions copts;
+    copts.arch = arch;
+    copts.numWarps = options.numWarps;
+    copts.numStages = options.numStages;
+    bool wantDump = dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") ||
+                    dumpRequested("ptx");
+    if (wantDump)
+      copts.dump = [](const std::string &stage, const std::string &text) {
+        if (dumpRequested(stage))
+          llvm::errs() << "// -----// " << stage << " //----- //\n" << text << "\n";
+      };
+    bin = compileOrThrow(spec, copts);
+    ++compiledCount;
+    disk.put(diskKey, encodeGpuBinary(*bin));
+  }
+  auto loaded = std::make_shared<LoadedGpuKernel>();
+  bool usePTX = bin->cubin.empty();
+  loaded->module = usePTX ? gpu::GpuModule::load(bin->ptx.data(), bin->ptx.size() + 1, true)
+                          : gpu::GpuModule::load(bin->cubin.data(), bin->cubin.size(), false);
+  loaded->function = loaded->module->function(bin->kernelName);
+  loaded->blockThreads = 32 * bin->numWarps;
+  loaded->sharedBytes = static_cast<unsigned>(bin->sharedBytes);
+  if (loaded->sharedBytes > 0)
+    loaded->module->setDynamicSharedMemory(loaded->function, static_cast<int>(loaded->sharedBytes));
+  loaded->params = paramKinds(kernelFunc(spec));
+  return loaded;
+}
+} // namespace
+
+bool gpuAvailable() { return gpu::driverAvailable(); }
+
+std::string gpuUnavailableReason() { return gpu::driverUnavailableReason(); }
+
+GpuCacheStats gpuCacheStats() { return {compiledCount.load(), diskHitCount.load(), memoryHitCount.load()}; }
+
+GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,
+                                     const GpuOptions &options) {
+  auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  Specialization &spec = impl_->specialize(bound);
+  GpuCompilation out;
+  pipeline::GpuCompileOptions copts;
+  copts.arch = options.arch.empty() ? "sm_90a" : options.arch;
+  copts.numWarps = options.numWarps;
+  copts.numStages = options.numStages;
+  copts.dump = [&](const std::string &stage, const std::string &text) {
+    if (stage == "tzgpu")
+      out.tzgpu = text;
+    else if (stage == "llvm-mlir")
+      out.llvmDialect = text;
+    else if (stage == "llvm")
+      out.llvmIR = text;
+  };
+  pipeline::GpuBinary bin = compileOrThrow(spec, copts);
+  out.kernelName = bin.kernelName;
+  out.arch = copts.arch;
+  out.ptx = bin.ptx;
+  out.cubinBytes = bin.cubin.size();
+  out.registers = bin.registers;
+  out.spillStoreBytes = bin.spillStoreBytes;
+  out.spillLoadBytes = bin.spillLoadBytes;
+  out.sharedBytes = bin.sharedBytes;
+  out.assemblerLog = bin.assemblerLog;
+  return out;
+}
+
+void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &args, const Keywords &keywords,
+                    const GpuOptions &options, void *stream) {
+  if (!gpu::driverAvailable())
+    throw std::runtime_error(std::string("no GPU to launch on: ") + gpu::driverUnavailableReason());
+  static const int64_t maxGrid[3] = {(1ll << 31) - 1, 65535, 65535};
+  for (int i = 0; i < 3; ++i)
+    if (grid[i] < 0 || grid[i] > maxGrid[i])
+      throw std::invalid_argument("grid dimension " + std::to_string(i) + " is " + std::to_string(grid[i]) +
+                                  "; the GPU allows 0 to " + std::to_string(maxGrid[i]));
+  if (options.numWarps < 1 || options.numWarps > 32 || (options.numWarps & (options.numWarps - 1)))
+    throw std::invalid_argument("num_warps must be a power of two from 1 to 32, got " +
+                                std::to_string(options.numWarps));
+  auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  Specialization &spec = impl_->specialize(bound);
+
+  const gpu::DeviceInfo &device = gpu::currentDevice();
+  std::string arch = options.arch.empty() ? defaultArch() : options.arch;
+  std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
+                       std::to_string(options.numStages);
+  std::shared_ptr<LoadedGpuKernel> kernel;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    auto it = spec.gpu.find(gpuKey);
+    if (it != spec.gpu.end())
+      kernel = it->second;
+  }
+  if (kernel) {
+    ++memoryHitCount;
+  } else {
+    kernel = loadOrCompile(spec, options, arch);
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    spec.gpu[gpuKey] = kernel;
+  }
+
+  // Every scalar travels in an 8-byte slot (little-endian: the driver reads
+  // the parameter's own size from its start).
+  std::vector<uint64_t> slots;
+  std::vector<void *> params;
+  slots.reserve(kernel->params.size());
+  params.reserve(kernel->params.size());
+  for (size_t i = 0; i < bound.size(); ++i) {
+    int argIndex = spec.kernel.paramToArgument[i];
+    if (argIndex < 0)
+      continue;
+    const HostValue &h = bound[i];
+    const std::string &name = impl_->fn->param(i).name;
+    ParamKind kind = kernel->params.at(argIndex);
+    uint64_t slot = 0;
+    switch (h.kind) {
+    case HostValue::Kind::Pointer:
+      if (h.device == -1 && h.data)
+        throw std::invalid_argument("argument '" + name + "' is in host memory; a GPU launch needs device memory");
+      if (h.device >= 0 && h.device != device.ordinal)
+        throw std::invalid_argument("argument '" + name + "' is on cuda:" + std::to_string(h.device) +
+                                    " but the current device is cuda:" + std::to_string(device.ordinal));
+      slot = reinterpret_cast<uint64_t>(h.data);
+      break;
+    case HostValue::Kind::Int:
+    case HostValue::Kind::Bool: {
+      int64_t v = h.kind == HostValue::Kind::Int ? h.intValue : h.boolValue;
+      if (kind == ParamKind::F32 || kind == ParamKind::F64)
+        throw std::invalid_argument("argument '" + name + "' is an integer where the kernel takes a float");
+      std::memcpy(&slot, &v, 8);
+      break;
+    }
+    case HostValue::Kind::Float:
+      if (kind == ParamKind::F32) {
+        float f = static_cast<float>(h.floatValue);
+        std::memcpy(&slot, &f, 4);
+      } else {
+        std::memcpy(&slot, &h.floatValue, 8);
+      }
+      break;
+    default:
+      throw std::invalid_argument("argument '" + name + "' cannot be passed at run time");
+    }
+    slots.push_back(slot);
+  }
+  for (uint64_t &s : slots)
+    params.push_back(&s);
+  gpu::launch(kernel->function, {unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2])},
+              {kernel->blockThreads, 1, 1}, kernel->sharedBytes, static_cast<CUstream>(stream), params.data());
+}
+
+} // namespace terrazzo

@@ -1,0 +1,54 @@
+// Kernel::Impl and what hangs off it: the specializations of a kernel and,
+// per specialization, the GPU kernels loaded for it. Private to runtime/lib/api.
+#pragma once
+
+#include "terrazzo/Terrazzo.h"
+#include "terrazzo/gpu/CudaDriver.h"
+
+#include "terrazzo/dsl/CodeGen.h"
+#include "terrazzo/dsl/JitFunction.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace terrazzo {
+
+// TZ_DUMP=ir,tzgpu,llvm-mlir,llvm,ptx (or all) asks for the IR of each
+// compiled stage on stderr.
+bool dumpRequested(const std::string &stage);
+
+// How one run-time argument is passed to a GPU kernel.
+enum class ParamKind : char { Pointer, I1, I32, I64, F32, F64 };
+
+// A specialization compiled and loaded for one device and set of options.
+struct LoadedGpuKernel {
+  std::shared_ptr<gpu::GpuModule> module;
+  CUfunction function = nullptr;
+  unsigned blockThreads = 128;
+  unsigned sharedBytes = 0;
+  std::vector<ParamKind> params; // one per run-time argument, in order
+};
+
+// One compiled specialization owns its MLIR context.
+struct Specialization {
+  std::string key;
+  std::unique_ptr<mlir::MLIRContext> context;
+  dsl::SpecializedKernel kernel;
+  // GPU kernels by device ordinal and options (see gpuKey in GpuLaunch.cpp).
+  std::map<std::string, std::shared_ptr<LoadedGpuKernel>> gpu;
+};
+
+struct Kernel::Impl {
+  std::shared_ptr<dsl::JitFunction> fn;
+  std::mutex mutex;
+  std::map<std::string, std::unique_ptr<Specialization>> cache;
+  size_t compilations = 0;
+
+  Specialization &specialize(const std::vector<HostValue> &bound);
+};
+
+} // namespace terrazzo
