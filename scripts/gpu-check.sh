@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # One device call: on the GPU machine (no LLVM/MLIR there) build the Python
 # module against the libterrazzo.so carried from a development machine, check
-# the library needs no LLVM at run time, and run the Python test suite and the
-# demo. Results go under $OUT (default: ./gpu-out).
+# the library needs no LLVM at run time, run the GPU test suites (the
+# interpreter numerics suite rerun on the GPU, the GPU runtime tests) and the
+# benchmarks. Results go under $OUT (default: ./gpu-out).
 #
-# On the development machine first:  ninja -C build runtime/libterrazzo.so
-# Then carry build/runtime/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/runtime/libterrazzo.so bash scripts/gpu-check.sh
+# On the development machine first:
+#   ninja -C build runtime/libterrazzo.so
+#   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
+# Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|all]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 LIB=${TERRAZZO_LIB:-build/runtime/libterrazzo.so}
 PY=${PYTHON:-python3}
+WHAT=${1:-all}
 status=0
 
 {
@@ -33,9 +37,20 @@ if [ $? -ne 0 ]; then
   echo "module build failed (see build.log)" | tee -a "$OUT/summary.txt"
   exit 1
 fi
+export PYTHONPATH=$PWD/build-gpu/python
+# The kernel cache stays out of $OUT (whatever is there comes back).
+export TZ_CACHE_DIR=${TZ_CACHE_DIR:-/tmp/terrazzo-gpu-check-cache}
 
-PYTHONPATH=build-gpu/python $PY -m pytest test/python -q -p no:cacheprovider > "$OUT/pytest.log" 2>&1 || status=1
-tail -n 3 "$OUT/pytest.log" | tee -a "$OUT/summary.txt"
-PYTHONPATH=build-gpu/python $PY scripts/demo.py > "$OUT/demo.log" 2>&1 || status=1
-tail -n 1 "$OUT/demo.log" | tee -a "$OUT/summary.txt"
+if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
+  # The numerics suite on the GPU: every launch goes to the GPU backend.
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_interpreter_numerics.py test/python/test_gpu_runtime.py \
+    -q -p no:cacheprovider -rf > "$OUT/pytest-gpu.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-gpu.log" | tee -a "$OUT/summary.txt"
+fi
+if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
+  if [ -f bench/run_all.py ]; then
+    $PY bench/run_all.py --out "$OUT/bench" > "$OUT/bench.log" 2>&1 || status=1
+    tail -n 40 "$OUT/bench.log" | tee -a "$OUT/summary.txt"
+  fi
+fi
 exit $status

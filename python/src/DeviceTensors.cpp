@@ -42,15 +42,16 @@ std::string typestrName(const std::string &t) {
 }
 
 bool isTorchTensor(const py::handle &obj) {
-  static PyObject *tensorType = [] {
-    py::object sys = py::module_::import("sys");
-    py::object modules = sys.attr("modules");
+  // torch.Tensor, looked up once torch has been imported (not before: a
+  // launch may come before the caller imports torch).
+  static PyObject *tensorType = nullptr;
+  if (!tensorType) {
+    py::object modules = py::module_::import("sys").attr("modules");
     if (!modules.contains("torch"))
-      return static_cast<PyObject *>(nullptr);
-    py::object t = modules["torch"].attr("Tensor");
-    return t.release().ptr();
-  }();
-  return tensorType && PyObject_IsInstance(obj.ptr(), tensorType) == 1;
+      return false;
+    tensorType = py::object(modules["torch"].attr("Tensor")).release().ptr();
+  }
+  return PyObject_IsInstance(obj.ptr(), tensorType) == 1;
 }
 } // namespace
 

@@ -294,12 +294,26 @@ def _gpu_launch(kernel_run):
     return run
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "interpreter_only(reason): a test of the interpreter itself; "
+                                       "skipped when the suite runs on the GPU")
+
+
+def pytest_collection_modifyitems(config, items):
+    if TEST_DEVICE != "cuda":
+        return
+    for item in items:
+        mark = item.get_closest_marker("interpreter_only")
+        if mark:
+            item.add_marker(pytest.mark.skip(reason="interpreter only: " + (mark.args[0] if mark.args else "")))
+
+
 @pytest.fixture(autouse=True)
 def _route_launches_to_gpu(request, monkeypatch):
     if TEST_DEVICE != "cuda" or request.module.__name__ not in GPU_SUITES:
         yield
         return
-    import terrazzo.jit as tzjit
+    tzjit = sys.modules["terrazzo.jit"]  # the package's `jit` name is the decorator
 
     def getitem(self, grid):
         def launch(*args, **kwargs):

@@ -840,6 +840,7 @@ def printer(x_ptr, BLOCK: tz.constexpr):
     tz.device_print("pid", pid)
 
 
+@pytest.mark.interpreter_only("device_print is not lowered to the GPU yet")
 def test_device_print(capfd):
     x = np.arange(8, dtype=np.int32)
     printer[(2,)](x, BLOCK=4)
@@ -870,6 +871,7 @@ def unmasked_store(x_ptr, out_ptr, n, BLOCK: tz.constexpr):
     tz.store(out_ptr + offs, v)
 
 
+@pytest.mark.interpreter_only("bounds checks are the interpreter's")
 def test_out_of_bounds_load_names_source_line(rng):
     x = random_nonzero(rng, 10)
     out = poisoned(16)
@@ -883,6 +885,7 @@ def test_out_of_bounds_load_names_source_line(rng):
     assert msg.splitlines()[2] == " " * (col - 1) + "^"
 
 
+@pytest.mark.interpreter_only("bounds checks are the interpreter's")
 def test_out_of_bounds_store_names_source_line(rng):
     x = random_nonzero(rng, 16)
     out = poisoned(10)
@@ -1309,6 +1312,7 @@ def asserts(x_ptr, n, BLOCK: tz.constexpr):
     assert n < 100, "n too big"
 
 
+@pytest.mark.interpreter_only("device_assert is not lowered to the GPU yet")
 def test_device_assert_and_assert_statement(rng):
     x = random_nonzero(rng, 16, signed=False)
     asserts[(1,)](x, 16, BLOCK=16)  # holds

@@ -51,8 +51,12 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             tzgpu::TzGpuAssignLayoutsOptions layouts;
             layouts.numWarps = options.numWarps;
             pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));
+            pm.addPass(tzgpu::createTzGpuAccelerateDot());
+            pm.addPass(tzgpu::createTzGpuRemoveLayoutConversions());
+            pm.addPass(createCanonicalizerPass());
+            pm.addPass(createCSEPass());
           },
-          "layout assignment"))
+          "layout assignment and optimisation"))
     return std::move(err);
   if (options.dump)
     options.dump("tzgpu", printed(*module));

@@ -12,6 +12,7 @@
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -32,6 +33,149 @@ Value widen(OpBuilder &b, Location loc, Value v, Type to) {
   return arith::TruncFOp::create(b, loc, to, v);
 }
 
+int moduleNumWarps(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
+    return attr.getInt();
+  return 4;
+}
+
+// Writes a tile into shared memory, row-major with `rowStride` elements per
+// row (padding rows by 16 bytes keeps ldmatrix free of bank conflicts).
+void writeTilePadded(OpBuilder &b, Location loc, Value base, const LinearLayout &layout, ValueRange values,
+                     const ThreadIds &ids, int64_t rowStride) {
+  ThreadCoords tc = threadCoords(b, loc, layout, ids);
+  for (int r = 0; r < layout.numRegisters(); ++r) {
+    if (!isCanonicalRegister(layout, r))
+      continue;
+    SmallVector<Value> c = registerCoord(b, loc, tc, r);
+    Value index = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, c[0], i32Const(b, loc, rowStride)), c[1]);
+    storeShared(b, loc, base, index, values[r]);
+  }
+}
+
+// ldmatrix .x4 (or .x2) of b16 8x8 matrices at the address each lane gives;
+// `transpose` for the B operand, stored K-major.
+SmallVector<Value> loadMatrices(OpBuilder &b, Location loc, Value addr, int count, bool transpose) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Type> i32s(count, b.getI32Type());
+  auto type = LLVM::LLVMStructType::getLiteral(ctx, i32s);
+  auto layout = NVVM::MMALayoutAttr::get(ctx, transpose ? NVVM::MMALayout::col : NVVM::MMALayout::row);
+  auto shape = NVVM::LdStMatrixShapeAttr::get(ctx, 8, 8);
+  auto elt = NVVM::LdStMatrixEltTypeAttr::get(ctx, NVVM::LdStMatrixEltType::B16);
+  Value m = NVVM::LdMatrixOp::create(b, loc, type, addr, b.getI32IntegerAttr(count), layout, shape, elt);
+  SmallVector<Value> out;
+  for (int i = 0; i < count; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, loc, m, i));
+  return out;
+}
+
+// The dot on tensor cores: the result is in LinearLayout::mmaAccumulator,
+// so register r holds element r % 4 of the warp's 16x8 block r / 4. a and
+// b go through padded shared memory; each k step of 16 loads A fragments
+// (ldmatrix) per 16-row block and B fragments (ldmatrix.trans) per pair of
+// 8-column blocks, then issues one mma.sync m16n8k16 per block.
+SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, ValueRange aVals, ValueRange bVals,
+                                ValueRange accVals, const LinearLayout &aLayout, const LinearLayout &bLayout,
+                                const LinearLayout &cLayout) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  auto aType = cast<RankedTensorType>(op.getA().getType());
+  int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = cLayout.shape()[1];
+  bool isBF16 = aType.getElementType().isBF16();
+  int64_t strideA = K + 8, strideB = N + 8; // elements per padded row
+  int64_t aBytes = (M * strideA * 2 + 15) / 16 * 16;
+  requireSharedBytes(op, aBytes + K * strideB * 2);
+  Value base = sharedBase(b, loc, op);
+  auto ptr3 = LLVM::LLVMPointerType::get(ctx, kSharedAddressSpace);
+  Value bBase = LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), base, ValueRange{i32Const(b, loc, aBytes)});
+  ThreadIds ids = threadIds(b, loc);
+  writeTilePadded(b, loc, base, aLayout, aVals, ids, strideA);
+  writeTilePadded(b, loc, bBase, bLayout, bVals, ids, strideB);
+  barrier(b, loc);
+
+  // This warp's block origin (the warp part of the layout), and the
+  // ldmatrix row / column each lane addresses.
+  using D = LinearLayout::InDim;
+  Value warpRow = i32Const(b, loc, 0), warpCol = i32Const(b, loc, 0);
+  const auto &warpBases = cLayout.bases(D::Warp);
+  for (size_t bit = 0; bit < warpBases.size(); ++bit) {
+    Value set = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, ids.warp, i32Const(b, loc, bit)),
+                                      i32Const(b, loc, 1));
+    warpRow = arith::XOrIOp::create(b, loc, warpRow, arith::MulIOp::create(b, loc, set, i32Const(b, loc, warpBases[bit][0])));
+    warpCol = arith::XOrIOp::create(b, loc, warpCol, arith::MulIOp::create(b, loc, set, i32Const(b, loc, warpBases[bit][1])));
+  }
+  Value laneRow = arith::AndIOp::create(b, loc, ids.lane, i32Const(b, loc, 15));
+  Value laneCol = arith::MulIOp::create(b, loc, arith::ShRUIOp::create(b, loc, ids.lane, i32Const(b, loc, 4)),
+                                        i32Const(b, loc, 8));
+
+  // Blocks of this warp: block index -> (row, col) offsets (compile time).
+  int numBlocks = cLayout.numRegisters() / 4;
+  SmallVector<int32_t> rowOffsets, colOffsets;
+  for (int blk = 0; blk < numBlocks; ++blk) {
+    Coord c = cLayout.applyPart(D::Register, blk * 4);
+    if (!llvm::is_contained(rowOffsets, c[0]))
+      rowOffsets.push_back(c[0]);
+    if (!llvm::is_contained(colOffsets, c[1]))
+      colOffsets.push_back(c[1]);
+  }
+  llvm::sort(rowOffsets);
+  llvm::sort(colOffsets);
+
+  auto addressOf = [&](Value tileBase, Value row, Value col, int64_t stride) {
+    Value index = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, i32Const(b, loc, stride)), col);
+    return LLVM::GEPOp::create(b, loc, ptr3, b.getI16Type(), tileBase, ValueRange{index}).getResult();
+  };
+  auto packedType = isBF16 ? Type(b.getI32Type()) : Type(VectorType::get({2}, b.getF16Type()));
+  auto asOperand = [&](Value v) -> Value {
+    return isBF16 ? v : LLVM::BitcastOp::create(b, loc, packedType, v).getResult();
+  };
+  auto f32 = b.getF32Type();
+  auto accStruct = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+  auto ptxType = isBF16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+
+  SmallVector<Value> acc(accVals.begin(), accVals.end());
+  for (int64_t k0 = 0; k0 < K; k0 += 16) {
+    // A fragments per 16-row block.
+    std::map<int32_t, SmallVector<Value>> aFrag;
+    for (int32_t row : rowOffsets) {
+      Value r = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, warpRow, i32Const(b, loc, row)), laneRow);
+      Value c = arith::AddIOp::create(b, loc, laneCol, i32Const(b, loc, k0));
+      aFrag[row] = loadMatrices(b, loc, addressOf(base, r, c, strideA), 4, false);
+    }
+    // B fragments per 8-column block, loaded two blocks at a time.
+    std::map<int32_t, SmallVector<Value>> bFrag;
+    for (size_t j = 0; j < colOffsets.size(); ++j) {
+      int32_t col = colOffsets[j];
+      if (bFrag.count(col))
+        continue;
+      bool pair = j + 1 < colOffsets.size() && colOffsets[j + 1] == col + 8;
+      Value r = arith::AddIOp::create(b, loc, laneRow, i32Const(b, loc, k0));
+      Value c = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, warpCol, i32Const(b, loc, col)), laneCol);
+      SmallVector<Value> m = loadMatrices(b, loc, addressOf(bBase, r, c, strideB), pair ? 4 : 2, true);
+      bFrag[col] = {m[0], m[1]};
+      if (pair)
+        bFrag[col + 8] = {m[2], m[3]};
+    }
+    for (int blk = 0; blk < numBlocks; ++blk) {
+      Coord c = cLayout.applyPart(D::Register, blk * 4);
+      SmallVector<Value> av, bv;
+      for (Value v : aFrag[c[0]])
+        av.push_back(asOperand(v));
+      for (Value v : bFrag[c[1]])
+        bv.push_back(asOperand(v));
+      SmallVector<Value> cv(acc.begin() + blk * 4, acc.begin() + blk * 4 + 4);
+      Value d = NVVM::MmaOp::create(b, loc, accStruct, av, bv, cv, {16, 8, 16}, std::nullopt, std::nullopt,
+                                    std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+                                    std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+      for (int i = 0; i < 4; ++i)
+        acc[blk * 4 + i] = LLVM::ExtractValueOp::create(b, loc, d, i);
+    }
+  }
+  barrier(b, loc);
+  return acc;
+}
+
 struct DotOpLowering : OpConversionPattern<tz::DotOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -47,6 +191,13 @@ struct DotOpLowering : OpConversionPattern<tz::DotOp> {
     int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = bType.getShape()[1];
     Type aElem = adaptor.getA().front().getType(), bElem = adaptor.getB().front().getType();
     Type accElem = adaptor.getAcc().front().getType();
+    Type inElem = aType.getElementType();
+    if ((inElem.isF16() || inElem.isBF16()) && accElem.isF32() && M % 16 == 0 && N % 8 == 0 && K % 16 == 0 &&
+        cLayout == LinearLayout::mmaAccumulator(cType.getShape(), moduleNumWarps(op))) {
+      rewriter.replaceOpWithMultiple(
+          op, {lowerWithMma(rewriter, op, adaptor.getA(), adaptor.getB(), adaptor.getAcc(), aLayout, bLayout, cLayout)});
+      return success();
+    }
 
     // a at offset 0, b after it (16-byte aligned).
     int64_t aBytes = (M * K * sharedStorageBytes(aElem) + 15) / 16 * 16;

@@ -115,6 +115,34 @@ LinearLayout LinearLayout::blocked(llvm::ArrayRef<int64_t> shape, int numWarps, 
   return blockedFromSizes(shape, spt, lanes, warps, order);
 }
 
+LinearLayout LinearLayout::mmaAccumulator(llvm::ArrayRef<int64_t> shape, int numWarps) {
+  assert(shape.size() == 2 && shape[0] % 16 == 0 && shape[1] % 8 == 0 && "mma tiles are 16x8 blocks");
+  auto at = [](int32_t row, int32_t col) { return Coord{row, col}; };
+  llvm::SmallVector<Coord> reg = {at(0, 1), at(8, 0)};
+  llvm::SmallVector<Coord> lane = {at(0, 2), at(0, 4), at(1, 0), at(2, 0), at(4, 0)};
+  llvm::SmallVector<Coord> warp;
+  int64_t rowsLeft = shape[0] / 16, colsLeft = shape[1] / 8; // 16x8 blocks not yet covered
+  int32_t rowStep = 16, colStep = 8;
+  for (int w = 1; w < numWarps; w *= 2) {
+    if (rowsLeft > 1) {
+      warp.push_back(at(rowStep, 0));
+      rowStep *= 2;
+      rowsLeft /= 2;
+    } else if (colsLeft > 1) {
+      warp.push_back(at(0, colStep));
+      colStep *= 2;
+      colsLeft /= 2;
+    } else {
+      warp.push_back(at(0, 0)); // more warps than blocks: copies
+    }
+  }
+  for (; colsLeft > 1; colsLeft /= 2, colStep *= 2)
+    reg.push_back(at(0, colStep));
+  for (; rowsLeft > 1; rowsLeft /= 2, rowStep *= 2)
+    reg.push_back(at(rowStep, 0));
+  return LinearLayout(shape, std::move(reg), std::move(lane), std::move(warp));
+}
+
 Coord LinearLayout::applyPart(InDim d, int index) const {
   Coord c = zeroCoord(rank());
   const auto &bs = bases(d);

@@ -51,6 +51,14 @@ public:
                                        llvm::ArrayRef<int> lanesPerWarp, llvm::ArrayRef<int> warpsPerBlock,
                                        llvm::ArrayRef<int> order);
 
+  // The accumulator of mma.sync m16n8k16 for an [M, N] tile (M a multiple
+  // of 16, N of 8): in each warp, lane l holds rows l/4 and l/4 + 8 and
+  // columns 2(l%4) and 2(l%4) + 1 of a 16x8 block (register bits 0 and 1:
+  // column + 1, row + 8); warps split M first, then N; further registers
+  // step over the warp's 16x8 blocks, along N first. Register r therefore
+  // holds element r % 4 of block r / 4.
+  static LinearLayout mmaAccumulator(llvm::ArrayRef<int64_t> shape, int numWarps);
+
   llvm::ArrayRef<int64_t> shape() const { return shape_; }
   int rank() const { return shape_.size(); }
   int64_t numElements() const;

@@ -268,7 +268,12 @@ LogicalResult ReduceOp::verify() {
   bool isArg = getKind() == ReduceKind::Argmax || getKind() == ReduceKind::Argmin;
   Type element = isArg ? Type(IntegerType::get(getContext(), 32)) : src.getElementType();
   Type expectedType = expected.empty() ? element : RankedTensorType::get(expected, element);
-  if (getType() != expectedType)
+  // Layouts (tensor encodings) are the GPU level's business: compare shapes
+  // and element types only.
+  Type actual = getType();
+  if (auto tile = dyn_cast<RankedTensorType>(actual))
+    actual = RankedTensorType::get(tile.getShape(), tile.getElementType());
+  if (actual != expectedType)
     return emitOpError() << "result type must be " << expectedType;
   if (getKind() == ReduceKind::Xor && !isa<IntegerType>(src.getElementType()))
     return emitOpError("xor_sum needs integer elements");

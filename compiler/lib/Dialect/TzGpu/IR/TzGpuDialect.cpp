@@ -1,7 +1,11 @@
 //===- TzGpuDialect.cpp - tzgpu registration, encoding, convert_layout ---===//
 #include "terrazzo/Dialect/TzGpu/IR/TzGpuDialect.h"
 
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -155,4 +159,41 @@ OpFoldResult ConvertLayoutOp::fold(FoldAdaptor) {
     if (inner.getSrc().getType() == getType())
       return inner.getSrc();
   return {};
+}
+
+namespace {
+// A splat (or splat constant) is the same in every layout: build it in the
+// new one instead of moving it.
+struct ConvertOfSplat : OpRewritePattern<ConvertLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rewriter) const override {
+    Operation *def = op.getSrc().getDefiningOp();
+    if (auto splat = dyn_cast_or_null<terrazzo::tz::SplatOp>(def)) {
+      rewriter.replaceOpWithNewOp<terrazzo::tz::SplatOp>(op, op.getType(), splat.getSrc());
+      return success();
+    }
+    if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def))
+      if (auto dense = dyn_cast<SplatElementsAttr>(constant.getValue())) {
+        rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, dense.reshape(op.getType()));
+        return success();
+      }
+    return failure();
+  }
+};
+
+// convert(convert(x)) == convert(x).
+struct ConvertOfConvert : OpRewritePattern<ConvertLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rewriter) const override {
+    auto inner = op.getSrc().getDefiningOp<ConvertLayoutOp>();
+    if (!inner)
+      return failure();
+    rewriter.replaceOpWithNewOp<ConvertLayoutOp>(op, op.getType(), inner.getSrc());
+    return success();
+  }
+};
+} // namespace
+
+void ConvertLayoutOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<ConvertOfSplat, ConvertOfConvert>(context);
 }

@@ -19,6 +19,30 @@ def TzGpuAssignLayouts : Pass<"tzgpu-assign-layouts", "mlir::ModuleOp"> {
   let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect"];
 }
 
+def TzGpuAccelerateDot : Pass<"tzgpu-accelerate-dot", "mlir::ModuleOp"> {
+  let summary = "Give dots that tensor cores can run the mma.sync accumulator layout";
+  let description = [{
+    A `tz.dot` of f16 or bf16 operands into f32, with M a multiple of 16, N
+    of 8 and K of 16, gets its result in LinearLayout::mmaAccumulator;
+    `tzgpu.convert_layout` ops bring the accumulator in and the result back
+    to the layouts around it (tzgpu-remove-layout-conversions then takes
+    most of them away). The lowering recognises the layout and emits
+    ldmatrix + mma.sync.
+  }];
+  let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect"];
+}
+
+def TzGpuRemoveLayoutConversions : Pass<"tzgpu-remove-layout-conversions", "mlir::ModuleOp"> {
+  let summary = "Keep loop-carried tiles in the layout their loop body wants";
+  let description = [{
+    A tile carried by an scf.for whose body converts it to layout L on entry
+    and converts a value of layout L back for the next iteration is carried
+    in L instead: one conversion before the loop and one after it, none per
+    iteration. Then canonicalization folds conversions of splats, constants
+    and other conversions.
+  }];
+}
+
 def ConvertTzGpuToLLVM : Pass<"convert-tzgpu-to-llvm", "mlir::ModuleOp"> {
   let summary = "Lower tz / tzgpu ops on encoded tiles to per-thread LLVM and NVVM code";
   let description = [{
