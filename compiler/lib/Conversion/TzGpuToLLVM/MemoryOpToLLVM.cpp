@@ -119,22 +119,86 @@ struct AddPtrOpLowering : OpConversionPattern<tz::AddPtrOp> {
   }
 };
 
+// How many consecutive registers of a tile access consecutive, aligned
+// addresses under one mask value, so that one vector access (at most 16
+// bytes) serves them: the layout's leading register bases must step along
+// one dimension by 1, 2, 4, ..., and the axis analysis must find the
+// pointers contiguous, aligned and the mask constant that far.
+int vectorWidth(Type ptrType, Value ptr, Value mask, const AxisInfoAnalysis &axis) {
+  auto tile = dyn_cast<RankedTensorType>(ptrType);
+  Type elem = pointeeOf(ptrType);
+  if (!tile || elem.isInteger(1))
+    return 1;
+  LinearLayout layout = layoutOf(tile);
+  const auto &regs = layout.bases(LinearLayout::InDim::Register);
+  if (regs.empty())
+    return 1;
+  int dim = -1;
+  for (int d = 0; d < layout.rank(); ++d)
+    if (regs[0][d] == 1)
+      dim = d;
+  if (dim < 0)
+    return 1;
+  int64_t width = 1;
+  for (size_t bit = 0; bit < regs.size(); ++bit) {
+    Coord expected(layout.rank(), 0);
+    expected[dim] = int32_t(1) << bit;
+    if (regs[bit] != expected)
+      break;
+    width *= 2;
+  }
+  int64_t bytes = std::max<unsigned>(1, elem.getIntOrFloatBitWidth() / 8);
+  AxisInfo p = axis.get(ptr);
+  width = std::min({width, p.contiguity[dim], std::max<int64_t>(1, p.divisibility / bytes), 16 / bytes});
+  if (mask)
+    width = std::min(width, axis.get(mask).constancy[dim]);
+  return std::max<int64_t>(1, width);
+}
+
+Value buildVector(OpBuilder &b, Location loc, VectorType type, ValueRange elements) {
+  Value v = LLVM::UndefOp::create(b, loc, type);
+  for (auto [i, e] : llvm::enumerate(elements))
+    v = LLVM::InsertElementOp::create(b, loc, v, e, i32Const(b, loc, i));
+  return v;
+}
+
 struct LoadOpLowering : OpConversionPattern<tz::LoadOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LoadOpLowering(TypeConverter &tc, MLIRContext *ctx, const AxisInfoAnalysis &axis)
+      : OpConversionPattern(tc, ctx), axis(axis) {}
+  const AxisInfoAnalysis &axis;
+
   LogicalResult matchAndRewrite(tz::LoadOp op, OneToNOpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type elem = tz::getElementTypeOrSelf(op.getType());
     int n = numRegistersOf(op.getType());
+    int width = vectorWidth(op.getPtr().getType(), op.getPtr(), op.getMask(), axis);
     SmallVector<Value> values;
-    for (int r = 0; r < n; ++r) {
+    for (int r = 0; r < n; r += width) {
       Value ptr = adaptor.getPtr()[r];
       Value mask = op.getMask() ? adaptor.getMask()[r] : Value();
-      Value other = op.getOther() ? adaptor.getOther()[r] : Value();
-      if (mask && !other)
-        other = zeroOf(rewriter, loc, elem);
-      values.push_back(guarded(
-          rewriter, loc, mask, elem, [&](OpBuilder &b) { return loadValue(b, loc, ptr, elem); }, other));
+      if (width == 1) {
+        Value other = op.getOther() ? adaptor.getOther()[r] : Value();
+        if (mask && !other)
+          other = zeroOf(rewriter, loc, elem);
+        values.push_back(guarded(
+            rewriter, loc, mask, elem, [&](OpBuilder &b) { return loadValue(b, loc, ptr, elem); }, other));
+        continue;
+      }
+      auto vecType = VectorType::get({width}, elem);
+      Value other;
+      if (mask) {
+        SmallVector<Value> others;
+        for (int i = 0; i < width; ++i)
+          others.push_back(op.getOther() ? adaptor.getOther()[r + i] : zeroOf(rewriter, loc, elem));
+        other = buildVector(rewriter, loc, vecType, others);
+      }
+      unsigned align = width * std::max<unsigned>(1, elem.getIntOrFloatBitWidth() / 8);
+      Value vec = guarded(
+          rewriter, loc, mask, vecType,
+          [&](OpBuilder &b) -> Value { return LLVM::LoadOp::create(b, loc, vecType, ptr, align); }, other);
+      for (int i = 0; i < width; ++i)
+        values.push_back(LLVM::ExtractElementOp::create(rewriter, loc, vec, i32Const(rewriter, loc, i)));
     }
     rewriter.replaceOpWithMultiple(op, {values});
     return success();
@@ -142,19 +206,32 @@ struct LoadOpLowering : OpConversionPattern<tz::LoadOp> {
 };
 
 struct StoreOpLowering : OpConversionPattern<tz::StoreOp> {
-  using OpConversionPattern::OpConversionPattern;
+  StoreOpLowering(TypeConverter &tc, MLIRContext *ctx, const AxisInfoAnalysis &axis)
+      : OpConversionPattern(tc, ctx), axis(axis) {}
+  const AxisInfoAnalysis &axis;
+
   LogicalResult matchAndRewrite(tz::StoreOp op, OneToNOpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type type = op.getValue().getType();
     Value owner = ownerPredicate(rewriter, loc, type);
     int n = numRegistersOf(type);
-    for (int r = 0; r < n; ++r) {
+    int width = vectorWidth(op.getPtr().getType(), op.getPtr(), op.getMask(), axis);
+    for (int r = 0; r < n; r += width) {
       if (skipsRegister(type, r))
         continue;
       Value cond = andOpt(rewriter, loc, owner, op.getMask() ? adaptor.getMask()[r] : Value());
-      Value ptr = adaptor.getPtr()[r], value = adaptor.getValue()[r];
-      guardedEffect(rewriter, loc, cond, [&](OpBuilder &b) { storeValue(b, loc, ptr, value); });
+      Value ptr = adaptor.getPtr()[r];
+      if (width == 1) {
+        Value value = adaptor.getValue()[r];
+        guardedEffect(rewriter, loc, cond, [&](OpBuilder &b) { storeValue(b, loc, ptr, value); });
+        continue;
+      }
+      Type elem = adaptor.getValue()[r].getType();
+      auto vecType = VectorType::get({width}, elem);
+      Value vec = buildVector(rewriter, loc, vecType, adaptor.getValue().slice(r, width));
+      unsigned align = width * std::max<unsigned>(1, elem.getIntOrFloatBitWidth() / 8);
+      guardedEffect(rewriter, loc, cond, [&](OpBuilder &b) { LLVM::StoreOp::create(b, loc, vec, ptr, align); });
     }
     rewriter.eraseOp(op);
     return success();
@@ -280,9 +357,9 @@ struct AtomicCASOpLowering : OpConversionPattern<tz::AtomicCASOp> {
 
 } // namespace
 
-void populateMemoryPatterns(TypeConverter &tc, RewritePatternSet &patterns) {
-  patterns.add<AddPtrOpLowering, LoadOpLowering, StoreOpLowering, AtomicRMWOpLowering, AtomicCASOpLowering>(
-      tc, patterns.getContext());
+void populateMemoryPatterns(TypeConverter &tc, RewritePatternSet &patterns, const AxisInfoAnalysis &axis) {
+  patterns.add<AddPtrOpLowering, AtomicRMWOpLowering, AtomicCASOpLowering>(tc, patterns.getContext());
+  patterns.add<LoadOpLowering, StoreOpLowering>(tc, patterns.getContext(), axis);
 }
 
 } // namespace terrazzo::tzgpu::lowering

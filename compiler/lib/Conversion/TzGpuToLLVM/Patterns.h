@@ -1,12 +1,15 @@
 //===- Patterns.h - the pattern sets of tzgpu-to-LLVM -----------*- C++ -*-===//
 #pragma once
 
+#include "terrazzo/Analysis/AxisInfo.h"
+
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace terrazzo::tzgpu::lowering {
 // Each file contributes the patterns of one group of ops.
 void populateElementwisePatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
-void populateMemoryPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+// Loads and stores use `axis` to pick vector widths.
+void populateMemoryPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns, const AxisInfoAnalysis &axis);
 void populateLayoutPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 void populateReducePatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 void populateScanPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);

@@ -94,13 +94,16 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     MLIRContext *ctx = &getContext();
     if (failed(checkSupported(module)))
       return signalPassFailure();
+    // The analysis reads tz.divisibility, which annotateKernelArguments
+    // turns into LLVM alignments.
+    AxisInfoAnalysis axis(module);
     module.walk([](func::FuncOp f) { annotateKernelArguments(f); });
-    if (failed(lowerTiles(module)) || failed(lowerToLLVM(module)))
+    if (failed(lowerTiles(module, axis)) || failed(lowerToLLVM(module)))
       return signalPassFailure();
     markKernels(module, ctx);
   }
 
-  LogicalResult lowerTiles(ModuleOp module) {
+  LogicalResult lowerTiles(ModuleOp module, const AxisInfoAnalysis &axis) {
     MLIRContext *ctx = module.getContext();
     TileTypeConverter tc(ctx);
     ConversionTarget target(*ctx);
@@ -113,7 +116,7 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     target.addDynamicallyLegalOp<func::ReturnOp>([&](func::ReturnOp r) { return tc.isLegal(r); });
     RewritePatternSet patterns(ctx);
     lowering::populateElementwisePatterns(tc, patterns);
-    lowering::populateMemoryPatterns(tc, patterns);
+    lowering::populateMemoryPatterns(tc, patterns, axis);
     lowering::populateLayoutPatterns(tc, patterns);
     lowering::populateReducePatterns(tc, patterns);
     lowering::populateScanPatterns(tc, patterns);

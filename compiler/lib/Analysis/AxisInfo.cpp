@@ -1,0 +1,175 @@
+//===- AxisInfo.cpp - contiguity, divisibility and constancy of tiles ----===//
+#include "terrazzo/Analysis/AxisInfo.h"
+
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <numeric>
+
+using namespace mlir;
+
+namespace terrazzo {
+
+namespace {
+constexpr int64_t kMaxDivisibility = int64_t(1) << 30;
+
+int rankOf(Type t) {
+  auto tile = dyn_cast<RankedTensorType>(t);
+  return tile ? tile.getRank() : 0;
+}
+
+SmallVector<int64_t, 2> shapeOf(Type t) {
+  auto tile = dyn_cast<RankedTensorType>(t);
+  return tile ? SmallVector<int64_t, 2>(tile.getShape()) : SmallVector<int64_t, 2>();
+}
+
+// The largest power of two dividing v (0 is divisible by everything).
+int64_t powerOfTwoDividing(int64_t v) {
+  if (v == 0)
+    return kMaxDivisibility;
+  return std::min<int64_t>(kMaxDivisibility, int64_t(1) << llvm::countr_zero(uint64_t(v)));
+}
+
+int64_t gcd2(int64_t a, int64_t b) { return std::min(a, b); } // of powers of two
+
+int64_t elementBytes(Type ptrLike) {
+  Type pointee = cast<tz::PointerType>(tz::getElementTypeOrSelf(ptrLike)).getPointeeType();
+  return pointee.isInteger(1) ? 1 : std::max<unsigned>(1, pointee.getIntOrFloatBitWidth() / 8);
+}
+
+// A constant operand (scalar or splat): its value.
+std::optional<int64_t> constantValue(Value v) {
+  APInt value;
+  if (matchPattern(v, m_ConstantInt(&value)))
+    return value.getSExtValue();
+  if (auto splat = v.getDefiningOp<tz::SplatOp>())
+    return constantValue(splat.getSrc());
+  return std::nullopt;
+}
+} // namespace
+
+AxisInfo AxisInfo::unknown(int rank) {
+  AxisInfo a;
+  a.contiguity.assign(rank, 1);
+  a.constancy.assign(rank, 1);
+  return a;
+}
+
+AxisInfoAnalysis::AxisInfoAnalysis(Operation *root) {
+  root->walk([&](func::FuncOp f) {
+    for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+      AxisInfo a = AxisInfo::unknown(0);
+      if (auto div = f.getArgAttrOfType<IntegerAttr>(i, "tz.divisibility"))
+        a.divisibility = div.getInt();
+      info_[f.getArgument(i)] = a;
+    }
+  });
+  root->walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
+}
+
+AxisInfo AxisInfoAnalysis::get(Value v) const {
+  auto it = info_.find(v);
+  return it != info_.end() ? it->second : AxisInfo::unknown(rankOf(v.getType()));
+}
+
+void AxisInfoAnalysis::visit(Operation *op) {
+  if (auto loop = dyn_cast<scf::ForOp>(op)) {
+    AxisInfo iv = AxisInfo::unknown(0);
+    iv.divisibility = gcd2(get(loop.getLowerBound()).divisibility, get(loop.getStep()).divisibility);
+    info_[loop.getInductionVar()] = iv;
+    return;
+  }
+  if (op->getNumResults() != 1)
+    return;
+  Value result = op->getResult(0);
+  Type type = result.getType();
+  int rank = rankOf(type);
+  SmallVector<int64_t, 2> shape = shapeOf(type);
+  AxisInfo out = AxisInfo::unknown(rank);
+  auto operand = [&](unsigned i) { return get(op->getOperand(i)); };
+
+  if (auto c = constantValue(result); c && (isa<arith::ConstantOp>(op) || isa<tz::SplatOp>(op))) {
+    out.divisibility = powerOfTwoDividing(*c);
+    out.constancy = shape;
+  } else if (auto range = dyn_cast<tz::MakeRangeOp>(op)) {
+    out.contiguity = shape;
+    out.divisibility = powerOfTwoDividing(range.getStart());
+  } else if (auto splat = dyn_cast<tz::SplatOp>(op)) {
+    out.divisibility = get(splat.getSrc()).divisibility;
+    out.constancy = shape;
+  } else if (isa<arith::AddIOp, tz::AddPtrOp>(op)) {
+    AxisInfo a = operand(0), b = operand(1);
+    int64_t scale = isa<tz::AddPtrOp>(op) ? elementBytes(type) : 1;
+    out.divisibility = gcd2(a.divisibility, b.divisibility * scale);
+    for (int d = 0; d < rank; ++d) {
+      int64_t ca = a.rank() ? a.contiguity[d] : 1, cb = b.rank() ? b.contiguity[d] : 1;
+      int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
+      out.contiguity[d] = std::max(std::min(ca, kb), std::min(cb, ka));
+      out.constancy[d] = std::min(ka, kb);
+    }
+  } else if (isa<arith::MulIOp>(op)) {
+    AxisInfo a = operand(0), b = operand(1);
+    out.divisibility = std::min(kMaxDivisibility, a.divisibility * b.divisibility);
+    auto ca = constantValue(op->getOperand(0)), cb = constantValue(op->getOperand(1));
+    for (int d = 0; d < rank; ++d) {
+      int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
+      out.constancy[d] = std::min(ka, kb);
+      if (cb && *cb == 1 && a.rank())
+        out.contiguity[d] = a.contiguity[d];
+      if (ca && *ca == 1 && b.rank())
+        out.contiguity[d] = b.contiguity[d];
+    }
+  } else if (isa<arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp>(op) && rank) {
+    out = operand(0);
+  } else if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+    // x < n with x in aligned contiguous runs and n a multiple of the run
+    // alignment: the result is constant over each aligned run.
+    AxisInfo a = operand(0), b = operand(1);
+    for (int d = 0; d < rank; ++d) {
+      int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
+      int64_t k = std::min(ka, kb);
+      if (kb == shape[d] && a.rank())
+        k = std::max(k, std::min({a.contiguity[d], a.divisibility, b.divisibility}));
+      out.constancy[d] = k;
+    }
+  } else if (isa<arith::AndIOp, arith::OrIOp, arith::SelectOp>(op)) {
+    out.constancy.assign(shape.begin(), shape.end());
+    for (Value v : op->getOperands()) {
+      AxisInfo a = get(v);
+      for (int d = 0; d < rank; ++d)
+        out.constancy[d] = std::min(out.constancy[d], a.rank() ? a.constancy[d] : shape[d]);
+    }
+  } else if (auto expand = dyn_cast<tz::ExpandDimsOp>(op)) {
+    AxisInfo a = operand(0);
+    out.divisibility = a.divisibility;
+    int axis = expand.getAxis();
+    for (int d = 0, s = 0; d < rank; ++d) {
+      if (d == axis)
+        continue;
+      out.contiguity[d] = a.contiguity[s];
+      out.constancy[d] = a.constancy[s];
+      ++s;
+    }
+  } else if (isa<tz::BroadcastOp>(op)) {
+    AxisInfo a = operand(0);
+    SmallVector<int64_t, 2> srcShape = shapeOf(op->getOperand(0).getType());
+    out.divisibility = a.divisibility;
+    for (int d = 0; d < rank; ++d) {
+      bool broadcast = srcShape[d] == 1 && shape[d] != 1;
+      out.contiguity[d] = broadcast ? 1 : a.contiguity[d];
+      out.constancy[d] = broadcast ? shape[d] : a.constancy[d];
+    }
+  } else if (op->getName().getStringRef() == "tzgpu.convert_layout") {
+    out = operand(0); // the same tile
+  } else if (rank == 0 && isa<tz::ProgramIdOp>(op)) {
+    out.divisibility = 1;
+  }
+  info_[result] = out;
+}
+
+} // namespace terrazzo
