@@ -43,7 +43,7 @@ export TZ_CACHE_DIR=${TZ_CACHE_DIR:-/tmp/terrazzo-gpu-check-cache}
 
 if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   # The numerics suite on the GPU: every launch goes to the GPU backend.
-  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_interpreter_numerics.py test/python/test_gpu_runtime.py \
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_interpreter_numerics.py test/python/test_gpu_*.py \
     -q -p no:cacheprovider -rf > "$OUT/pytest-gpu.log" 2>&1 || status=1
   tail -n 15 "$OUT/pytest-gpu.log" | tee -a "$OUT/summary.txt"
 fi

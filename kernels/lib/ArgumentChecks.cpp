@@ -51,10 +51,15 @@ void requireData(const TensorArg &t, const std::string &arg) {
     fail(arg, "has no data pointer");
 }
 
-void requireHost(const TensorArg &t, const std::string &arg) {
-  if (t.device != TensorArg::Device::Host)
-    fail(arg, "is a CUDA tensor, but the GPU backend is not available yet; pass host (CPU) tensors to run on "
-              "the interpreter");
+namespace {
+std::string deviceName(const TensorArg &t) {
+  return t.device == TensorArg::Device::Host ? "cpu" : "cuda:" + std::to_string(t.deviceIndex);
+}
+} // namespace
+
+void requireSameDevice(const TensorArg &t, const std::string &arg, const TensorArg &ref, const std::string &refArg) {
+  if (t.device != ref.device || (t.device == TensorArg::Device::Cuda && t.deviceIndex != ref.deviceIndex))
+    fail(arg, "is on " + deviceName(t) + " but " + refArg + " is on " + deviceName(ref));
 }
 
 void requireStrides(const TensorArg &t, const std::string &arg, bool innerContiguous) {

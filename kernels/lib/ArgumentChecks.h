@@ -16,8 +16,8 @@ void requireDtype(const TensorArg &t, const std::string &arg, std::initializer_l
 void requireSameDtype(const TensorArg &t, const std::string &arg, const TensorArg &ref, const std::string &refArg);
 void requireShape(const TensorArg &t, const std::string &arg, const std::vector<int64_t> &shape);
 void requireData(const TensorArg &t, const std::string &arg);
-// All tensors on the host (the CPU interpreter is the only backend so far).
-void requireHost(const TensorArg &t, const std::string &arg);
+// `t` lives where `ref` does (host, or the same CUDA device).
+void requireSameDevice(const TensorArg &t, const std::string &arg, const TensorArg &ref, const std::string &refArg);
 // Strides are non-negative and the inner dimension is contiguous when `innerContiguous`.
 void requireStrides(const TensorArg &t, const std::string &arg, bool innerContiguous);
 

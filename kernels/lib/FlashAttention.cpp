@@ -1,6 +1,7 @@
 // Host wrappers of kernels/flash_attention.py: argument checks, tile sizes,
 // grids, and the launch of forward and backward kernels.
 #include "ArgumentChecks.h"
+#include "LibraryLaunch.h"
 #include "terrazzo/ops/Attention.h"
 
 #include <cmath>
@@ -12,16 +13,7 @@ namespace terrazzo::ops {
 namespace {
 using checks::fail;
 
-// Kernels are compiled once per process and specialization (Kernel caches).
-Kernel &libraryKernel(const std::string &name) {
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<Kernel>> kernels;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto &k = kernels[name];
-  if (!k)
-    k = Kernel::fromLibrary("flash_attention.py", name);
-  return *k;
-}
+Kernel &libraryKernel(const std::string &name) { return ops::libraryKernel("flash_attention.py", name); }
 
 int64_t nextPowerOfTwo(int64_t x) {
   int64_t p = 1;
@@ -53,7 +45,7 @@ Dims checkQKV(const TensorArg &q, const TensorArg &k, const TensorArg &v) {
   if (d.D < 1 || d.D > 256)
     fail("q", "head dim " + std::to_string(d.D) + " is not supported (1 to 256)");
   for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
-    checks::requireHost(*t, name);
+    checks::requireSameDevice(*t, name, q, "q");
     checks::requireStrides(*t, name, false);
     checks::requireData(*t, name);
   }
@@ -64,28 +56,28 @@ void checkOutput(const TensorArg &t, const std::string &name, const TensorArg &l
   checks::requireRank(t, name, like.shape.size(), "");
   checks::requireShape(t, name, like.shape);
   checks::requireSameDtype(t, name, like, likeName);
-  checks::requireHost(t, name);
+  checks::requireSameDevice(t, name, like, likeName);
   checks::requireStrides(t, name, false);
   checks::requireData(t, name);
 }
 
-void checkRowStats(const TensorArg &t, const std::string &name, const Dims &d) {
+void checkRowStats(const TensorArg &t, const std::string &name, const Dims &d, const TensorArg &q) {
   checks::requireRank(t, name, 3, "(B, H, N_Q)");
   checks::requireDtype(t, name, {"float32"});
   checks::requireShape(t, name, {d.B, d.H, d.NQ});
   if (t.strides != std::vector<int64_t>{d.H * d.NQ, d.NQ, 1})
     fail(name, "must be contiguous");
-  checks::requireHost(t, name);
+  checks::requireSameDevice(t, name, q, "q");
   checks::requireData(t, name);
 }
 
-void checkSeqlens(const FlashAttentionOptions &o, const Dims &d) {
+void checkSeqlens(const FlashAttentionOptions &o, const Dims &d, const TensorArg &q) {
   if (!o.seqlensK)
     return;
   checks::requireRank(*o.seqlensK, "seqlens_k", 1, "(B,)");
   checks::requireDtype(*o.seqlensK, "seqlens_k", {"int32"});
   checks::requireShape(*o.seqlensK, "seqlens_k", {d.B});
-  checks::requireHost(*o.seqlensK, "seqlens_k");
+  checks::requireSameDevice(*o.seqlensK, "seqlens_k", q, "q");
   checks::requireData(*o.seqlensK, "seqlens_k");
 }
 
@@ -127,6 +119,15 @@ double scaleOf(const FlashAttentionOptions &o, const Dims &d) {
   return scale;
 }
 
+LaunchTarget targetOf(const TensorArg &q, const FlashAttentionOptions &o) {
+  LaunchTarget t;
+  t.device = q.device;
+  t.deviceIndex = q.deviceIndex;
+  t.stream = o.stream;
+  t.numWarps = 4;
+  return t;
+}
+
 HostValue seqlensArg(const FlashAttentionOptions &o) {
   return o.seqlensK ? o.seqlensK->pointer() : HostValue::none();
 }
@@ -137,12 +138,13 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
   Dims d = checkQKV(q, k, v);
   checkOutput(out, "out", q, "q");
   if (lse)
-    checkRowStats(*lse, "lse", d);
-  checkSeqlens(options, d);
+    checkRowStats(*lse, "lse", d, q);
+  checkSeqlens(options, d, q);
   checkMods(options);
   if (d.B == 0 || d.H == 0 || d.NQ == 0)
     return;
   int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
+  LaunchTarget target = targetOf(q, options);
   std::vector<HostValue> args = {q.pointer(), k.pointer(), v.pointer(), out.pointer(),
                                  lse ? lse->pointer() : HostValue::none(), seqlensArg(options)};
   for (auto *t : {&q, &k, &v, &out})
@@ -152,7 +154,7 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
   args.push_back(HostValue::floating(scaleOf(options, d)));
   Keywords kw = commonKeywords(d, options, blockM, blockN);
   kw.emplace_back("STORE_LSE", HostValue::boolean(lse != nullptr));
-  libraryKernel("flash_attention_fwd").interpret({(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
+  runKernel(libraryKernel("flash_attention_fwd"), target, {(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
 }
 
 void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &out,
@@ -164,17 +166,18 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
   checkOutput(dq, "dq", q, "q");
   checkOutput(dk, "dk", k, "k");
   checkOutput(dv, "dv", v, "v");
-  checkRowStats(lse, "lse", d);
-  checkSeqlens(options, d);
+  checkRowStats(lse, "lse", d, q);
+  checkSeqlens(options, d, q);
   checkMods(options);
   if (d.B == 0 || d.H == 0 || d.NQ == 0 || d.NK == 0)
     return;
   int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
   double scale = scaleOf(options, d);
+  LaunchTarget target = targetOf(q, options);
 
   // delta = rowsum(dO * O), float32 (B, H, N_Q).
-  std::vector<float> delta(d.B * d.H * d.NQ);
-  TensorArg deltaArg{delta.data(), "float32", {d.B, d.H, d.NQ}, {d.H * d.NQ, d.NQ, 1}};
+  DeviceScratch delta(target, d.B * d.H * d.NQ * sizeof(float));
+  TensorArg deltaArg = delta.tensor("float32", {d.B, d.H, d.NQ});
   {
     std::vector<HostValue> args = {out.pointer(), dout.pointer(), deltaArg.pointer()};
     appendStrides(args, out);
@@ -184,7 +187,7 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
     Keywords kw = {{"HEAD_DIM", HostValue::integer(d.D)}, {"BLOCK_M", HostValue::integer(blockM)}};
     if (nextPowerOfTwo(d.D) != d.D)
       kw.emplace_back("HEAD_DIM_PADDED", HostValue::integer(nextPowerOfTwo(d.D)));
-    libraryKernel("flash_attention_bwd_preprocess").interpret({(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
+    runKernel(libraryKernel("flash_attention_bwd_preprocess"), target, {(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
   }
   Keywords kw = commonKeywords(d, options, blockM, blockN);
   {
@@ -195,7 +198,7 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
     for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
       args.push_back(HostValue::integer(x));
     args.push_back(HostValue::floating(scale));
-    libraryKernel("flash_attention_bwd_dkdv").interpret({(d.NK + blockN - 1) / blockN, d.B * d.HKV, 1}, args, kw);
+    runKernel(libraryKernel("flash_attention_bwd_dkdv"), target, {(d.NK + blockN - 1) / blockN, d.B * d.HKV, 1}, args, kw);
   }
   {
     std::vector<HostValue> args = {q.pointer(),        k.pointer(),  v.pointer(),        dout.pointer(),
@@ -205,7 +208,7 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
     for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
       args.push_back(HostValue::integer(x));
     args.push_back(HostValue::floating(scale));
-    libraryKernel("flash_attention_bwd_dq").interpret({(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
+    runKernel(libraryKernel("flash_attention_bwd_dq"), target, {(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
   }
 }
 

@@ -23,6 +23,10 @@ size_t TensorArg::spanBytes() const {
   return (last + 1) * dtypeBytes(dtype);
 }
 
-HostValue TensorArg::pointer() const { return HostValue::pointer(dtype, data, spanBytes()); }
+HostValue TensorArg::pointer() const {
+  if (device == Device::Cuda)
+    return HostValue::devicePointer(dtype, data, spanBytes(), deviceIndex);
+  return HostValue::pointer(dtype, data, spanBytes());
+}
 
 } // namespace terrazzo::ops

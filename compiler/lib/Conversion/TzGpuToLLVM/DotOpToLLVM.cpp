@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <map>
 
 using namespace mlir;
@@ -42,15 +44,34 @@ int moduleNumWarps(Operation *op) {
 
 // Writes a tile into shared memory, row-major with `rowStride` elements per
 // row (padding rows by 16 bytes keeps ldmatrix free of bank conflicts).
+// Registers the layout keeps consecutive along a row are written as one
+// vector of up to 16 bytes.
 void writeTilePadded(OpBuilder &b, Location loc, Value base, const LinearLayout &layout, ValueRange values,
                      const ThreadIds &ids, int64_t rowStride) {
+  const auto &regs = layout.bases(LinearLayout::InDim::Register);
+  Type elem = values.front().getType();
+  int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+  int width = 1;
+  while (width < 16 / bytes && llvm::Log2_32(width) < (int)regs.size() &&
+         regs[llvm::Log2_32(width)] == Coord{0, width} && (rowStride * bytes) % (2 * width * bytes) == 0)
+    width *= 2;
+  auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
   ThreadCoords tc = threadCoords(b, loc, layout, ids);
-  for (int r = 0; r < layout.numRegisters(); ++r) {
+  for (int r = 0; r < layout.numRegisters(); r += width) {
     if (!isCanonicalRegister(layout, r))
       continue;
     SmallVector<Value> c = registerCoord(b, loc, tc, r);
     Value index = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, c[0], i32Const(b, loc, rowStride)), c[1]);
-    storeShared(b, loc, base, index, values[r]);
+    if (width == 1) {
+      storeShared(b, loc, base, index, values[r]);
+      continue;
+    }
+    auto vecType = VectorType::get({width}, elem);
+    Value vec = LLVM::UndefOp::create(b, loc, vecType);
+    for (int i = 0; i < width; ++i)
+      vec = LLVM::InsertElementOp::create(b, loc, vec, values[r + i], i32Const(b, loc, i));
+    Value addr = LLVM::GEPOp::create(b, loc, ptr3, elem, base, ValueRange{index});
+    LLVM::StoreOp::create(b, loc, vec, addr, width * bytes);
   }
 }
 

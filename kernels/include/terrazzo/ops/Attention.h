@@ -1,7 +1,8 @@
 // Attention kernels of the library (DSL sources in kernels/*.py) behind C++
 // entry points that check their arguments, pick tile sizes and grids, and
 // launch. Every argument error throws std::invalid_argument naming the
-// argument, before anything runs.
+// argument, before anything runs. CUDA tensors run on the GPU (all on one
+// device, on `stream`), host tensors on the CPU interpreter.
 //
 // Layout: q is (B, H, N_Q, D); k and v are (B, H_KV, N_K, D) with H_KV
 // dividing H (MQA/GQA). The dimensions are logical: any strides work, so
@@ -22,6 +23,7 @@ struct FlashAttentionOptions {
   HostValue scoreMod;           // a jit function (score, b, h, q_idx, kv_idx) -> score, or None
   HostValue maskMod;            // a jit function (b, h, q_idx, kv_idx) -> bool tile, or None
   const TensorArg *seqlensK = nullptr; // optional int32 (B,): valid keys per batch
+  void *stream = nullptr;       // CUstream of a GPU call (null: the default stream)
 };
 
 // out: like q. lse: float32 (B, H, N_Q) contiguous, natural log of the

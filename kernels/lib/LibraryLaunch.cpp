@@ -1,0 +1,77 @@
+#include "LibraryLaunch.h"
+
+#include "terrazzo/gpu/CudaDriver.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace terrazzo::ops {
+
+Kernel &libraryKernel(const std::string &file, const std::string &name) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<Kernel>> kernels;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto &k = kernels[file + ":" + name];
+  if (!k)
+    k = Kernel::fromLibrary(file, name);
+  return *k;
+}
+
+void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3> grid,
+               const std::vector<HostValue> &args, const Keywords &keywords) {
+  if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0)
+    return;
+  if (target.device == TensorArg::Device::Host) {
+    kernel.interpret(grid, args, keywords);
+    return;
+  }
+  GpuOptions options;
+  options.numWarps = target.numWarps;
+  kernel.launch(grid, args, keywords, options, target.stream);
+}
+
+DeviceScratch::DeviceScratch(const LaunchTarget &target, size_t bytes) : target_(target), bytes_(bytes) {
+  if (target.device == TensorArg::Device::Host) {
+    host_.resize(std::max<size_t>(1, (bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t)));
+    data_ = host_.data();
+  } else {
+    device_ = gpu::deviceAlloc(std::max<size_t>(1, bytes));
+    data_ = reinterpret_cast<void *>(static_cast<uintptr_t>(device_));
+  }
+}
+
+DeviceScratch::~DeviceScratch() {
+  if (!device_)
+    return;
+  // A destructor must not throw: a failed synchronize (e.g. a faulted
+  // context) leaves the memory to the context's teardown.
+  try {
+    gpu::synchronize(static_cast<CUstream>(target_.stream));
+    gpu::deviceFree(device_);
+  } catch (...) {
+  }
+}
+
+TensorArg DeviceScratch::tensor(const std::string &dtype, const std::vector<int64_t> &shape) const {
+  TensorArg t;
+  t.data = data_;
+  t.dtype = dtype;
+  t.shape = shape;
+  t.strides.assign(shape.size(), 1);
+  int64_t elements = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    t.strides[d] = elements;
+    elements *= shape[d];
+  }
+  if ((size_t)elements * dtypeBytes(dtype) > bytes_)
+    throw std::logic_error("DeviceScratch: a " + dtype + " tensor of " + std::to_string(elements) +
+                           " elements does not fit in " + std::to_string(bytes_) + " bytes");
+  t.device = target_.device;
+  t.deviceIndex = target_.deviceIndex;
+  return t;
+}
+
+} // namespace terrazzo::ops

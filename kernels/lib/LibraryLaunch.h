@@ -1,0 +1,55 @@
+// How the library's host wrappers find their kernels and run them: on the
+// GPU when the tensors are CUDA tensors, else on the CPU interpreter.
+#pragma once
+
+#include "terrazzo/ops/TensorArg.h"
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace terrazzo::ops {
+
+// Where a call runs and how: filled from the checked tensors and the
+// caller's stream.
+struct LaunchTarget {
+  TensorArg::Device device = TensorArg::Device::Host;
+  int deviceIndex = 0;
+  void *stream = nullptr; // CUstream for GPU launches (null: default stream)
+  int numWarps = 4;
+};
+
+// `name` from the embedded source `file`, loaded once per process.
+Kernel &libraryKernel(const std::string &file, const std::string &name);
+
+// Runs `kernel` over `grid` on the target's device. A grid with a zero
+// dimension runs nothing.
+void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3> grid,
+               const std::vector<HostValue> &args, const Keywords &keywords);
+
+// Temporary memory for one call (e.g. the backward's row statistics), on the
+// target's device: host memory for the interpreter, device memory of the
+// current CUDA context for the GPU. Device memory is freed only after the
+// target's stream has drained, since the kernels queued on it use it.
+class DeviceScratch {
+public:
+  DeviceScratch(const LaunchTarget &target, size_t bytes);
+  ~DeviceScratch();
+  DeviceScratch(const DeviceScratch &) = delete;
+  DeviceScratch &operator=(const DeviceScratch &) = delete;
+
+  void *data() const { return data_; }
+  // A contiguous tensor of `dtype` and `shape` over this memory, on the
+  // target's device (the scratch must hold its bytes).
+  TensorArg tensor(const std::string &dtype, const std::vector<int64_t> &shape) const;
+
+private:
+  LaunchTarget target_;
+  size_t bytes_ = 0;
+  std::vector<std::max_align_t> host_;
+  unsigned long long device_ = 0; // CUdeviceptr
+  void *data_ = nullptr;
+};
+
+} // namespace terrazzo::ops
