@@ -33,6 +33,7 @@ BENCHMARKS = [
     ("launch", "bench_launch", 30, "Launch overhead"),
     ("compile", "bench_compile", 100, "Cold compile (matmul kernel)"),
     ("matmul", "bench_matmul", 150, "bf16 matmul"),
+    ("attention", "bench_attention", 150, "bf16 attention (flash, cosine-sim)"),
 ]
 
 METHOD = ("Kernel times are medians over many calls, each call between its own pair of CUDA events on "

@@ -23,8 +23,12 @@ struct Dims {
 
 bool isPowerOfTwo(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
 
-// Row-major contiguous, ignoring the strides of size-1 dimensions.
+// Row-major contiguous, ignoring the strides of size-1 dimensions (and all
+// strides of an empty tensor).
 bool isContiguous(const TensorArg &t) {
+  for (int64_t n : t.shape)
+    if (n == 0)
+      return true;
   int64_t expected = 1;
   for (size_t d = t.shape.size(); d-- > 0;) {
     if (t.shape[d] != 1 && t.strides[d] != expected)

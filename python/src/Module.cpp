@@ -118,6 +118,15 @@ PYBIND11_MODULE(_terrazzo, m) {
   m.def("version", &terrazzo::version);
   m.def("gpu_available", &terrazzo::gpuAvailable);
   m.def("gpu_unavailable_reason", &terrazzo::gpuUnavailableReason);
+  m.def("disk_cache_get", [](const std::string &key) -> py::object {
+    std::string payload;
+    if (!terrazzo::diskCacheGet(key, payload))
+      return py::none();
+    return py::bytes(payload);
+  });
+  m.def("disk_cache_put", [](const std::string &key, py::bytes payload) {
+    terrazzo::diskCachePut(key, std::string(payload));
+  });
   m.def("gpu_cache_stats", [] {
     auto s = terrazzo::gpuCacheStats();
     py::dict d;

@@ -3,12 +3,14 @@
 Write a kernel as a Python-syntax function over tiles, decorate it with
 ``@terrazzo.jit``, and launch it with ``kernel[grid](*args)``. The body is
 never executed by Python: the C++ frontend compiles its source. Kernels run
-on the CPU interpreter over numpy arrays (or DLPack CPU tensors); the GPU
-backend is not there yet.
+on an NVIDIA GPU when given CUDA tensors (torch, or anything with
+__cuda_array_interface__), and on the CPU interpreter over numpy arrays (or
+DLPack CPU tensors), or always under TZ_INTERPRET=1.
 """
 
 from ._terrazzo import CompilationError, version as _version
 from .jit import JITFunction, jit
+from .autotune import Autotuner, Config, autotune
 from .language import *  # noqa: F401,F403  (the language namespace: tz.load, tz.dot, ...)
 from .language import constexpr, dtype, cdiv
 from . import language
@@ -17,4 +19,4 @@ from . import ops
 __version__ = _version()
 __terrazzo_kind__ = "module"
 
-__all__ = ["jit", "JITFunction", "CompilationError", "constexpr", "dtype", "cdiv", "language", "ops"] + language.__all__
+__all__ = ["jit", "JITFunction", "autotune", "Config", "Autotuner", "CompilationError", "constexpr", "dtype", "cdiv", "language", "ops"] + language.__all__

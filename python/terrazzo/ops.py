@@ -5,8 +5,8 @@ and launch.
 Inputs may be numpy arrays (run on the CPU interpreter, results returned as
 numpy arrays) or torch tensors: CUDA tensors run on the GPU on torch's current
 stream, CPU tensors on the interpreter, and autograd works through
-``flash_attention`` (a torch.autograd.Function whose backward runs the
-library's backward kernels).
+``flash_attention`` and ``cosine_sim_attention`` (torch.autograd.Functions
+whose backward runs the library's backward kernels).
 
 Shapes: q is (B, H, N_Q, D); k and v are (B, H_KV, N_K, D) with H_KV dividing
 H. Any strides work (pass a transposed view for (B, S, H, D) memory). Causal
@@ -86,3 +86,114 @@ def flash_attention_backward(q, k, v, out, lse, dout, *, causal=False, scale=Non
     if _is_torch(q):
         return _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k)
     return _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k)
+
+
+# --- cosine-similarity attention ------------------------------------------------------
+
+
+def _bias_4d(bias):
+    """A 2-D (N_Q, N_K) or 3-D (H, N_Q, N_K) bias as a broadcastable 4-D
+    view (size-1 leading dimensions); 4-D and other ranks pass through."""
+    ndim = getattr(bias, "ndim", None)
+    if isinstance(ndim, int) and 2 <= ndim < 4:
+        bias = bias.reshape((1,) * (4 - bias.ndim) + tuple(bias.shape))
+    return bias
+
+
+def _cs_forward(q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps):
+    import torch
+    out = torch.empty_like(q)
+    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
+    _ops.cosine_sim_attention_forward(q, k, v, causal, scale, groups, eps, bias, key_mask, key_lens, out=out,
+                                      lse_out=lse)
+    return out, lse
+
+
+def _cs_backward(q, k, v, out, lse, dout, bias, key_mask, key_lens, causal, scale, groups, eps, need_dbias):
+    """(dq, dk, dv, dbias): dbias float32 with the bias's shape (None unless
+    need_dbias and a bias is given)."""
+    import torch
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    dbias = None
+    if need_dbias and bias is not None:
+        dbias = torch.empty(bias.shape, dtype=torch.float32, device=bias.device)
+    _ops.cosine_sim_attention_backward(q, k, v, out, lse, dout, causal, scale, groups, eps, bias, key_mask, key_lens,
+                                       False, dq=dq, dk=dk, dv=dv, dbias=dbias)
+    return dq, dk, dv, dbias
+
+
+_cosine_sim_function = None
+
+
+def _cosine_sim_attention_function():
+    """torch.autograd.Function over the library's cosine-sim forward and
+    backward, defined on first use (importing terrazzo does not import torch)."""
+    global _cosine_sim_function
+    if _cosine_sim_function is None:
+        import torch
+
+        class CosineSimAttention(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps):
+                out, lse = _cs_forward(q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps)
+                ctx.save_for_backward(q, k, v, out, lse, bias, key_mask, key_lens)
+                ctx.options = (causal, scale, groups, eps)
+                ctx.mark_non_differentiable(lse)
+                return out, lse
+
+            @staticmethod
+            def backward(ctx, dout, dlse):
+                q, k, v, out, lse, bias, key_mask, key_lens = ctx.saved_tensors
+                need_dbias = bias is not None and ctx.needs_input_grad[3]
+                dq, dk, dv, dbias = _cs_backward(q, k, v, out, lse, dout.contiguous(), bias, key_mask, key_lens,
+                                                 *ctx.options, need_dbias)
+                if dbias is not None:
+                    dbias = dbias.to(bias.dtype)
+                return dq, dk, dv, dbias, None, None, None, None, None, None
+
+        _cosine_sim_function = CosineSimAttention
+    return _cosine_sim_function
+
+
+def cosine_sim_attention(q, k, v, *, scale=10.0, causal=False, groups=1, eps=1e-6, bias=None, key_mask=None,
+                         key_lens=None, return_lse=False):
+    """Cosine-similarity attention: q and k are L2-normalised (per group of
+    D // groups columns, norms clamped to at least ``eps``), the scores are
+    ``scale * q_hat . k_hat (+ bias)``, then softmax over the attended keys
+    and ``@ v``. D is a power of two from 16 to 256; q, k, v are float16 or
+    bfloat16.
+
+    ``bias``: additive, (B or 1, H or 1, N_Q, N_K) (a 2-D (N_Q, N_K) or 3-D
+    (H, N_Q, N_K) bias is read as broadcast over the missing leading
+    dimensions), float16 / bfloat16 / float32 / float64, -inf masks.
+    ``key_mask``: (B, N_K) bool or int8, nonzero = the key may be attended.
+    ``key_lens``: (B,) int32, keys j >= key_lens[b] are padding.
+    Rows that attend nothing give zeros. Returns the output (like q), and
+    with ``return_lse`` also the float32 (B, H, N_Q) log-sum-exp of the
+    scores that ``cosine_sim_attention_backward`` needs.
+
+    With torch tensors the result is differentiable with respect to q, k, v
+    and the bias (its gradient summed over the dimensions it is broadcast
+    along)."""
+    bias = _bias_4d(bias)
+    if _is_torch(q):
+        out, lse = _cosine_sim_attention_function().apply(q, k, v, bias, key_mask, key_lens, causal, scale, groups,
+                                                          eps)
+        return (out, lse) if return_lse else out
+    out, lse = _ops.cosine_sim_attention_forward(q, k, v, causal, scale, groups, eps, bias, key_mask, key_lens)
+    return (out, lse) if return_lse else out
+
+
+def cosine_sim_attention_backward(q, k, v, out, lse, dout, *, scale=10.0, causal=False, groups=1, eps=1e-6,
+                                  bias=None, key_mask=None, key_lens=None, need_dbias=True):
+    """Gradients of cosine_sim_attention, recomputed from its ``out`` and
+    ``lse`` (pass the same options as to the forward). Returns (dq, dk, dv,
+    dbias): dq like q, dk and dv like k, and dbias the float32 gradient of
+    the bias with the bias's (4-D) shape, summed over its broadcast
+    dimensions; None without a bias or with ``need_dbias=False``."""
+    bias = _bias_4d(bias)
+    if _is_torch(q):
+        return _cs_backward(q, k, v, out, lse, dout, bias, key_mask, key_lens, causal, scale, groups, eps,
+                            need_dbias)
+    return tuple(_ops.cosine_sim_attention_backward(q, k, v, out, lse, dout, causal, scale, groups, eps, bias,
+                                                    key_mask, key_lens, need_dbias))

@@ -61,6 +61,11 @@ struct GpuCacheStats {
 };
 TERRAZZO_API GpuCacheStats gpuCacheStats();
 
+// The on-disk cache ($TZ_CACHE_DIR) for other small records, such as the
+// autotuner's choices: a missing, truncated or corrupt entry reads as empty.
+TERRAZZO_API bool diskCacheGet(const std::string &key, std::string &payload);
+TERRAZZO_API void diskCachePut(const std::string &key, const std::string &payload);
+
 class TERRAZZO_API Kernel {
 public:
   // `source` holds the function `name` (or a whole module containing it);

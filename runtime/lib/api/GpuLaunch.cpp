@@ -117,6 +117,16 @@ bool gpuAvailable() { return gpu::driverAvailable(); }
 
 std::string gpuUnavailableReason() { return gpu::driverUnavailableReason(); }
 
+bool diskCacheGet(const std::string &key, std::string &payload) {
+  auto found = gpu::DiskCache::global().get(key);
+  if (!found)
+    return false;
+  payload = std::move(*found);
+  return true;
+}
+
+void diskCachePut(const std::string &key, const std::string &payload) { gpu::DiskCache::global().put(key, payload); }
+
 GpuCacheStats gpuCacheStats() { return {compiledCount.load(), diskHitCount.load(), memoryHitCount.load()}; }
 
 GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,

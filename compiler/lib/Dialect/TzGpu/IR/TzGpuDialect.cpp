@@ -124,6 +124,23 @@ LogicalResult LinearEncodingAttr::verify(function_ref<InFlightDiagnostic()> emit
   return success();
 }
 
+// The tile must have the encoding's rank, and every basis must stay inside
+// it (a coordinate beyond a dimension would alias another element).
+LogicalResult LinearEncodingAttr::verifyEncoding(ArrayRef<int64_t> shape, Type,
+                                                 function_ref<InFlightDiagnostic()> emitError) const {
+  if (shape.size() != getRank())
+    return emitError() << "a rank-" << getRank() << " #tzgpu.linear encoding on a rank-" << shape.size() << " tile";
+  for (int64_t s : shape)
+    if (s <= 0 || (s & (s - 1)) != 0)
+      return emitError() << "#tzgpu.linear needs power-of-two dimensions";
+  for (auto list : {getReg(), getLane(), getWarp()})
+    for (size_t i = 0; i < list.size(); ++i)
+      if (list[i] >= shape[i % getRank()])
+        return emitError() << "basis coordinate " << list[i] << " is outside dimension " << i % getRank()
+                           << " of size " << shape[i % getRank()];
+  return success();
+}
+
 LinearLayout LinearEncodingAttr::toLayout(ArrayRef<int64_t> shape) const {
   unsigned rank = getRank();
   return LinearLayout(shape, unflatten(getReg(), rank), unflatten(getLane(), rank), unflatten(getWarp(), rank));

@@ -1,6 +1,7 @@
 //===- AssignLayouts.cpp - the default layout of every tile ---------------===//
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -16,7 +17,8 @@ struct AssignLayouts : impl::TzGpuAssignLayoutsBase<AssignLayouts> {
 
   Type encode(Type type) {
     auto tile = dyn_cast<RankedTensorType>(type);
-    if (!tile || tile.getEncoding())
+    // Rank-0 tiles do not occur in kernels; they stay as they are.
+    if (!tile || tile.getEncoding() || tile.getRank() == 0)
       return type;
     return withLayout(tile, LinearLayout::blocked(tile.getShape(), numWarps));
   }
@@ -24,7 +26,7 @@ struct AssignLayouts : impl::TzGpuAssignLayoutsBase<AssignLayouts> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (numWarps < 1 || !llvm::isPowerOf2_32(numWarps)) {
-      module.emitError("num_warps must be a power of two, got ") << numWarps;
+      module.emitError("num_warps must be a power of two, got ") << static_cast<int>(numWarps);
       return signalPassFailure();
     }
     module->setAttr(kNumWarpsAttrName, IntegerAttr::get(IntegerType::get(&getContext(), 32), numWarps));
@@ -40,6 +42,17 @@ struct AssignLayouts : impl::TzGpuAssignLayoutsBase<AssignLayouts> {
         if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
           if (dense.getType() != constant.getType())
             constant.setValueAttr(dense.reshape(cast<ShapedType>(constant.getType())));
+    });
+    // Functions that take or return tiles (helpers not inlined yet) keep
+    // signatures that match their retyped blocks.
+    module.walk([&](func::FuncOp f) {
+      if (f.isExternal())
+        return;
+      SmallVector<Type> results;
+      f.walk([&](func::ReturnOp r) { results.assign(r.getOperandTypes().begin(), r.getOperandTypes().end()); });
+      if (results.size() != f.getNumResults())
+        results.assign(f.getResultTypes().begin(), f.getResultTypes().end());
+      f.setType(FunctionType::get(&getContext(), f.getBody().getArgumentTypes(), results));
     });
   }
 };

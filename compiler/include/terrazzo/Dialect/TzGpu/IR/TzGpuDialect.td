@@ -12,6 +12,7 @@
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/TensorEncoding.td"
 
 def TzGpu_Dialect : Dialect {
   let name = "tzgpu";
@@ -24,7 +25,8 @@ def TzGpu_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
 }
 
-def TzGpu_LinearEncodingAttr : AttrDef<TzGpu_Dialect, "LinearEncoding"> {
+def TzGpu_LinearEncodingAttr : AttrDef<TzGpu_Dialect, "LinearEncoding",
+    [DeclareAttrInterfaceMethods<VerifiableTensorEncoding>]> {
   let mnemonic = "linear";
   let summary = "A layout as a linear map over F2 from (register, lane, warp) bits to coordinates";
   let description = [{

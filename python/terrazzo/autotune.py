@@ -1,0 +1,158 @@
+"""tz.autotune: pick the fastest of several launch configurations of a kernel
+on the real arguments, once per (key values, device), and remember the choice
+in the on-disk cache so later processes skip the timing.
+
+    @tz.autotune(configs=[tz.Config({"BM": 128, "BN": 128}, num_warps=8), ...], key=["M", "N", "K"])
+    @tz.jit
+    def matmul(a, b, c, M, N, K, BM: tz.constexpr, BN: tz.constexpr): ...
+
+    matmul[lambda meta: (tz.cdiv(M, meta["BM"]), tz.cdiv(N, meta["BN"]))](a, b, c, M, N, K)
+
+Timing uses CUDA events around each launch on the current torch stream
+(median of `rep` launches after `warmup`). Tensors named in `restore_value`
+are saved before timing and restored afterwards, so a kernel that updates
+its arguments in place sees them as the caller left them. A configuration
+that fails to compile or launch is skipped (its error is kept in
+`timings`).
+"""
+
+import hashlib
+import inspect
+import json
+
+from . import _terrazzo
+
+
+class Config:
+    """Constexpr values plus launch options of one candidate."""
+
+    def __init__(self, kwargs, num_warps=4, num_stages=2):
+        self.kwargs = dict(kwargs)
+        self.num_warps = num_warps
+        self.num_stages = num_stages
+
+    def describe(self):
+        return {"kwargs": self.kwargs, "num_warps": self.num_warps, "num_stages": self.num_stages}
+
+    def __repr__(self):
+        parts = [f"{k}={v}" for k, v in self.kwargs.items()]
+        return f"Config({', '.join(parts)}, num_warps={self.num_warps}, num_stages={self.num_stages})"
+
+
+class Autotuner:
+    def __init__(self, fn, configs, key, warmup, rep, restore_value):
+        self.fn = fn
+        self.configs = list(configs)
+        self.key = list(key)
+        self.warmup, self.rep = warmup, rep
+        self.restore_value = list(restore_value or [])
+        self.best = {}        # (key values, device) -> Config
+        self.timings = {}     # same key -> {repr(config): ms or error}
+        self.last_source = None  # "memory", "disk" or "timed", for tests
+        source = inspect.getsource(fn.fn)
+        self._identity = hashlib.sha256(
+            (fn.__name__ + "\n" + source + "\n" + json.dumps([c.describe() for c in self.configs], sort_keys=True,
+                                                              default=str)).encode()).hexdigest()
+
+    @property
+    def param_names(self):
+        return self.fn.param_names
+
+    def _key_values(self, args, kwargs):
+        named = dict(zip(self.fn.param_names, args))
+        named.update(kwargs)
+        values = []
+        for k in self.key:
+            v = named[k]
+            values.append(str(v.dtype) if hasattr(v, "data_ptr") else repr(v))
+        dtypes = [str(a.dtype) for a in args if hasattr(a, "data_ptr")]
+        return tuple(values), tuple(dtypes)
+
+    def _launch(self, grid, config, args, kwargs):
+        meta = dict(zip(self.fn.param_names, args))
+        meta.update(kwargs)
+        meta.update(config.kwargs)
+        g = grid(meta) if callable(grid) else grid
+        if not isinstance(g, tuple):
+            g = (g,)
+        self.fn._kernel.run(g, args, dict(kwargs, **config.kwargs, num_warps=config.num_warps,
+                                          num_stages=config.num_stages))
+
+    def _time(self, grid, config, args, kwargs):
+        import torch
+        for _ in range(self.warmup):
+            self._launch(grid, config, args, kwargs)
+        times = []
+        for _ in range(self.rep):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            self._launch(grid, config, args, kwargs)
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        times.sort()
+        return times[len(times) // 2]
+
+    def _choose(self, grid, args, kwargs, cache_key):
+        import torch
+        named = dict(zip(self.fn.param_names, args))
+        named.update(kwargs)
+        saved = {n: named[n].clone() for n in self.restore_value}
+        results = {}
+        for config in self.configs:
+            try:
+                results[repr(config)] = self._time(grid, config, args, kwargs)
+            except Exception as e:  # a config that does not compile or launch is skipped
+                results[repr(config)] = f"error: {e}"
+            for n, copy in saved.items():
+                named[n].copy_(copy)
+        torch.cuda.synchronize()
+        timed = {k: v for k, v in results.items() if isinstance(v, float)}
+        if not timed:
+            raise RuntimeError(f"autotune of {self.fn.__name__}: no configuration ran: {results}")
+        best_repr = min(timed, key=timed.get)
+        index = [repr(c) for c in self.configs].index(best_repr)
+        self.timings[json.dumps(cache_key)] = results
+        _terrazzo.disk_cache_put(self._disk_key(cache_key), json.dumps({"index": index, "config": best_repr,
+                                                                         "timings": results}).encode())
+        return self.configs[index]
+
+    def _disk_key(self, cache_key):
+        return "autotune\n" + self._identity + "\n" + json.dumps(cache_key)
+
+    def __getitem__(self, grid):
+        def launch(*args, **kwargs):
+            import torch
+            key_values, dtypes = self._key_values(args, kwargs)
+            cache_key = [list(key_values), list(dtypes), torch.cuda.get_device_name()]
+            memo = json.dumps(cache_key)
+            config = self.best.get(memo)
+            if config is not None:
+                self.last_source = "memory"
+            else:
+                stored = _terrazzo.disk_cache_get(self._disk_key(cache_key))
+                if stored is not None:
+                    record = json.loads(stored.decode())
+                    if 0 <= record["index"] < len(self.configs) and repr(self.configs[record["index"]]) == record["config"]:
+                        config = self.configs[record["index"]]
+                        self.timings[memo] = record["timings"]
+                        self.last_source = "disk"
+                if config is None:
+                    config = self._choose(grid, args, kwargs, cache_key)
+                    self.last_source = "timed"
+                self.best[memo] = config
+            self._launch(grid, config, args, kwargs)
+        return launch
+
+    def best_config(self, *args, **kwargs):
+        """The configuration chosen for these arguments (after a launch)."""
+        import torch
+        key_values, dtypes = self._key_values(args, kwargs)
+        return self.best.get(json.dumps([list(key_values), list(dtypes), torch.cuda.get_device_name()]))
+
+
+def autotune(configs, key, warmup=3, rep=10, restore_value=None):
+    """Decorator over a @tz.jit kernel: see the module docstring."""
+    def decorate(fn):
+        return Autotuner(fn, configs, key, warmup, rep, restore_value)
+    return decorate
