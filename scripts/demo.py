@@ -1,6 +1,9 @@
-"""Terrazzo demo: compile kernels written in the DSL and run them on the CPU
-interpreter, each checked against a float64 numpy reference."""
+"""Terrazzo demo: compile kernels written in the DSL, and the kernel library's
+attention kernels, and run them, each checked against a float64 numpy
+reference: on the GPU when torch sees a CUDA device (inputs are moved there
+and results back), else on the CPU interpreter (or always with TZ_INTERPRET=1)."""
 
+import os
 import sys
 import time
 
@@ -82,6 +85,49 @@ def attention_reference(q, k, v, do, causal):
     return dict(o=o, dq=ds @ kr * scale, dk=dk, dv=dv)
 
 
+def gpu_available():
+    if os.environ.get("TZ_INTERPRET", "0") not in ("", "0") or not tz._terrazzo.gpu_available():
+        return False
+    try:
+        import torch
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
+ON_GPU = gpu_available()
+
+
+def to_device(a):
+    """numpy -> torch CUDA tensor (GPU mode), else unchanged."""
+    if not ON_GPU or not isinstance(a, np.ndarray):
+        return a
+    import torch
+    if bfloat16 is not None and a.dtype == bfloat16:
+        return torch.from_numpy(a.view(np.uint16).copy()).view(torch.bfloat16).cuda()
+    return torch.from_numpy(np.ascontiguousarray(a)).cuda()
+
+
+def to_host(t, like_dtype):
+    if isinstance(t, np.ndarray):
+        return t
+    import torch
+    t = t.detach()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).cpu().numpy().view(bfloat16)
+    return t.cpu().numpy().astype(like_dtype, copy=False)
+
+
+def launch(kernel, grid, *args, **kwargs):
+    """kernel[grid](*args) on the GPU (numpy arguments copied there and back)
+    or on the interpreter."""
+    dev = [to_device(a) for a in args]
+    kernel[grid](*dev, **kwargs)
+    for a, d in zip(args, dev):
+        if isinstance(a, np.ndarray) and d is not a:
+            a[...] = to_host(d, a.dtype)
+
+
 def rel_error(got, ref):
     got = got.astype(np.float64)
     return float(np.max(np.abs(got - ref)) / max(np.max(np.abs(ref)), 1e-30))
@@ -97,21 +143,22 @@ def check(name, got, ref, bound, started):
 
 def main():
     rng = np.random.default_rng()
-    print(f"terrazzo {tz.__version__}: DSL kernels on the CPU interpreter vs float64 numpy")
+    where = "the GPU (" + __import__("torch").cuda.get_device_name() + ")" if ON_GPU else "the CPU interpreter"
+    print(f"terrazzo {tz.__version__}: DSL kernels and the attention library on {where} vs float64 numpy")
     ok = True
 
     t = time.perf_counter()
     n = 3000
     x, y = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
     out = np.full(n, np.nan, np.float32)
-    vector_add[(tz.cdiv(n, 1024),)](x, y, out, n, BLOCK=1024)
+    launch(vector_add, (tz.cdiv(n, 1024),), x, y, out, n, BLOCK=1024)
     ok &= check(f"vector_add n={n} (ragged tail)", out, x.astype(np.float64) + y, 1e-6, t)
 
     t = time.perf_counter()
     rows, cols = 16, 100
     x = rng.standard_normal((rows, cols)).astype(np.float32)
     out = np.full_like(x, np.nan)
-    row_softmax[(rows,)](out, x, cols, cols, BLOCK=128)
+    launch(row_softmax, (rows,), out, x, cols, cols, BLOCK=128)
     e = np.exp(x.astype(np.float64) - x.max(axis=1, keepdims=True))
     ok &= check(f"row_softmax {rows}x{cols}", out, e / e.sum(axis=1, keepdims=True), 1e-5, t)
 
@@ -120,7 +167,7 @@ def main():
     a = rng.standard_normal((M, K)).astype(np.float16)
     b = rng.standard_normal((K, N)).astype(np.float16)
     c = np.full((M, N), np.nan, np.float32)
-    matmul[(tz.cdiv(M, 32), tz.cdiv(N, 32))](a, b, c, M, N, K, BM=32, BN=32, BK=32)
+    launch(matmul, (tz.cdiv(M, 32), tz.cdiv(N, 32)), a, b, c, M, N, K, BM=32, BN=32, BK=32)
     ok &= check(f"matmul f16 {M}x{K} @ {K}x{N} -> f32", c, a.astype(np.float64) @ b.astype(np.float64), 1e-5, t)
 
     t = time.perf_counter()
@@ -128,7 +175,7 @@ def main():
     x = rng.standard_normal((rows, cols)).astype(np.float32)
     w, bias = rng.standard_normal(cols).astype(np.float32), rng.standard_normal(cols).astype(np.float32)
     out = np.full_like(x, np.nan)
-    layer_norm[(rows,)](x, w, bias, out, cols, 1e-5, BLOCK=256)
+    launch(layer_norm, (rows,), x, w, bias, out, cols, 1e-5, BLOCK=256)
     xd = x.astype(np.float64)
     ref = (xd - xd.mean(1, keepdims=True)) / np.sqrt(xd.var(1, keepdims=True) + 1e-5) * w + bias
     ok &= check(f"layer_norm {rows}x{cols}", out, ref, 1e-5, t)
@@ -144,13 +191,32 @@ def main():
             q = rng.standard_normal((B, H, NQ, D)).astype(dtype)
             k, v = (rng.standard_normal((B, H_KV, NK, D)).astype(dtype) for _ in range(2))
             do = rng.standard_normal((B, H, NQ, D)).astype(dtype)
-            o, lse = tz.ops.flash_attention(q, k, v, causal=causal, return_lse=True)
-            dq, dk, dv = tz.ops.flash_attention_backward(q, k, v, o, lse, do, causal=causal)
+            qd, kd, vd, dod = (to_device(x) for x in (q, k, v, do))
+            o, lse = tz.ops.flash_attention(qd, kd, vd, causal=causal, return_lse=True)
+            dq, dk, dv = tz.ops.flash_attention_backward(qd, kd, vd, o, lse, dod, causal=causal)
+            o, dq, dk, dv = (to_host(x, dtype) for x in (o, dq, dk, dv))
             ref = attention_reference(q, k, v, do, causal)
             what = f"flash_attention {np.dtype(dtype).name} {'causal ' if causal else ''}GQA {H}/{H_KV}"
             ok &= check(f"{what} fwd", o, ref["o"], bound, t)
             for name, got in (("dq", dq), ("dk", dk), ("dv", dv)):
                 ok &= check(f"{what} {name}", got, ref[name], 2 * bound, t)
+
+    # Cosine-similarity attention (kernels/cosine_sim_attention.py): q and k
+    # L2-normalised inside the kernel, fixed scale 10, no running max.
+    for dtype, bound in ((np.float16, 3e-3), (bfloat16, 3e-2)):
+        if dtype is None:
+            continue
+        t = time.perf_counter()
+        B, H, NQ, NK, D = 2, 4, 70, 90, 64
+        q = rng.standard_normal((B, H, NQ, D)).astype(dtype)
+        k, v = (rng.standard_normal((B, H, NK, D)).astype(dtype) for _ in range(2))
+        o = to_host(tz.ops.cosine_sim_attention(*(to_device(x) for x in (q, k, v)), scale=10.0, causal=True), dtype)
+        qn, kn = (x.astype(np.float64) / np.linalg.norm(x.astype(np.float64), axis=-1, keepdims=True) for x in (q, k))
+        s = 10.0 * qn @ kn.transpose(0, 1, 3, 2)
+        s = np.where(np.arange(NK)[None, :] <= np.arange(NQ)[:, None] + (NK - NQ), s, -np.inf)
+        p = np.exp(s - s.max(-1, keepdims=True))
+        ok &= check(f"cosine_sim_attention {np.dtype(dtype).name} causal fwd", o,
+                    (p / p.sum(-1, keepdims=True)) @ v.astype(np.float64), bound, t)
 
     print("all checks passed" if ok else "SOME CHECKS FAILED")
     return 0 if ok else 1

@@ -299,6 +299,14 @@ def pytest_configure(config):
                                        "skipped when the suite runs on the GPU")
 
 
+def pytest_terminal_summary(terminalreporter):
+    if COMPILED:
+        kernels = {k for k, *_ in COMPILED}
+        spills = sum(1 for *_, s in COMPILED if s)
+        terminalreporter.write_line(f"compiled {len(COMPILED)} cubins ({len(kernels)} kernels x {COMPILE_ARCHS}); "
+                                    f"{spills} with spills")
+
+
 def pytest_collection_modifyitems(config, items):
     if TEST_DEVICE != "cuda":
         return
@@ -308,9 +316,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="interpreter only: " + (mark.args[0] if mark.args else "")))
 
 
+# TZ_TEST_DEVICE=compile (CI, no GPU): every launch of the suites is also
+# compiled to a cubin for each of these targets (PTX, then nvJitLink) before
+# it runs on the interpreter.
+COMPILE_ARCHS = ("sm_80", "sm_90a")
+COMPILED = []  # (kernel, arch, registers, spill bytes) of every compilation
+
+
+def _compile_then_run(kernel_run, kernel, args, kwargs):
+    def run(grid, a, kw):
+        for arch in COMPILE_ARCHS:
+            info = kernel.compile_for_gpu(a, dict(kw, arch=arch))
+            assert info["cubin_bytes"] > 0, f"{info['kernel_name']}: no cubin for {arch}"
+            assert ".entry" in info["ptx"]
+            COMPILED.append((info["kernel_name"], arch, info["registers"],
+                             info["spill_store_bytes"] + info["spill_load_bytes"]))
+        kernel_run(grid, a, kw)
+    return run
+
+
 @pytest.fixture(autouse=True)
 def _route_launches_to_gpu(request, monkeypatch):
-    if TEST_DEVICE != "cuda" or request.module.__name__ not in GPU_SUITES:
+    if (TEST_DEVICE not in ("cuda", "compile") or request.module.__name__ not in GPU_SUITES
+            or request.node.get_closest_marker("interpreter_only")):
         yield
         return
     tzjit = sys.modules["terrazzo.jit"]  # the package's `jit` name is the decorator
@@ -324,7 +352,10 @@ def _route_launches_to_gpu(request, monkeypatch):
                 g = g(meta)
             if not isinstance(g, tuple):
                 g = (g,)
-            _gpu_launch(self._kernel.run)(g, args, kwargs)
+            if TEST_DEVICE == "cuda":
+                _gpu_launch(self._kernel.run)(g, args, kwargs)
+            else:
+                _compile_then_run(self._kernel.run, self._kernel, args, kwargs)(g, args, kwargs)
         return launch
 
     monkeypatch.setattr(tzjit.JITFunction, "__getitem__", getitem)
