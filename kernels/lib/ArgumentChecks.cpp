@@ -70,4 +70,31 @@ void requireStrides(const TensorArg &t, const std::string &arg, bool innerContig
     fail(arg, "must be contiguous in its last dimension (stride 1), got stride " + std::to_string(t.strides.back()));
 }
 
+AttentionDims checkAttentionInputs(const TensorArg &q, const TensorArg &k, const TensorArg &v,
+                                   bool (*headDimOk)(int64_t), const char *headDims) {
+  auto str = [](int64_t x) { return std::to_string(x); };
+  requireRank(q, "q", 4, "(B, H, N_Q, D)");
+  requireRank(k, "k", 4, "(B, H_KV, N_K, D)");
+  requireRank(v, "v", 4, "(B, H_KV, N_K, D)");
+  requireDtype(q, "q", {"float16", "bfloat16"});
+  requireSameDtype(k, "k", q, "q");
+  requireSameDtype(v, "v", q, "q");
+  AttentionDims d{q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3]};
+  if (k.shape[0] != d.B)
+    fail("k", "batch size " + str(k.shape[0]) + " differs from q's " + str(d.B));
+  if (k.shape[3] != d.D)
+    fail("k", "head dim " + str(k.shape[3]) + " differs from q's " + str(d.D));
+  requireShape(v, "v", k.shape);
+  if (d.HKV <= 0 || d.H % d.HKV != 0)
+    fail("k", "has " + str(d.HKV) + " heads, which must divide q's " + str(d.H) + " heads");
+  if (!headDimOk(d.D))
+    fail("q", "head dim " + str(d.D) + " is not supported (" + headDims + ")");
+  for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
+    requireSameDevice(*t, name, q, "q");
+    requireStrides(*t, name, false);
+    requireData(*t, name);
+  }
+  return d;
+}
+
 } // namespace terrazzo::ops::checks

@@ -23,4 +23,14 @@ void requireStrides(const TensorArg &t, const std::string &arg, bool innerContig
 
 std::string shapeString(const std::vector<int64_t> &shape);
 
+// Problem dimensions of attention, read off the checked q, k, v.
+struct AttentionDims {
+  int64_t B, H, HKV, NQ, NK, D;
+};
+// q (B, H, N_Q, D), k and v (B, H_KV, N_K, D): fp16/bf16 alike, H_KV divides
+// H, one device, non-negative strides. The head dim must pass `headDimOk`;
+// `headDims` describes the allowed ones for the message.
+AttentionDims checkAttentionInputs(const TensorArg &q, const TensorArg &k, const TensorArg &v,
+                                   bool (*headDimOk)(int64_t), const char *headDims);
+
 } // namespace terrazzo::ops::checks

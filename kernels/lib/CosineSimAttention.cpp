@@ -17,11 +17,15 @@ Kernel &libraryKernel(const std::string &name) { return ops::libraryKernel("cosi
 std::string str(int64_t x) { return std::to_string(x); }
 
 // Problem dimensions read off the checked q, k, v.
-struct Dims {
-  int64_t B, H, HKV, NQ, NK, D;
-};
+using Dims = checks::AttentionDims;
 
 bool isPowerOfTwo(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
+
+Dims checkQKV(const TensorArg &q, const TensorArg &k, const TensorArg &v) {
+  return checks::checkAttentionInputs(
+      q, k, v, [](int64_t d) { return isPowerOfTwo(d) && d >= 16 && d <= 256; },
+      "a power of two from 16 to 256");
+}
 
 // Row-major contiguous, ignoring the strides of size-1 dimensions (and all
 // strides of an empty tensor).
@@ -38,30 +42,6 @@ bool isContiguous(const TensorArg &t) {
   return true;
 }
 
-Dims checkQKV(const TensorArg &q, const TensorArg &k, const TensorArg &v) {
-  checks::requireRank(q, "q", 4, "(B, H, N_Q, D)");
-  checks::requireRank(k, "k", 4, "(B, H_KV, N_K, D)");
-  checks::requireRank(v, "v", 4, "(B, H_KV, N_K, D)");
-  checks::requireDtype(q, "q", {"float16", "bfloat16"});
-  checks::requireSameDtype(k, "k", q, "q");
-  checks::requireSameDtype(v, "v", q, "q");
-  Dims d{q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3]};
-  if (k.shape[0] != d.B)
-    fail("k", "batch size " + str(k.shape[0]) + " differs from q's " + str(d.B));
-  if (k.shape[3] != d.D)
-    fail("k", "head dim " + str(k.shape[3]) + " differs from q's " + str(d.D));
-  checks::requireShape(v, "v", k.shape);
-  if (d.HKV <= 0 || d.H % d.HKV != 0)
-    fail("k", "has " + str(d.HKV) + " heads, which must divide q's " + str(d.H) + " heads");
-  if (!isPowerOfTwo(d.D) || d.D < 16 || d.D > 256)
-    fail("q", "head dim " + str(d.D) + " is not supported (a power of two from 16 to 256)");
-  for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
-    checks::requireSameDevice(*t, name, q, "q");
-    checks::requireStrides(*t, name, false);
-    checks::requireData(*t, name);
-  }
-  return d;
-}
 
 // out / dout: exactly like `like`. Gradients (`allowFloat32`): like `like`,
 // or float32 (the kernels convert to the output's dtype).

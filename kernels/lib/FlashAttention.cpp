@@ -22,35 +22,13 @@ int64_t nextPowerOfTwo(int64_t x) {
   return p;
 }
 
-// Problem dimensions read off the checked q, k, v.
-struct Dims {
-  int64_t B, H, HKV, NQ, NK, D;
-};
+using Dims = checks::AttentionDims;
 
 Dims checkQKV(const TensorArg &q, const TensorArg &k, const TensorArg &v) {
-  checks::requireRank(q, "q", 4, "(B, H, N_Q, D)");
-  checks::requireRank(k, "k", 4, "(B, H_KV, N_K, D)");
-  checks::requireRank(v, "v", 4, "(B, H_KV, N_K, D)");
-  checks::requireDtype(q, "q", {"float16", "bfloat16"});
-  checks::requireSameDtype(k, "k", q, "q");
-  checks::requireSameDtype(v, "v", q, "q");
-  Dims d{q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3]};
-  if (k.shape[0] != d.B)
-    fail("k", "batch size " + std::to_string(k.shape[0]) + " differs from q's " + std::to_string(d.B));
-  if (k.shape[3] != d.D)
-    fail("k", "head dim " + std::to_string(k.shape[3]) + " differs from q's " + std::to_string(d.D));
-  checks::requireShape(v, "v", k.shape);
-  if (d.HKV <= 0 || d.H % d.HKV != 0)
-    fail("k", "has " + std::to_string(d.HKV) + " heads, which must divide q's " + std::to_string(d.H) + " heads");
-  if (d.D < 1 || d.D > 256)
-    fail("q", "head dim " + std::to_string(d.D) + " is not supported (1 to 256)");
-  for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
-    checks::requireSameDevice(*t, name, q, "q");
-    checks::requireStrides(*t, name, false);
-    checks::requireData(*t, name);
-  }
-  return d;
+  return checks::checkAttentionInputs(
+      q, k, v, [](int64_t d) { return d >= 1 && d <= 256; }, "1 to 256");
 }
+
 
 void checkOutput(const TensorArg &t, const std::string &name, const TensorArg &like, const std::string &likeName) {
   checks::requireRank(t, name, like.shape.size(), "");

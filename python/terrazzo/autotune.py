@@ -21,6 +21,7 @@ import inspect
 import json
 
 from . import _terrazzo
+from .jit import resolve_grid
 
 
 class Config:
@@ -69,12 +70,7 @@ class Autotuner:
         return tuple(values), tuple(dtypes)
 
     def _launch(self, grid, config, args, kwargs):
-        meta = dict(zip(self.fn.param_names, args))
-        meta.update(kwargs)
-        meta.update(config.kwargs)
-        g = grid(meta) if callable(grid) else grid
-        if not isinstance(g, tuple):
-            g = (g,)
+        g = resolve_grid(grid, self.fn.param_names, args, kwargs, config.kwargs)
         self.fn._kernel.run(g, args, dict(kwargs, **config.kwargs, num_warps=config.num_warps,
                                           num_stages=config.num_stages))
 

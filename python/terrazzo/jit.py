@@ -8,6 +8,17 @@ import textwrap
 from . import _terrazzo
 
 
+def resolve_grid(grid, param_names, args, kwargs, extra=None):
+    """The launch grid as a tuple: `grid` itself, or `grid(meta)` when it is
+    callable, meta mapping parameter names (and `extra`) to the arguments."""
+    if callable(grid):
+        meta = dict(zip(param_names, args))
+        meta.update(kwargs)
+        meta.update(extra or {})
+        grid = grid(meta)
+    return grid if isinstance(grid, tuple) else (grid,)
+
+
 class JITFunction:
     """A kernel-language function. ``f[grid](*args, **kwargs)`` launches it;
     ``f.ir(*args, **kwargs)`` returns the tz-dialect IR of that specialization.
@@ -49,14 +60,7 @@ class JITFunction:
 
     def __getitem__(self, grid):
         def launch(*args, **kwargs):
-            g = grid
-            if callable(g):
-                meta = dict(zip(self.param_names, args))
-                meta.update(kwargs)
-                g = g(meta)
-            if not isinstance(g, tuple):
-                g = (g,)
-            self._kernel.run(g, args, kwargs)
+            self._kernel.run(resolve_grid(grid, self.param_names, args, kwargs), args, kwargs)
         return launch
 
     def compile_for_gpu(self, *args, **kwargs):

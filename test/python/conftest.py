@@ -345,13 +345,7 @@ def _route_launches_to_gpu(request, monkeypatch):
 
     def getitem(self, grid):
         def launch(*args, **kwargs):
-            g = grid
-            if callable(g):
-                meta = dict(zip(self.param_names, args))
-                meta.update(kwargs)
-                g = g(meta)
-            if not isinstance(g, tuple):
-                g = (g,)
+            g = tzjit.resolve_grid(grid, self.param_names, args, kwargs)
             if TEST_DEVICE == "cuda":
                 _gpu_launch(self._kernel.run)(g, args, kwargs)
             else:
