@@ -99,3 +99,41 @@ def test_disk_cache_hit_in_second_process_and_truncated_entry_rebuilt(tmp_path):
 
     fourth = run_child(tmp_path)
     assert fourth["disk_hits"] == 1 and fourth["ok"]
+
+
+DEBUG_CHILD = textwrap.dedent("""
+    import sys, torch, terrazzo as tz
+
+    @tz.jit
+    def printer(x_ptr, BLOCK: tz.constexpr):
+        pid = tz.program_id(0)
+        x = tz.load(x_ptr + pid * BLOCK + tz.arange(0, BLOCK))
+        tz.device_print("vals", x)
+        tz.device_print("pid", pid)
+        tz.device_assert(x >= 0, "negative value")
+
+    x = torch.arange(8, device="cuda", dtype=torch.int32)
+    if sys.argv[1] == "fail":
+        x[5] = -1
+    printer[(2,)](x, BLOCK=4)
+    torch.cuda.synchronize()
+""")
+
+
+def run_debug_child(tmp_path, mode):
+    script = tmp_path / "debug_child.py"
+    script.write_text(DEBUG_CHILD)
+    return subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TZ_CACHE_DIR=str(tmp_path / "cache")))
+
+
+def test_device_print_and_assert_on_the_gpu(tmp_path):
+    ok = run_debug_child(tmp_path, "pass")
+    assert ok.returncode == 0, ok.stderr
+    lines = sorted(ln for ln in ok.stdout.splitlines() if ln.startswith("pid"))
+    expected = sorted([f"pid ({p}, 0, 0) idx ({i}) vals {4 * p + i}" for p in range(2) for i in range(4)]
+                      + ["pid (0, 0, 0) pid 0", "pid (1, 0, 0) pid 1"])
+    assert lines == expected, ok.stdout
+    bad = run_debug_child(tmp_path, "fail")
+    assert bad.returncode != 0
+    assert "negative value" in bad.stdout + bad.stderr or "assert" in (bad.stdout + bad.stderr).lower()

@@ -840,7 +840,7 @@ def printer(x_ptr, BLOCK: tz.constexpr):
     tz.device_print("pid", pid)
 
 
-@pytest.mark.interpreter_only("device_print is not lowered to the GPU yet")
+@pytest.mark.interpreter_only("the GPU prints one line per element: test_gpu_runtime checks it")
 def test_device_print(capfd):
     x = np.arange(8, dtype=np.int32)
     printer[(2,)](x, BLOCK=4)
@@ -1312,7 +1312,7 @@ def asserts(x_ptr, n, BLOCK: tz.constexpr):
     assert n < 100, "n too big"
 
 
-@pytest.mark.interpreter_only("device_assert is not lowered to the GPU yet")
+@pytest.mark.interpreter_only("a GPU assert ends the process: test_gpu_runtime checks it")
 def test_device_assert_and_assert_statement(rng):
     x = random_nonzero(rng, 16, signed=False)
     asserts[(1,)](x, 16, BLOCK=16)  # holds

@@ -14,4 +14,5 @@ void populateLayoutPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &pa
 void populateReducePatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 void populateScanPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 void populateDotPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+void populateDebugPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 } // namespace terrazzo::tzgpu::lowering

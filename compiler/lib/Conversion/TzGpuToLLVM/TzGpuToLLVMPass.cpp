@@ -57,12 +57,6 @@ bool hasTile(TypeRange types) {
 
 LogicalResult checkSupported(ModuleOp module) {
   WalkResult r = module.walk([](Operation *op) {
-    if (isa<tz::PrintOp, tz::AssertOp>(op)) {
-      op->emitError() << op->getName()
-                      << " is not supported by the GPU backend yet; run the kernel on the interpreter "
-                         "(TZ_INTERPRET=1) to print from it";
-      return WalkResult::interrupt();
-    }
     if (auto tile = dyn_cast_or_null<RankedTensorType>(op->getNumResults() ? op->getResult(0).getType() : Type()))
       if (!tile.getEncoding()) {
         op->emitError("tile without a layout: run tzgpu-assign-layouts first");
@@ -121,6 +115,7 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     lowering::populateReducePatterns(tc, patterns);
     lowering::populateScanPatterns(tc, patterns);
     lowering::populateDotPatterns(tc, patterns);
+    lowering::populateDebugPatterns(tc, patterns);
     scf::populateSCFStructuralTypeConversionsAndLegality(tc, patterns, target);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
