@@ -46,6 +46,8 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_interpreter_numerics.py test/python/test_gpu_*.py \
     -q -p no:cacheprovider -rf > "$OUT/pytest-gpu.log" 2>&1 || status=1
   tail -n 15 "$OUT/pytest-gpu.log" | tee -a "$OUT/summary.txt"
+  $PY scripts/demo.py > "$OUT/demo.log" 2>&1 || status=1
+  tail -n 1 "$OUT/demo.log" | tee -a "$OUT/summary.txt"
 fi
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   if [ -f bench/run_all.py ]; then
