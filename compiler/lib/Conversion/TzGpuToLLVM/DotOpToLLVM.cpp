@@ -66,10 +66,7 @@ void writeTilePadded(OpBuilder &b, Location loc, Value base, const LinearLayout 
       storeShared(b, loc, base, index, values[r]);
       continue;
     }
-    auto vecType = VectorType::get({width}, elem);
-    Value vec = LLVM::UndefOp::create(b, loc, vecType);
-    for (int i = 0; i < width; ++i)
-      vec = LLVM::InsertElementOp::create(b, loc, vec, values[r + i], i32Const(b, loc, i));
+    Value vec = buildVector(b, loc, VectorType::get({width}, elem), values.slice(r, width));
     Value addr = LLVM::GEPOp::create(b, loc, ptr3, elem, base, ValueRange{index});
     LLVM::StoreOp::create(b, loc, vec, addr, width * bytes);
   }
@@ -228,15 +225,8 @@ struct DotOpLowering : OpConversionPattern<tz::DotOp> {
     Value bBase = LLVM::GEPOp::create(rewriter, loc, ptrType, rewriter.getI8Type(), base,
                                       ValueRange{i32Const(rewriter, loc, aBytes)});
     ThreadIds ids = threadIds(rewriter, loc);
-    auto writeTile = [&](Value tileBase, const LinearLayout &layout, ValueRange values) {
-      ThreadCoords tc = threadCoords(rewriter, loc, layout, ids);
-      for (int r = 0; r < layout.numRegisters(); ++r)
-        if (isCanonicalRegister(layout, r))
-          storeShared(rewriter, loc, tileBase, linearIndex(rewriter, loc, layout.shape(), registerCoord(rewriter, loc, tc, r)),
-                      values[r]);
-    };
-    writeTile(base, aLayout, adaptor.getA());
-    writeTile(bBase, bLayout, adaptor.getB());
+    storeTileShared(rewriter, loc, base, aLayout, adaptor.getA(), ids);
+    storeTileShared(rewriter, loc, bBase, bLayout, adaptor.getB(), ids);
     barrier(rewriter, loc);
 
     // Each accumulator register's row (m) and column (n); registers with the

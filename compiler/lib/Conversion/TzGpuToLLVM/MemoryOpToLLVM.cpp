@@ -155,13 +155,6 @@ int vectorWidth(Type ptrType, Value ptr, Value mask, const AxisInfoAnalysis &axi
   return std::max<int64_t>(1, width);
 }
 
-Value buildVector(OpBuilder &b, Location loc, VectorType type, ValueRange elements) {
-  Value v = LLVM::UndefOp::create(b, loc, type);
-  for (auto [i, e] : llvm::enumerate(elements))
-    v = LLVM::InsertElementOp::create(b, loc, v, e, i32Const(b, loc, i));
-  return v;
-}
-
 struct LoadOpLowering : OpConversionPattern<tz::LoadOp> {
   LoadOpLowering(TypeConverter &tc, MLIRContext *ctx, const AxisInfoAnalysis &axis)
       : OpConversionPattern(tc, ctx), axis(axis) {}
@@ -308,15 +301,9 @@ struct AtomicRMWOpLowering : OpConversionPattern<tz::AtomicRMWOp> {
     requireSharedBytes(op, layout.numElements() * sharedStorageBytes(values[0].getType()));
     Value base = sharedBase(b, loc, op);
     ThreadIds ids = threadIds(b, loc);
-    ThreadCoords tc = threadCoords(b, loc, layout, ids);
-    Value canonical = isCanonicalThread(b, loc, layout, ids);
-    for (int r = 0; r < layout.numRegisters(); ++r) {
-      if (!isCanonicalRegister(layout, r))
-        continue;
-      Value index = linearIndex(b, loc, layout.shape(), registerCoord(b, loc, tc, r));
-      guardedEffect(b, loc, canonical, [&](OpBuilder &ib) { storeShared(ib, loc, base, index, values[r]); });
-    }
+    storeTileShared(b, loc, base, layout, values, ids, isCanonicalThread(b, loc, layout, ids));
     barrier(b, loc);
+    ThreadCoords tc = threadCoords(b, loc, layout, ids);
     SmallVector<Value> out;
     for (int r = 0; r < layout.numRegisters(); ++r)
       out.push_back(loadShared(b, loc, base, linearIndex(b, loc, layout.shape(), registerCoord(b, loc, tc, r)),

@@ -34,12 +34,10 @@ struct ScanOpLowering : OpConversionPattern<tz::ScanOp> {
 
     requireSharedBytes(op, layout.numElements() * sharedStorageBytes(elem));
     Value base = sharedBase(rewriter, loc, op);
-    ThreadCoords tc = threadCoords(rewriter, loc, layout, threadIds(rewriter, loc));
-    for (int r = 0; r < layout.numRegisters(); ++r)
-      if (isCanonicalRegister(layout, r))
-        storeShared(rewriter, loc, base, linearIndex(rewriter, loc, layout.shape(), registerCoord(rewriter, loc, tc, r)),
-                    src[r]);
+    ThreadIds ids = threadIds(rewriter, loc);
+    storeTileShared(rewriter, loc, base, layout, src, ids);
     barrier(rewriter, loc);
+    ThreadCoords tc = threadCoords(rewriter, loc, layout, ids);
 
     // Stride of the axis in the row-major tile.
     int64_t stride = 1;

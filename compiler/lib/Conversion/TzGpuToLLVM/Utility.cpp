@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -172,6 +173,31 @@ Value loadShared(OpBuilder &b, Location loc, Value base, Value index, Type type)
   return v;
 }
 
+void storeTileShared(OpBuilder &b, Location loc, Value base, const LinearLayout &layout, ValueRange values,
+                     const ThreadIds &ids, Value onlyIf) {
+  ThreadCoords tc = threadCoords(b, loc, layout, ids);
+  for (int r = 0; r < layout.numRegisters(); ++r) {
+    if (!isCanonicalRegister(layout, r))
+      continue;
+    Value index = linearIndex(b, loc, layout.shape(), registerCoord(b, loc, tc, r));
+    if (!onlyIf) {
+      storeShared(b, loc, base, index, values[r]);
+      continue;
+    }
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, onlyIf, /*withElse=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    storeShared(b, loc, base, index, values[r]);
+  }
+}
+
+Value buildVector(OpBuilder &b, Location loc, VectorType type, ValueRange elements) {
+  Value v = LLVM::UndefOp::create(b, loc, type);
+  for (auto [i, e] : llvm::enumerate(elements))
+    v = LLVM::InsertElementOp::create(b, loc, v, e, i32Const(b, loc, i));
+  return v;
+}
+
 Value shuffleXor(OpBuilder &b, Location loc, Value v, int laneMask) {
   Type type = v.getType();
   Type i32 = b.getI32Type();
@@ -253,12 +279,7 @@ SmallVector<Value> remapTile(OpBuilder &b, Location loc, Operation *user, ValueR
   requireSharedBytes(user, src.numElements() * sharedStorageBytes(type));
   Value base = sharedBase(b, loc, user);
   ThreadIds ids = threadIds(b, loc);
-  ThreadCoords srcCoords = threadCoords(b, loc, src, ids);
-  for (int r = 0; r < src.numRegisters(); ++r) {
-    if (!isCanonicalRegister(src, r))
-      continue;
-    storeShared(b, loc, base, linearIndex(b, loc, src.shape(), registerCoord(b, loc, srcCoords, r)), srcValues[r]);
-  }
+  storeTileShared(b, loc, base, src, srcValues, ids);
   barrier(b, loc);
   SmallVector<Value> mappedThread =
       threadPartOf(b, loc, mapBases(dst.bases(D::Lane), map), mapBases(dst.bases(D::Warp), map), src.rank(), ids);

@@ -67,6 +67,15 @@ int64_t sharedStorageBytes(mlir::Type type);
 void storeShared(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base, mlir::Value index, mlir::Value v);
 mlir::Value loadShared(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base, mlir::Value index, mlir::Type type);
 
+// Writes every element this thread holds (canonical registers only: copies
+// hold the same values) at its row-major position in the tile at `base`;
+// when `onlyIf` is given, only where it holds. No barrier.
+void storeTileShared(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base, const LinearLayout &layout,
+                     mlir::ValueRange values, const ThreadIds &ids, mlir::Value onlyIf = {});
+
+// An LLVM vector of `elements`.
+mlir::Value buildVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType type, mlir::ValueRange elements);
+
 // v from lane (lane ^ laneMask) of the same warp, for any scalar type.
 mlir::Value shuffleXor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, int laneMask);
 
