@@ -161,6 +161,11 @@ def _name(c):
     return f"{c['BLOCK_M']}x{c['BLOCK_N']}x{c['BLOCK_K']} w{c['num_warps']}"
 
 
+def _by_size(table, s):
+    # Sizes are int keys when measured and str keys once read back from JSON.
+    return table.get(s, table.get(str(s)))
+
+
 def markdown(res):
     lines = [f"terrazzo not run: {res['terrazzo_error']}", ""] if res.get("terrazzo_error") else []
     lines += [f"Correctness at {CHECK_SIZE}^3 (vs torch.matmul on fp32 copies, tolerance {TOLERANCE}) "
@@ -175,17 +180,17 @@ def markdown(res):
     lines += common.table(["config (BMxBNxBK, warps)", "rel err", "registers", "spill bytes", "shared bytes",
                            "first launch s (compiles unless cached)", "note"], rows)
     for s in res["sizes"]:
-        t = res["torch"][s]
+        t = _by_size(res["torch"], s)
         lines += ["", f"**{s}^3** bf16 (fp32 accumulate):", ""]
         rows = []
         for c in res["configs"]:
-            r = c["sizes"].get(s, {})
+            r = _by_size(c["sizes"], s) or {}
             rows.append([_name(c), common.fmt(r.get("median_ms")), common.fmt(r.get("tflops")),
                          common.fmt(common.ratio(r.get("tflops"), t["tflops"])), r.get("reps", "-"),
                          r.get("error") or r.get("skipped") or r.get("note") or c.get("error") or c.get("skipped", "")])
         rows.append(["torch.matmul", common.fmt(t["median_ms"]), common.fmt(t["tflops"]), "1", t["reps"], ""])
         lines += common.table(["version", "median ms", "TFLOP/s", "ours / torch", "reps", "note"], rows)
-        b = res.get("best", {}).get(s) or res.get("best", {}).get(str(s))
+        b = _by_size(res.get("best", {}), s)
         lines += ["", f"Best ours: {b['config']}, {common.fmt(b['tflops'])} TFLOP/s, "
                       f"{common.fmt(b['ratio_vs_torch'])}x torch." if b else "No config of ours produced a number."]
     return lines
@@ -194,7 +199,8 @@ def markdown(res):
 def summary(res):
     rows = []
     for s in res["sizes"]:
-        b = res.get("best", {}).get(s) or {}
+        b = _by_size(res.get("best", {}), s) or {}
         rows.append([f"matmul bf16 {s}^3, TFLOP/s" + (f" ({b['config']})" if b else ""), common.fmt(b.get("tflops")),
-                     common.fmt(res["torch"][s]["tflops"]), common.fmt(b.get("ratio_vs_torch")), "torch.matmul"])
+                     common.fmt(_by_size(res["torch"], s)["tflops"]), common.fmt(b.get("ratio_vs_torch")),
+                     "torch.matmul"])
     return rows

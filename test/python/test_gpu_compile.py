@@ -1,5 +1,6 @@
 """GPU compilation without a GPU (runs in CI): the matmul kernel's PTX uses
-tensor cores (mma.sync fed by ldmatrix) and vector loads; every stage is
+tensor cores (mma.sync fed by ldmatrix), its operand tiles are copied ahead
+with cp.async (or, with num_stages=1, loaded with vector loads); every stage is
 available; the library's attention kernels assemble for sm_80 and sm_90a
 without spilling more than a little; bad targets are clear errors."""
 
@@ -43,11 +44,25 @@ def test_matmul_uses_tensor_cores(arch, dtype):
     assert "mma.sync.aligned.m16n8k16.row.col.f32" in ptx
     assert "ldmatrix.sync.aligned.m8n8.x4.shared.b16" in ptx
     assert "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16" in ptx
-    assert "ld.global.v" in ptx, "operand loads are not vectorised"
+    # tzgpu-pipeline (num_stages=2 by default): 16-byte asynchronous copies
+    # one iteration ahead, in commit groups the loop waits on.
+    assert "cp.async.cg.shared.global" in ptx and ", 16" in ptx.split("cp.async.cg.shared.global", 1)[1].split("\n", 1)[0]
+    assert "cp.async.commit_group" in ptx and "cp.async.wait_group" in ptx
+    assert "tzgpu.async_copy" in info["tzgpu"] and "tzgpu.local_load" in info["tzgpu"]
     assert info["cubin_bytes"] > 0 and info["registers"] > 0
     assert info["spill_store_bytes"] == 0
     for stage in ("tzgpu", "llvm_mlir", "llvm", "ptx"):
         assert info[stage], stage
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90a"])
+def test_matmul_without_pipelining_uses_vector_loads(arch):
+    info = matmul.compile_for_gpu(*matmul_args(np.float16), BM=128, BN=128, BK=32, num_warps=8, num_stages=1,
+                                  arch=arch)
+    ptx = info["ptx"]
+    assert "cp.async" not in ptx
+    assert "ld.global.v" in ptx, "operand loads are not vectorised"
+    assert "mma.sync.aligned.m16n8k16.row.col.f32" in ptx
     assert "#tzgpu.linear" in info["tzgpu"] and "tzgpu.convert_layout" in info["tzgpu"]
 
 

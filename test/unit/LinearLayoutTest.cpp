@@ -576,4 +576,83 @@ TEST(MmaFragment, AccumulatorOfWholeTiles) {
       }
 }
 
+// mmaOperandA: each warp holds whole rows of A (all of K), in the order
+// mma.sync wants its a0..a7 per 16x16 block, blocks along K first; warps
+// split M like the accumulator and are copies past that.
+TEST(MmaFragment, OperandAOfWholeTiles) {
+  for (int numWarps : {1, 2, 4, 8})
+    for (int64_t m = 16; m <= 128; m *= 2)
+      for (int64_t k = 16; k <= 128; k *= 2) {
+        SCOPED_TRACE("[" + std::to_string(m) + "x" + std::to_string(k) + "] warps " + std::to_string(numWarps));
+        LinearLayout a = LinearLayout::mmaOperandA({m, k}, numWarps);
+        int64_t blocksM = m / 16, blocksK = k / 16;
+        int64_t warpsM = std::min<int64_t>(numWarps, blocksM);
+        int64_t perWarpM = blocksM / warpsM;
+        ASSERT_EQ(a.numRegisters(), 8 * perWarpM * blocksK) << a.str();
+        EXPECT_TRUE(a.coversTile()) << a.str();
+        for (int w = 0; w < numWarps; ++w)
+          for (int lane = 0; lane < 32; ++lane)
+            for (int r = 0; r < a.numRegisters(); ++r) {
+              int64_t block = r / 8, bi = block / blocksK, bj = block % blocksK;
+              Coord inBlock = ptxOperandA(lane, r % 8);
+              Coord expected = {int32_t((bi * warpsM + w % warpsM) * 16 + inBlock[0]),
+                                int32_t(bj * 16 + inBlock[1])};
+              ASSERT_EQ(a.apply(r, lane, w), expected) << "reg " << r << " lane " << lane << " warp " << w;
+            }
+        // A dot result is the next dot's A operand as it stands, unless warps
+        // had to split its columns.
+        if (numWarps <= blocksM)
+          EXPECT_EQ(a, LinearLayout::mmaAccumulator({m, k}, numWarps));
+        else
+          EXPECT_NE(a, LinearLayout::mmaAccumulator({m, k}, numWarps));
+      }
+}
+
+//===----------------------------------------------------------------------===//
+// Layouts derived for shape ops, and which conversions stay in registers
+//===----------------------------------------------------------------------===//
+
+TEST(DerivedLayout, PermutedIsTheTransposedMap) {
+  LinearLayout blocked = LinearLayout::blocked({64, 128}, 8);
+  LinearLayout t = blocked.permuted({1, 0});
+  EXPECT_EQ(t.shape(), (llvm::ArrayRef<int64_t>{128, 64}));
+  for (int w = 0; w < 8; ++w)
+    for (int lane = 0; lane < 32; ++lane)
+      for (int r = 0; r < blocked.numRegisters(); ++r) {
+        Coord c = blocked.apply(r, lane, w);
+        ASSERT_EQ(t.apply(r, lane, w), (Coord{c[1], c[0]}));
+      }
+  EXPECT_EQ(t.permuted({1, 0}), blocked);
+}
+
+TEST(DerivedLayout, BroadcastSourceHoldsWhatEachThreadRepeats) {
+  LinearLayout acc = LinearLayout::mmaAccumulator({64, 32}, 4);
+  LinearLayout rowSource = acc.broadcastSource({64, 1});
+  EXPECT_EQ(rowSource.shape(), (llvm::ArrayRef<int64_t>{64, 1}));
+  for (int w = 0; w < 4; ++w)
+    for (int lane = 0; lane < 32; ++lane)
+      for (int r = 0; r < acc.numRegisters(); ++r)
+        ASSERT_EQ(rowSource.apply(r, lane, w), (Coord{acc.apply(r, lane, w)[0], 0}));
+  // Broadcasting it back needs no data movement.
+  auto dropCols = [](const Coord &c) { return Coord{c[0], 0}; };
+  EXPECT_TRUE(registerOnlyRemap(rowSource, acc, dropCols).has_value());
+}
+
+TEST(DerivedLayout, RegisterOnlyRemap) {
+  LinearLayout acc = LinearLayout::mmaAccumulator({128, 64}, 8);
+  EXPECT_TRUE(registerOnlyRemap(acc, acc).has_value());
+  // The row vectors of two accumulators with the same rows per thread: the
+  // registers differ in number and order, the threads hold the same rows.
+  LinearLayout rows64 = acc.dropDim(1);
+  LinearLayout rows128 = LinearLayout::mmaAccumulator({128, 128}, 8).dropDim(1);
+  ASSERT_NE(rows64, rows128);
+  auto regs = registerOnlyRemap(rows64, rows128);
+  ASSERT_TRUE(regs.has_value());
+  for (int r = 0; r < rows128.numRegisters(); ++r)
+    EXPECT_EQ(rows64.applyPart(D::Register, (*regs)[r]), rows128.applyPart(D::Register, r));
+  // Blocked and mma place rows in other threads: shared memory is needed.
+  EXPECT_FALSE(registerOnlyRemap(LinearLayout::blocked({128, 64}, 8), acc).has_value());
+  EXPECT_FALSE(registerOnlyRemap(acc, LinearLayout::mmaAccumulator({128, 64}, 4)).has_value());
+}
+
 } // namespace

@@ -21,6 +21,17 @@ std::string printed(Operation *op) {
   op->print(os);
   return text;
 }
+
+// Shared memory the pipelined buffers of one loop may take: the block's
+// opt-in maximum (227 KB on sm_90, 163 KB on sm_80, 99 KB on sm_86/sm_89)
+// less room for the scratch space the other ops need.
+int64_t pipelinedBytesFor(llvm::StringRef arch) {
+  if (arch.starts_with("sm_90"))
+    return 160 * 1024;
+  if (arch == "sm_80")
+    return 96 * 1024;
+  return 48 * 1024;
+}
 } // namespace
 
 llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptions &options) {
@@ -53,6 +64,12 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));
             pm.addPass(tzgpu::createTzGpuAccelerateDot());
             pm.addPass(tzgpu::createTzGpuRemoveLayoutConversions());
+            pm.addPass(createCanonicalizerPass());
+            pm.addPass(createCSEPass());
+            tzgpu::TzGpuPipelineOptions pipeline;
+            pipeline.numStages = options.numStages;
+            pipeline.maxBytes = pipelinedBytesFor(options.arch);
+            pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
             pm.addPass(createCanonicalizerPass());
             pm.addPass(createCSEPass());
           },

@@ -16,7 +16,7 @@ namespace terrazzo::pipeline {
 struct GpuCompileOptions {
   std::string arch = "sm_90a";
   int numWarps = 4;
-  int numStages = 2; // reserved for the software pipeliner
+  int numStages = 2; // slots per tzgpu-pipeline buffer; below 2: no pipelining
   bool fastMath = false;
   // Stop after PTX (no nvJitLink): the driver JIT-compiles it at load.
   bool skipCubin = false;

@@ -42,26 +42,31 @@ int moduleNumWarps(Operation *op) {
   return 4;
 }
 
-// Writes a tile into shared memory, row-major with `rowStride` elements per
-// row (padding rows by 16 bytes keeps ldmatrix free of bank conflicts).
-// Registers the layout keeps consecutive along a row are written as one
-// vector of up to 16 bytes.
+// Writes a tile into shared memory with `rowStride` elements per stored
+// row (padding rows by 16 bytes keeps ldmatrix free of bank conflicts):
+// row-major, or with `transposed` column-major (element (i, j) at
+// j * rowStride + i), whichever keeps the registers a thread holds
+// consecutive in memory. Such registers are written as one vector of up to
+// 16 bytes.
 void writeTilePadded(OpBuilder &b, Location loc, Value base, const LinearLayout &layout, ValueRange values,
-                     const ThreadIds &ids, int64_t rowStride) {
+                     const ThreadIds &ids, int64_t rowStride, bool transposed) {
   const auto &regs = layout.bases(LinearLayout::InDim::Register);
   Type elem = values.front().getType();
   int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+  auto step = [&](int32_t n) { return transposed ? Coord{n, 0} : Coord{0, n}; };
   int width = 1;
-  while (width < 16 / bytes && llvm::Log2_32(width) < (int)regs.size() &&
-         regs[llvm::Log2_32(width)] == Coord{0, width} && (rowStride * bytes) % (2 * width * bytes) == 0)
+  while (width < 16 / bytes && llvm::Log2_32(width) < (int)regs.size() && regs[llvm::Log2_32(width)] == step(width) &&
+         (rowStride * bytes) % (2 * width * bytes) == 0)
     width *= 2;
   auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
   ThreadCoords tc = threadCoords(b, loc, layout, ids);
+  int outer = transposed ? 1 : 0;
   for (int r = 0; r < layout.numRegisters(); r += width) {
     if (!isCanonicalRegister(layout, r))
       continue;
     SmallVector<Value> c = registerCoord(b, loc, tc, r);
-    Value index = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, c[0], i32Const(b, loc, rowStride)), c[1]);
+    Value index = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, c[outer], i32Const(b, loc, rowStride)), c[1 - outer]);
     if (width == 1) {
       storeShared(b, loc, base, index, values[r]);
       continue;
@@ -70,6 +75,13 @@ void writeTilePadded(OpBuilder &b, Location loc, Value base, const LinearLayout 
     Value addr = LLVM::GEPOp::create(b, loc, ptr3, elem, base, ValueRange{index});
     LLVM::StoreOp::create(b, loc, vec, addr, width * bytes);
   }
+}
+
+// Whether a thread's consecutive registers run down the columns of `layout`
+// (as after tz.trans of a row-major tile): then it is stored column-major.
+bool runsDownColumns(const LinearLayout &layout) {
+  const auto &regs = layout.bases(LinearLayout::InDim::Register);
+  return !regs.empty() && regs[0] == Coord{1, 0};
 }
 
 // ldmatrix .x4 (or .x2) of b16 8x8 matrices at the address each lane gives;
@@ -88,10 +100,61 @@ SmallVector<Value> loadMatrices(OpBuilder &b, Location loc, Value addr, int coun
   return out;
 }
 
+// An operand the dot reads straight from a tzgpu-pipeline slot: a
+// tzgpu.local_load, or for B (with `allowTranspose`) tz.trans of one, whose
+// slot then holds B column-major.
+struct SharedOperand {
+  LocalLoadOp read;
+  bool transposed;
+  Value slot(OpBuilder &b, Location loc, Operation *user) const {
+    LocalLoadOp r = read;
+    return pipelinedSlot(b, loc, user, cast<RankedTensorType>(r.getType()), r.getOffset(), r.getSlot());
+  }
+};
+
+std::optional<SharedOperand> sharedOperand(Value v, bool allowTranspose) {
+  if (auto read = v.getDefiningOp<LocalLoadOp>())
+    return SharedOperand{read, false};
+  if (auto trans = v.getDefiningOp<tz::TransOp>(); trans && allowTranspose)
+    if (auto read = trans.getSrc().getDefiningOp<LocalLoadOp>())
+      return SharedOperand{read, true};
+  return std::nullopt;
+}
+
+// The A fragments of one k step from registers in LinearLayout::mmaOperandA:
+// for the 16x16 block at (row, k0) of this warp, the four packed pairs
+// (row, k0), (row + 8, k0), (row, k0 + 8), (row + 8, k0 + 8), each holding
+// columns +0 and +1, in mma.sync's operand order.
+SmallVector<Value> fragmentFromRegisters(OpBuilder &b, Location loc, ValueRange aVals, const LinearLayout &aLayout,
+                                         int32_t row, int32_t k0) {
+  SmallVector<Value> out;
+  Type elem = aVals.front().getType();
+  auto pairType = VectorType::get({2}, elem);
+  for (auto [dr, dc] : {std::pair{0, 0}, {8, 0}, {0, 8}, {8, 8}}) {
+    SmallVector<Value> pair;
+    for (int32_t c : {0, 1}) {
+      Coord want{row + dr, k0 + dc + c};
+      int reg = -1;
+      for (int r = 0; r < aLayout.numRegisters() && reg < 0; ++r)
+        if (aLayout.applyPart(D::Register, r) == want)
+          reg = r;
+      assert(reg >= 0 && "mmaOperandA holds every element of the warp's rows");
+      pair.push_back(aVals[reg]);
+    }
+    Value packed = buildVector(b, loc, pairType, pair);
+    out.push_back(elem.isBF16() ? LLVM::BitcastOp::create(b, loc, b.getI32Type(), packed).getResult() : packed);
+  }
+  return out;
+}
+
 // The dot on tensor cores: the result is in LinearLayout::mmaAccumulator,
-// so register r holds element r % 4 of the warp's 16x8 block r / 4. a and
-// b go through padded shared memory; each k step of 16 loads A fragments
-// (ldmatrix) per 16-row block and B fragments (ldmatrix.trans) per pair of
+// so register r holds element r % 4 of the warp's 16x8 block r / 4. A comes
+// straight from registers when it is in LinearLayout::mmaOperandA (a
+// previous dot's result, or a loop-invariant tile converted once), else
+// through padded shared memory and ldmatrix; B always goes through shared
+// memory, row-major (ldmatrix.trans) or, when its registers run down K as
+// after a transpose, column-major (plain ldmatrix). Each k step of 16 takes
+// the A fragments of each 16-row block and the B fragments of each pair of
 // 8-column blocks, then issues one mma.sync m16n8k16 per block.
 SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, ValueRange aVals, ValueRange bVals,
                                 ValueRange accVals, const LinearLayout &aLayout, const LinearLayout &bLayout,
@@ -101,16 +164,34 @@ SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, Valu
   auto aType = cast<RankedTensorType>(op.getA().getType());
   int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = cLayout.shape()[1];
   bool isBF16 = aType.getElementType().isBF16();
-  int64_t strideA = K + 8, strideB = N + 8; // elements per padded row
-  int64_t aBytes = (M * strideA * 2 + 15) / 16 * 16;
-  requireSharedBytes(op, aBytes + K * strideB * 2);
-  Value base = sharedBase(b, loc, op);
-  auto ptr3 = LLVM::LLVMPointerType::get(ctx, kSharedAddressSpace);
-  Value bBase = LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), base, ValueRange{i32Const(b, loc, aBytes)});
+  int numWarps = cLayout.numWarps();
+  bool aInRegisters = aLayout == LinearLayout::mmaOperandA({M, K}, numWarps);
+  std::optional<SharedOperand> aShared = aInRegisters ? std::nullopt : sharedOperand(op.getA(), false);
+  std::optional<SharedOperand> bShared = sharedOperand(op.getB(), true);
+  bool bTransposed = bShared ? bShared->transposed : runsDownColumns(bLayout);
+  // Elements per padded stored row: B column-major stores rows of K. A
+  // pipelined slot has the same padding (pipelinedRowStride).
+  int64_t strideA = K + 8, strideB = (bTransposed ? K : N) + 8;
+  bool aScratch = !aInRegisters && !aShared, bScratch = !bShared;
+  int64_t aBytes = aScratch ? (M * strideA * 2 + 15) / 16 * 16 : 0;
   ThreadIds ids = threadIds(b, loc);
-  writeTilePadded(b, loc, base, aLayout, aVals, ids, strideA);
-  writeTilePadded(b, loc, bBase, bLayout, bVals, ids, strideB);
-  barrier(b, loc);
+  auto ptr3 = LLVM::LLVMPointerType::get(ctx, kSharedAddressSpace);
+  Value base, bBase;
+  if (aScratch || bScratch) {
+    requireSharedBytes(op, aBytes + (bScratch ? (bTransposed ? N : K) * strideB * 2 : 0));
+    base = sharedBase(b, loc, op);
+    bBase = LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), base, ValueRange{i32Const(b, loc, aBytes)});
+  }
+  if (aScratch)
+    writeTilePadded(b, loc, base, aLayout, aVals, ids, strideA, /*transposed=*/false);
+  else if (aShared)
+    base = aShared->slot(b, loc, op);
+  if (bScratch)
+    writeTilePadded(b, loc, bBase, bLayout, bVals, ids, strideB, bTransposed);
+  else
+    bBase = bShared->slot(b, loc, op);
+  if (aScratch || bScratch)
+    barrier(b, loc);
 
   // This warp's block origin (the warp part of the layout), and the
   // ldmatrix row / column each lane addresses.
@@ -157,20 +238,40 @@ SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, Valu
     // A fragments per 16-row block.
     std::map<int32_t, SmallVector<Value>> aFrag;
     for (int32_t row : rowOffsets) {
+      if (aInRegisters) {
+        aFrag[row] = fragmentFromRegisters(b, loc, aVals, aLayout, row, k0);
+        continue;
+      }
       Value r = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, warpRow, i32Const(b, loc, row)), laneRow);
       Value c = arith::AddIOp::create(b, loc, laneCol, i32Const(b, loc, k0));
-      aFrag[row] = loadMatrices(b, loc, addressOf(base, r, c, strideA), 4, false);
+      for (Value m : loadMatrices(b, loc, addressOf(base, r, c, strideA), 4, false))
+        aFrag[row].push_back(asOperand(m));
     }
-    // B fragments per 8-column block, loaded two blocks at a time.
+    // B fragments per 8-column block, loaded two blocks at a time: matrices
+    // (k0, col), (k0 + 8, col), then the same at col + 8. Row-major B has
+    // k along rows (ldmatrix.trans); column-major B has col along rows.
     std::map<int32_t, SmallVector<Value>> bFrag;
     for (size_t j = 0; j < colOffsets.size(); ++j) {
       int32_t col = colOffsets[j];
       if (bFrag.count(col))
         continue;
       bool pair = j + 1 < colOffsets.size() && colOffsets[j + 1] == col + 8;
-      Value r = arith::AddIOp::create(b, loc, laneRow, i32Const(b, loc, k0));
-      Value c = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, warpCol, i32Const(b, loc, col)), laneCol);
-      SmallVector<Value> m = loadMatrices(b, loc, addressOf(bBase, r, c, strideB), pair ? 4 : 2, true);
+      Value nBase = arith::AddIOp::create(b, loc, warpCol, i32Const(b, loc, col));
+      Value addr;
+      if (bTransposed) {
+        // Lane l addresses row n = col + (l & 7) + 8 * (l >> 4) at k0 + 8 * ((l >> 3) & 1).
+        Value n = arith::AddIOp::create(
+            b, loc, nBase,
+            arith::AddIOp::create(b, loc, arith::AndIOp::create(b, loc, ids.lane, i32Const(b, loc, 7)), laneCol));
+        Value k = arith::AddIOp::create(
+            b, loc, i32Const(b, loc, k0),
+            arith::AndIOp::create(b, loc, ids.lane, i32Const(b, loc, 8)));
+        addr = addressOf(bBase, n, k, strideB);
+      } else {
+        Value r = arith::AddIOp::create(b, loc, laneRow, i32Const(b, loc, k0));
+        addr = addressOf(bBase, r, arith::AddIOp::create(b, loc, nBase, laneCol), strideB);
+      }
+      SmallVector<Value> m = loadMatrices(b, loc, addr, pair ? 4 : 2, !bTransposed);
       bFrag[col] = {m[0], m[1]};
       if (pair)
         bFrag[col + 8] = {m[2], m[3]};
@@ -179,7 +280,7 @@ SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, Valu
       Coord c = cLayout.applyPart(D::Register, blk * 4);
       SmallVector<Value> av, bv;
       for (Value v : aFrag[c[0]])
-        av.push_back(asOperand(v));
+        av.push_back(v);
       for (Value v : bFrag[c[1]])
         bv.push_back(asOperand(v));
       SmallVector<Value> cv(acc.begin() + blk * 4, acc.begin() + blk * 4 + 4);
@@ -190,7 +291,10 @@ SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, Valu
         acc[blk * 4 + i] = LLVM::ExtractValueOp::create(b, loc, d, i);
     }
   }
-  barrier(b, loc);
+  // The next user of the scratch space must not overwrite it under the
+  // ldmatrix of a slower warp.
+  if (aScratch || bScratch)
+    barrier(b, loc);
   return acc;
 }
 

@@ -24,9 +24,6 @@ Type memoryType(Type elem) {
   return elem.isInteger(1) ? IntegerType::get(elem.getContext(), 8) : elem;
 }
 
-Type pointeeOf(Type ptrLike) {
-  return cast<tz::PointerType>(tz::getElementTypeOrSelf(ptrLike)).getPointeeType();
-}
 
 int numRegistersOf(Type t) {
   auto tile = dyn_cast<RankedTensorType>(t);
@@ -118,42 +115,6 @@ struct AddPtrOpLowering : OpConversionPattern<tz::AddPtrOp> {
     return success();
   }
 };
-
-// How many consecutive registers of a tile access consecutive, aligned
-// addresses under one mask value, so that one vector access (at most 16
-// bytes) serves them: the layout's leading register bases must step along
-// one dimension by 1, 2, 4, ..., and the axis analysis must find the
-// pointers contiguous, aligned and the mask constant that far.
-int vectorWidth(Type ptrType, Value ptr, Value mask, const AxisInfoAnalysis &axis) {
-  auto tile = dyn_cast<RankedTensorType>(ptrType);
-  Type elem = pointeeOf(ptrType);
-  if (!tile || elem.isInteger(1))
-    return 1;
-  LinearLayout layout = layoutOf(tile);
-  const auto &regs = layout.bases(LinearLayout::InDim::Register);
-  if (regs.empty())
-    return 1;
-  int dim = -1;
-  for (int d = 0; d < layout.rank(); ++d)
-    if (regs[0][d] == 1)
-      dim = d;
-  if (dim < 0)
-    return 1;
-  int64_t width = 1;
-  for (size_t bit = 0; bit < regs.size(); ++bit) {
-    Coord expected(layout.rank(), 0);
-    expected[dim] = int32_t(1) << bit;
-    if (regs[bit] != expected)
-      break;
-    width *= 2;
-  }
-  int64_t bytes = std::max<unsigned>(1, elem.getIntOrFloatBitWidth() / 8);
-  AxisInfo p = axis.get(ptr);
-  width = std::min({width, p.contiguity[dim], std::max<int64_t>(1, p.divisibility / bytes), 16 / bytes});
-  if (mask)
-    width = std::min(width, axis.get(mask).constancy[dim]);
-  return std::max<int64_t>(1, width);
-}
 
 struct LoadOpLowering : OpConversionPattern<tz::LoadOp> {
   LoadOpLowering(TypeConverter &tc, MLIRContext *ctx, const AxisInfoAnalysis &axis)

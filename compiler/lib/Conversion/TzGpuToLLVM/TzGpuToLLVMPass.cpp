@@ -115,6 +115,7 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     lowering::populateReducePatterns(tc, patterns);
     lowering::populateScanPatterns(tc, patterns);
     lowering::populateDotPatterns(tc, patterns);
+    lowering::populateAsyncCopyPatterns(tc, patterns, axis);
     lowering::populateDebugPatterns(tc, patterns);
     scf::populateSCFStructuralTypeConversionsAndLegality(tc, patterns, target);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);

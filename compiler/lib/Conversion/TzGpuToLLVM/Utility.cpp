@@ -1,11 +1,12 @@
 //===- Utility.cpp - helpers shared by the tzgpu-to-LLVM patterns --------===//
 #include "Utility.h"
 
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
 
@@ -112,7 +113,15 @@ Value isFirstThread(OpBuilder &b, Location loc) {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32Const(b, loc, 0));
 }
 
-Value sharedBase(OpBuilder &b, Location loc, Operation *user) {
+namespace {
+int64_t pipelinedBytes(Operation *user) {
+  auto module = user->getParentOfType<ModuleOp>();
+  auto attr = module->getAttrOfType<IntegerAttr>(kPipelinedBytesAttrName);
+  return attr ? attr.getInt() : 0;
+}
+} // namespace
+
+Value pipelinedBase(OpBuilder &b, Location loc, Operation *user) {
   auto module = user->getParentOfType<ModuleOp>();
   auto global = module.lookupSymbol<LLVM::GlobalOp>(kSharedSymbol);
   if (!global) {
@@ -123,10 +132,22 @@ Value sharedBase(OpBuilder &b, Location loc, Operation *user) {
     global = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/false, LLVM::Linkage::External, kSharedSymbol,
                                     Attribute(), /*alignment=*/16, kSharedAddressSpace);
   }
+  requireSharedBytes(user, 0);
   return LLVM::AddressOfOp::create(b, loc, global);
 }
 
+Value sharedBase(OpBuilder &b, Location loc, Operation *user) {
+  Value base = pipelinedBase(b, loc, user);
+  int64_t skip = pipelinedBytes(user);
+  if (!skip)
+    return base;
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
+  return LLVM::GEPOp::create(b, loc, ptrType, b.getI8Type(), base, ValueRange{i32Const(b, loc, skip)});
+}
+
 void requireSharedBytes(Operation *user, int64_t bytes) {
+  // Scratch sizes are counted after the pipelined buffers.
+  bytes += pipelinedBytes(user);
   auto module = user->getParentOfType<ModuleOp>();
   int64_t have = 0;
   if (auto attr = module->getAttrOfType<IntegerAttr>(kSharedBytesAttrName))
@@ -243,34 +264,11 @@ Value linearIndex(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<
 SmallVector<Value> remapTile(OpBuilder &b, Location loc, Operation *user, ValueRange srcValues,
                              const LinearLayout &src, const LinearLayout &dst, const CoordMap &map) {
   using D = LinearLayout::InDim;
-  // Registers suffice when the lanes and warps of both layouts hold the same
-  // (mapped) coordinates and each destination register's element is in some
-  // source register of the same thread. The map is linear, so checking the
-  // bases checks every thread.
-  bool local = true;
-  for (D dim : {D::Lane, D::Warp}) {
-    if (src.numBits(dim) != dst.numBits(dim)) {
-      local = false;
-      break;
-    }
-    for (int bit = 0; bit < dst.numBits(dim) && local; ++bit)
-      local = map(dst.bases(dim)[bit]) == src.bases(dim)[bit];
-  }
   SmallVector<Value> out;
-  if (local) {
-    llvm::DenseMap<int64_t, int> srcRegOf;
-    for (int r = src.numRegisters() - 1; r >= 0; --r)
-      srcRegOf[src.linearIndex(src.applyPart(D::Register, r))] = r;
-    for (int r = 0; r < dst.numRegisters() && local; ++r) {
-      auto it = srcRegOf.find(src.linearIndex(map(dst.applyPart(D::Register, r))));
-      if (it == srcRegOf.end())
-        local = false;
-      else
-        out.push_back(srcValues[it->second]);
-    }
-    if (local)
-      return out;
-    out.clear();
+  if (auto regs = registerOnlyRemap(src, dst, map)) {
+    for (int r : *regs)
+      out.push_back(srcValues[r]);
+    return out;
   }
 
   // Through shared memory: every thread writes what it holds at the
@@ -293,6 +291,46 @@ SmallVector<Value> remapTile(OpBuilder &b, Location loc, Operation *user, ValueR
   }
   barrier(b, loc);
   return out;
+}
+
+Type pointeeOf(Type ptrLike) {
+  return cast<tz::PointerType>(tz::getElementTypeOrSelf(ptrLike)).getPointeeType();
+}
+
+// How many consecutive registers of a tile access consecutive, aligned
+// addresses under one mask value, so that one vector access (at most 16
+// bytes) serves them: the layout's leading register bases must step along
+// one dimension by 1, 2, 4, ..., and the axis analysis must find the
+// pointers contiguous, aligned and the mask constant that far.
+int vectorWidth(Type ptrType, Value ptr, Value mask, const AxisInfoAnalysis &axis) {
+  auto tile = dyn_cast<RankedTensorType>(ptrType);
+  Type elem = pointeeOf(ptrType);
+  if (!tile || elem.isInteger(1))
+    return 1;
+  LinearLayout layout = layoutOf(tile);
+  const auto &regs = layout.bases(LinearLayout::InDim::Register);
+  if (regs.empty())
+    return 1;
+  int dim = -1;
+  for (int d = 0; d < layout.rank(); ++d)
+    if (regs[0][d] == 1)
+      dim = d;
+  if (dim < 0)
+    return 1;
+  int64_t width = 1;
+  for (size_t bit = 0; bit < regs.size(); ++bit) {
+    Coord expected(layout.rank(), 0);
+    expected[dim] = int32_t(1) << bit;
+    if (regs[bit] != expected)
+      break;
+    width *= 2;
+  }
+  int64_t bytes = std::max<unsigned>(1, elem.getIntOrFloatBitWidth() / 8);
+  AxisInfo p = axis.get(ptr);
+  width = std::min({width, p.contiguity[dim], std::max<int64_t>(1, p.divisibility / bytes), 16 / bytes});
+  if (mask)
+    width = std::min(width, axis.get(mask).constancy[dim]);
+  return std::max<int64_t>(1, width);
 }
 
 } // namespace terrazzo::tzgpu::lowering

@@ -6,6 +6,8 @@
 // memory, barriers, shuffles, and moving a tile between two layouts.
 #pragma once
 
+#include "terrazzo/Analysis/AxisInfo.h"
+
 #include "terrazzo/Dialect/TzGpu/IR/TzGpuDialect.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -55,8 +57,10 @@ bool isCanonicalRegister(const LinearLayout &layout, int reg);
 // Thread 0 of the block: the one that performs a scalar side effect.
 mlir::Value isFirstThread(mlir::OpBuilder &b, mlir::Location loc);
 
-// Base of the kernel's dynamic shared memory (!llvm.ptr<3>), and a record
-// that the kernel needs at least `bytes` of it.
+// Base of the scratch space in the kernel's dynamic shared memory
+// (!llvm.ptr<3>, after tzgpu-pipeline's buffers), and a record that the
+// kernel needs at least `bytes` of scratch. Every op's use of the scratch
+// ends before the next op's begins (barriers around each use).
 mlir::Value sharedBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
 void requireSharedBytes(mlir::Operation *user, int64_t bytes);
 void barrier(mlir::OpBuilder &b, mlir::Location loc);
@@ -79,12 +83,6 @@ mlir::Value buildVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType
 // v from lane (lane ^ laneMask) of the same warp, for any scalar type.
 mlir::Value shuffleXor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, int laneMask);
 
-// A coordinate map between two tiles: given a coordinate of the destination
-// tile, the coordinate of the source element it takes. It must be linear
-// over F2 (broadcasts, inserted or removed unit dimensions, transposes and
-// reshapes of power-of-two shapes all are).
-using CoordMap = std::function<Coord(const Coord &)>;
-
 // The registers of a tile in layout `dst` whose element at coordinate c is
 // the source element at map(c), from `srcValues` in layout `src`. Stays in
 // registers when every thread already holds what it needs; otherwise goes
@@ -96,5 +94,21 @@ llvm::SmallVector<mlir::Value> remapTile(mlir::OpBuilder &b, mlir::Location loc,
 // Row-major index of a coordinate as an i32 value.
 mlir::Value linearIndex(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
                         llvm::ArrayRef<mlir::Value> coord);
+
+// The pointee of a pointer or a tile of pointers.
+mlir::Type pointeeOf(mlir::Type ptrLike);
+
+// How many consecutive registers of a pointer tile (with `mask`, if any)
+// one vector access of at most 16 bytes can serve (see Utility.cpp).
+int vectorWidth(mlir::Type ptrType, mlir::Value ptr, mlir::Value mask, const AxisInfoAnalysis &axis);
+
+// The start of the pipelined buffers of tzgpu-pipeline (offset 0 of shared
+// memory); sharedBase's scratch space comes after them.
+mlir::Value pipelinedBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
+
+// Slot `slot` (an i32) of the pipelined buffer at byte `offset` that holds
+// tiles of type `tile` (see tzgpu.async_copy).
+mlir::Value pipelinedSlot(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user,
+                          mlir::RankedTensorType tile, int64_t offset, mlir::Value slot);
 
 } // namespace terrazzo::tzgpu::lowering

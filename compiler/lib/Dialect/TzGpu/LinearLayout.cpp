@@ -115,8 +115,12 @@ LinearLayout LinearLayout::blocked(llvm::ArrayRef<int64_t> shape, int numWarps, 
   return blockedFromSizes(shape, spt, lanes, warps, order);
 }
 
-LinearLayout LinearLayout::mmaAccumulator(llvm::ArrayRef<int64_t> shape, int numWarps) {
-  assert(shape.size() == 2 && shape[0] % 16 == 0 && shape[1] % 8 == 0 && "mma tiles are 16x8 blocks");
+namespace {
+// The 16x8 blocks of mma.sync over an [M, N] tile: lane and register bits
+// 0-1 inside a block, warps over rows of blocks (then columns of blocks if
+// `warpsSplitColumns`, else copies), the remaining blocks in registers,
+// along columns first.
+LinearLayout mmaBlocks(llvm::ArrayRef<int64_t> shape, int numWarps, bool warpsSplitColumns) {
   auto at = [](int32_t row, int32_t col) { return Coord{row, col}; };
   llvm::SmallVector<Coord> reg = {at(0, 1), at(8, 0)};
   llvm::SmallVector<Coord> lane = {at(0, 2), at(0, 4), at(1, 0), at(2, 0), at(4, 0)};
@@ -128,7 +132,7 @@ LinearLayout LinearLayout::mmaAccumulator(llvm::ArrayRef<int64_t> shape, int num
       warp.push_back(at(rowStep, 0));
       rowStep *= 2;
       rowsLeft /= 2;
-    } else if (colsLeft > 1) {
+    } else if (warpsSplitColumns && colsLeft > 1) {
       warp.push_back(at(0, colStep));
       colStep *= 2;
       colsLeft /= 2;
@@ -141,6 +145,19 @@ LinearLayout LinearLayout::mmaAccumulator(llvm::ArrayRef<int64_t> shape, int num
   for (; rowsLeft > 1; rowsLeft /= 2, rowStep *= 2)
     reg.push_back(at(rowStep, 0));
   return LinearLayout(shape, std::move(reg), std::move(lane), std::move(warp));
+}
+} // namespace
+
+LinearLayout LinearLayout::mmaAccumulator(llvm::ArrayRef<int64_t> shape, int numWarps) {
+  assert(shape.size() == 2 && shape[0] % 16 == 0 && shape[1] % 8 == 0 && "mma tiles are 16x8 blocks");
+  return mmaBlocks(shape, numWarps, /*warpsSplitColumns=*/true);
+}
+
+LinearLayout LinearLayout::mmaOperandA(llvm::ArrayRef<int64_t> shape, int numWarps) {
+  assert(shape.size() == 2 && shape[0] % 16 == 0 && shape[1] % 16 == 0 && "mma A operands are 16x16 blocks");
+  // Register bit 2 (column + 8) completes the 16x16 block: the first
+  // column step of the accumulator's registers.
+  return mmaBlocks(shape, numWarps, /*warpsSplitColumns=*/false);
 }
 
 Coord LinearLayout::applyPart(InDim d, int index) const {
@@ -230,6 +247,62 @@ LinearLayout LinearLayout::dropDim(int axis) const {
       out[i].push_back(nc);
     }
   return LinearLayout(shape, out[0], out[1], out[2]);
+}
+
+LinearLayout LinearLayout::broadcastSource(llvm::ArrayRef<int64_t> srcShape) const {
+  assert((int)srcShape.size() == rank() && "a broadcast keeps the rank");
+  llvm::SmallVector<Coord> out[3];
+  for (int i = 0; i < 3; ++i)
+    for (Coord c : bases_[i]) {
+      for (int d = 0; d < rank(); ++d)
+        if (srcShape[d] == 1)
+          c[d] = 0;
+      out[i].push_back(c);
+    }
+  return LinearLayout(srcShape, out[0], out[1], out[2]);
+}
+
+LinearLayout LinearLayout::permuted(llvm::ArrayRef<int32_t> order) const {
+  assert((int)order.size() == rank() && "a permutation of every dimension");
+  llvm::SmallVector<int64_t> shape;
+  for (int32_t d : order)
+    shape.push_back(shape_[d]);
+  llvm::SmallVector<Coord> out[3];
+  for (int i = 0; i < 3; ++i)
+    for (const Coord &c : bases_[i]) {
+      Coord nc;
+      for (int32_t d : order)
+        nc.push_back(c[d]);
+      out[i].push_back(nc);
+    }
+  return LinearLayout(shape, out[0], out[1], out[2]);
+}
+
+std::optional<llvm::SmallVector<int>> registerOnlyRemap(const LinearLayout &src, const LinearLayout &dst,
+                                                        const CoordMap &map) {
+  using D = LinearLayout::InDim;
+  // The map is linear, so when the lane and warp bases agree (after the
+  // map) every thread holds the same part of the source in both layouts,
+  // and only the register parts remain to be matched.
+  for (D dim : {D::Lane, D::Warp}) {
+    if (src.numBits(dim) != dst.numBits(dim))
+      return std::nullopt;
+    for (int bit = 0; bit < dst.numBits(dim); ++bit)
+      if (map(dst.bases(dim)[bit]) != src.bases(dim)[bit])
+        return std::nullopt;
+  }
+  llvm::SmallVector<int64_t> srcIndex;
+  for (int r = 0; r < src.numRegisters(); ++r)
+    srcIndex.push_back(src.linearIndex(src.applyPart(D::Register, r)));
+  llvm::SmallVector<int> out;
+  for (int r = 0; r < dst.numRegisters(); ++r) {
+    int64_t want = src.linearIndex(map(dst.applyPart(D::Register, r)));
+    auto it = llvm::find(srcIndex, want);
+    if (it == srcIndex.end())
+      return std::nullopt;
+    out.push_back(it - srcIndex.begin());
+  }
+  return out;
 }
 
 bool LinearLayout::operator==(const LinearLayout &o) const {

@@ -58,6 +58,15 @@ public:
   // step over the warp's 16x8 blocks, along N first. Register r therefore
   // holds element r % 4 of block r / 4.
   static LinearLayout mmaAccumulator(llvm::ArrayRef<int64_t> shape, int numWarps);
+  // The A operand of mma.sync m16n8k16 for an [M, K] tile held in
+  // registers: per 16x16 block, lane l holds rows l/4 and l/4 + 8 and
+  // columns 2(l%4), +1, +8, +9 (register bits: column + 1, row + 8,
+  // column + 8); further registers step along K, then over M blocks. Warps
+  // split M as the accumulator does and never split K (a warp needs whole
+  // rows), so warps left over hold copies. When warps do not split N, this
+  // equals mmaAccumulator of the same shape: a dot result feeds the next
+  // dot's A operand without moving.
+  static LinearLayout mmaOperandA(llvm::ArrayRef<int64_t> shape, int numWarps);
 
   llvm::ArrayRef<int64_t> shape() const { return shape_; }
   int rank() const { return shape_.size(); }
@@ -88,6 +97,13 @@ public:
   // This layout with dimension `axis` removed (the layout of a reduction's
   // result): bases along `axis` become zero. Requires axis-aligned bases.
   LinearLayout dropDim(int axis) const;
+  // The layout of the source of a broadcast to this layout: `srcShape` has
+  // 1 where the broadcast repeats, and bases along those dimensions become
+  // zero, so each thread holds the source elements its results repeat.
+  LinearLayout broadcastSource(llvm::ArrayRef<int64_t> srcShape) const;
+  // Dimensions reordered: dimension i of the result is dimension order[i]
+  // of this layout (the layout tz.trans gives for free).
+  LinearLayout permuted(llvm::ArrayRef<int32_t> order) const;
 
   bool operator==(const LinearLayout &o) const;
   bool operator!=(const LinearLayout &o) const { return !(*this == o); }
@@ -97,5 +113,21 @@ private:
   llvm::SmallVector<int64_t, 4> shape_;
   llvm::SmallVector<Coord> bases_[3];
 };
+
+// A coordinate map between two tiles: given a coordinate of the destination
+// tile, the coordinate of the source element it takes. It must be linear
+// over F2 (broadcasts, inserted or removed unit dimensions, transposes and
+// reshapes of power-of-two shapes all are).
+using CoordMap = std::function<Coord(const Coord &)>;
+
+// When every thread of `dst` finds the source element map(c) of each of its
+// registers among its own registers of `src`: the source register for each
+// destination register. Otherwise (some element lives in another thread)
+// nothing, and the move needs shared memory or shuffles.
+std::optional<llvm::SmallVector<int>> registerOnlyRemap(const LinearLayout &src, const LinearLayout &dst,
+                                                        const CoordMap &map);
+inline std::optional<llvm::SmallVector<int>> registerOnlyRemap(const LinearLayout &src, const LinearLayout &dst) {
+  return registerOnlyRemap(src, dst, [](const Coord &c) { return c; });
+}
 
 } // namespace terrazzo::tzgpu

@@ -162,6 +162,16 @@ RankedTensorType withLayout(RankedTensorType type, const LinearLayout &layout) {
   return RankedTensorType::get(type.getShape(), type.getElementType(),
                                LinearEncodingAttr::fromLayout(type.getContext(), layout));
 }
+int64_t pipelinedRowStride(mlir::RankedTensorType tile) {
+  int64_t bytes = tile.getElementType().getIntOrFloatBitWidth() / 8;
+  return tile.getShape()[1] + 16 / bytes;
+}
+
+int64_t pipelinedSlotBytes(mlir::RankedTensorType tile) {
+  int64_t bytes = tile.getElementType().getIntOrFloatBitWidth() / 8;
+  return (tile.getShape()[0] * pipelinedRowStride(tile) * bytes + 127) / 128 * 128;
+}
+
 } // namespace terrazzo::tzgpu
 
 //===----------------------------------------------------------------------===//

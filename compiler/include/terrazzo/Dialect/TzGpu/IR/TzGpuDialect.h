@@ -23,6 +23,15 @@ inline constexpr const char *kNumWarpsAttrName = "tzgpu.num_warps";
 // Module attribute set by the lowering: bytes of dynamic shared memory the
 // kernel needs at launch.
 inline constexpr const char *kSharedBytesAttrName = "tzgpu.shared_bytes";
+// Module attribute set by tzgpu-pipeline: bytes at the start of shared
+// memory that hold the pipelined buffers (the scratch space follows).
+inline constexpr const char *kPipelinedBytesAttrName = "tzgpu.pipelined_shared_bytes";
+
+// A pipelined buffer slot holds a 2-D tile row-major with each row padded by
+// 16 bytes: elements from one row to the next, and bytes per slot (a
+// multiple of 128).
+int64_t pipelinedRowStride(mlir::RankedTensorType tile);
+int64_t pipelinedSlotBytes(mlir::RankedTensorType tile);
 
 // The layout of an encoded tile type (asserts it has a linear encoding).
 LinearLayout getLayout(mlir::RankedTensorType type);

@@ -67,4 +67,59 @@ def TzGpu_ConvertLayoutOp : TzGpu_Op<"convert_layout", [Pure, SameOperandsAndRes
   let hasCanonicalizer = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Asynchronous copies into pipelined shared-memory buffers
+//===----------------------------------------------------------------------===//
+//
+// tzgpu-pipeline turns a load that feeds a dot inside a loop into copies
+// that run `stages - 1` iterations ahead. A buffer lives at byte `offset`
+// of the module's pipelined region of shared memory (the pass lays out the
+// buffers of each loop from 0: loops do not overlap in time), which comes
+// before the scratch space the other ops use. It has `stages` slots of
+// pipelinedSlotBytes each, holding one tile row-major with every row padded
+// by 16 bytes (conflict-free ldmatrix).
+
+def TzGpu_AsyncCopyOp : TzGpu_Op<"async_copy", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "Start copying a tile from global memory into a buffer slot";
+  let description = [{
+    Each thread issues cp.async for the elements its layout gives it, in
+    chunks of up to 16 bytes; masked-off chunks are filled with zeros and
+    read nothing. The copy is complete after a later `tzgpu.async_wait`
+    that leaves fewer groups pending than were committed since.
+  }];
+  let arguments = (ins AnyRankedTensor:$ptr, Optional<AnyRankedTensor>:$mask, I32:$slot,
+                       I64Attr:$offset, I64Attr:$stages);
+  let assemblyFormat = [{
+    $ptr (`mask` $mask^)? `into` `shared` `[` $offset `]` `slot` $slot `of` $stages attr-dict
+    `:` type($ptr) (`,` type($mask)^)?
+  }];
+}
+
+def TzGpu_AsyncCommitOp : TzGpu_Op<"async_commit", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "Close the group of copies this thread issued since the last commit";
+  let assemblyFormat = "attr-dict";
+}
+
+def TzGpu_AsyncWaitOp : TzGpu_Op<"async_wait", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "Wait until at most `pending` groups are in flight, then synchronise the block";
+  let description = [{
+    After it, every thread sees what every thread's completed copies wrote,
+    and every thread has finished what came before it (so a slot read before
+    may be overwritten).
+  }];
+  let arguments = (ins I32Attr:$pending);
+  let assemblyFormat = "$pending attr-dict";
+}
+
+def TzGpu_LocalLoadOp : TzGpu_Op<"local_load", [MemoryEffects<[MemRead]>]> {
+  let summary = "Read a tile from a buffer slot";
+  let description = [{
+    The result may have any layout. A dot whose operand is a local_load (or,
+    for B, the transpose of one) reads the buffer with ldmatrix directly.
+  }];
+  let arguments = (ins I32:$slot, I64Attr:$offset, I64Attr:$stages);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "`shared` `[` $offset `]` `slot` $slot `of` $stages attr-dict `:` type($result)";
+}
+
 #endif // TERRAZZO_TZGPU_DIALECT

@@ -33,14 +33,42 @@ def TzGpuAccelerateDot : Pass<"tzgpu-accelerate-dot", "mlir::ModuleOp"> {
 }
 
 def TzGpuRemoveLayoutConversions : Pass<"tzgpu-remove-layout-conversions", "mlir::ModuleOp"> {
-  let summary = "Keep loop-carried tiles in the layout their loop body wants";
+  let summary = "Move layout conversions to where they are free or rare";
   let description = [{
-    A tile carried by an scf.for whose body converts it to layout L on entry
-    and converts a value of layout L back for the next iteration is carried
-    in L instead: one conversion before the loop and one after it, none per
-    iteration. Then canonicalization folds conversions of splats, constants
-    and other conversions.
+    Repeats until nothing changes: a conversion to a default layout is sunk
+    into its elementwise users and reductions (they compute in the source
+    layout, a reduction yielding it with the axis dropped); a conversion to a
+    chosen layout of a value made by cheap ops (ranges, splats, constants,
+    elementwise ops, broadcasts, expand_dims, trans) rebuilds them in that
+    layout, and one of a single-use elementwise or shape op moves to its
+    operands, in both cases when at most one operand then needs a real
+    conversion; a loop-carried tile only converted to one layout is carried
+    in it. tz.trans results take the permuted source layout, dot operands
+    lose conversions the dot lowering does not need, and an A operand is put
+    in LinearLayout::mmaOperandA when that is free (a previous dot's result)
+    or happens once (loop-invariant). Then canonicalization folds what is
+    left.
   }];
+}
+
+def TzGpuPipeline : Pass<"tzgpu-pipeline", "mlir::ModuleOp"> {
+  let summary = "Copy the tiles of loads feeding dots in loops ahead with cp.async";
+  let description = [{
+    Loads in the body of an innermost scf.for whose only use is a dot operand
+    (A, B, or B through tz.trans), with 16-bit elements, addresses and mask
+    computable for a later iteration and chunks of at least 4 bytes, become
+    tzgpu.async_copy into `num-stages` shared-memory slots, num-stages - 1
+    iterations ahead, and tzgpu.local_load of the current slot, as long as
+    the loop's buffers fit in `max-bytes`. Sets
+    tzgpu.pipelined_shared_bytes on the module.
+  }];
+  let options = [
+    Option<"numStages", "num-stages", "int", /*default=*/"2",
+           "slots per buffer (copies run num-stages - 1 iterations ahead); below 2 does nothing">,
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"98304",
+           "shared memory the buffers of one loop may take (loads past it stay loads)">
+  ];
+  let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect", "::mlir::arith::ArithDialect"];
 }
 
 def ConvertTzGpuToLLVM : Pass<"convert-tzgpu-to-llvm", "mlir::ModuleOp"> {

@@ -1,0 +1,137 @@
+//===- AsyncCopyOpToLLVM.cpp - cp.async into pipelined buffers -----------===//
+//
+// tzgpu.async_copy: each thread copies the chunks of consecutive registers
+// its layout gives it (the width the axis analysis allows, up to 16 bytes)
+// with cp.async, zero-filling masked chunks; chunks under 4 bytes (below
+// cp.async's smallest) are loaded and stored synchronously instead.
+// tzgpu.local_load reads a slot element by element (a dot reading a slot
+// uses ldmatrix instead, see DotOpToLLVM.cpp).
+#include "Patterns.h"
+#include "Utility.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+
+namespace terrazzo::tzgpu::lowering {
+
+Value pipelinedSlot(OpBuilder &b, Location loc, Operation *user, RankedTensorType tile, int64_t offset,
+                    Value slot) {
+  Value index = arith::AddIOp::create(
+      b, loc, i32Const(b, loc, offset),
+      arith::MulIOp::create(b, loc, slot, i32Const(b, loc, pipelinedSlotBytes(tile))));
+  auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
+  return LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), pipelinedBase(b, loc, user), ValueRange{index});
+}
+
+namespace {
+
+// Element index of each register in a slot (row-major, padded rows).
+Value slotIndex(OpBuilder &b, Location loc, ArrayRef<Value> coord, int64_t rowStride) {
+  return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, coord[0], i32Const(b, loc, rowStride)),
+                               coord[1]);
+}
+
+struct AsyncCopyOpLowering : OpConversionPattern<AsyncCopyOp> {
+  AsyncCopyOpLowering(TypeConverter &tc, MLIRContext *ctx, const AxisInfoAnalysis &axis)
+      : OpConversionPattern(tc, ctx), axis(axis) {}
+  const AxisInfoAnalysis &axis;
+
+  LogicalResult matchAndRewrite(AsyncCopyOp op, OneToNOpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto ptrType = cast<RankedTensorType>(op.getPtr().getType());
+    Type elem = pointeeOf(ptrType);
+    auto tile = RankedTensorType::get(ptrType.getShape(), elem, ptrType.getEncoding());
+    LinearLayout layout = layoutOf(ptrType);
+    int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
+    int width = vectorWidth(ptrType, op.getPtr(), op.getMask(), axis);
+    int64_t chunkBytes = width * elemBytes;
+    Value slot = pipelinedSlot(rewriter, loc, op, tile, op.getOffset(), adaptor.getSlot().front());
+    auto ptr3 = LLVM::LLVMPointerType::get(rewriter.getContext(), kSharedAddressSpace);
+    ThreadCoords tc = threadCoords(rewriter, loc, layout, threadIds(rewriter, loc));
+    int64_t stride = pipelinedRowStride(tile);
+    for (int r = 0; r < layout.numRegisters(); r += width) {
+      Value dst = LLVM::GEPOp::create(rewriter, loc, ptr3, elem, slot,
+                                      ValueRange{slotIndex(rewriter, loc, registerCoord(rewriter, loc, tc, r), stride)});
+      Value src = adaptor.getPtr()[r];
+      Value mask = op.getMask() ? adaptor.getMask()[r] : Value();
+      if (chunkBytes >= 4) {
+        Value srcBytes;
+        if (mask)
+          srcBytes = arith::SelectOp::create(rewriter, loc, mask, i32Const(rewriter, loc, chunkBytes),
+                                             i32Const(rewriter, loc, 0));
+        auto modifier = chunkBytes == 16 ? NVVM::LoadCacheModifierKind::CG : NVVM::LoadCacheModifierKind::CA;
+        NVVM::CpAsyncOp::create(rewriter, loc, dst, src, rewriter.getI32IntegerAttr(chunkBytes),
+                                NVVM::LoadCacheModifierKindAttr::get(rewriter.getContext(), modifier), srcBytes);
+        continue;
+      }
+      // One element at a time, zero where masked.
+      Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elem));
+      Value v;
+      if (mask) {
+        auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{elem}, mask, /*withElse=*/true);
+        OpBuilder::InsertionGuard g(rewriter);
+        rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        scf::YieldOp::create(rewriter, loc, LLVM::LoadOp::create(rewriter, loc, elem, src).getResult());
+        rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
+        scf::YieldOp::create(rewriter, loc, zero);
+        v = ifOp.getResult(0);
+      } else {
+        v = LLVM::LoadOp::create(rewriter, loc, elem, src);
+      }
+      LLVM::StoreOp::create(rewriter, loc, v, dst);
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct AsyncCommitOpLowering : OpConversionPattern<AsyncCommitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AsyncCommitOp op, OpAdaptor, ConversionPatternRewriter &rewriter) const override {
+    NVVM::CpAsyncCommitGroupOp::create(rewriter, op.getLoc());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct AsyncWaitOpLowering : OpConversionPattern<AsyncWaitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AsyncWaitOp op, OpAdaptor, ConversionPatternRewriter &rewriter) const override {
+    NVVM::CpAsyncWaitGroupOp::create(rewriter, op.getLoc(), op.getPending());
+    barrier(rewriter, op.getLoc());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct LocalLoadOpLowering : OpConversionPattern<LocalLoadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LocalLoadOp op, OneToNOpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto tile = cast<RankedTensorType>(op.getType());
+    LinearLayout layout = layoutOf(tile);
+    Value slot = pipelinedSlot(rewriter, loc, op, tile, op.getOffset(), adaptor.getSlot().front());
+    ThreadCoords tc = threadCoords(rewriter, loc, layout, threadIds(rewriter, loc));
+    SmallVector<Value> values;
+    for (int r = 0; r < layout.numRegisters(); ++r)
+      values.push_back(loadShared(rewriter, loc, slot,
+                                  slotIndex(rewriter, loc, registerCoord(rewriter, loc, tc, r), pipelinedRowStride(tile)),
+                                  tile.getElementType()));
+    rewriter.replaceOpWithMultiple(op, {values});
+    return success();
+  }
+};
+
+} // namespace
+
+void populateAsyncCopyPatterns(TypeConverter &tc, RewritePatternSet &patterns, const AxisInfoAnalysis &axis) {
+  patterns.add<AsyncCopyOpLowering>(tc, patterns.getContext(), axis);
+  patterns.add<AsyncCommitOpLowering, AsyncWaitOpLowering, LocalLoadOpLowering>(tc, patterns.getContext());
+}
+
+} // namespace terrazzo::tzgpu::lowering

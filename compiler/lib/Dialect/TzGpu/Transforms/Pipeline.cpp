@@ -1,0 +1,248 @@
+//===- Pipeline.cpp - loads feeding dots run ahead with cp.async ---------===//
+//
+// In a loop like
+//
+//   for k in range(lo, hi, step):
+//       a = tz.load(a_ptrs(k)); b = tz.load(b_ptrs(k))
+//       acc = tz.dot(a, b, acc)
+//
+// every iteration waits for its loads before its dot. With S stages, tiles
+// are copied into S shared-memory slots by cp.async, S - 1 iterations ahead:
+//
+//   prologue: copy tiles of iterations 0 .. S-2 into slots 0 .. S-2
+//   iteration i: wait for tile i (barrier), copy tile i + S - 1 into the slot
+//                iteration i - 1 read, then compute on slot i % S
+//
+// so the copies of later tiles overlap this iteration's math. A load
+// qualifies when its only use is a dot operand the dot lowering can read
+// from the slot with ldmatrix (A, B, or B through tz.trans), its addresses
+// and mask come from pure ops of the loop index and loop-invariant values
+// (so they can be computed for a later iteration), its elements are 16 bit
+// and the axis analysis proves chunks of at least 4 bytes (cp.async's
+// smallest) contiguous and aligned. Copies past the end of the loop are
+// masked off (zero bytes read).
+#include "LayoutRematerialization.h"
+
+#include "terrazzo/Analysis/AxisInfo.h"
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
+
+using namespace mlir;
+
+namespace terrazzo::tzgpu {
+#define GEN_PASS_DEF_TZGPUPIPELINE
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h.inc"
+
+namespace {
+
+// Address computations larger than this are not worth copying per stage.
+constexpr int kMaxSliceOps = 64;
+
+bool feedsDotFromShared(tz::LoadOp load) {
+  Value v = load.getResult();
+  if (!v.hasOneUse())
+    return false;
+  Operation *user = *v.getUsers().begin();
+  bool transposed = false;
+  if (auto trans = dyn_cast<tz::TransOp>(user)) {
+    if (!trans.getResult().hasOneUse())
+      return false;
+    v = trans.getResult();
+    user = *v.getUsers().begin();
+    transposed = true;
+  }
+  auto dot = dyn_cast<tz::DotOp>(user);
+  if (!dot || dot->getBlock() != load->getBlock())
+    return false;
+  return dot.getB() == v || (!transposed && dot.getA() == v);
+}
+
+// Ops of the loop body that `roots` depend on, in program order. Fails when
+// one has effects or regions, or a loop-carried value is involved; requires
+// the loop index to be involved (a loop-invariant load gains nothing).
+bool collectSlice(scf::ForOp loop, ValueRange roots, SmallVector<Operation *> &slice) {
+  Block *body = loop.getBody();
+  llvm::SetVector<Operation *> found;
+  SmallVector<Value> work(roots.begin(), roots.end());
+  bool usesIndex = false;
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      if (arg == loop.getInductionVar())
+        usesIndex = true;
+      else if (arg.getOwner() == body)
+        return false;
+      continue;
+    }
+    Operation *def = v.getDefiningOp();
+    if (!loop->isAncestor(def))
+      continue;
+    if (def->getBlock() != body || !isPure(def) || def->getNumRegions() != 0)
+      return false;
+    if (!found.insert(def))
+      continue;
+    if (found.size() > kMaxSliceOps)
+      return false;
+    work.append(def->getOperands().begin(), def->getOperands().end());
+  }
+  slice.assign(found.begin(), found.end());
+  llvm::sort(slice, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return usesIndex;
+}
+
+// Elements per cp.async (0: cp.async cannot move this load).
+int64_t chunkElements(tz::LoadOp load, const AxisInfoAnalysis &axis) {
+  auto tile = cast<RankedTensorType>(load.getType());
+  if (tile.getRank() != 2 || tile.getElementType().getIntOrFloatBitWidth() != 16)
+    return 0;
+  int64_t bytes = 2, cols = tile.getShape()[1];
+  if ((cols * bytes) % 16 != 0)
+    return 0;
+  if (Value other = load.getOther()) {
+    // Masked-off chunks are zero-filled: only a zero `other` is honoured.
+    auto cst = other.getDefiningOp<arith::ConstantOp>();
+    auto dense = cst ? dyn_cast<DenseElementsAttr>(cst.getValue()) : DenseElementsAttr();
+    if (!dense || !dense.isSplat())
+      return 0;
+    Attribute v = dense.getSplatValue<Attribute>();
+    auto f = dyn_cast<FloatAttr>(v);
+    if (!f || !f.getValue().isZero() || f.getValue().isNegative())
+      return 0;
+  }
+  AxisInfo p = axis.get(load.getPtr());
+  int64_t n = std::min({p.contiguity[1], std::max<int64_t>(1, p.divisibility / bytes), 16 / bytes});
+  if (Value mask = load.getMask())
+    n = std::min(n, axis.get(mask).constancy[1]);
+  return n * bytes >= 4 ? n : 0;
+}
+
+struct Pipelined {
+  tz::LoadOp load;
+  SmallVector<Operation *> slice;
+  int64_t chunk;
+  int64_t offset; // bytes, in the loop's part of the pipelined region
+};
+
+struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
+  using TzGpuPipelineBase::TzGpuPipelineBase;
+
+  int numWarps = 4;
+
+  // The tile of `p.load` for the iteration at `index`, issued at `b`'s
+  // insertion point into `slot`: addresses in a layout that gives each
+  // thread whole chunks, the mask also requiring `index < hi`.
+  void issueCopy(OpBuilder &b, Pipelined &p, scf::ForOp loop, Value index, Value slot) {
+    Location loc = p.load.getLoc();
+    IRMapping map;
+    map.map(loop.getInductionVar(), index);
+    for (Operation *op : p.slice)
+      b.clone(*op, map);
+    auto tile = cast<RankedTensorType>(p.load.getType());
+    LinearLayout copyLayout = LinearLayout::blocked(tile.getShape(), numWarps, p.chunk);
+    TileRebuilder rebuilder;
+    auto inCopyLayout = [&](Value v) -> Value {
+      if (rebuilder.canRebuild(v, copyLayout))
+        return rebuilder.rebuild(v, copyLayout);
+      return ConvertLayoutOp::create(b, loc, retyped(v, copyLayout), v);
+    };
+    Value ptr = inCopyLayout(map.lookupOrDefault(p.load.getPtr()));
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, loop.getUpperBound());
+    auto maskType = RankedTensorType::get(tile.getShape(), b.getI1Type(),
+                                          LinearEncodingAttr::fromLayout(b.getContext(), copyLayout));
+    Value mask = tz::SplatOp::create(b, loc, maskType, inRange);
+    if (Value m = p.load.getMask())
+      mask = arith::AndIOp::create(b, loc, inCopyLayout(map.lookupOrDefault(m)), mask);
+    AsyncCopyOp::create(b, loc, ptr, mask, slot, b.getI64IntegerAttr(p.offset), b.getI64IntegerAttr(numStages));
+  }
+
+  // Returns the bytes of shared memory the loop's buffers take (0 if
+  // nothing was pipelined).
+  int64_t pipelineLoop(scf::ForOp loop, const AxisInfoAnalysis &axis) {
+    if (!loop.getInductionVar().getType().isInteger(32))
+      return 0;
+    SmallVector<Pipelined> loads;
+    int64_t bytes = 0;
+    for (auto load : loop.getBody()->getOps<tz::LoadOp>()) {
+      if (!feedsDotFromShared(load))
+        continue;
+      Pipelined p{load, {}, chunkElements(load, axis), bytes};
+      SmallVector<Value> roots{load.getPtr()};
+      if (load.getMask())
+        roots.push_back(load.getMask());
+      int64_t need = numStages * pipelinedSlotBytes(cast<RankedTensorType>(load.getType()));
+      if (p.chunk == 0 || bytes + need > maxBytes || !collectSlice(loop, roots, p.slice))
+        continue;
+      bytes += need;
+      loads.push_back(std::move(p));
+    }
+    if (loads.empty())
+      return 0;
+
+    Location loc = loop.getLoc();
+    Value lo = loop.getLowerBound(), step = loop.getStep();
+    auto i32 = [&](OpBuilder &b, int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
+
+    // Prologue: iterations 0 .. S-2.
+    OpBuilder b(loop);
+    for (int s = 0; s + 1 < numStages; ++s) {
+      Value index = arith::AddIOp::create(b, loc, lo, arith::MulIOp::create(b, loc, step, i32(b, s)));
+      for (Pipelined &p : loads)
+        issueCopy(b, p, loop, index, i32(b, s));
+      AsyncCommitOp::create(b, loc);
+    }
+
+    // Each iteration: wait for its tile, refill the slot the previous one
+    // read, then read its own slot where the loads were.
+    b.setInsertionPointToStart(loop.getBody());
+    AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(numStages - 2));
+    Value iteration = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, loop.getInductionVar(), lo), step);
+    Value slot = arith::RemSIOp::create(b, loc, iteration, i32(b, numStages));
+    Value ahead = i32(b, numStages - 1);
+    Value nextSlot = arith::RemSIOp::create(b, loc, arith::AddIOp::create(b, loc, iteration, ahead), i32(b, numStages));
+    Value nextIndex = arith::AddIOp::create(b, loc, loop.getInductionVar(), arith::MulIOp::create(b, loc, step, ahead));
+    for (Pipelined &p : loads)
+      issueCopy(b, p, loop, nextIndex, nextSlot);
+    AsyncCommitOp::create(b, loc);
+    for (Pipelined &p : loads) {
+      OpBuilder at(p.load);
+      auto read = LocalLoadOp::create(at, p.load.getLoc(), p.load.getType(), slot, at.getI64IntegerAttr(p.offset),
+                                      at.getI64IntegerAttr(numStages));
+      p.load.getResult().replaceAllUsesWith(read.getResult());
+      p.load.erase();
+    }
+
+    // Nothing may still be writing the buffers once the loop is left.
+    b.setInsertionPointAfter(loop);
+    AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(0));
+    return bytes;
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (numStages < 2)
+      return;
+    if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
+      numWarps = attr.getInt();
+    AxisInfoAnalysis axis(module);
+    // Innermost loops only: their buffers are never live together, so all
+    // of them start at offset 0 of the pipelined region.
+    SmallVector<scf::ForOp> loops;
+    module.walk([&](scf::ForOp loop) {
+      if (loop.getBody()->getOps<scf::ForOp>().empty())
+        loops.push_back(loop);
+    });
+    int64_t region = 0;
+    for (scf::ForOp loop : loops)
+      region = std::max(region, pipelineLoop(loop, axis));
+    if (region)
+      module->setAttr(kPipelinedBytesAttrName, IntegerAttr::get(IntegerType::get(&getContext(), 64), region));
+  }
+};
+
+} // namespace
+} // namespace terrazzo::tzgpu
