@@ -16,7 +16,9 @@ import common
 SIZES = [4096, 8192]
 CHECK_SIZE = 512
 LADDER = [1024, 2048, 4096, 8192]
-CONFIGS = [(64, 64, 32, 4), (128, 128, 32, 4), (128, 128, 32, 8), (128, 128, 64, 8), (128, 256, 64, 8)]
+# (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages)
+CONFIGS = [(64, 64, 32, 4, 2), (128, 128, 32, 4, 2), (128, 128, 32, 4, 3), (128, 128, 64, 4, 3),
+           (128, 128, 64, 8, 3), (128, 256, 64, 8, 2), (128, 256, 64, 8, 3), (256, 128, 64, 8, 3)]
 CAP_S = 2.0
 BUDGET_S = {4096: 4.0, 8192: 6.0}
 TOLERANCE = 1e-2
@@ -38,10 +40,11 @@ class Inputs:
 
 
 def _launcher(kernel, tz, inputs, s, cfg):
-    bm, bn, bk, warps = cfg
+    bm, bn, bk, warps, stages = cfg
     a, b, c = inputs.get(s)
     grid = (tz.cdiv(s, bm), tz.cdiv(s, bn))
-    return lambda: kernel[grid](a, b, c, s, s, s, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps)
+    return lambda: kernel[grid](a, b, c, s, s, s, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps,
+                                num_stages=stages)
 
 
 def _compiled_count(tz):
@@ -58,11 +61,11 @@ def _size_result(s, ms, reps_info=None):
 
 def _run_config(ctx, tz, kernel, inputs, cfg, entry):
     torch = ctx.torch
-    bm, bn, bk, warps = cfg
+    bm, bn, bk, warps, stages = cfg
     a, b, c = inputs.get(CHECK_SIZE)
     try:
         st = kernel.compile_for_gpu(a, b, c, CHECK_SIZE, CHECK_SIZE, CHECK_SIZE,
-                                    BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps)
+                                    BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps, num_stages=stages)
         entry["compile"] = {k: st.get(k) for k in ("arch", "registers", "spill_store_bytes",
                                                     "spill_load_bytes", "shared_bytes")}
     except Exception as e:
@@ -134,13 +137,14 @@ def run(ctx):
         res["terrazzo_error"] = common.describe(e)
         return res
     for cfg in CONFIGS:
-        bm, bn, bk, warps = cfg
-        entry = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "num_warps": warps, "sizes": {}}
+        bm, bn, bk, warps, stages = cfg
+        entry = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "num_warps": warps, "num_stages": stages,
+                 "sizes": {}}
         res["configs"].append(entry)
         if ctx.box.left() < 5:
             entry["skipped"] = "time box spent"
             continue
-        print(f"    matmul {bm}x{bn}x{bk} num_warps={warps}", flush=True)
+        print(f"    matmul {bm}x{bn}x{bk} num_warps={warps} num_stages={stages}", flush=True)
         try:
             _run_config(ctx, tz, matmul, inputs, cfg, entry)
         except Exception as e:
@@ -158,7 +162,7 @@ def run(ctx):
 
 
 def _name(c):
-    return f"{c['BLOCK_M']}x{c['BLOCK_N']}x{c['BLOCK_K']} w{c['num_warps']}"
+    return f"{c['BLOCK_M']}x{c['BLOCK_N']}x{c['BLOCK_K']} w{c['num_warps']} s{c.get('num_stages', 2)}"
 
 
 def _by_size(table, s):

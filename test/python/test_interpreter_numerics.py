@@ -211,6 +211,37 @@ def reduce_2d(x_ptr, s0, s1, mx0, mx1, mn0, mn1, alls, R: tz.constexpr, C: tz.co
     tz.store(alls + 3 + r[:, None], k)
 
 
+@tz.jit
+def reduce_of_reduce(x_ptr, out, R: tz.constexpr, C: tz.constexpr):
+    # On the GPU the row sums of x.T keep the transposed layout with the
+    # reduced axis dropped, where several registers hold copies of one
+    # element; the second sum must count each element once (and xor must
+    # not cancel copies).
+    r = tz.arange(0, R)
+    c = tz.arange(0, C)
+    xt = tz.load(x_ptr + r[:, None] * C + c[None, :]).T
+    rows = tz.sum(xt, axis=1)
+    tz.store(out + 0, tz.sum(rows))
+    tz.store(out + 1, tz.max(rows))
+    tz.store(out + 2, tz.sum(rows * rows))
+
+
+def test_reduce_of_reduced_tile(rng):
+    R, C = 32, 64
+    x = random_nonzero(rng, (R, C), np.float32)
+    out = poisoned(4, np.float32)
+    reduce_of_reduce[(1,)](x, out, R=R, C=C)
+    x64 = x.astype(np.float64)
+    rows = x64.sum(axis=0)
+    u = UNIT_ROUNDOFF[np.dtype(np.float32)]
+    scale = np.abs(x64).sum()
+    assert_close(out[0], rows.sum(), R * C * u, scale=scale, what="sum of row sums")
+    assert_close(out[1], rows.max(), R * u, scale=np.abs(x64).sum(axis=0).max(), what="max of row sums")
+    assert_close(out[2], (rows * rows).sum(), 4 * R * C * u, scale=(np.abs(x64).sum(axis=0) ** 2).sum(),
+                 what="sum of squared row sums")
+    assert_untouched(out[3:])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.int32, np.float16], ids=["f32", "i32", "f16"])
 def test_reductions_2d(rng, dtype):
     R, C = 8, 16

@@ -52,6 +52,13 @@ struct ReduceOpLowering : OpConversionPattern<tz::ReduceOp> {
       Coord c = layout.applyPart(D::Register, r);
       c[axis] = 0;
       SmallVector<int32_t> key(c.begin(), c.end());
+      // A register selected by a zero basis holds a copy of an element an
+      // earlier register holds (a layout sliced from another one): it joins
+      // that register's group without being combined again.
+      if (!isCanonicalRegister(layout, r)) {
+        regGroup[r] = groupOf.at(key);
+        continue;
+      }
       Partial p{src[r], isArg ? registerCoord(rewriter, loc, tc, r)[axis] : Value()};
       auto [it, inserted] = groupOf.try_emplace(key, (int)partials.size());
       regGroup[r] = it->second;

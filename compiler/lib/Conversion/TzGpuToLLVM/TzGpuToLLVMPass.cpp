@@ -67,6 +67,29 @@ LogicalResult checkSupported(ModuleOp module) {
   return failure(r.wasInterrupted());
 }
 
+// Ops inside a loop that tzgpu-pipeline rewrote (its body waits on async
+// copies), and ops between its prologue's first copy and the loop, run while
+// copies into the pipelined buffers are in flight, so their scratch space
+// must come after the buffers; everywhere else it may overlap them (before
+// the prologue, after the final wait). Marked here, before the lowering
+// replaces the loops.
+void markScratchAfterPipelinedBuffers(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  auto mark = [&](Operation *op) { op->setAttr(kScratchAfterPipelinedAttrName, UnitAttr::get(ctx)); };
+  module.walk([&](scf::ForOp loop) {
+    if (loop.getBody()->getOps<AsyncWaitOp>().empty())
+      return;
+    loop.getBody()->walk(mark);
+    // The prologue: back to the first copy after the previous wait.
+    Operation *first = nullptr;
+    for (Operation *op = loop->getPrevNode(); op && !isa<AsyncWaitOp>(op); op = op->getPrevNode())
+      if (isa<AsyncCopyOp>(op))
+        first = op;
+    for (Operation *op = first; op && op != loop; op = op->getNextNode())
+      op->walk(mark);
+  });
+}
+
 // Kernel arguments known 16-byte aligned (tz.divisibility on a pointer)
 // tell LLVM so, which lets it vectorise accesses.
 void annotateKernelArguments(func::FuncOp func) {
@@ -92,6 +115,7 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     // turns into LLVM alignments.
     AxisInfoAnalysis axis(module);
     module.walk([](func::FuncOp f) { annotateKernelArguments(f); });
+    markScratchAfterPipelinedBuffers(module);
     if (failed(lowerTiles(module, axis)) || failed(lowerToLLVM(module)))
       return signalPassFailure();
     markKernels(module, ctx);

@@ -114,7 +114,20 @@ Value isFirstThread(OpBuilder &b, Location loc) {
 }
 
 namespace {
-int64_t pipelinedBytes(Operation *user) {
+// The kernel needs at least `bytes` of dynamic shared memory.
+void recordSharedBytes(ModuleOp module, int64_t bytes) {
+  int64_t have = 0;
+  if (auto attr = module->getAttrOfType<IntegerAttr>(kSharedBytesAttrName))
+    have = attr.getInt();
+  if (bytes > have)
+    module->setAttr(kSharedBytesAttrName, IntegerAttr::get(IntegerType::get(module.getContext(), 64), bytes));
+}
+
+// Where `user`'s scratch space starts: after the pipelined buffers while
+// copies into them may be in flight, else at 0.
+int64_t scratchOffset(Operation *user) {
+  if (!user->hasAttr(kScratchAfterPipelinedAttrName))
+    return 0;
   auto module = user->getParentOfType<ModuleOp>();
   auto attr = module->getAttrOfType<IntegerAttr>(kPipelinedBytesAttrName);
   return attr ? attr.getInt() : 0;
@@ -132,13 +145,14 @@ Value pipelinedBase(OpBuilder &b, Location loc, Operation *user) {
     global = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/false, LLVM::Linkage::External, kSharedSymbol,
                                     Attribute(), /*alignment=*/16, kSharedAddressSpace);
   }
-  requireSharedBytes(user, 0);
+  if (auto attr = module->getAttrOfType<IntegerAttr>(kPipelinedBytesAttrName))
+    recordSharedBytes(module, attr.getInt());
   return LLVM::AddressOfOp::create(b, loc, global);
 }
 
 Value sharedBase(OpBuilder &b, Location loc, Operation *user) {
   Value base = pipelinedBase(b, loc, user);
-  int64_t skip = pipelinedBytes(user);
+  int64_t skip = scratchOffset(user);
   if (!skip)
     return base;
   auto ptrType = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
@@ -146,14 +160,8 @@ Value sharedBase(OpBuilder &b, Location loc, Operation *user) {
 }
 
 void requireSharedBytes(Operation *user, int64_t bytes) {
-  // Scratch sizes are counted after the pipelined buffers.
-  bytes += pipelinedBytes(user);
-  auto module = user->getParentOfType<ModuleOp>();
-  int64_t have = 0;
-  if (auto attr = module->getAttrOfType<IntegerAttr>(kSharedBytesAttrName))
-    have = attr.getInt();
-  if (bytes > have)
-    module->setAttr(kSharedBytesAttrName, IntegerAttr::get(IntegerType::get(module.getContext(), 64), bytes));
+  // Scratch sizes count from where the user's scratch starts.
+  recordSharedBytes(user->getParentOfType<ModuleOp>(), scratchOffset(user) + bytes);
 }
 
 void barrier(OpBuilder &b, Location loc) { NVVM::Barrier0Op::create(b, loc); }

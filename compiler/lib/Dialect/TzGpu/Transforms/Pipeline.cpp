@@ -29,6 +29,7 @@
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -119,6 +120,18 @@ int64_t chunkElements(tz::LoadOp load, const AxisInfoAnalysis &axis) {
   if (Value mask = load.getMask())
     n = std::min(n, axis.get(mask).constancy[1]);
   return n * bytes >= 4 ? n : 0;
+}
+
+// Loops that contain no other loop (at any depth) and write no global
+// memory: copies issued ahead must not pass a store that could change what
+// they read, and only such loops' buffers can share offset 0.
+bool isInnermostWithoutStores(scf::ForOp loop) {
+  WalkResult r = loop.getBody()->walk([](Operation *op) {
+    if (isa<LoopLikeOpInterface, tz::StoreOp, tz::AtomicRMWOp, tz::AtomicCASOp>(op))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return !r.wasInterrupted();
 }
 
 struct Pipelined {
@@ -229,11 +242,11 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
       numWarps = attr.getInt();
     AxisInfoAnalysis axis(module);
-    // Innermost loops only: their buffers are never live together, so all
-    // of them start at offset 0 of the pipelined region.
+    // Innermost loops only (isInnermostWithoutStores): their buffers are
+    // never live together, so all of them start at offset 0.
     SmallVector<scf::ForOp> loops;
     module.walk([&](scf::ForOp loop) {
-      if (loop.getBody()->getOps<scf::ForOp>().empty())
+      if (isInnermostWithoutStores(loop))
         loops.push_back(loop);
     });
     int64_t region = 0;

@@ -196,6 +196,10 @@ struct Rewriter {
     init.set(ConvertLayoutOp::create(b, loc, type, init.get()));
     BlockArgument arg = loop.getRegionIterArgs()[i];
     arg.setType(type);
+    // A tile passed through unchanged yields one of the conversions about
+    // to be erased: it yields the argument itself instead.
+    if (auto cvt = yielded.getDefiningOp<ConvertLayoutOp>(); cvt && cvt.getSrc() == arg)
+      yielded = arg;
     for (Operation *user : llvm::make_early_inc_range(arg.getUsers())) {
       user->getResult(0).replaceAllUsesWith(arg);
       user->erase();

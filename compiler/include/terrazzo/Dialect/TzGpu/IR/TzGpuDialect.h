@@ -24,8 +24,11 @@ inline constexpr const char *kNumWarpsAttrName = "tzgpu.num_warps";
 // kernel needs at launch.
 inline constexpr const char *kSharedBytesAttrName = "tzgpu.shared_bytes";
 // Module attribute set by tzgpu-pipeline: bytes at the start of shared
-// memory that hold the pipelined buffers (the scratch space follows).
+// memory that hold the pipelined buffers.
 inline constexpr const char *kPipelinedBytesAttrName = "tzgpu.pipelined_shared_bytes";
+// Op attribute set by the lowering on ops that run while pipelined copies
+// are in flight: their scratch space follows the pipelined buffers.
+inline constexpr const char *kScratchAfterPipelinedAttrName = "tzgpu.scratch_after_pipelined";
 
 // A pipelined buffer slot holds a 2-D tile row-major with each row padded by
 // 16 bytes: elements from one row to the next, and bytes per slot (a
