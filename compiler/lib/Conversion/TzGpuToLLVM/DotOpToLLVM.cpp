@@ -35,13 +35,6 @@ Value widen(OpBuilder &b, Location loc, Value v, Type to) {
   return arith::TruncFOp::create(b, loc, to, v);
 }
 
-int moduleNumWarps(Operation *op) {
-  auto module = op->getParentOfType<ModuleOp>();
-  if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
-    return attr.getInt();
-  return 4;
-}
-
 // Writes a tile into shared memory with `rowStride` elements per stored
 // row (padding rows by 16 bytes keeps ldmatrix free of bank conflicts):
 // row-major, or with `transposed` column-major (element (i, j) at

@@ -167,9 +167,7 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
   }
 
   static void markKernels(ModuleOp module, MLIRContext *ctx) {
-    int numWarps = 4;
-    if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
-      numWarps = attr.getInt();
+    int numWarps = moduleNumWarps(module);
     module.walk([&](LLVM::LLVMFuncOp f) {
       if (!f->hasAttr(tz::kKernelAttrName))
         return;

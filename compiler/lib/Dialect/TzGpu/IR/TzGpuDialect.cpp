@@ -172,6 +172,13 @@ int64_t pipelinedSlotBytes(mlir::RankedTensorType tile) {
   return (tile.getShape()[0] * pipelinedRowStride(tile) * bytes + 127) / 128 * 128;
 }
 
+int moduleNumWarps(mlir::Operation *op) {
+  auto module = llvm::isa<mlir::ModuleOp>(op) ? llvm::cast<mlir::ModuleOp>(op) : op->getParentOfType<mlir::ModuleOp>();
+  if (auto attr = module->getAttrOfType<mlir::IntegerAttr>(kNumWarpsAttrName))
+    return attr.getInt();
+  return 4;
+}
+
 } // namespace terrazzo::tzgpu
 
 //===----------------------------------------------------------------------===//

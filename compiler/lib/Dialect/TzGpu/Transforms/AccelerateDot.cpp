@@ -25,9 +25,7 @@ bool runsOnMma(tz::DotOp dot) {
 struct AccelerateDot : impl::TzGpuAccelerateDotBase<AccelerateDot> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    int numWarps = 4;
-    if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
-      numWarps = attr.getInt();
+    int numWarps = moduleNumWarps(module);
     module.walk([&](tz::DotOp dot) {
       if (!runsOnMma(dot))
         return;

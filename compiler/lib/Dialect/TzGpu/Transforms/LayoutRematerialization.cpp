@@ -22,8 +22,8 @@ std::optional<LinearLayout> layoutOfValue(Value v) {
   return getLayout(type);
 }
 
-// The layout operand `operand` of `op` needs for `op`'s result to come out
-// in `layout`, when `op` is one of the cheap shape ops (nothing otherwise).
+} // namespace
+
 std::optional<LinearLayout> operandLayoutFor(Operation *op, const LinearLayout &layout) {
   if (auto broadcast = dyn_cast<tz::BroadcastOp>(op))
     return layout.broadcastSource(cast<RankedTensorType>(broadcast.getSrc().getType()).getShape());
@@ -43,6 +43,8 @@ std::optional<LinearLayout> operandLayoutFor(Operation *op, const LinearLayout &
     return layout;
   return std::nullopt;
 }
+
+namespace {
 
 bool isSplatConstant(Operation *op) {
   auto constant = dyn_cast<arith::ConstantOp>(op);

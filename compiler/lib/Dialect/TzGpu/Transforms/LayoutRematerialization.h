@@ -19,6 +19,11 @@ namespace terrazzo::tzgpu {
 // select's condition) are allowed.
 bool isElementwise(mlir::Operation *op);
 
+// The layout the tile operand of a shape op (broadcast, expand_dims, trans,
+// convert_layout) needs for the op's result to come out in `layout`, with no
+// data movement; nothing for other ops, or when `layout` cannot be sliced.
+std::optional<LinearLayout> operandLayoutFor(mlir::Operation *op, const LinearLayout &layout);
+
 // `v`'s type with `layout`.
 mlir::RankedTensorType retyped(mlir::Value v, const LinearLayout &layout);
 

@@ -239,8 +239,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     ModuleOp module = getOperation();
     if (numStages < 2)
       return;
-    if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
-      numWarps = attr.getInt();
+    numWarps = moduleNumWarps(module);
     AxisInfoAnalysis axis(module);
     // Innermost loops only (isInnermostWithoutStores): their buffers are
     // never live together, so all of them start at offset 0.

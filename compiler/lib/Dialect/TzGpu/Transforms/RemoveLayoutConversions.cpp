@@ -8,9 +8,10 @@
 // changes:
 //
 //  - sinking: a conversion to a default layout carries no preference, so
-//    its elementwise users and reductions compute in the source layout
-//    instead (a reduction then yields the source layout with the axis
-//    dropped), when at most one other operand would need a real conversion;
+//    its elementwise users and reductions in the same block compute in the
+//    source layout instead (a reduction then yields the source layout with
+//    the axis dropped), when at most one other operand would need a real
+//    conversion;
 //  - hoisting: a conversion to a chosen layout of a value made by cheap ops
 //    rebuilds them in that layout (LayoutRematerialization.h); one of a
 //    single-use elementwise or shape op moves to its operands under the same
@@ -99,6 +100,10 @@ struct Rewriter {
     // Users are collected first: rewriting one changes the use list.
     llvm::SetVector<Operation *> users(cvt.getResult().getUsers().begin(), cvt.getResult().getUsers().end());
     for (Operation *user : users) {
+      // A user in a nested region (a loop body) would trade one conversion
+      // here for conversions of its other operands on every iteration.
+      if (user->getBlock() != cvt->getBlock())
+        continue;
       if (isElementwise(user)) {
         if (costlyOperands(user, cvt.getResult(), layout) > 1)
           continue;
@@ -150,21 +155,10 @@ struct Rewriter {
         if (isTile(operand.get()))
           operand.set(inLayout(operand.get(), layout, def));
     } else if (isa<tz::BroadcastOp, tz::ExpandDimsOp, tz::TransOp>(def)) {
-      LinearLayout operandLayout = layoutOf(src);
-      if (isa<tz::ExpandDimsOp>(def) && !layout.basesAreAxisAligned())
+      std::optional<LinearLayout> operandLayout = operandLayoutFor(def, layout);
+      if (!operandLayout)
         return false;
-      if (auto broadcast = dyn_cast<tz::BroadcastOp>(def))
-        operandLayout = layout.broadcastSource(cast<RankedTensorType>(broadcast.getSrc().getType()).getShape());
-      else if (auto expand = dyn_cast<tz::ExpandDimsOp>(def))
-        operandLayout = layout.dropDim(expand.getAxis());
-      else {
-        ArrayRef<int32_t> order = cast<tz::TransOp>(def).getOrder();
-        SmallVector<int32_t> inverse(order.size());
-        for (size_t i = 0; i < order.size(); ++i)
-          inverse[order[i]] = i;
-        operandLayout = layout.permuted(inverse);
-      }
-      def->setOperand(0, inLayout(def->getOperand(0), operandLayout, def));
+      def->setOperand(0, inLayout(def->getOperand(0), *operandLayout, def));
     } else {
       return false;
     }
@@ -300,10 +294,7 @@ struct Rewriter {
 struct RemoveLayoutConversions : impl::TzGpuRemoveLayoutConversionsBase<RemoveLayoutConversions> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    int numWarps = 4;
-    if (auto attr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttrName))
-      numWarps = attr.getInt();
-    Rewriter{numWarps, {}}.run(module);
+    Rewriter{moduleNumWarps(module), {}}.run(module);
     RewritePatternSet patterns(&getContext());
     ConvertLayoutOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))

@@ -36,6 +36,9 @@ inline constexpr const char *kScratchAfterPipelinedAttrName = "tzgpu.scratch_aft
 int64_t pipelinedRowStride(mlir::RankedTensorType tile);
 int64_t pipelinedSlotBytes(mlir::RankedTensorType tile);
 
+// The module's tzgpu.num_warps (4 where tzgpu-assign-layouts has not run).
+int moduleNumWarps(mlir::Operation *op);
+
 // The layout of an encoded tile type (asserts it has a linear encoding).
 LinearLayout getLayout(mlir::RankedTensorType type);
 // `type` with the encoding of `layout`.
