@@ -13,8 +13,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.gpu_available()),
                                 reason="needs a CUDA GPU")
 
-# Normwise relative-error bounds: max |got - ref| / max |ref|.
-BOUND = {torch.float16: 3e-3, torch.bfloat16: 2.5e-2}
+from torch_gpu_checks import BOUND, make, rel_err  # noqa: E402 (needs torch)
+
 
 
 @tz.jit
@@ -46,15 +46,6 @@ def reference(q, k, v, causal, scale, seqlens_k=None, score_mod=None):
     s = s.masked_fill(~keep, float("-inf"))
     p = torch.softmax(s, dim=-1).nan_to_num(0.0)
     return p @ v
-
-
-def rel_err(got, ref):
-    assert torch.isfinite(got).all(), "non-finite values"
-    return ((got.double() - ref).abs().max() / ref.abs().max().clamp_min(1e-30)).item()
-
-
-def make(shape, dtype, requires_grad=True):
-    return torch.randn(shape, device="cuda", dtype=dtype).requires_grad_(requires_grad)
 
 
 def check_case(dtype, B, H, H_KV, NQ, NK, D, causal, seqlens_k=None, score_mod=None, ref_mod=None, layout="bhsd"):

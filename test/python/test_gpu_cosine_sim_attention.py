@@ -12,9 +12,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.gpu_available()),
                                 reason="needs a CUDA GPU")
 
-# Normwise relative-error bounds, max |got - ref| / max |ref|: the output;
-# gradients get twice as much.
-BOUND = {torch.float16: 3e-3, torch.bfloat16: 2.5e-2}
+from torch_gpu_checks import BOUND, make, rel_err  # noqa: E402 (needs torch)
+
 DTYPES = [pytest.param(torch.float16, id="f16"), pytest.param(torch.bfloat16, id="bf16")]
 
 
@@ -56,15 +55,6 @@ def reference(q, k, v, causal, scale, groups=1, eps=1e-6, bias=None, key_mask=No
     s = s.masked_fill(~keep, float("-inf")).masked_fill(~live, 0.0)
     p = torch.softmax(s, dim=-1) * live
     return p @ v
-
-
-def rel_err(got, ref):
-    assert torch.isfinite(got).all(), "non-finite values"
-    return ((got.double() - ref).abs().max() / ref.abs().max().clamp_min(1e-30)).item()
-
-
-def make(shape, dtype, requires_grad=True):
-    return torch.randn(shape, device="cuda", dtype=dtype).requires_grad_(requires_grad)
 
 
 def check_case(dtype, B, H, H_KV, NQ, NK, D, causal, groups=1, scale=10.0, bias_shape=None, bias_dtype=None,

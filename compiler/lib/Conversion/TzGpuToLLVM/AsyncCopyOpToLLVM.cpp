@@ -11,7 +11,6 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
@@ -70,18 +69,9 @@ struct AsyncCopyOpLowering : OpConversionPattern<AsyncCopyOp> {
       }
       // One element at a time, zero where masked.
       Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elem));
-      Value v;
-      if (mask) {
-        auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{elem}, mask, /*withElse=*/true);
-        OpBuilder::InsertionGuard g(rewriter);
-        rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        scf::YieldOp::create(rewriter, loc, LLVM::LoadOp::create(rewriter, loc, elem, src).getResult());
-        rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
-        scf::YieldOp::create(rewriter, loc, zero);
-        v = ifOp.getResult(0);
-      } else {
-        v = LLVM::LoadOp::create(rewriter, loc, elem, src);
-      }
+      Value v = guarded(
+          rewriter, loc, mask, elem,
+          [&](OpBuilder &b) -> Value { return LLVM::LoadOp::create(b, loc, elem, src); }, zero);
       LLVM::StoreOp::create(rewriter, loc, v, dst);
     }
     rewriter.eraseOp(op);

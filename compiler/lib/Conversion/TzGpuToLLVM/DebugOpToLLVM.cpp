@@ -93,13 +93,6 @@ void emitPrintf(OpBuilder &b, Location loc, Operation *user, const std::string &
   LLVM::CallOp::create(b, loc, vprintf, ValueRange{fmt, buffer});
 }
 
-void ifThen(OpBuilder &b, Location loc, Value cond, function_ref<void(OpBuilder &)> body) {
-  auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, cond, /*withElse=*/false);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  body(b);
-}
-
 SmallVector<Value> programIds(OpBuilder &b, Location loc) {
   Type i32 = b.getI32Type();
   return {NVVM::BlockIdXOp::create(b, loc, i32), NVVM::BlockIdYOp::create(b, loc, i32),
@@ -130,7 +123,7 @@ struct PrintOpLowering : OpConversionPattern<tz::PrintOp> {
         values.push_back(p);
       }
       format += "\n";
-      ifThen(rewriter, loc, isFirstThread(rewriter, loc),
+      guardedEffect(rewriter, loc, isFirstThread(rewriter, loc),
              [&](OpBuilder &b) { emitPrintf(b, loc, op, format, values); });
       rewriter.eraseOp(op);
       return success();
@@ -156,7 +149,7 @@ struct PrintOpLowering : OpConversionPattern<tz::PrintOp> {
         values.push_back(p);
       }
       format += "\n";
-      ifThen(rewriter, loc, canonical, [&](OpBuilder &b) { emitPrintf(b, loc, op, format, values); });
+      guardedEffect(rewriter, loc, canonical, [&](OpBuilder &b) { emitPrintf(b, loc, op, format, values); });
     }
     rewriter.eraseOp(op);
     return success();
@@ -186,7 +179,7 @@ struct AssertOpLowering : OpConversionPattern<tz::AssertOp> {
     Value charSize = i64Const(rewriter, loc, 1);
     for (Value cond : adaptor.getCond()) {
       Value failed = arith::XOrIOp::create(rewriter, loc, cond, boolConst(rewriter, loc, true));
-      ifThen(rewriter, loc, failed, [&](OpBuilder &b) {
+      guardedEffect(rewriter, loc, failed, [&](OpBuilder &b) {
         LLVM::CallOp::create(b, loc, assertFail, ValueRange{msg, fileStr, lineV, func, charSize});
       });
     }

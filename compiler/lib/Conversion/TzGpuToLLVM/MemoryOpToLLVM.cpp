@@ -69,32 +69,6 @@ void storeValue(OpBuilder &b, Location loc, Value ptr, Value v) {
   LLVM::StoreOp::create(b, loc, v, ptr);
 }
 
-// Runs `body` under `cond` (when given); returns its value, or `otherwise`
-// where cond is false.
-Value guarded(OpBuilder &b, Location loc, Value cond, Type type, function_ref<Value(OpBuilder &)> body,
-              Value otherwise) {
-  if (!cond)
-    return body(b);
-  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, cond, /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    scf::YieldOp::create(b, loc, body(b));
-    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-    scf::YieldOp::create(b, loc, otherwise);
-  }
-  return ifOp.getResult(0);
-}
-
-void guardedEffect(OpBuilder &b, Location loc, Value cond, function_ref<void(OpBuilder &)> body) {
-  if (!cond)
-    return body(b);
-  auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, cond, /*withElse=*/false);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  body(b);
-}
-
 Value zeroOf(OpBuilder &b, Location loc, Type type) {
   if (isa<FloatType>(type))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, 0.0));

@@ -202,6 +202,32 @@ Value loadShared(OpBuilder &b, Location loc, Value base, Value index, Type type)
   return v;
 }
 
+// Runs `body` under `cond` (when given); returns its value, or `otherwise`
+// where cond is false.
+Value guarded(OpBuilder &b, Location loc, Value cond, Type type, function_ref<Value(OpBuilder &)> body,
+              Value otherwise) {
+  if (!cond)
+    return body(b);
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, cond, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    scf::YieldOp::create(b, loc, body(b));
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    scf::YieldOp::create(b, loc, otherwise);
+  }
+  return ifOp.getResult(0);
+}
+
+void guardedEffect(OpBuilder &b, Location loc, Value cond, function_ref<void(OpBuilder &)> body) {
+  if (!cond)
+    return body(b);
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, cond, /*withElse=*/false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  body(b);
+}
+
 void storeTileShared(OpBuilder &b, Location loc, Value base, const LinearLayout &layout, ValueRange values,
                      const ThreadIds &ids, Value onlyIf) {
   ThreadCoords tc = threadCoords(b, loc, layout, ids);
@@ -209,14 +235,7 @@ void storeTileShared(OpBuilder &b, Location loc, Value base, const LinearLayout 
     if (!isCanonicalRegister(layout, r))
       continue;
     Value index = linearIndex(b, loc, layout.shape(), registerCoord(b, loc, tc, r));
-    if (!onlyIf) {
-      storeShared(b, loc, base, index, values[r]);
-      continue;
-    }
-    auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, onlyIf, /*withElse=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    storeShared(b, loc, base, index, values[r]);
+    guardedEffect(b, loc, onlyIf, [&](OpBuilder &ib) { storeShared(ib, loc, base, index, values[r]); });
   }
 }
 

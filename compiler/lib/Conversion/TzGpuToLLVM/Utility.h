@@ -77,6 +77,14 @@ mlir::Value loadShared(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base,
 void storeTileShared(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base, const LinearLayout &layout,
                      mlir::ValueRange values, const ThreadIds &ids, mlir::Value onlyIf = {});
 
+// Runs `body` under `cond` (always when `cond` is null) and returns its
+// value, or `otherwise` where cond is false.
+mlir::Value guarded(mlir::OpBuilder &b, mlir::Location loc, mlir::Value cond, mlir::Type type,
+                    llvm::function_ref<mlir::Value(mlir::OpBuilder &)> body, mlir::Value otherwise);
+// Runs `body` (side effects only) under `cond` (always when `cond` is null).
+void guardedEffect(mlir::OpBuilder &b, mlir::Location loc, mlir::Value cond,
+                   llvm::function_ref<void(mlir::OpBuilder &)> body);
+
 // An LLVM vector of `elements`.
 mlir::Value buildVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType type, mlir::ValueRange elements);
 
