@@ -1,5 +1,6 @@
 """GPU compilation without a GPU (runs in CI): the matmul kernel's PTX uses
-tensor cores (mma.sync fed by ldmatrix), its operand tiles are copied ahead
+tensor cores (mma.sync fed by ldmatrix; wgmma on sm_90a where the tile
+fits a warpgroup MMA), its operand tiles are copied ahead
 with cp.async (or, with num_stages=1, loaded with vector loads); every stage is
 available; the library's attention kernels assemble for sm_80 and sm_90a
 without spilling more than a little; bad targets are clear errors."""
@@ -38,6 +39,8 @@ def matmul_args(dtype):
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90a"])
 @pytest.mark.parametrize("dtype", [np.float16] + ([BF16] if BF16 is not None else []), ids=lambda d: np.dtype(d).name)
 def test_matmul_uses_tensor_cores(arch, dtype):
+    # BK=32: operand rows of 64 bytes are not swizzled for wgmma, so sm_90a
+    # stays on mma.sync too.
     info = matmul.compile_for_gpu(*matmul_args(dtype), BM=128, BN=128, BK=32, num_warps=8, arch=arch)
     ptx = info["ptx"]
     assert f".target {arch}" in ptx
@@ -53,6 +56,32 @@ def test_matmul_uses_tensor_cores(arch, dtype):
     assert info["spill_store_bytes"] == 0
     for stage in ("tzgpu", "llvm_mlir", "llvm", "ptx"):
         assert info[stage], stage
+
+
+@pytest.mark.parametrize("dtype", [np.float16] + ([BF16] if BF16 is not None else []), ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("num_stages", [1, 3])
+def test_matmul_uses_wgmma_on_sm90a(dtype, num_stages):
+    info = matmul.compile_for_gpu(*matmul_args(dtype), BM=128, BN=256, BK=64, num_warps=8, num_stages=num_stages,
+                                  arch="sm_90a")
+    ptx = info["ptx"]
+    kind = "bf16" if dtype is BF16 else "f16"
+    # K = 64 in steps of 16, one 64-row block per warpgroup: 4 MMAs of the
+    # whole 256-wide tile, B read N-major (transpose-b 1).
+    assert ptx.count(f"wgmma.mma_async.sync.aligned.m64n256k16.f32.{kind}.{kind}") == 4
+    assert ", p, 1, 1, 0, 1;" in ptx
+    assert "wgmma.fence.sync.aligned" in ptx and "wgmma.commit_group.sync.aligned" in ptx
+    assert "wgmma.wait_group.sync.aligned" in ptx
+    assert "fence.proxy.async.shared::cta" in ptx
+    assert "mma.sync" not in ptx and "ldmatrix" not in ptx
+    if num_stages > 1:
+        assert "into swizzled shared" in info["tzgpu"] and "cp.async.cg.shared.global" in ptx
+    else:
+        assert "cp.async" not in ptx
+    assert info["spill_store_bytes"] == 0
+    # The same kernel for sm_80 keeps mma.sync.
+    info80 = matmul.compile_for_gpu(*matmul_args(dtype), BM=128, BN=256, BK=64, num_warps=8, num_stages=num_stages,
+                                    arch="sm_80")
+    assert "wgmma" not in info80["ptx"] and "mma.sync" in info80["ptx"]
 
 
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90a"])
@@ -87,4 +116,4 @@ def test_library_attention_kernels_assemble(arch):
     info = fwd.compile_for_gpu((q, q, q, q, lse, None, *strides * 4, 2, 2, 128, 128, 0.125),
                                dict(HEAD_DIM=64, BLOCK_M=64, BLOCK_N=64, CAUSAL=True, STORE_LSE=True, arch=arch))
     assert info["cubin_bytes"] > 0
-    assert "mma.sync" in info["ptx"]
+    assert ("wgmma.mma_async" if arch == "sm_90a" else "mma.sync") in info["ptx"]

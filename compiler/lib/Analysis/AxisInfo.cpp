@@ -124,7 +124,9 @@ void AxisInfoAnalysis::visit(Operation *op) {
       if (ca && *ca == 1 && b.rank())
         out.contiguity[d] = b.contiguity[d];
     }
-  } else if (isa<arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp>(op) && rank) {
+  } else if (isa<arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp>(op)) {
+    // Scalars too: strides widened to i64 keep their divisibility (a
+    // truncation to 32 bits keeps divisibility by powers of two up to 2^32).
     out = operand(0);
   } else if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
     // x < n with x in aligned contiguous runs and n a multiple of the run

@@ -62,7 +62,9 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             tzgpu::TzGpuAssignLayoutsOptions layouts;
             layouts.numWarps = options.numWarps;
             pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));
-            pm.addPass(tzgpu::createTzGpuAccelerateDot());
+            tzgpu::TzGpuAccelerateDotOptions accelerate;
+            accelerate.wgmma = options.arch == "sm_90a";
+            pm.addPass(tzgpu::createTzGpuAccelerateDot(accelerate));
             pm.addPass(tzgpu::createTzGpuRemoveLayoutConversions());
             pm.addPass(createCanonicalizerPass());
             pm.addPass(createCSEPass());

@@ -6,7 +6,7 @@
 // tile goes through shared memory (32 x 32 x 4 bytes): every thread stores
 // its 8 registers, a barrier, loads 8, a barrier.
 // CHECK: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.shared_bytes = 4096 : i64}
-// CHECK: llvm.mlir.global external @tz_shared_memory() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
+// CHECK: llvm.mlir.global external @tz_shared_memory() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<0 x i8>
 // CHECK-LABEL: llvm.func @transpose
 // CHECK-NOT: nvvm.barrier0
 // CHECK-COUNT-8: llvm.load %{{.*}} : !llvm.ptr<1> -> f32

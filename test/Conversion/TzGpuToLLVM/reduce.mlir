@@ -70,7 +70,7 @@ func.func @row_max(%p: !tz.ptr<f32>) attributes {tz.kernel} {
 // and every thread adds the four warps' slots of its four columns: 4 slots
 // x 64 columns x 4 bytes of dynamic shared memory.
 // CHECK: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.shared_bytes = 1024 : i64}
-// CHECK: llvm.mlir.global external @tz_shared_memory() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
+// CHECK: llvm.mlir.global external @tz_shared_memory() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<0 x i8>
 // CHECK-LABEL: llvm.func @column_sum
 // CHECK-NOT: nvvm.barrier0
 // CHECK-NOT: !llvm.ptr<3>

@@ -6,8 +6,8 @@
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-pipeline=num-stages=1 | FileCheck %s --check-prefix=OFF
 
 // Slots: A 64 x (32 + 8) halves = 5120 bytes, B 32 x 40 halves = 2560
-// bytes; 3 of each.
-// CHECK: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.pipelined_shared_bytes = 23040 : i64}
+// bytes; 3 of each (the region rounded up to 1024 bytes).
+// CHECK: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.pipelined_shared_bytes = 23552 : i64}
 // The prologue copies iterations 0 and 1 (slots 0 and 1), each masked by
 // "that iteration exists"; B's mask also keeps its own condition.
 // CHECK: %[[C0:.*]] = arith.constant 0 : i32

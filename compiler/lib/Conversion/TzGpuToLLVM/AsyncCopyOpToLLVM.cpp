@@ -17,21 +17,43 @@ using namespace mlir;
 namespace terrazzo::tzgpu::lowering {
 
 Value pipelinedSlot(OpBuilder &b, Location loc, Operation *user, RankedTensorType tile, int64_t offset,
-                    Value slot) {
+                    Value slot, bool swizzled) {
   Value index = arith::AddIOp::create(
       b, loc, i32Const(b, loc, offset),
-      arith::MulIOp::create(b, loc, slot, i32Const(b, loc, pipelinedSlotBytes(tile))));
+      arith::MulIOp::create(b, loc, slot, i32Const(b, loc, pipelinedSlotBytes(tile, swizzled))));
   auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
   return LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), pipelinedBase(b, loc, user), ValueRange{index});
 }
 
 namespace {
 
-// Element index of each register in a slot (row-major, padded rows).
-Value slotIndex(OpBuilder &b, Location loc, ArrayRef<Value> coord, int64_t rowStride) {
-  return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, coord[0], i32Const(b, loc, rowStride)),
-                               coord[1]);
-}
+// The address of each register's element in a slot: row-major with padded
+// rows, or swizzled.
+class SlotAddresses {
+public:
+  SlotAddresses(OpBuilder &b, Location loc, Value slot, RankedTensorType tile, const LinearLayout &layout,
+                bool swizzled)
+      : slot(slot), elem(tile.getElementType()), tc(threadCoords(b, loc, layout, threadIds(b, loc))),
+        rowStride(pipelinedRowStride(tile)) {
+    if (swizzled)
+      swizzle.emplace(b, loc, layout, threadIds(b, loc), /*transposed=*/false, elem.getIntOrFloatBitWidth() / 8);
+  }
+  Value of(OpBuilder &b, Location loc, int reg) const {
+    if (swizzle)
+      return sharedByteAddress(b, loc, slot, swizzle->byteOffset(b, loc, reg));
+    SmallVector<Value> c = registerCoord(b, loc, tc, reg);
+    Value index = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, c[0], i32Const(b, loc, rowStride)), c[1]);
+    auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
+    return LLVM::GEPOp::create(b, loc, ptr3, elem, slot, ValueRange{index});
+  }
+
+private:
+  Value slot;
+  Type elem;
+  ThreadCoords tc;
+  int64_t rowStride;
+  std::optional<SwizzledPlacement> swizzle;
+};
 
 struct AsyncCopyOpLowering : OpConversionPattern<AsyncCopyOp> {
   AsyncCopyOpLowering(TypeConverter &tc, MLIRContext *ctx, const AxisInfoAnalysis &axis)
@@ -48,13 +70,11 @@ struct AsyncCopyOpLowering : OpConversionPattern<AsyncCopyOp> {
     int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
     int width = vectorWidth(ptrType, op.getPtr(), op.getMask(), axis);
     int64_t chunkBytes = width * elemBytes;
-    Value slot = pipelinedSlot(rewriter, loc, op, tile, op.getOffset(), adaptor.getSlot().front());
-    auto ptr3 = LLVM::LLVMPointerType::get(rewriter.getContext(), kSharedAddressSpace);
-    ThreadCoords tc = threadCoords(rewriter, loc, layout, threadIds(rewriter, loc));
-    int64_t stride = pipelinedRowStride(tile);
+    Value slot =
+        pipelinedSlot(rewriter, loc, op, tile, op.getOffset(), adaptor.getSlot().front(), op.getSwizzled());
+    SlotAddresses addresses(rewriter, loc, slot, tile, layout, op.getSwizzled());
     for (int r = 0; r < layout.numRegisters(); r += width) {
-      Value dst = LLVM::GEPOp::create(rewriter, loc, ptr3, elem, slot,
-                                      ValueRange{slotIndex(rewriter, loc, registerCoord(rewriter, loc, tc, r), stride)});
+      Value dst = addresses.of(rewriter, loc, r);
       Value src = adaptor.getPtr()[r];
       Value mask = op.getMask() ? adaptor.getMask()[r] : Value();
       if (chunkBytes >= 4) {
@@ -88,10 +108,14 @@ struct AsyncCommitOpLowering : OpConversionPattern<AsyncCommitOp> {
   }
 };
 
+// After the wait, wgmma (the async proxy) may read what cp.async wrote
+// through the generic proxy: a proxy fence orders the two.
 struct AsyncWaitOpLowering : OpConversionPattern<AsyncWaitOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(AsyncWaitOp op, OpAdaptor, ConversionPatternRewriter &rewriter) const override {
     NVVM::CpAsyncWaitGroupOp::create(rewriter, op.getLoc(), op.getPending());
+    if (op->getParentOfType<ModuleOp>()->hasAttr(kWgmmaAttrName))
+      fenceProxyAsync(rewriter, op.getLoc());
     barrier(rewriter, op.getLoc());
     rewriter.eraseOp(op);
     return success();
@@ -105,13 +129,12 @@ struct LocalLoadOpLowering : OpConversionPattern<LocalLoadOp> {
     Location loc = op.getLoc();
     auto tile = cast<RankedTensorType>(op.getType());
     LinearLayout layout = layoutOf(tile);
-    Value slot = pipelinedSlot(rewriter, loc, op, tile, op.getOffset(), adaptor.getSlot().front());
-    ThreadCoords tc = threadCoords(rewriter, loc, layout, threadIds(rewriter, loc));
+    Value slot =
+        pipelinedSlot(rewriter, loc, op, tile, op.getOffset(), adaptor.getSlot().front(), op.getSwizzled());
+    SlotAddresses addresses(rewriter, loc, slot, tile, layout, op.getSwizzled());
     SmallVector<Value> values;
     for (int r = 0; r < layout.numRegisters(); ++r)
-      values.push_back(loadShared(rewriter, loc, slot,
-                                  slotIndex(rewriter, loc, registerCoord(rewriter, loc, tc, r), pipelinedRowStride(tile)),
-                                  tile.getElementType()));
+      values.push_back(LLVM::LoadOp::create(rewriter, loc, tile.getElementType(), addresses.of(rewriter, loc, r)));
     rewriter.replaceOpWithMultiple(op, {values});
     return success();
   }

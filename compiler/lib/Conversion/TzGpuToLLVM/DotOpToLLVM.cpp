@@ -6,8 +6,9 @@
 // of b shared by several registers are loaded once per k. Tensor-core
 // lowerings (mma.sync, wgmma) replace this where the shapes and types allow;
 // this one is the fallback that always applies.
+#include "DotOperands.h"
 #include "Patterns.h"
-#include "Utility.h"
+#include "WarpGroupDot.h"
 
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
 
@@ -43,38 +44,19 @@ Value widen(OpBuilder &b, Location loc, Value v, Type to) {
 // 16 bytes.
 void writeTilePadded(OpBuilder &b, Location loc, Value base, const LinearLayout &layout, ValueRange values,
                      const ThreadIds &ids, int64_t rowStride, bool transposed) {
-  const auto &regs = layout.bases(LinearLayout::InDim::Register);
-  Type elem = values.front().getType();
-  int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
-  auto step = [&](int32_t n) { return transposed ? Coord{n, 0} : Coord{0, n}; };
-  int width = 1;
-  while (width < 16 / bytes && llvm::Log2_32(width) < (int)regs.size() && regs[llvm::Log2_32(width)] == step(width) &&
-         (rowStride * bytes) % (2 * width * bytes) == 0)
-    width *= 2;
+  int64_t bytes = values.front().getType().getIntOrFloatBitWidth() / 8;
+  int maxRun = 1;
+  while (2 * maxRun <= 16 / bytes && rowStride % (2 * maxRun) == 0)
+    maxRun *= 2;
   auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
   ThreadCoords tc = threadCoords(b, loc, layout, ids);
   int outer = transposed ? 1 : 0;
-  for (int r = 0; r < layout.numRegisters(); r += width) {
-    if (!isCanonicalRegister(layout, r))
-      continue;
+  storeTileRuns(b, loc, layout, values, transposed, maxRun, [&](int r) -> Value {
     SmallVector<Value> c = registerCoord(b, loc, tc, r);
     Value index = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, c[outer], i32Const(b, loc, rowStride)), c[1 - outer]);
-    if (width == 1) {
-      storeShared(b, loc, base, index, values[r]);
-      continue;
-    }
-    Value vec = buildVector(b, loc, VectorType::get({width}, elem), values.slice(r, width));
-    Value addr = LLVM::GEPOp::create(b, loc, ptr3, elem, base, ValueRange{index});
-    LLVM::StoreOp::create(b, loc, vec, addr, width * bytes);
-  }
-}
-
-// Whether a thread's consecutive registers run down the columns of `layout`
-// (as after tz.trans of a row-major tile): then it is stored column-major.
-bool runsDownColumns(const LinearLayout &layout) {
-  const auto &regs = layout.bases(LinearLayout::InDim::Register);
-  return !regs.empty() && regs[0] == Coord{1, 0};
+    return LLVM::GEPOp::create(b, loc, ptr3, values.front().getType(), base, ValueRange{index});
+  });
 }
 
 // ldmatrix .x4 (or .x2) of b16 8x8 matrices at the address each lane gives;
@@ -90,53 +72,6 @@ SmallVector<Value> loadMatrices(OpBuilder &b, Location loc, Value addr, int coun
   SmallVector<Value> out;
   for (int i = 0; i < count; ++i)
     out.push_back(LLVM::ExtractValueOp::create(b, loc, m, i));
-  return out;
-}
-
-// An operand the dot reads straight from a tzgpu-pipeline slot: a
-// tzgpu.local_load, or for B (with `allowTranspose`) tz.trans of one, whose
-// slot then holds B column-major.
-struct SharedOperand {
-  LocalLoadOp read;
-  bool transposed;
-  Value slot(OpBuilder &b, Location loc, Operation *user) const {
-    LocalLoadOp r = read;
-    return pipelinedSlot(b, loc, user, cast<RankedTensorType>(r.getType()), r.getOffset(), r.getSlot());
-  }
-};
-
-std::optional<SharedOperand> sharedOperand(Value v, bool allowTranspose) {
-  if (auto read = v.getDefiningOp<LocalLoadOp>())
-    return SharedOperand{read, false};
-  if (auto trans = v.getDefiningOp<tz::TransOp>(); trans && allowTranspose)
-    if (auto read = trans.getSrc().getDefiningOp<LocalLoadOp>())
-      return SharedOperand{read, true};
-  return std::nullopt;
-}
-
-// The A fragments of one k step from registers in LinearLayout::mmaOperandA:
-// for the 16x16 block at (row, k0) of this warp, the four packed pairs
-// (row, k0), (row + 8, k0), (row, k0 + 8), (row + 8, k0 + 8), each holding
-// columns +0 and +1, in mma.sync's operand order.
-SmallVector<Value> fragmentFromRegisters(OpBuilder &b, Location loc, ValueRange aVals, const LinearLayout &aLayout,
-                                         int32_t row, int32_t k0) {
-  SmallVector<Value> out;
-  Type elem = aVals.front().getType();
-  auto pairType = VectorType::get({2}, elem);
-  for (auto [dr, dc] : {std::pair{0, 0}, {8, 0}, {0, 8}, {8, 8}}) {
-    SmallVector<Value> pair;
-    for (int32_t c : {0, 1}) {
-      Coord want{row + dr, k0 + dc + c};
-      int reg = -1;
-      for (int r = 0; r < aLayout.numRegisters() && reg < 0; ++r)
-        if (aLayout.applyPart(D::Register, r) == want)
-          reg = r;
-      assert(reg >= 0 && "mmaOperandA holds every element of the warp's rows");
-      pair.push_back(aVals[reg]);
-    }
-    Value packed = buildVector(b, loc, pairType, pair);
-    out.push_back(elem.isBF16() ? LLVM::BitcastOp::create(b, loc, b.getI32Type(), packed).getResult() : packed);
-  }
   return out;
 }
 
@@ -307,6 +242,11 @@ struct DotOpLowering : OpConversionPattern<tz::DotOp> {
     Type aElem = adaptor.getA().front().getType(), bElem = adaptor.getB().front().getType();
     Type accElem = adaptor.getAcc().front().getType();
     Type inElem = aType.getElementType();
+    if (op->hasAttr(kWgmmaAttrName)) {
+      rewriter.replaceOpWithMultiple(op, {lowerWithWgmma(rewriter, op, adaptor.getA(), adaptor.getB(),
+                                                         adaptor.getAcc(), aLayout, bLayout, cLayout)});
+      return success();
+    }
     if ((inElem.isF16() || inElem.isBF16()) && accElem.isF32() && M % 16 == 0 && N % 8 == 0 && K % 16 == 0 &&
         cLayout == LinearLayout::mmaAccumulator(cType.getShape(), moduleNumWarps(op))) {
       rewriter.replaceOpWithMultiple(

@@ -140,10 +140,11 @@ Value pipelinedBase(OpBuilder &b, Location loc, Operation *user) {
   if (!global) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(module.getBody());
-    // Dynamic shared memory: an external array of no size, sized at launch.
+    // Dynamic shared memory: an external array of no size, sized at launch,
+    // aligned for the 1024-byte period of wgmma's swizzle.
     auto type = LLVM::LLVMArrayType::get(b.getI8Type(), 0);
     global = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/false, LLVM::Linkage::External, kSharedSymbol,
-                                    Attribute(), /*alignment=*/16, kSharedAddressSpace);
+                                    Attribute(), /*alignment=*/1024, kSharedAddressSpace);
   }
   if (auto attr = module->getAttrOfType<IntegerAttr>(kPipelinedBytesAttrName))
     recordSharedBytes(module, attr.getInt());
@@ -165,6 +166,11 @@ void requireSharedBytes(Operation *user, int64_t bytes) {
 }
 
 void barrier(OpBuilder &b, Location loc) { NVVM::Barrier0Op::create(b, loc); }
+
+void fenceProxyAsync(OpBuilder &b, Location loc) {
+  NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
+                            NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+}
 
 Type sharedStorageType(Type type) {
   if (type.isInteger(1))
@@ -358,6 +364,31 @@ int vectorWidth(Type ptrType, Value ptr, Value mask, const AxisInfoAnalysis &axi
   if (mask)
     width = std::min(width, axis.get(mask).constancy[dim]);
   return std::max<int64_t>(1, width);
+}
+
+SwizzledPlacement::SwizzledPlacement(OpBuilder &b, Location loc, const LinearLayout &layout, const ThreadIds &ids,
+                                     bool transposed, int64_t elementBytes)
+    : layout(layout), transposed(transposed), elementBytes(elementBytes) {
+  using D = LinearLayout::InDim;
+  auto toOffset = [&](const Coord &c) { return Coord{(int32_t)offsetOf(c)}; };
+  threadPart = threadPartOf(b, loc, mapBases(layout.bases(D::Lane), toOffset),
+                            mapBases(layout.bases(D::Warp), toOffset), 1, ids)[0];
+}
+
+int64_t SwizzledPlacement::offsetOf(const Coord &c) const {
+  int64_t rows = layout.shape()[transposed ? 1 : 0];
+  return transposed ? swizzledByteOffset(c[1], c[0], rows, elementBytes)
+                    : swizzledByteOffset(c[0], c[1], rows, elementBytes);
+}
+
+Value SwizzledPlacement::byteOffset(OpBuilder &b, Location loc, int reg) const {
+  int64_t part = offsetOf(layout.applyPart(LinearLayout::InDim::Register, reg));
+  return part ? arith::XOrIOp::create(b, loc, threadPart, i32Const(b, loc, part)).getResult() : threadPart;
+}
+
+Value sharedByteAddress(OpBuilder &b, Location loc, Value base, Value bytes) {
+  auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
+  return LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), base, ValueRange{bytes});
 }
 
 } // namespace terrazzo::tzgpu::lowering

@@ -64,6 +64,9 @@ mlir::Value isFirstThread(mlir::OpBuilder &b, mlir::Location loc);
 mlir::Value sharedBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
 void requireSharedBytes(mlir::Operation *user, int64_t bytes);
 void barrier(mlir::OpBuilder &b, mlir::Location loc);
+// Orders this thread's earlier shared-memory writes (ordinary stores,
+// cp.async) before later reads by the async proxy (wgmma).
+void fenceProxyAsync(mlir::OpBuilder &b, mlir::Location loc);
 
 // How a value of `type` is kept in shared memory (i1 as i8, pointers as i64).
 mlir::Type sharedStorageType(mlir::Type type);
@@ -115,8 +118,30 @@ int vectorWidth(mlir::Type ptrType, mlir::Value ptr, mlir::Value mask, const Axi
 mlir::Value pipelinedBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
 
 // Slot `slot` (an i32) of the pipelined buffer at byte `offset` that holds
-// tiles of type `tile` (see tzgpu.async_copy).
+// tiles of type `tile` (see tzgpu.async_copy), padded or swizzled.
 mlir::Value pipelinedSlot(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user,
-                          mlir::RankedTensorType tile, int64_t offset, mlir::Value slot);
+                          mlir::RankedTensorType tile, int64_t offset, mlir::Value slot, bool swizzled);
+
+// Where the registers of a tile in `layout` live in a 128-byte-swizzled
+// shared-memory tile (swizzledByteOffset in TzGpuDialect.h) that stores the
+// tile row-major, or its transpose with `transposed`. The swizzle is linear
+// over F2 in the coordinate bits, so a register's byte offset is the XOR of
+// a compile-time part and this thread's part, computed once.
+class SwizzledPlacement {
+public:
+  SwizzledPlacement(mlir::OpBuilder &b, mlir::Location loc, const LinearLayout &layout, const ThreadIds &ids,
+                    bool transposed, int64_t elementBytes);
+  mlir::Value byteOffset(mlir::OpBuilder &b, mlir::Location loc, int reg) const;
+
+private:
+  int64_t offsetOf(const Coord &c) const;
+  LinearLayout layout;
+  bool transposed;
+  int64_t elementBytes;
+  mlir::Value threadPart;
+};
+
+// `base` advanced by `bytes` (an i32 value) in shared memory.
+mlir::Value sharedByteAddress(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base, mlir::Value bytes);
 
 } // namespace terrazzo::tzgpu::lowering

@@ -167,9 +167,22 @@ int64_t pipelinedRowStride(mlir::RankedTensorType tile) {
   return tile.getShape()[1] + 16 / bytes;
 }
 
-int64_t pipelinedSlotBytes(mlir::RankedTensorType tile) {
+int64_t pipelinedSlotBytes(mlir::RankedTensorType tile, bool swizzled) {
   int64_t bytes = tile.getElementType().getIntOrFloatBitWidth() / 8;
+  if (swizzled)
+    return (tile.getNumElements() * bytes + 1023) / 1024 * 1024;
   return (tile.getShape()[0] * pipelinedRowStride(tile) * bytes + 127) / 128 * 128;
+}
+
+bool canSwizzle(mlir::RankedTensorType tile) {
+  return tile.getRank() == 2 && tile.getElementType().getIntOrFloatBitWidth() == 16 &&
+         (tile.getShape()[1] * 2) % 128 == 0;
+}
+
+int64_t swizzledByteOffset(int64_t row, int64_t col, int64_t rows, int64_t elementBytes) {
+  int64_t perBlock = 128 / elementBytes, perChunk = 16 / elementBytes;
+  int64_t block = col / perBlock, chunk = (col % perBlock) / perChunk;
+  return block * rows * 128 + row * 128 + 16 * (chunk ^ (row % 8)) + (col % perChunk) * elementBytes;
 }
 
 int moduleNumWarps(mlir::Operation *op) {

@@ -15,10 +15,12 @@
 //
 // so the copies of later tiles overlap this iteration's math. A load
 // qualifies when its only use is a dot operand the dot lowering can read
-// from the slot with ldmatrix (A, B, or B through tz.trans), its addresses
-// and mask come from pure ops of the loop index and loop-invariant values
-// (so they can be computed for a later iteration), its elements are 16 bit
-// and the axis analysis proves chunks of at least 4 bytes (cp.async's
+// from the slot (A, B, or B through tz.trans): with ldmatrix from rows
+// padded by 16 bytes, or, for a dot marked tzgpu.wgmma, through wgmma
+// descriptors from the 128-byte swizzle (slots aligned to 1024 bytes). Its
+// addresses and mask come from pure ops of the loop index and
+// loop-invariant values (so they can be computed for a later iteration),
+// its elements are 16 bit and the axis analysis proves chunks of at least 4 bytes (cp.async's
 // smallest) contiguous and aligned. Copies past the end of the loop are
 // masked off (zero bytes read).
 #include "LayoutRematerialization.h"
@@ -44,23 +46,24 @@ namespace {
 // Address computations larger than this are not worth copying per stage.
 constexpr int kMaxSliceOps = 64;
 
-bool feedsDotFromShared(tz::LoadOp load) {
+// The dot whose operand `load` alone feeds (null if none).
+tz::DotOp dotFedFromShared(tz::LoadOp load) {
   Value v = load.getResult();
   if (!v.hasOneUse())
-    return false;
+    return {};
   Operation *user = *v.getUsers().begin();
   bool transposed = false;
   if (auto trans = dyn_cast<tz::TransOp>(user)) {
     if (!trans.getResult().hasOneUse())
-      return false;
+      return {};
     v = trans.getResult();
     user = *v.getUsers().begin();
     transposed = true;
   }
   auto dot = dyn_cast<tz::DotOp>(user);
   if (!dot || dot->getBlock() != load->getBlock())
-    return false;
-  return dot.getB() == v || (!transposed && dot.getA() == v);
+    return {};
+  return dot.getB() == v || (!transposed && dot.getA() == v) ? dot : tz::DotOp();
 }
 
 // Ops of the loop body that `roots` depend on, in program order. Fails when
@@ -139,6 +142,7 @@ struct Pipelined {
   SmallVector<Operation *> slice;
   int64_t chunk;
   int64_t offset; // bytes, in the loop's part of the pipelined region
+  bool swizzled;  // for a wgmma dot, else padded for ldmatrix
 };
 
 struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
@@ -170,7 +174,8 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     Value mask = tz::SplatOp::create(b, loc, maskType, inRange);
     if (Value m = p.load.getMask())
       mask = arith::AndIOp::create(b, loc, inCopyLayout(map.lookupOrDefault(m)), mask);
-    AsyncCopyOp::create(b, loc, ptr, mask, slot, b.getI64IntegerAttr(p.offset), b.getI64IntegerAttr(numStages));
+    AsyncCopyOp::create(b, loc, ptr, mask, slot, b.getI64IntegerAttr(p.offset), b.getI64IntegerAttr(numStages),
+                        p.swizzled ? b.getUnitAttr() : UnitAttr());
   }
 
   // Returns the bytes of shared memory the loop's buffers take (0 if
@@ -181,16 +186,20 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     SmallVector<Pipelined> loads;
     int64_t bytes = 0;
     for (auto load : loop.getBody()->getOps<tz::LoadOp>()) {
-      if (!feedsDotFromShared(load))
+      tz::DotOp dot = dotFedFromShared(load);
+      if (!dot)
         continue;
-      Pipelined p{load, {}, chunkElements(load, axis), bytes};
+      auto tile = cast<RankedTensorType>(load.getType());
+      bool swizzled = dot->hasAttr(kWgmmaAttrName) && canSwizzle(tile);
+      int64_t offset = swizzled ? (bytes + 1023) / 1024 * 1024 : bytes;
+      Pipelined p{load, {}, chunkElements(load, axis), offset, swizzled};
       SmallVector<Value> roots{load.getPtr()};
       if (load.getMask())
         roots.push_back(load.getMask());
-      int64_t need = numStages * pipelinedSlotBytes(cast<RankedTensorType>(load.getType()));
-      if (p.chunk == 0 || bytes + need > maxBytes || !collectSlice(loop, roots, p.slice))
+      int64_t need = numStages * pipelinedSlotBytes(tile, swizzled);
+      if (p.chunk == 0 || offset + need > maxBytes || !collectSlice(loop, roots, p.slice))
         continue;
-      bytes += need;
+      bytes = offset + need;
       loads.push_back(std::move(p));
     }
     if (loads.empty())
@@ -224,7 +233,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     for (Pipelined &p : loads) {
       OpBuilder at(p.load);
       auto read = LocalLoadOp::create(at, p.load.getLoc(), p.load.getType(), slot, at.getI64IntegerAttr(p.offset),
-                                      at.getI64IntegerAttr(numStages));
+                                      at.getI64IntegerAttr(numStages), p.swizzled ? at.getUnitAttr() : UnitAttr());
       p.load.getResult().replaceAllUsesWith(read.getResult());
       p.load.erase();
     }
@@ -251,6 +260,8 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     int64_t region = 0;
     for (scf::ForOp loop : loops)
       region = std::max(region, pipelineLoop(loop, axis));
+    // Scratch space follows the region: keep it aligned for swizzled tiles.
+    region = (region + 1023) / 1024 * 1024;
     if (region)
       module->setAttr(kPipelinedBytesAttrName, IntegerAttr::get(IntegerType::get(&getContext(), 64), region));
   }

@@ -77,7 +77,9 @@ def TzGpu_ConvertLayoutOp : TzGpu_Op<"convert_layout", [Pure, SameOperandsAndRes
 // buffers of each loop from 0: loops do not overlap in time), which comes
 // before the scratch space the other ops use. It has `stages` slots of
 // pipelinedSlotBytes each, holding one tile row-major with every row padded
-// by 16 bytes (conflict-free ldmatrix).
+// by 16 bytes (conflict-free ldmatrix), or, when the copy and the read are
+// marked `swizzled`, unpadded in the 128-byte swizzle that wgmma reads (see
+// swizzledByteOffset in TzGpuDialect.h).
 
 def TzGpu_AsyncCopyOp : TzGpu_Op<"async_copy", [MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "Start copying a tile from global memory into a buffer slot";
@@ -88,9 +90,10 @@ def TzGpu_AsyncCopyOp : TzGpu_Op<"async_copy", [MemoryEffects<[MemRead, MemWrite
     that leaves fewer groups pending than were committed since.
   }];
   let arguments = (ins AnyRankedTensor:$ptr, Optional<AnyRankedTensor>:$mask, I32:$slot,
-                       I64Attr:$offset, I64Attr:$stages);
+                       I64Attr:$offset, I64Attr:$stages, UnitAttr:$swizzled);
   let assemblyFormat = [{
-    $ptr (`mask` $mask^)? `into` `shared` `[` $offset `]` `slot` $slot `of` $stages attr-dict
+    $ptr (`mask` $mask^)? `into` (`swizzled` $swizzled^)? `shared` `[` $offset `]` `slot` $slot `of` $stages
+    attr-dict
     `:` type($ptr) (`,` type($mask)^)?
   }];
 }
@@ -115,11 +118,15 @@ def TzGpu_LocalLoadOp : TzGpu_Op<"local_load", [MemoryEffects<[MemRead]>]> {
   let summary = "Read a tile from a buffer slot";
   let description = [{
     The result may have any layout. A dot whose operand is a local_load (or,
-    for B, the transpose of one) reads the buffer with ldmatrix directly.
+    for B, the transpose of one) reads the buffer directly: with ldmatrix
+    (mma.sync) from a padded slot, with a wgmma descriptor from a swizzled
+    one.
   }];
-  let arguments = (ins I32:$slot, I64Attr:$offset, I64Attr:$stages);
+  let arguments = (ins I32:$slot, I64Attr:$offset, I64Attr:$stages, UnitAttr:$swizzled);
   let results = (outs AnyRankedTensor:$result);
-  let assemblyFormat = "`shared` `[` $offset `]` `slot` $slot `of` $stages attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    (`swizzled` $swizzled^)? `shared` `[` $offset `]` `slot` $slot `of` $stages attr-dict `:` type($result)
+  }];
 }
 
 #endif // TERRAZZO_TZGPU_DIALECT

@@ -28,7 +28,19 @@ def TzGpuAccelerateDot : Pass<"tzgpu-accelerate-dot", "mlir::ModuleOp"> {
     to the layouts around it (tzgpu-remove-layout-conversions then takes
     most of them away). The lowering recognises the layout and emits
     ldmatrix + mma.sync.
+
+    With `wgmma` (sm_90a), a dot that also fits the warpgroup MMA gets the
+    unit attribute `tzgpu.wgmma` (and the module too): numWarps a multiple
+    of 4, M a multiple of 16 * numWarps (so that each warpgroup owns whole
+    64-row blocks of the same accumulator layout), K and N multiples of 64
+    (128-byte swizzled operand rows) and N at most 256 (one instruction).
+    Its lowering reads the operands from swizzled shared memory (A may stay
+    in registers) and issues wgmma.mma_async.
   }];
+  let options = [
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "Mark dots that fit the sm_90a warpgroup MMA">,
+  ];
   let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect"];
 }
 
