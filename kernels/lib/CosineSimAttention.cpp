@@ -180,6 +180,7 @@ void cosineSimAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
   checkOptions(options, d, q);
   LaunchTarget target = targetOf(q, options);
   int64_t blockM = blockFor(target, d.NQ), blockN = blockFor(target, d.NK);
+  chooseForwardTiles(target, d.D, d.NQ, d.NK, blockM, blockN);
   std::vector<HostValue> args = inputPointers(q, k, v, options);
   args.push_back(out.pointer());
   args.push_back(lse.pointer());

@@ -123,17 +123,7 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
     return;
   int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
   LaunchTarget target = targetOf(q, options);
-  // Measured on the H100 (bench/tune_flash_blocks.py, bf16, S = 4096,
-  // bench/results/2026-11-24-H100-run10): 128-row query tiles beat 64 for
-  // head dims 64 (4 warps, 64 keys per step: 128 TFLOP/s against 106) and
-  // 128 (8 warps, 128 keys per step: 153-159 against 121 for 64x64); larger
-  // head dims keep 64 rows (registers).
-  if (target.device == TensorArg::Device::Cuda && d.NQ > 64 && d.D <= 128) {
-    blockM = 128;
-    target.numWarps = d.D > 64 ? 8 : 4;
-    if (d.D > 64 && d.NK > 64)
-      blockN = 128;
-  }
+  chooseForwardTiles(target, d.D, d.NQ, d.NK, blockM, blockN);
   std::vector<HostValue> args = {q.pointer(), k.pointer(), v.pointer(), out.pointer(),
                                  lse ? lse->pointer() : HostValue::none(), seqlensArg(options)};
   for (auto *t : {&q, &k, &v, &out})

@@ -116,4 +116,9 @@ def test_library_attention_kernels_assemble(arch):
     info = fwd.compile_for_gpu((q, q, q, q, lse, None, *strides * 4, 2, 2, 128, 128, 0.125),
                                dict(HEAD_DIM=64, BLOCK_M=64, BLOCK_N=64, CAUSAL=True, STORE_LSE=True, arch=arch))
     assert info["cubin_bytes"] > 0
-    assert ("wgmma.mma_async" if arch == "sm_90a" else "mma.sync") in info["ptx"]
+    ptx = info["ptx"]
+    assert ("wgmma.mma_async" if arch == "sm_90a" else "mma.sync") in ptx
+    # K and V tiles are copied ahead 16 bytes at a time: the strides, widened
+    # to i64 in the kernel, keep their divisibility by 16.
+    assert "cp.async.cg.shared.global" in ptx and ", 16" in ptx.split("cp.async.cg.shared.global", 1)[1].split("\n", 1)[0]
+    assert "tzgpu.async_copy" in info["tzgpu"]

@@ -9,6 +9,7 @@
 // consecutive elements. The mma.sync m16n8k16 fragments are checked against
 // ownership tables written from the PTX ISA ("Matrix Fragments for
 // mma.m16n8k16"), independently of the layout code.
+#include "terrazzo/Dialect/TzGpu/IR/TzGpuDialect.h"
 #include "terrazzo/Dialect/TzGpu/LinearLayout.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -656,3 +657,47 @@ TEST(DerivedLayout, RegisterOnlyRemap) {
 }
 
 } // namespace
+
+// The 128-byte swizzle of wgmma operands (swizzledByteOffset): a bijection
+// of the tile onto its bytes, linear over F2 in the coordinate bits (what
+// SwizzledPlacement relies on to split a register's offset into a thread
+// part and a register part), and free of bank conflicts for the 8 rows of
+// each 16-byte column of an 8-row group (how ldmatrix and wgmma read).
+TEST(SwizzledSharedMemory, IsABijectionOntoTheTileBytes) {
+  for (int64_t rows : {8, 64, 128})
+    for (int64_t cols : {64, 128, 256}) {
+      std::vector<bool> seen(rows * cols, false);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          int64_t off = swizzledByteOffset(r, c, rows, 2);
+          ASSERT_EQ(off % 2, 0);
+          ASSERT_GE(off, 0);
+          ASSERT_LT(off, rows * cols * 2);
+          ASSERT_FALSE(seen[off / 2]) << rows << "x" << cols << " at " << r << "," << c;
+          seen[off / 2] = true;
+        }
+    }
+}
+
+TEST(SwizzledSharedMemory, IsLinearOverF2) {
+  int64_t rows = 128, cols = 256;
+  for (int64_t r1 = 0; r1 < rows; r1 += 7)
+    for (int64_t c1 = 0; c1 < cols; c1 += 5)
+      for (int64_t r2 = 0; r2 < rows; r2 += 11)
+        for (int64_t c2 = 0; c2 < cols; c2 += 13)
+          ASSERT_EQ(swizzledByteOffset(r1 ^ r2, c1 ^ c2, rows, 2),
+                    swizzledByteOffset(r1, c1, rows, 2) ^ swizzledByteOffset(r2, c2, rows, 2));
+}
+
+TEST(SwizzledSharedMemory, EightRowsOfAChunkColumnHitDistinctBanks) {
+  int64_t rows = 64;
+  for (int64_t group = 0; group < rows; group += 8)
+    for (int64_t c = 0; c < 64; c += 8) {
+      std::vector<bool> quarter(8, false); // 16-byte bank groups of a 128-byte line
+      for (int64_t r = group; r < group + 8; ++r) {
+        int64_t q = (swizzledByteOffset(r, c, rows, 2) / 16) % 8;
+        ASSERT_FALSE(quarter[q]) << "rows " << group << "+, column " << c;
+        quarter[q] = true;
+      }
+    }
+}
