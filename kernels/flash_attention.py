@@ -76,26 +76,28 @@ def _store_rows(ptrs, value, rows, n_rows, offs_d, HEAD_DIM: tz.constexpr, HEAD_
 
 
 @tz.jit
-def _keep(b, h, offs_m, offs_n, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.constexpr):
-    keep = offs_n[None, :] < n_k
+def _keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.constexpr):
+    keep = kv_idx < n_k
     if CAUSAL:
-        keep = keep & (offs_n[None, :] <= offs_m[:, None] + (n_k - N_Q))
+        keep = keep & (kv_idx <= q_idx + (n_k - N_Q))
     if MASK_MOD is not None:
-        keep = keep & MASK_MOD(b, h, offs_m[:, None], offs_n[None, :]).to(tz.int1)
+        keep = keep & MASK_MOD(b, h, q_idx, kv_idx).to(tz.int1)
     return keep
 
 
 @tz.jit
-def _scores_log2(qk, b, h, offs_m, offs_n, N_Q, n_k, sm_scale, qk_scale, MASKED: tz.constexpr,
+def _scores_log2(qk, b, h, q_idx, kv_idx, N_Q, n_k, sm_scale, qk_scale, MASKED: tz.constexpr,
                  CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr):
     # Scores in log2 units, -inf where hidden. Without a SCORE_MOD the scale
     # and log2(e) fold into one multiply; a SCORE_MOD sees natural units.
+    # q_idx and kv_idx broadcast to the tile: offs_m[:, None], offs_n[None, :]
+    # for a [queries, keys] tile, the other way round for its transpose.
     if SCORE_MOD is None:
         s = qk * qk_scale
     else:
-        s = SCORE_MOD(qk * sm_scale, b, h, offs_m[:, None], offs_n[None, :]) * LOG2E
+        s = SCORE_MOD(qk * sm_scale, b, h, q_idx, kv_idx) * LOG2E
     if MASKED:
-        s = tz.where(_keep(b, h, offs_m, offs_n, N_Q, n_k, CAUSAL, MASK_MOD), s, -float("inf"))
+        s = tz.where(_keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL, MASK_MOD), s, -float("inf"))
     return s
 
 
@@ -154,8 +156,8 @@ def _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn
         offs_n = start_n + tz.arange(0, BLOCK_N)
         k = _load_rows(k_base + offs_n[:, None] * stride_kn + offs_d[None, :] * stride_kd,
                        offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
-        s = _scores_log2(tz.dot(q, k.T), b, h, offs_m, offs_n, N_Q, n_k, sm_scale, qk_scale,
-                         MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+        s = _scores_log2(tz.dot(q, k.T), b, h, offs_m[:, None], offs_n[None, :], N_Q, n_k, sm_scale,
+                         qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
         m_new = tz.maximum(m_i, tz.max(s, axis=1))
         # While a row has seen no visible key its max is -inf, and
         # exp2(-inf - -inf) would be NaN; shifting by 0 instead gives
@@ -310,13 +312,17 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
                             offs_m, N_Q, offs_d, True, HEAD_DIM, D_PAD)
             lse2 = _load_lse_log2(lse_ptr + row0, offs_m, N_Q)
             delta = tz.load(delta_ptr + row0 + offs_m, mask=offs_m < N_Q, other=0.0)
-            s = _scores_log2(tz.dot(q, k.T), b, h, offs_m, offs_n, N_Q, n_k, sm_scale, qk_scale,
-                             True, CAUSAL, SCORE_MOD, MASK_MOD)
-            p = tz.exp2(s - lse2[:, None])
-            dv = tz.dot(p.T.to(do.dtype), do, dv)
-            dp = tz.dot(do, v.T)
-            ds = p * (dp - delta[:, None])
-            dk = tz.dot(ds.T.to(q.dtype), q, dk)
+            # Transposed, keys along rows: P^T and dS^T come out of their
+            # dots in the accumulator layout that the next dot takes its A
+            # operand from registers in, and q and do are read from shared
+            # memory both ways.
+            s_t = _scores_log2(tz.dot(k, q.T), b, h, offs_m[None, :], offs_n[:, None], N_Q, n_k, sm_scale,
+                               qk_scale, True, CAUSAL, SCORE_MOD, MASK_MOD)
+            p_t = tz.exp2(s_t - lse2[None, :])
+            dv = tz.dot(p_t.to(do.dtype), do, dv)
+            dp_t = tz.dot(v, do.T)
+            ds_t = p_t * (dp_t - delta[None, :])
+            dk = tz.dot(ds_t.to(q.dtype), q, dk)
 
     # dS is the gradient of the scaled score; the scale comes back once here.
     _store_rows(_base(dk_ptr, b, h_kv, stride_dkb, stride_dkh) + offs_n[:, None] * stride_dkn
@@ -337,8 +343,8 @@ def _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stri
                        offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
         v = _load_rows(v_base + offs_n[:, None] * stride_vn + offs_d[None, :] * stride_vd,
                        offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
-        s = _scores_log2(tz.dot(q, k.T), b, h, offs_m, offs_n, N_Q, n_k, sm_scale, qk_scale,
-                         MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+        s = _scores_log2(tz.dot(q, k.T), b, h, offs_m[:, None], offs_n[None, :], N_Q, n_k, sm_scale,
+                         qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
         p = tz.exp2(s - lse2[:, None])
         ds = p * (tz.dot(do, v.T) - delta[:, None])
         dq = tz.dot(ds.to(k.dtype), k, dq)

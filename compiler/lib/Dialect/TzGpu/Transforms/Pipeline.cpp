@@ -14,8 +14,9 @@
 //                iteration i - 1 read, then compute on slot i % S
 //
 // so the copies of later tiles overlap this iteration's math. A load
-// qualifies when its only use is a dot operand the dot lowering can read
-// from the slot (A, B, or B through tz.trans): with ldmatrix from rows
+// qualifies when each of its uses is a dot operand the dot lowering can read
+// from the slot (A, B, or B through tz.trans; the backward reads one tile
+// both ways): with ldmatrix from rows
 // padded by 16 bytes, or, for a dot marked tzgpu.wgmma, through wgmma
 // descriptors from the 128-byte swizzle (slots aligned to 1024 bytes). Its
 // addresses and mask come from pure ops of the loop index and
@@ -46,24 +47,27 @@ namespace {
 // Address computations larger than this are not worth copying per stage.
 constexpr int kMaxSliceOps = 64;
 
-// The dot whose operand `load` alone feeds (null if none).
-tz::DotOp dotFedFromShared(tz::LoadOp load) {
-  Value v = load.getResult();
-  if (!v.hasOneUse())
-    return {};
-  Operation *user = *v.getUsers().begin();
-  bool transposed = false;
-  if (auto trans = dyn_cast<tz::TransOp>(user)) {
-    if (!trans.getResult().hasOneUse())
+// The dots that read `load` from its slot: every use must be a dot operand
+// (A or B), or a transpose used once, as B (empty if any use is not).
+SmallVector<tz::DotOp> dotsFedFromShared(tz::LoadOp load) {
+  SmallVector<tz::DotOp> dots;
+  for (OpOperand &use : load.getResult().getUses()) {
+    Value v = load.getResult();
+    Operation *user = use.getOwner();
+    bool transposed = false;
+    if (auto trans = dyn_cast<tz::TransOp>(user)) {
+      if (!trans.getResult().hasOneUse())
+        return {};
+      v = trans.getResult();
+      user = *v.getUsers().begin();
+      transposed = true;
+    }
+    auto dot = dyn_cast<tz::DotOp>(user);
+    if (!dot || dot->getBlock() != load->getBlock() || !(dot.getB() == v || (!transposed && dot.getA() == v)))
       return {};
-    v = trans.getResult();
-    user = *v.getUsers().begin();
-    transposed = true;
+    dots.push_back(dot);
   }
-  auto dot = dyn_cast<tz::DotOp>(user);
-  if (!dot || dot->getBlock() != load->getBlock())
-    return {};
-  return dot.getB() == v || (!transposed && dot.getA() == v) ? dot : tz::DotOp();
+  return dots;
 }
 
 // Ops of the loop body that `roots` depend on, in program order. Fails when
@@ -186,11 +190,11 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     SmallVector<Pipelined> loads;
     int64_t bytes = 0;
     for (auto load : loop.getBody()->getOps<tz::LoadOp>()) {
-      tz::DotOp dot = dotFedFromShared(load);
-      if (!dot)
+      SmallVector<tz::DotOp> dots = dotsFedFromShared(load);
+      if (dots.empty())
         continue;
       auto tile = cast<RankedTensorType>(load.getType());
-      bool swizzled = dot->hasAttr(kWgmmaAttrName) && canSwizzle(tile);
+      bool swizzled = canSwizzle(tile) && llvm::all_of(dots, [](tz::DotOp d) { return d->hasAttr(kWgmmaAttrName); });
       int64_t offset = swizzled ? (bytes + 1023) / 1024 * 1024 : bytes;
       Pipelined p{load, {}, chunkElements(load, axis), offset, swizzled};
       SmallVector<Value> roots{load.getPtr()};

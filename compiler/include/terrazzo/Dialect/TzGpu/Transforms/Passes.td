@@ -66,7 +66,7 @@ def TzGpuRemoveLayoutConversions : Pass<"tzgpu-remove-layout-conversions", "mlir
 def TzGpuPipeline : Pass<"tzgpu-pipeline", "mlir::ModuleOp"> {
   let summary = "Copy the tiles of loads feeding dots in loops ahead with cp.async";
   let description = [{
-    Loads in the body of an innermost scf.for whose only use is a dot operand
+    Loads in the body of an innermost scf.for whose every use is a dot operand
     (A, B, or B through tz.trans), with 16-bit elements, addresses and mask
     computable for a later iteration and chunks of at least 4 bytes, become
     tzgpu.async_copy into `num-stages` shared-memory slots, num-stages - 1
