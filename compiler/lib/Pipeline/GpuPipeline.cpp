@@ -10,6 +10,8 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+
 using namespace mlir;
 
 namespace terrazzo::pipeline {
@@ -32,13 +34,24 @@ int64_t pipelinedBytesFor(llvm::StringRef arch) {
     return 96 * 1024;
   return 48 * 1024;
 }
+
+// The most dynamic shared memory a block may opt into on `arch`.
+int64_t sharedLimitFor(llvm::StringRef arch) {
+  if (arch.starts_with("sm_90"))
+    return 227 * 1024;
+  if (arch == "sm_80")
+    return 163 * 1024;
+  if (arch == "sm_86" || arch == "sm_87" || arch == "sm_89")
+    return 99 * 1024;
+  return 48 * 1024;
+}
 } // namespace
 
 llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptions &options) {
-  OwningOpRef<ModuleOp> module(cast<ModuleOp>(tzModule->clone()));
-  MLIRContext *ctx = module->getContext();
+  OwningOpRef<ModuleOp> module;
+  MLIRContext *ctx = tzModule->getContext();
   GpuBinary bin;
-  for (auto f : module->getOps<func::FuncOp>())
+  for (auto f : tzModule.getOps<func::FuncOp>())
     bin.kernelName = f.getName().str();
   bin.numWarps = options.numWarps;
 
@@ -57,38 +70,50 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
                                      diagnostics);
     return llvm::Error::success();
   };
-  if (auto err = runPasses(
-          [&](PassManager &pm) {
-            tzgpu::TzGpuAssignLayoutsOptions layouts;
-            layouts.numWarps = options.numWarps;
-            pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));
-            tzgpu::TzGpuAccelerateDotOptions accelerate;
-            accelerate.wgmma = options.arch == "sm_90a";
-            pm.addPass(tzgpu::createTzGpuAccelerateDot(accelerate));
-            pm.addPass(tzgpu::createTzGpuRemoveLayoutConversions());
-            pm.addPass(createCanonicalizerPass());
-            pm.addPass(createCSEPass());
-            tzgpu::TzGpuPipelineOptions pipeline;
-            pipeline.numStages = options.numStages;
-            pipeline.maxBytes = pipelinedBytesFor(options.arch);
-            pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
-            pm.addPass(createCanonicalizerPass());
-            pm.addPass(createCSEPass());
-          },
-          "layout assignment and optimisation"))
-    return std::move(err);
-  if (options.dump)
-    options.dump("tzgpu", printed(*module));
-  if (auto err = runPasses(
-          [&](PassManager &pm) {
-            pm.addPass(tzgpu::createConvertTzGpuToLLVM());
-            pm.addPass(createCanonicalizerPass());
-            pm.addPass(createCSEPass());
-          },
-          "the lowering to LLVM"))
-    return std::move(err);
-  if (auto attr = (*module)->getAttrOfType<IntegerAttr>(tzgpu::kSharedBytesAttrName))
-    bin.sharedBytes = attr.getInt();
+  // The pipelined buffers are sized before the scratch space the lowering
+  // needs is known: when the two together exceed what a block may use,
+  // lower again with the buffers' budget cut by the excess.
+  int64_t pipelineBudget = pipelinedBytesFor(options.arch), sharedLimit = sharedLimitFor(options.arch);
+  for (int attempt = 0;; ++attempt) {
+    module = OwningOpRef<ModuleOp>(cast<ModuleOp>(tzModule->clone()));
+    if (auto err = runPasses(
+            [&](PassManager &pm) {
+              tzgpu::TzGpuAssignLayoutsOptions layouts;
+              layouts.numWarps = options.numWarps;
+              pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));
+              tzgpu::TzGpuAccelerateDotOptions accelerate;
+              accelerate.wgmma = options.arch == "sm_90a";
+              pm.addPass(tzgpu::createTzGpuAccelerateDot(accelerate));
+              pm.addPass(tzgpu::createTzGpuRemoveLayoutConversions());
+              pm.addPass(createCanonicalizerPass());
+              pm.addPass(createCSEPass());
+              tzgpu::TzGpuPipelineOptions pipeline;
+              pipeline.numStages = options.numStages;
+              pipeline.maxBytes = pipelineBudget;
+              pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
+              pm.addPass(createCanonicalizerPass());
+              pm.addPass(createCSEPass());
+            },
+            "layout assignment and optimisation"))
+      return std::move(err);
+    if (options.dump)
+      options.dump("tzgpu", printed(*module));
+    if (auto err = runPasses(
+            [&](PassManager &pm) {
+              pm.addPass(tzgpu::createConvertTzGpuToLLVM());
+              pm.addPass(createCanonicalizerPass());
+              pm.addPass(createCSEPass());
+            },
+            "the lowering to LLVM"))
+      return std::move(err);
+    bin.sharedBytes = 0;
+    if (auto attr = (*module)->getAttrOfType<IntegerAttr>(tzgpu::kSharedBytesAttrName))
+      bin.sharedBytes = attr.getInt();
+    if (bin.sharedBytes <= sharedLimit || pipelineBudget == 0 || attempt == 3)
+      break;
+    pipelineBudget = std::max<int64_t>(0, pipelineBudget - (bin.sharedBytes - sharedLimit)) / 1024 * 1024;
+    diagnostics.clear();
+  }
   if (options.dump)
     options.dump("llvm-mlir", printed(*module));
 

@@ -53,13 +53,9 @@ SmallVector<Value> fragmentFromRegisters(OpBuilder &b, Location loc, ValueRange 
 
 void storeTileRuns(OpBuilder &b, Location loc, const LinearLayout &layout, ValueRange values, bool transposed,
                    int maxRun, llvm::function_ref<Value(int reg)> addressOf) {
-  const auto &regs = layout.bases(LinearLayout::InDim::Register);
   Type elem = values.front().getType();
   int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
-  auto step = [&](int32_t n) { return transposed ? Coord{n, 0} : Coord{0, n}; };
-  int width = 1;
-  while (2 * width <= maxRun && llvm::Log2_32(width) < (int)regs.size() && regs[llvm::Log2_32(width)] == step(width))
-    width *= 2;
+  int width = runLength(layout, transposed ? 0 : 1, maxRun);
   for (int r = 0; r < layout.numRegisters(); r += width) {
     if (!isCanonicalRegister(layout, r))
       continue;

@@ -386,6 +386,19 @@ Value SwizzledPlacement::byteOffset(OpBuilder &b, Location loc, int reg) const {
   return part ? arith::XOrIOp::create(b, loc, threadPart, i32Const(b, loc, part)).getResult() : threadPart;
 }
 
+int runLength(const LinearLayout &layout, int dim, int maxRun) {
+  const auto &regs = layout.bases(LinearLayout::InDim::Register);
+  int width = 1;
+  while (2 * width <= maxRun && llvm::Log2_32(width) < (unsigned)regs.size()) {
+    Coord step(layout.rank(), 0);
+    step[dim] = width;
+    if (regs[llvm::Log2_32(width)] != step)
+      break;
+    width *= 2;
+  }
+  return width;
+}
+
 Value sharedByteAddress(OpBuilder &b, Location loc, Value base, Value bytes) {
   auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
   return LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), base, ValueRange{bytes});

@@ -88,6 +88,11 @@ mlir::Value guarded(mlir::OpBuilder &b, mlir::Location loc, mlir::Value cond, ml
 void guardedEffect(mlir::OpBuilder &b, mlir::Location loc, mlir::Value cond,
                    llvm::function_ref<void(mlir::OpBuilder &)> body);
 
+// How many consecutive registers of `layout` (from any multiple of the
+// result) hold consecutive elements along dimension `dim`: a power of two,
+// at most `maxRun`.
+int runLength(const LinearLayout &layout, int dim, int maxRun);
+
 // An LLVM vector of `elements`.
 mlir::Value buildVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType type, mlir::ValueRange elements);
 

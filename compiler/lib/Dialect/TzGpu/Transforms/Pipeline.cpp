@@ -13,17 +13,17 @@
 //   iteration i: wait for tile i (barrier), copy tile i + S - 1 into the slot
 //                iteration i - 1 read, then compute on slot i % S
 //
-// so the copies of later tiles overlap this iteration's math. A load
-// qualifies when each of its uses is a dot operand the dot lowering can read
-// from the slot (A, B, or B through tz.trans; the backward reads one tile
-// both ways): with ldmatrix from rows
-// padded by 16 bytes, or, for a dot marked tzgpu.wgmma, through wgmma
-// descriptors from the 128-byte swizzle (slots aligned to 1024 bytes). Its
-// addresses and mask come from pure ops of the loop index and
-// loop-invariant values (so they can be computed for a later iteration),
-// its elements are 16 bit and the axis analysis proves chunks of at least 4 bytes (cp.async's
-// smallest) contiguous and aligned. Copies past the end of the loop are
-// masked off (zero bytes read).
+// so the copies of later tiles overlap this iteration's math. A 2-D load
+// qualifies when each of its uses is a dot operand (A, B, or B through
+// tz.trans; the backward reads one tile both ways), which the dots then read
+// from the slot directly: with ldmatrix from rows padded by 16 bytes, or,
+// for dots marked tzgpu.wgmma, through wgmma descriptors from the 128-byte
+// swizzle (slots aligned to 1024 bytes); its addresses and mask come from
+// pure ops of the loop index and loop-invariant values (so they can be
+// computed for a later iteration), its elements are 16 bit and the axis
+// analysis proves chunks of at least 4 bytes (cp.async's smallest)
+// contiguous and aligned. Copies past the end of the loop are masked off
+// (zero bytes read).
 #include "LayoutRematerialization.h"
 
 #include "terrazzo/Analysis/AxisInfo.h"
@@ -197,11 +197,13 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       bool swizzled = canSwizzle(tile) && llvm::all_of(dots, [](tz::DotOp d) { return d->hasAttr(kWgmmaAttrName); });
       int64_t offset = swizzled ? (bytes + 1023) / 1024 * 1024 : bytes;
       Pipelined p{load, {}, chunkElements(load, axis), offset, swizzled};
+      if (p.chunk == 0) // also every tile that is not 2-D
+        continue;
       SmallVector<Value> roots{load.getPtr()};
       if (load.getMask())
         roots.push_back(load.getMask());
       int64_t need = numStages * pipelinedSlotBytes(tile, swizzled);
-      if (p.chunk == 0 || offset + need > maxBytes || !collectSlice(loop, roots, p.slice))
+      if (offset + need > maxBytes || !collectSlice(loop, roots, p.slice))
         continue;
       bytes = offset + need;
       loads.push_back(std::move(p));
