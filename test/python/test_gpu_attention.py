@@ -16,7 +16,6 @@ pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.
 from torch_gpu_checks import BOUND, make, rel_err  # noqa: E402 (needs torch)
 
 
-
 @tz.jit
 def alibi(score, b, h, q_idx, kv_idx):
     slope = 0.125 * (h + 1)

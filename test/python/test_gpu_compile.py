@@ -30,6 +30,11 @@ def matmul(a, b, c, M, N, K, BM: tz.constexpr, BN: tz.constexpr, BK: tz.constexp
     tz.store(c + rm[:, None] * N + rn[None, :], acc)
 
 
+def copies_16_bytes(ptx):
+    """The first cp.async of the PTX moves 16 bytes (cp.async.cg)."""
+    return "cp.async.cg.shared.global" in ptx and ", 16" in ptx.split("cp.async.cg.shared.global", 1)[1].split("\n", 1)[0]
+
+
 def matmul_args(dtype):
     a = np.zeros((256, 256), dtype)
     c = np.zeros((256, 256), np.float32)
@@ -49,7 +54,7 @@ def test_matmul_uses_tensor_cores(arch, dtype):
     assert "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16" in ptx
     # tzgpu-pipeline (num_stages=2 by default): 16-byte asynchronous copies
     # one iteration ahead, in commit groups the loop waits on.
-    assert "cp.async.cg.shared.global" in ptx and ", 16" in ptx.split("cp.async.cg.shared.global", 1)[1].split("\n", 1)[0]
+    assert copies_16_bytes(ptx)
     assert "cp.async.commit_group" in ptx and "cp.async.wait_group" in ptx
     assert "tzgpu.async_copy" in info["tzgpu"] and "tzgpu.local_load" in info["tzgpu"]
     assert info["cubin_bytes"] > 0 and info["registers"] > 0
@@ -120,5 +125,5 @@ def test_library_attention_kernels_assemble(arch):
     assert ("wgmma.mma_async" if arch == "sm_90a" else "mma.sync") in ptx
     # K and V tiles are copied ahead 16 bytes at a time: the strides, widened
     # to i64 in the kernel, keep their divisibility by 16.
-    assert "cp.async.cg.shared.global" in ptx and ", 16" in ptx.split("cp.async.cg.shared.global", 1)[1].split("\n", 1)[0]
+    assert copies_16_bytes(ptx)
     assert "tzgpu.async_copy" in info["tzgpu"]

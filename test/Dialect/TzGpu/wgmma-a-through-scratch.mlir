@@ -1,6 +1,6 @@
 // A wgmma dot whose A operand is computed in the loop (so it goes through
 // scratch) does not get a swizzled slot for B: that combination gave
-// non-finite results on the H100 (see readsSwizzledSlotsSafely in
+// non-finite results on the H100 (see keepsAOffScratch in
 // Pipeline.cpp). B is still copied ahead, into a padded slot that the dot
 // reads into registers and then through scratch; A's load, which feeds an
 // elementwise op, stays a load.

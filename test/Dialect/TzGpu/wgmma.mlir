@@ -36,6 +36,9 @@
 // LLVM: nvvm.cp.async.wait.group 0
 
 // Without the option the dot keeps mma.sync.
+// SM80: module attributes {tzgpu.num_warps = 4 : i32} {
+// SM80-NOT: tzgpu.wgmma
+// SM80: tz.dot
 // SM80-NOT: tzgpu.wgmma
 module {
   func.func @matmul(%arg0: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %arg1: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %arg2: !tz.ptr<f32> {tz.divisibility = 16 : i32}, %arg3: i32 {tz.divisibility = 16 : i32}) attributes {tz.kernel} {

@@ -21,8 +21,7 @@ Value pipelinedSlot(OpBuilder &b, Location loc, Operation *user, RankedTensorTyp
   Value index = arith::AddIOp::create(
       b, loc, i32Const(b, loc, offset),
       arith::MulIOp::create(b, loc, slot, i32Const(b, loc, pipelinedSlotBytes(tile, swizzled))));
-  auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
-  return LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), pipelinedBase(b, loc, user), ValueRange{index});
+  return sharedByteAddress(b, loc, pipelinedBase(b, loc, user), index);
 }
 
 namespace {
@@ -33,15 +32,17 @@ class SlotAddresses {
 public:
   SlotAddresses(OpBuilder &b, Location loc, Value slot, RankedTensorType tile, const LinearLayout &layout,
                 bool swizzled)
-      : slot(slot), elem(tile.getElementType()), tc(threadCoords(b, loc, layout, threadIds(b, loc))),
-        rowStride(pipelinedRowStride(tile)) {
+      : slot(slot), elem(tile.getElementType()), rowStride(pipelinedRowStride(tile)) {
+    ThreadIds ids = threadIds(b, loc);
     if (swizzled)
-      swizzle.emplace(b, loc, layout, threadIds(b, loc), /*transposed=*/false, elem.getIntOrFloatBitWidth() / 8);
+      swizzle.emplace(b, loc, layout, ids, /*transposed=*/false, elem.getIntOrFloatBitWidth() / 8);
+    else
+      tc = threadCoords(b, loc, layout, ids);
   }
   Value of(OpBuilder &b, Location loc, int reg) const {
     if (swizzle)
       return sharedByteAddress(b, loc, slot, swizzle->byteOffset(b, loc, reg));
-    SmallVector<Value> c = registerCoord(b, loc, tc, reg);
+    SmallVector<Value> c = registerCoord(b, loc, *tc, reg);
     Value index = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, c[0], i32Const(b, loc, rowStride)), c[1]);
     auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
     return LLVM::GEPOp::create(b, loc, ptr3, elem, slot, ValueRange{index});
@@ -50,7 +51,7 @@ public:
 private:
   Value slot;
   Type elem;
-  ThreadCoords tc;
+  std::optional<ThreadCoords> tc;
   int64_t rowStride;
   std::optional<SwizzledPlacement> swizzle;
 };

@@ -93,7 +93,7 @@ SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, Valu
   int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = cLayout.shape()[1];
   bool isBF16 = aType.getElementType().isBF16();
   int numWarps = cLayout.numWarps();
-  bool aInRegisters = aLayout == LinearLayout::mmaOperandA({M, K}, numWarps);
+  bool aInRegisters = inMmaOperandA(aType, numWarps);
   std::optional<SharedOperand> aShared = aInRegisters ? std::nullopt : sharedOperand(op.getA(), false);
   std::optional<SharedOperand> bShared = sharedOperand(op.getB(), true);
   bool bTransposed = bShared ? bShared->transposed : runsDownColumns(bLayout);
@@ -108,7 +108,7 @@ SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, Valu
   if (aScratch || bScratch) {
     requireSharedBytes(op, aBytes + (bScratch ? (bTransposed ? N : K) * strideB * 2 : 0));
     base = sharedBase(b, loc, op);
-    bBase = LLVM::GEPOp::create(b, loc, ptr3, b.getI8Type(), base, ValueRange{i32Const(b, loc, aBytes)});
+    bBase = sharedByteAddress(b, loc, base, i32Const(b, loc, aBytes));
   }
   if (aScratch)
     writeTilePadded(b, loc, base, aLayout, aVals, ids, strideA, /*transposed=*/false);
@@ -258,9 +258,7 @@ struct DotOpLowering : OpConversionPattern<tz::DotOp> {
     int64_t aBytes = (M * K * sharedStorageBytes(aElem) + 15) / 16 * 16;
     requireSharedBytes(op, aBytes + K * N * sharedStorageBytes(bElem));
     Value base = sharedBase(rewriter, loc, op);
-    auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext(), kSharedAddressSpace);
-    Value bBase = LLVM::GEPOp::create(rewriter, loc, ptrType, rewriter.getI8Type(), base,
-                                      ValueRange{i32Const(rewriter, loc, aBytes)});
+    Value bBase = sharedByteAddress(rewriter, loc, base, i32Const(rewriter, loc, aBytes));
     ThreadIds ids = threadIds(rewriter, loc);
     storeTileShared(rewriter, loc, base, aLayout, adaptor.getA(), ids);
     storeTileShared(rewriter, loc, bBase, bLayout, adaptor.getB(), ids);

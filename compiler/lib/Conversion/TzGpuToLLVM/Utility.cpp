@@ -156,8 +156,7 @@ Value sharedBase(OpBuilder &b, Location loc, Operation *user) {
   int64_t skip = scratchOffset(user);
   if (!skip)
     return base;
-  auto ptrType = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
-  return LLVM::GEPOp::create(b, loc, ptrType, b.getI8Type(), base, ValueRange{i32Const(b, loc, skip)});
+  return sharedByteAddress(b, loc, base, i32Const(b, loc, skip));
 }
 
 void requireSharedBytes(Operation *user, int64_t bytes) {
@@ -350,14 +349,7 @@ int vectorWidth(Type ptrType, Value ptr, Value mask, const AxisInfoAnalysis &axi
       dim = d;
   if (dim < 0)
     return 1;
-  int64_t width = 1;
-  for (size_t bit = 0; bit < regs.size(); ++bit) {
-    Coord expected(layout.rank(), 0);
-    expected[dim] = int32_t(1) << bit;
-    if (regs[bit] != expected)
-      break;
-    width *= 2;
-  }
+  int64_t width = runLength(layout, dim, layout.numRegisters());
   int64_t bytes = std::max<unsigned>(1, elem.getIntOrFloatBitWidth() / 8);
   AxisInfo p = axis.get(ptr);
   width = std::min({width, p.contiguity[dim], std::max<int64_t>(1, p.divisibility / bytes), 16 / bytes});

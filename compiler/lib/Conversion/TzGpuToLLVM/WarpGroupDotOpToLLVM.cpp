@@ -72,7 +72,7 @@ void writeSwizzled(OpBuilder &b, Location loc, Value base, const LinearLayout &l
 
 // One wgmma.mma_async m64nNk16 with f32 accumulators `acc` (N / 2 per
 // thread): A is a descriptor or four packed registers, B a descriptor,
-// read N-major when `bTransposed`.
+// read N-major when `bNMajor`.
 SmallVector<Value> issueWgmma(OpBuilder &b, Location loc, ArrayRef<Value> acc, ArrayRef<Value> a, Value bDesc,
                               bool bf16, bool bNMajor) {
   int n = acc.size();
@@ -130,7 +130,7 @@ SmallVector<Value> lowerWithWgmma(ConversionPatternRewriter &b, tz::DotOp op, Va
   bool bf16 = aType.getElementType().isBF16();
   int numWarps = cLayout.numWarps();
   auto swizzledSlot = [](std::optional<SharedOperand> s) { return s && s->read.getSwizzled() ? s : std::nullopt; };
-  bool aInRegisters = aLayout == LinearLayout::mmaOperandA({M, K}, numWarps);
+  bool aInRegisters = inMmaOperandA(aType, numWarps);
   std::optional<SharedOperand> aShared =
       aInRegisters ? std::nullopt : swizzledSlot(sharedOperand(op.getA(), /*allowTranspose=*/false));
   std::optional<SharedOperand> bShared = swizzledSlot(sharedOperand(op.getB(), /*allowTranspose=*/true));

@@ -185,6 +185,11 @@ int64_t swizzledByteOffset(int64_t row, int64_t col, int64_t rows, int64_t eleme
   return block * rows * 128 + row * 128 + 16 * (chunk ^ (row % 8)) + (col % perChunk) * elementBytes;
 }
 
+bool inMmaOperandA(mlir::RankedTensorType aType, int numWarps) {
+  return aType.getRank() == 2 && aType.getEncoding() && aType.getShape()[0] % 16 == 0 &&
+         aType.getShape()[1] % 16 == 0 && getLayout(aType) == LinearLayout::mmaOperandA(aType.getShape(), numWarps);
+}
+
 int moduleNumWarps(mlir::Operation *op) {
   auto module = llvm::isa<mlir::ModuleOp>(op) ? llvm::cast<mlir::ModuleOp>(op) : op->getParentOfType<mlir::ModuleOp>();
   if (auto attr = module->getAttrOfType<mlir::IntegerAttr>(kNumWarpsAttrName))

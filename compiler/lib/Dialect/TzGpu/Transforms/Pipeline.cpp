@@ -70,22 +70,6 @@ SmallVector<tz::DotOp> dotsFedFromShared(tz::LoadOp load) {
   return dots;
 }
 
-// Whether a wgmma dot reading a swizzled slot keeps its A operand off the
-// scratch space: A is a load (pipelined itself) or already in the register
-// layout wgmma takes. A dot whose A goes through scratch while its B comes
-// from a swizzled slot gave non-finite results on the H100 in cosine-sim
-// attention's backward (test_int8_key_mask_and_bshd_layout), not yet
-// understood; such dots read B through scratch instead, which passes.
-bool readsSwizzledSlotsSafely(tz::DotOp dot) {
-  if (!dot->hasAttr(kWgmmaAttrName))
-    return false;
-  Value a = dot.getA();
-  if (a.getDefiningOp<tz::LoadOp>())
-    return true;
-  auto type = cast<RankedTensorType>(a.getType());
-  return getLayout(type) == LinearLayout::mmaOperandA(type.getShape(), moduleNumWarps(dot));
-}
-
 // Ops of the loop body that `roots` depend on, in program order. Fails when
 // one has effects or regions, or a loop-carried value is involved; requires
 // the loop index to be involved (a loop-invariant load gains nothing).
@@ -161,9 +145,26 @@ struct Pipelined {
   tz::LoadOp load;
   SmallVector<Operation *> slice;
   int64_t chunk;
-  int64_t offset; // bytes, in the loop's part of the pipelined region
-  bool swizzled;  // for a wgmma dot, else padded for ldmatrix
+  SmallVector<tz::DotOp> dots; // that read the slot
+  int64_t offset = 0;            // bytes, in the loop's part of the pipelined region
+  bool swizzled = false;         // for wgmma dots, else padded for ldmatrix
 };
+
+// Whether a wgmma dot keeps its A operand off the scratch space while it
+// reads a swizzled slot: A is in the register layout wgmma takes, or in a
+// slot itself (one of `placed`). A dot whose A went through scratch while
+// its B came from a swizzled slot gave non-finite results on the H100 in
+// cosine-sim attention's backward (test_int8_key_mask_and_bshd_layout), not
+// yet understood; such dots read B through scratch instead, which passes.
+bool keepsAOffScratch(tz::DotOp dot, ArrayRef<Pipelined> placed) {
+  if (!dot->hasAttr(kWgmmaAttrName))
+    return false;
+  auto aType = cast<RankedTensorType>(dot.getA().getType());
+  if (inMmaOperandA(aType, moduleNumWarps(dot)))
+    return true;
+  Operation *a = dot.getA().getDefiningOp();
+  return llvm::any_of(placed, [&](const Pipelined &p) { return tz::LoadOp(p.load).getOperation() == a; });
+}
 
 struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
   using TzGpuPipelineBase::TzGpuPipelineBase;
@@ -198,34 +199,61 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
                         p.swizzled ? b.getUnitAttr() : UnitAttr());
   }
 
+  // The candidates that fit in the budget, in order, with their offsets.
+  // A slot stays swizzled only while every dot reading it keeps A off the
+  // scratch space (keepsAOffScratch); since the budget may leave out an A
+  // load that relied on, placing repeats until no slot changes (each
+  // repetition unswizzles at least one).
+  SmallVector<Pipelined> placeInBudget(SmallVector<Pipelined> &candidates) {
+    while (true) {
+      SmallVector<Pipelined> placed;
+      int64_t bytes = 0;
+      for (Pipelined &p : candidates) {
+        int64_t offset = p.swizzled ? (bytes + 1023) / 1024 * 1024 : bytes;
+        int64_t need = numStages * pipelinedSlotBytes(cast<RankedTensorType>(p.load.getType()), p.swizzled);
+        if (offset + need > maxBytes)
+          continue;
+        p.offset = offset;
+        bytes = offset + need;
+        placed.push_back(p);
+      }
+      bool changed = false;
+      for (Pipelined &p : candidates) {
+        if (p.swizzled && !llvm::all_of(p.dots, [&](tz::DotOp d) { return keepsAOffScratch(d, placed); })) {
+          p.swizzled = false;
+          changed = true;
+        }
+      }
+      if (!changed)
+        return placed;
+    }
+  }
+
   // Returns the bytes of shared memory the loop's buffers take (0 if
   // nothing was pipelined).
   int64_t pipelineLoop(scf::ForOp loop, const AxisInfoAnalysis &axis) {
     if (!loop.getInductionVar().getType().isInteger(32))
       return 0;
-    SmallVector<Pipelined> loads;
-    int64_t bytes = 0;
+    SmallVector<Pipelined> candidates;
     for (auto load : loop.getBody()->getOps<tz::LoadOp>()) {
-      SmallVector<tz::DotOp> dots = dotsFedFromShared(load);
-      if (dots.empty())
-        continue;
-      auto tile = cast<RankedTensorType>(load.getType());
-      bool swizzled = canSwizzle(tile) && llvm::all_of(dots, readsSwizzledSlotsSafely);
-      int64_t offset = swizzled ? (bytes + 1023) / 1024 * 1024 : bytes;
-      Pipelined p{load, {}, chunkElements(load, axis), offset, swizzled};
-      if (p.chunk == 0) // also every tile that is not 2-D
+      Pipelined p{load, {}, chunkElements(load, axis), dotsFedFromShared(load)};
+      if (p.dots.empty() || p.chunk == 0) // chunk 0 also for every tile that is not 2-D
         continue;
       SmallVector<Value> roots{load.getPtr()};
       if (load.getMask())
         roots.push_back(load.getMask());
-      int64_t need = numStages * pipelinedSlotBytes(tile, swizzled);
-      if (offset + need > maxBytes || !collectSlice(loop, roots, p.slice))
+      if (!collectSlice(loop, roots, p.slice))
         continue;
-      bytes = offset + need;
-      loads.push_back(std::move(p));
+      p.swizzled = canSwizzle(cast<RankedTensorType>(load.getType())) &&
+                   llvm::all_of(p.dots, [](tz::DotOp d) { return d->hasAttr(kWgmmaAttrName); });
+      candidates.push_back(std::move(p));
     }
+    SmallVector<Pipelined> loads = placeInBudget(candidates);
     if (loads.empty())
       return 0;
+    Pipelined &last = loads.back();
+    int64_t bytes =
+        last.offset + numStages * pipelinedSlotBytes(cast<RankedTensorType>(last.load.getType()), last.swizzled);
 
     Location loc = loop.getLoc();
     Value lo = loop.getLowerBound(), step = loop.getStep();

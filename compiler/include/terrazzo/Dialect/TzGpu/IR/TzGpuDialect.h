@@ -51,6 +51,10 @@ int64_t pipelinedSlotBytes(mlir::RankedTensorType tile, bool swizzled);
 bool canSwizzle(mlir::RankedTensorType tile);
 int64_t swizzledByteOffset(int64_t row, int64_t col, int64_t rows, int64_t elementBytes);
 
+// Whether a dot's A operand tile is in LinearLayout::mmaOperandA, the
+// layout both tensor-core lowerings take A from registers in.
+bool inMmaOperandA(mlir::RankedTensorType aType, int numWarps);
+
 // The module's tzgpu.num_warps (4 where tzgpu-assign-layouts has not run).
 int moduleNumWarps(mlir::Operation *op);
 
