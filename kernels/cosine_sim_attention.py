@@ -196,9 +196,11 @@ def _key_ok(KeyMask, b64, stride_maskb, stride_maskn, offs_n, n_k_lim, HAS_KEY_M
 
 
 @tz.jit
-def _causal_ok(offs_m, offs_n, N_Q, N_K):
-    """(BLOCK_M, BLOCK_N) i1: bottom-right aligned causal mask."""
-    return offs_n[None, :] <= offs_m[:, None] + (N_K - N_Q)
+def _causal_ok(q_idx, kv_idx, N_Q, N_K):
+    """i1, bottom-right aligned causal mask, broadcast from q_idx and kv_idx
+    (queries x keys, or keys x queries for the transposed backward scores:
+    built in that shape, the mask keeps the scores' register layout)."""
+    return kv_idx <= q_idx + (N_K - N_Q)
 
 
 # --- forward -----------------------------------------------------------------------
@@ -276,7 +278,7 @@ def cosine_sim_attention_fwd(
                            + ln[None, :] * stride_biasn, mask=valid, other=0.0)
             z = z + bias.to(tz.float32) * LOG2E
         if CAUSAL:
-            valid = valid & _causal_ok(offs_m, offs_n, N_Q, N_K)
+            valid = valid & _causal_ok(offs_m[:, None], offs_n[None, :], N_Q, N_K)
         # z <= P_SHIFT without bias: no max, no rescaling of acc.
         p = tz.where(valid, tz.exp2(z), 0.0)
         l_i += tz.sum(p, axis=1)
@@ -406,7 +408,7 @@ def cosine_sim_attention_bwd_dkdv(
                                + lm[None, :] * stride_biasm, mask=valid, other=0.0)
                 s2t = s2t + bias.to(tz.float32) * LOG2E
             if CAUSAL:
-                valid = valid & tz.trans(_causal_ok(offs_m, offs_n, N_Q, N_K))
+                valid = valid & _causal_ok(offs_m[None, :], offs_n[:, None], N_Q, N_K)
             lse = tz.load(Lse + row_base + offs_m, mask=row_ok, other=0.0)
             lse2 = tz.where(lse == float("-inf"), float("inf"), lse * LOG2E)
             pt = tz.where(valid, tz.exp2(s2t - lse2[None, :]), 0.0)
@@ -531,7 +533,7 @@ def cosine_sim_attention_bwd_dq(
                                    + ln[None, :] * stride_biasn, mask=valid, other=0.0)
                     s2 = s2 + bias.to(tz.float32) * LOG2E
                 if CAUSAL:
-                    valid = valid & _causal_ok(offs_m, offs_n, N_Q, N_K)
+                    valid = valid & _causal_ok(offs_m[:, None], offs_n[None, :], N_Q, N_K)
                 p = tz.where(valid, tz.exp2(s2 - lse2[:, None]), 0.0)
                 ds = p * (tz.dot(do, tz.trans(v)) - delta[:, None])
                 # dq_hat = SCALE * dS k_hat (k_hat rounded: see dK in the dkdv kernel).
