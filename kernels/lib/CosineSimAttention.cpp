@@ -2,6 +2,7 @@
 // sizes, grids, and the launch of the forward kernel and of the three
 // backward kernels (preprocess, dK/dV, dQ with dBias).
 #include "ArgumentChecks.h"
+#include "ForwardTuning.h"
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/CosineSimAttention.h"
 
@@ -179,8 +180,6 @@ void cosineSimAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
   checkLse(lse, d, q);
   checkOptions(options, d, q);
   LaunchTarget target = targetOf(q, options);
-  int64_t blockM = blockFor(target, d.NQ), blockN = blockFor(target, d.NK);
-  chooseForwardTiles(target, d.D, d.NQ, d.NK, blockM, blockN);
   std::vector<HostValue> args = inputPointers(q, k, v, options);
   args.push_back(out.pointer());
   args.push_back(lse.pointer());
@@ -188,9 +187,18 @@ void cosineSimAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
   appendStrides(args, out);
   appendSizes(args, d);
   args.push_back(HostValue::floating(options.eps));
+  std::string variant = "groups=" + std::to_string(options.groups) + (options.bias ? ",bias" : "") +
+                        (options.keyMask ? ",key_mask" : "") + (options.keyLens ? ",key_lens" : "");
+  ForwardShape shape{"cosine_sim_attention_fwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variant};
+  shape.fallback = {blockFor(target, d.NQ), blockFor(target, d.NK), target.numWarps, target.numStages};
   // N_K == 0 still runs: every row attends nothing (zeros, lse = -inf).
-  runKernel(libraryKernel("cosine_sim_attention_fwd"), target, {cdiv(d.NQ, blockM), d.B * d.H, 1}, args,
-            commonKeywords(d, options, blockM, blockN));
+  runTunedForward(shape, target, [&](const ForwardTiles &tiles) {
+    LaunchTarget tuned = target;
+    tuned.numWarps = tiles.numWarps;
+    tuned.numStages = tiles.numStages;
+    runKernel(libraryKernel("cosine_sim_attention_fwd"), tuned, {cdiv(d.NQ, tiles.blockM), d.B * d.H, 1}, args,
+              commonKeywords(d, options, tiles.blockM, tiles.blockN));
+  });
 }
 
 void cosineSimAttentionBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &out,

@@ -1,6 +1,7 @@
 // Host wrappers of kernels/flash_attention.py: argument checks, tile sizes,
 // grids, and the launch of forward and backward kernels.
 #include "ArgumentChecks.h"
+#include "ForwardTuning.h"
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/Attention.h"
 
@@ -106,6 +107,21 @@ LaunchTarget targetOf(const TensorArg &q, const FlashAttentionOptions &o) {
   return t;
 }
 
+// The forward's options that change its kernel, for the tuning key: the
+// mods by presence (different score_mods share one choice).
+std::string variantOf(const FlashAttentionOptions &o, const TensorArg *lse) {
+  std::string v;
+  if (o.scoreMod.kind != HostValue::Kind::None)
+    v += "score_mod,";
+  if (o.maskMod.kind != HostValue::Kind::None)
+    v += "mask_mod,";
+  if (o.seqlensK)
+    v += "seqlens,";
+  if (lse)
+    v += "lse,";
+  return v;
+}
+
 HostValue seqlensArg(const FlashAttentionOptions &o) {
   return o.seqlensK ? o.seqlensK->pointer() : HostValue::none();
 }
@@ -121,9 +137,7 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
   checkMods(options);
   if (d.B == 0 || d.H == 0 || d.NQ == 0)
     return;
-  int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
   LaunchTarget target = targetOf(q, options);
-  chooseForwardTiles(target, d.D, d.NQ, d.NK, blockM, blockN);
   std::vector<HostValue> args = {q.pointer(), k.pointer(), v.pointer(), out.pointer(),
                                  lse ? lse->pointer() : HostValue::none(), seqlensArg(options)};
   for (auto *t : {&q, &k, &v, &out})
@@ -131,9 +145,17 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
   for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
     args.push_back(HostValue::integer(x));
   args.push_back(HostValue::floating(scaleOf(options, d)));
-  Keywords kw = commonKeywords(d, options, blockM, blockN);
-  kw.emplace_back("STORE_LSE", HostValue::boolean(lse != nullptr));
-  runKernel(libraryKernel("flash_attention_fwd"), target, {(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
+  ForwardShape shape{"flash_attention_fwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variantOf(options, lse)};
+  shape.fallback = {blockFor(d.NQ), blockFor(d.NK), target.numWarps, target.numStages};
+  runTunedForward(shape, target, [&](const ForwardTiles &tiles) {
+    LaunchTarget tuned = target;
+    tuned.numWarps = tiles.numWarps;
+    tuned.numStages = tiles.numStages;
+    Keywords kw = commonKeywords(d, options, tiles.blockM, tiles.blockN);
+    kw.emplace_back("STORE_LSE", HostValue::boolean(lse != nullptr));
+    runKernel(libraryKernel("flash_attention_fwd"), tuned, {(d.NQ + tiles.blockM - 1) / tiles.blockM, d.B * d.H, 1},
+              args, kw);
+  });
 }
 
 void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &out,

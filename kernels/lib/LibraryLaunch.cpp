@@ -10,16 +10,6 @@
 
 namespace terrazzo::ops {
 
-void chooseForwardTiles(LaunchTarget &target, int64_t headDim, int64_t queries, int64_t keys, int64_t &blockM,
-                        int64_t &blockN) {
-  if (target.device != TensorArg::Device::Cuda || queries <= 64 || headDim > 128)
-    return;
-  blockM = 128;
-  target.numWarps = headDim > 64 ? 8 : 4;
-  if (headDim > 64 && keys > 64)
-    blockN = 128;
-}
-
 Kernel &libraryKernel(const std::string &file, const std::string &name) {
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<Kernel>> kernels;
@@ -40,6 +30,7 @@ void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3
   }
   GpuOptions options;
   options.numWarps = target.numWarps;
+  options.numStages = target.numStages;
   kernel.launch(grid, args, keywords, options, target.stream);
 }
 

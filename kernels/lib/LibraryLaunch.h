@@ -18,17 +18,8 @@ struct LaunchTarget {
   int deviceIndex = 0;
   void *stream = nullptr; // CUstream for GPU launches (null: default stream)
   int numWarps = 4;
+  int numStages = 2; // software pipelining depth of GPU launches
 };
-
-// Forward attention tiles on the GPU (flash and cosine-sim share the loop
-// shape), measured on the H100 with bench/tune_flash_blocks.py (bf16, S =
-// 4096, bench/results/2026-11-24-H100-run16): 128-row query tiles for head
-// dims up to 128 when there are more than 64 queries, with 4 warps and 64
-// keys per step at head dim 64 and below, 8 warps and 128 keys above; larger
-// head dims keep the caller's tiles (registers). Changes `blockM`, `blockN`
-// and the target's warps only where it applies.
-void chooseForwardTiles(LaunchTarget &target, int64_t headDim, int64_t queries, int64_t keys, int64_t &blockM,
-                        int64_t &blockN);
 
 // `name` from the embedded source `file`, loaded once per process.
 Kernel &libraryKernel(const std::string &file, const std::string &name);

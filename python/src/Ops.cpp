@@ -6,6 +6,7 @@
 
 #include "terrazzo/ops/Attention.h"
 #include "terrazzo/ops/CosineSimAttention.h"
+#include "terrazzo/ops/Tuning.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
@@ -117,6 +118,18 @@ struct CosineSimArgs {
 
 void bindOps(py::module_ &m) {
   py::module_ ops = m.def_submodule("ops", "The kernel library (C++ host wrappers)");
+  ops.def(
+      "library_tuning_stats",
+      [] {
+        terrazzo::ops::LibraryTuningStats s = terrazzo::ops::libraryTuningStats();
+        py::dict d;
+        d["timed"] = s.timed;
+        d["loaded"] = s.loaded;
+        d["choices"] = s.choices;
+        return d;
+      },
+      "What the library's tile autotuner did in this process: keys timed, keys loaded from the disk cache, "
+      "and the choice per key.");
   ops.def(
       "flash_attention_forward",
       [](py::object q, py::object k, py::object v, bool causal, std::optional<double> scale, py::object scoreMod,

@@ -99,3 +99,15 @@ def test_bad_options():
         tz.ops.flash_attention([1.0], k, v)
     with pytest.raises(ValueError, match="argument 'lse'"):
         tz.ops.flash_attention_backward(q, k, v, q, np.zeros((1, 2, 4), np.float32), q)
+
+
+def test_interpreter_calls_use_fixed_tiles_and_time_nothing(rng):
+    """The tile autotuner only times GPU launches: a 100-query interpreter
+    call (which would be tuned on the GPU) keeps its fixed tiles and records
+    nothing."""
+    before = tz._terrazzo.ops.library_tuning_stats()
+    q = rng.standard_normal((1, 1, 100, 32)).astype(np.float16)
+    tz.ops.flash_attention(q, q, q)
+    after = tz._terrazzo.ops.library_tuning_stats()
+    assert (after["timed"], after["loaded"], after["choices"]) == (before["timed"], before["loaded"],
+                                                                   before["choices"])

@@ -1,0 +1,24 @@
+// What the library's tile autotuner has done in this process, and the
+// choices it holds (for tests and for users who want to see them). The
+// choices persist in the kernel cache directory (DiskCache), one entry per
+// (kernel, head dim, dtype, causal, device); set TZ_LIBRARY_AUTOTUNE=0 to
+// use the fixed measured tiles instead.
+#pragma once
+
+#include "terrazzo/Terrazzo.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace terrazzo::ops {
+
+struct LibraryTuningStats {
+  uint64_t timed = 0;  // keys whose candidates this process timed
+  uint64_t loaded = 0; // keys whose choice came from the disk cache
+  std::map<std::string, std::string> choices; // key -> "BLOCK_M x BLOCK_N, W warps, S stages"
+};
+
+TERRAZZO_API LibraryTuningStats libraryTuningStats();
+
+} // namespace terrazzo::ops

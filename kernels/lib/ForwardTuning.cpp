@@ -1,0 +1,169 @@
+#include "ForwardTuning.h"
+
+#include "terrazzo/gpu/CudaDriver.h"
+#include "terrazzo/gpu/DiskCache.h"
+#include "terrazzo/ops/Tuning.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+
+namespace terrazzo::ops {
+namespace {
+
+// Bumped when the candidates or the format change, so old choices are
+// not reused.
+constexpr const char *kFormat = "forward-tiles-v1";
+
+struct Table {
+  std::mutex mutex;
+  std::map<std::string, ForwardTiles> choices;
+  uint64_t timed = 0, loaded = 0;
+};
+
+Table &table() {
+  static Table t;
+  return t;
+}
+
+bool sameTiles(const ForwardTiles &a, const ForwardTiles &b) {
+  return a.blockM == b.blockM && a.blockN == b.blockN && a.numWarps == b.numWarps && a.numStages == b.numStages;
+}
+
+std::string describe(const ForwardTiles &t) {
+  return std::to_string(t.blockM) + "x" + std::to_string(t.blockN) + ", " + std::to_string(t.numWarps) +
+         " warps, " + std::to_string(t.numStages) + " stages";
+}
+
+bool autotuneDisabled() {
+  const char *env = std::getenv("TZ_LIBRARY_AUTOTUNE");
+  return env && std::strcmp(env, "0") == 0;
+}
+
+std::string cacheKey(const ForwardShape &s) {
+  const gpu::DeviceInfo &dev = gpu::currentDevice();
+  return std::string(kFormat) + "|" + s.kernel + "|d=" + std::to_string(s.headDim) + "|" + s.dtype +
+         (s.causal ? "|causal" : "|full") + "|" + s.variant + "|" + dev.name + "|sm_" + std::to_string(dev.ccMajor) +
+         std::to_string(dev.ccMinor);
+}
+
+// A stored choice, if it parses and is still one of the candidates (a
+// damaged or stale entry is dropped and tuned again).
+std::optional<ForwardTiles> storedChoice(const std::string &key, const std::vector<ForwardTiles> &candidates) {
+  auto &disk = gpu::DiskCache::global();
+  std::optional<std::string> text = disk.get(key);
+  if (!text)
+    return std::nullopt;
+  ForwardTiles t;
+  long long m = 0, n = 0;
+  if (std::sscanf(text->c_str(), "%lld %lld %d %d", &m, &n, &t.numWarps, &t.numStages) == 4) {
+    t.blockM = m;
+    t.blockN = n;
+    for (const ForwardTiles &c : candidates)
+      if (sameTiles(c, t))
+        return t;
+  }
+  disk.remove(key);
+  return std::nullopt;
+}
+
+// Mean milliseconds of `reps` launches after one warm-up launch (which also
+// compiles); nullopt when the candidate cannot run.
+std::optional<float> timeCandidate(const ForwardTiles &t, const LaunchTarget &target,
+                                   const std::function<void(const ForwardTiles &)> &launch) {
+  constexpr int reps = 5;
+  auto stream = static_cast<CUstream>(target.stream);
+  try {
+    launch(t);
+    gpu::GpuEvent start, end;
+    start.record(stream);
+    for (int i = 0; i < reps; ++i)
+      launch(t);
+    end.record(stream);
+    return gpu::elapsedMs(start, end) / reps;
+  } catch (const std::exception &) {
+    return std::nullopt;
+  }
+}
+} // namespace
+
+std::vector<ForwardTiles> forwardCandidates(const ForwardShape &s, const LaunchTarget &target) {
+  if (target.device != TensorArg::Device::Cuda || s.queries <= 64 || s.headDim > 128)
+    return {s.fallback};
+  std::vector<ForwardTiles> all;
+  if (s.headDim <= 64)
+    all = {{128, 64, 4, 2}, {128, 128, 8, 2}, {64, 64, 4, 2}, {128, 64, 4, 3}, {128, 64, 8, 2}};
+  else
+    all = {{128, 128, 8, 2}, {128, 64, 8, 2}, {128, 64, 4, 2}, {64, 64, 4, 2}, {128, 64, 8, 3}};
+  // A key block wider than the keys only adds masked work.
+  std::vector<ForwardTiles> out;
+  for (ForwardTiles t : all) {
+    if (t.blockN > 64 && s.keys <= 64)
+      t.blockN = 64;
+    if (std::none_of(out.begin(), out.end(), [&](const ForwardTiles &o) { return sameTiles(o, t); }))
+      out.push_back(t);
+  }
+  return out;
+}
+
+ForwardTiles runTunedForward(const ForwardShape &shape, const LaunchTarget &target,
+                             const std::function<void(const ForwardTiles &)> &launch) {
+  std::vector<ForwardTiles> candidates = forwardCandidates(shape, target);
+  if (candidates.size() == 1 || autotuneDisabled()) {
+    launch(candidates.front());
+    return candidates.front();
+  }
+  std::string key = cacheKey(shape);
+  Table &t = table();
+  std::optional<ForwardTiles> choice;
+  {
+    std::lock_guard<std::mutex> lock(t.mutex);
+    if (auto it = t.choices.find(key); it != t.choices.end())
+      choice = it->second;
+  }
+  if (!choice) {
+    if ((choice = storedChoice(key, candidates))) {
+      std::lock_guard<std::mutex> lock(t.mutex);
+      t.choices[key] = *choice;
+      ++t.loaded;
+    }
+  }
+  if (!choice) {
+    float best = 0;
+    for (const ForwardTiles &c : candidates) {
+      std::optional<float> ms = timeCandidate(c, target, launch);
+      if (ms && (!choice || *ms < best)) {
+        choice = c;
+        best = *ms;
+      }
+    }
+    if (!choice) // none could run: let the default report why
+      choice = candidates.front();
+    else
+      gpu::DiskCache::global().put(key, std::to_string(choice->blockM) + " " + std::to_string(choice->blockN) + " " +
+                                            std::to_string(choice->numWarps) + " " +
+                                            std::to_string(choice->numStages) + "\n");
+    std::lock_guard<std::mutex> lock(t.mutex);
+    t.choices[key] = *choice;
+    ++t.timed;
+  }
+  launch(*choice);
+  return *choice;
+}
+
+LibraryTuningStats libraryTuningStats() {
+  Table &t = table();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  LibraryTuningStats s;
+  s.timed = t.timed;
+  s.loaded = t.loaded;
+  for (const auto &[key, tiles] : t.choices)
+    s.choices[key] = describe(tiles);
+  return s;
+}
+
+} // namespace terrazzo::ops

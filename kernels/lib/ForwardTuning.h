@@ -1,0 +1,44 @@
+// Tile sizes of the attention forward kernels (flash and cosine-sim share
+// the loop shape), autotuned on the GPU per (kernel, head dim, dtype,
+// causal, device) and persisted.
+#pragma once
+
+#include "LibraryLaunch.h"
+
+#include <functional>
+#include <string>
+
+namespace terrazzo::ops {
+
+struct ForwardTiles {
+  int64_t blockM = 64, blockN = 64;
+  int numWarps = 4, numStages = 2;
+};
+
+// What one forward call is, as far as its best tiles go.
+struct ForwardShape {
+  std::string kernel; // library kernel name
+  std::string dtype;  // of q
+  int64_t headDim = 0, queries = 0, keys = 0;
+  bool causal = false;
+  std::string variant; // anything else that changes the kernel (score_mod, bias, …); may be empty
+  ForwardTiles fallback; // the tiles where there is nothing to tune
+};
+
+// The tiles for `shape`, launching through `launch` (which must run the
+// whole forward with the tiles it is given and may be called several
+// times: every call writes the same outputs). On the interpreter, for 64
+// queries or fewer and for head dims above 128 the only candidate is
+// `shape.fallback`. Otherwise the choice comes from this process's table,
+// else from the disk cache, else from timing each candidate on this call's
+// arguments with CUDA events on the target's stream (a candidate that
+// fails to compile or launch is skipped); the fastest is stored in both.
+// Returns the tiles the last `launch` ran with: the outputs are written.
+ForwardTiles runTunedForward(const ForwardShape &shape, const LaunchTarget &target,
+                             const std::function<void(const ForwardTiles &)> &launch);
+
+// The candidates for `shape` on `target`, the fixed measured choice first
+// (bench/tune_flash_blocks.py, bench/results/2026-11-24-H100-run16).
+std::vector<ForwardTiles> forwardCandidates(const ForwardShape &shape, const LaunchTarget &target);
+
+} // namespace terrazzo::ops
