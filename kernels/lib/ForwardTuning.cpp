@@ -17,7 +17,7 @@ namespace {
 
 // Bumped when the candidates or the format change, so old choices are
 // not reused.
-constexpr const char *kFormat = "forward-tiles-v1";
+constexpr const char *kFormat = "forward-tiles-v2";
 
 struct Table {
   std::mutex mutex;
@@ -46,9 +46,14 @@ bool autotuneDisabled() {
 
 std::string cacheKey(const ForwardShape &s) {
   const gpu::DeviceInfo &dev = gpu::currentDevice();
+  // Queries by power of two from 128 to 16384: the best tiles for 400
+  // queries and for 16384 differ (how many blocks fill the machine).
+  int64_t bucket = 128;
+  while (bucket < s.queries && bucket < 16384)
+    bucket *= 2;
   return std::string(kFormat) + "|" + s.kernel + "|d=" + std::to_string(s.headDim) + "|" + s.dtype +
-         (s.causal ? "|causal" : "|full") + "|" + s.variant + "|" + dev.name + "|sm_" + std::to_string(dev.ccMajor) +
-         std::to_string(dev.ccMinor);
+         (s.causal ? "|causal" : "|full") + "|q<=" + std::to_string(bucket) + "|" + s.variant + "|" + dev.name +
+         "|sm_" + std::to_string(dev.ccMajor) + std::to_string(dev.ccMinor);
 }
 
 // A stored choice, if it parses and is still one of the candidates (a
@@ -71,20 +76,29 @@ std::optional<ForwardTiles> storedChoice(const std::string &key, const std::vect
   return std::nullopt;
 }
 
-// Mean milliseconds of `reps` launches after one warm-up launch (which also
-// compiles); nullopt when the candidate cannot run.
+// Milliseconds per launch of `t`: the best of three rounds, each long
+// enough (about 5 ms, at least 3 launches) that one slow launch or the
+// clock ramping up does not decide; nullopt when the candidate cannot run.
+// The first launch also compiles.
 std::optional<float> timeCandidate(const ForwardTiles &t, const LaunchTarget &target,
                                    const std::function<void(const ForwardTiles &)> &launch) {
-  constexpr int reps = 5;
   auto stream = static_cast<CUstream>(target.stream);
-  try {
-    launch(t);
+  auto timed = [&](int reps) {
     gpu::GpuEvent start, end;
     start.record(stream);
     for (int i = 0; i < reps; ++i)
       launch(t);
     end.record(stream);
     return gpu::elapsedMs(start, end) / reps;
+  };
+  try {
+    launch(t);
+    float estimate = timed(2);
+    int reps = std::clamp(static_cast<int>(5.0f / std::max(estimate, 1e-3f)), 3, 100);
+    float best = timed(reps);
+    for (int round = 1; round < 3; ++round)
+      best = std::min(best, timed(reps));
+    return best;
   } catch (const std::exception &) {
     return std::nullopt;
   }

@@ -1,6 +1,6 @@
 // Tile sizes of the attention forward kernels (flash and cosine-sim share
 // the loop shape), autotuned on the GPU per (kernel, head dim, dtype,
-// causal, device) and persisted.
+// causal, query count by power of two, device) and persisted.
 #pragma once
 
 #include "LibraryLaunch.h"
