@@ -1,8 +1,8 @@
 // What the library's tile autotuner has done in this process, and the
 // choices it holds (for tests and for users who want to see them). The
 // choices persist in the kernel cache directory (DiskCache), one entry per
-// (kernel, head dim, dtype, causal, query count by power of two, device); set TZ_LIBRARY_AUTOTUNE=0 to
-// use the fixed measured tiles instead.
+// (kernel, head dim, dtype, causal, query count by power of two, device);
+// set TZ_LIBRARY_AUTOTUNE=0 to use the fixed measured tiles instead.
 #pragma once
 
 #include "terrazzo/Terrazzo.h"
