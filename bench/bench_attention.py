@@ -56,8 +56,8 @@ FWD_BWD_FACTOR = 3.5
 CAP_S = 3.0                               # one call predicted or measured over this is not repeated
 BUDGET_S = {"ours": 0.8, "baseline": 0.25}  # repetitions per measurement
 REPS = {"ours": 30, "baseline": 50}
-PHASE1_SHARE = 0.6                        # of the box, for ours + SDPA flash + cuDNN
-COS_RESERVE_S = (25.0, 10.0)              # kept for the cosine phase: with / without our kernel
+PHASE1_SHARE = 0.5                        # of the box, for ours + SDPA flash + cuDNN
+COS_RESERVE_S = (70.0, 10.0)              # kept for the cosine phase: with / without our kernel
 FLEX_COMPILE_LIMIT_S = 60.0
 FLEX_DYNAMIC = True                       # one compile per (head dim, mask, grad mode), not per shape
 # normwise relative error vs the reference: (output, gradients)
@@ -464,7 +464,7 @@ def run(ctx):
     box = ctx.box
     plan = [("core", lambda: PHASE1_SHARE * box.left(), bench.phase_core),
             ("flex", lambda: box.left() - min(COS_RESERVE_S[0 if res["cosine_available"] else 1],
-                                              0.3 * box.left()), bench.phase_flex),
+                                              0.5 * box.left()), bench.phase_flex),
             ("cosine", lambda: box.left(), bench.phase_cosine)]
     broken = None
     for name, seconds, phase_fn in plan:

@@ -33,7 +33,7 @@ BENCHMARKS = [
     ("launch", "bench_launch", 30, "Launch overhead"),
     ("compile", "bench_compile", 100, "Cold compile (matmul kernel)"),
     ("matmul", "bench_matmul", 150, "bf16 matmul"),
-    ("attention", "bench_attention", 150, "bf16 attention (flash, cosine-sim)"),
+    ("attention", "bench_attention", 240, "bf16 attention (flash, cosine-sim)"),
 ]
 
 METHOD = ("Kernel times are medians over many calls, each call between its own pair of CUDA events on "
@@ -174,8 +174,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="folder for bench.json and bench.md (created)")
     ap.add_argument("--only", help="comma-separated subset of: " + ", ".join(b[0] for b in BENCHMARKS))
-    ap.add_argument("--time-limit", type=float, default=330.0,
-                    help="seconds for all benchmarks together (default 330); a watchdog ends the process "
+    ap.add_argument("--time-limit", type=float, default=420.0,
+                    help="seconds for all benchmarks together (default 420); a watchdog ends the process "
                          "120 s after it")
     args = ap.parse_args(argv)
     started = time.monotonic()

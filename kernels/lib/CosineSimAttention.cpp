@@ -196,6 +196,7 @@ void cosineSimAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
     LaunchTarget tuned = target;
     tuned.numWarps = tiles.numWarps;
     tuned.numStages = tiles.numStages;
+    tuned.minBlocksPerSM = tiles.minBlocksPerSM;
     runKernel(libraryKernel("cosine_sim_attention_fwd"), tuned, {cdiv(d.NQ, tiles.blockM), d.B * d.H, 1}, args,
               commonKeywords(d, options, tiles.blockM, tiles.blockN));
   });

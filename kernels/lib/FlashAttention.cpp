@@ -151,6 +151,7 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
     LaunchTarget tuned = target;
     tuned.numWarps = tiles.numWarps;
     tuned.numStages = tiles.numStages;
+    tuned.minBlocksPerSM = tiles.minBlocksPerSM;
     Keywords kw = commonKeywords(d, options, tiles.blockM, tiles.blockN);
     kw.emplace_back("STORE_LSE", HostValue::boolean(lse != nullptr));
     runKernel(libraryKernel("flash_attention_fwd"), tuned, {(d.NQ + tiles.blockM - 1) / tiles.blockM, d.B * d.H, 1},
@@ -175,6 +176,12 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
   int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
   double scale = scaleOf(options, d);
   LaunchTarget target = targetOf(q, options);
+  // At head dim 64, a register bound of 3 blocks per multiprocessor (168
+  // registers: a few spilled bytes) gave 8-20% faster forward+backward; at
+  // 128 it spills too much and halves the speed (bench/results/
+  // 2026-11-24-H100-run23, bwdsweep.txt).
+  if (d.D <= 64 && blockM == 64 && blockN == 64)
+    target.minBlocksPerSM = 3;
 
   // delta = rowsum(dO * O), float32 (B, H, N_Q).
   DeviceScratch delta(target, d.B * d.H * d.NQ * sizeof(float));

@@ -13,6 +13,7 @@ namespace terrazzo::ops {
 struct ForwardTiles {
   int64_t blockM = 64, blockN = 64;
   int numWarps = 4, numStages = 2;
+  int minBlocksPerSM = 0; // see GpuOptions: caps registers so that many blocks fit
 };
 
 // What one forward call is, as far as its best tiles go.
@@ -37,8 +38,9 @@ struct ForwardShape {
 ForwardTiles runTunedForward(const ForwardShape &shape, const LaunchTarget &target,
                              const std::function<void(const ForwardTiles &)> &launch);
 
-// The candidates for `shape` on `target`, the fixed measured choice first
-// (bench/tune_flash_blocks.py, bench/results/2026-11-24-H100-run16).
+// The candidates for `shape` on `target`, the best measured choice first
+// (what TZ_LIBRARY_AUTOTUNE=0 runs; bench/results/2026-11-24-H100-run23,
+// tune.txt).
 std::vector<ForwardTiles> forwardCandidates(const ForwardShape &shape, const LaunchTarget &target);
 
 } // namespace terrazzo::ops

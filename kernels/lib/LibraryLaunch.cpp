@@ -31,6 +31,7 @@ void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3
   GpuOptions options;
   options.numWarps = target.numWarps;
   options.numStages = target.numStages;
+  options.minBlocksPerSM = target.minBlocksPerSM;
   kernel.launch(grid, args, keywords, options, target.stream);
 }
 

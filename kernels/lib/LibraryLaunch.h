@@ -19,6 +19,7 @@ struct LaunchTarget {
   void *stream = nullptr; // CUstream for GPU launches (null: default stream)
   int numWarps = 4;
   int numStages = 2; // software pipelining depth of GPU launches
+  int minBlocksPerSM = 0; // GpuOptions::minBlocksPerSM
 };
 
 // `name` from the embedded source `file`, loaded once per process.

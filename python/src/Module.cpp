@@ -50,10 +50,16 @@ struct LaunchOptions {
 LaunchOptions takeLaunchOptions(terrazzo::Keywords &keywords, const py::dict &kwargs) {
   LaunchOptions o;
   for (auto it = keywords.begin(); it != keywords.end();) {
-    if (it->first == "num_warps" || it->first == "num_stages") {
+    if (it->first == "num_warps" || it->first == "num_stages" || it->first == "min_blocks_per_sm") {
       if (it->second.kind != HostValue::Kind::Int)
         throw py::type_error(it->first + " must be an integer");
-      (it->first == "num_warps" ? o.gpu.numWarps : o.gpu.numStages) = static_cast<int>(it->second.intValue);
+      int value = static_cast<int>(it->second.intValue);
+      if (it->first == "num_warps")
+        o.gpu.numWarps = value;
+      else if (it->first == "num_stages")
+        o.gpu.numStages = value;
+      else
+        o.gpu.minBlocksPerSM = value;
       it = keywords.erase(it);
     } else if (it->first == "stream") {
       o.stream = kwargs["stream"];

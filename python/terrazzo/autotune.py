@@ -25,19 +25,29 @@ from .jit import resolve_grid
 
 
 class Config:
-    """Constexpr values plus launch options of one candidate."""
+    """Constexpr values plus launch options of one candidate.
+    min_blocks_per_sm > 0 bounds registers so that many blocks fit on one
+    multiprocessor (more warps to hide latency, at the risk of spills)."""
 
-    def __init__(self, kwargs, num_warps=4, num_stages=2):
+    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0):
         self.kwargs = dict(kwargs)
         self.num_warps = num_warps
         self.num_stages = num_stages
+        self.min_blocks_per_sm = min_blocks_per_sm
+
+    def launch_options(self):
+        options = {"num_warps": self.num_warps, "num_stages": self.num_stages}
+        if self.min_blocks_per_sm:  # left out at 0, so older stored choices keep their identity
+            options["min_blocks_per_sm"] = self.min_blocks_per_sm
+        return options
 
     def describe(self):
-        return {"kwargs": self.kwargs, "num_warps": self.num_warps, "num_stages": self.num_stages}
+        return {"kwargs": self.kwargs, **self.launch_options()}
 
     def __repr__(self):
         parts = [f"{k}={v}" for k, v in self.kwargs.items()]
-        return f"Config({', '.join(parts)}, num_warps={self.num_warps}, num_stages={self.num_stages})"
+        parts += [f"{k}={v}" for k, v in self.launch_options().items()]
+        return f"Config({', '.join(parts)})"
 
 
 class Autotuner:
@@ -71,8 +81,7 @@ class Autotuner:
 
     def _launch(self, grid, config, args, kwargs):
         g = resolve_grid(grid, self.fn.param_names, args, kwargs, config.kwargs)
-        self.fn._kernel.run(g, args, dict(kwargs, **config.kwargs, num_warps=config.num_warps,
-                                          num_stages=config.num_stages))
+        self.fn._kernel.run(g, args, dict(kwargs, **config.kwargs, **config.launch_options()))
 
     def _time(self, grid, config, args, kwargs):
         import torch

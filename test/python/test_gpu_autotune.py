@@ -23,6 +23,8 @@ CHILD = textwrap.dedent("""
     CONFIGS = [tz.Config({"BM": bm, "BN": bn, "BK": 32}, num_warps=w)
                for bm, bn, w in [(32, 32, 4), (64, 32, 4), (32, 64, 4), (64, 64, 4),
                                  (64, 64, 8), (128, 64, 4), (64, 128, 4), (128, 128, 8)]]
+    # A register-bounded candidate goes through the same launch path.
+    CONFIGS.append(tz.Config({"BM": 128, "BN": 128, "BK": 32}, num_warps=8, min_blocks_per_sm=2))
 
     @tz.autotune(configs=CONFIGS, key=["M", "N", "K"])
     @tz.jit
@@ -62,10 +64,10 @@ def run_child(tmp_path):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def test_autotune_times_eight_configs_and_a_second_process_reuses_the_choice(tmp_path):
+def test_autotune_times_nine_configs_and_a_second_process_reuses_the_choice(tmp_path):
     first = run_child(tmp_path)
     assert first["source"] == "timed"
-    assert first["timed"] == 8, first
+    assert first["timed"] == 9, first
     assert first["err"] < 1e-3
     second = run_child(tmp_path)
     assert second["source"] == "disk", second

@@ -127,3 +127,21 @@ def test_library_attention_kernels_assemble(arch):
     # to i64 in the kernel, keep their divisibility by 16.
     assert copies_16_bytes(ptx)
     assert "tzgpu.async_copy" in info["tzgpu"]
+
+
+def test_min_blocks_per_sm_caps_registers():
+    """min_blocks_per_sm=N becomes .minnctapersm N: ptxas keeps registers
+    within 64K / (threads * N). The flash forward at head dim 64, 128x64
+    tiles and 8 warps needs more than 128 without the bound (run23)."""
+    q = np.zeros((1, 2, 1024, 64), np.float16)
+    lse = np.zeros((1, 2, 1024), np.float32)
+    strides = [2 * 1024 * 64, 1024 * 64, 64, 1]
+    fwd = tz._terrazzo.Kernel.from_library("flash_attention.py", "flash_attention_fwd")
+    args = (q, q, q, q, lse, None, *strides * 4, 2, 2, 1024, 1024, 0.125)
+    opts = dict(HEAD_DIM=64, BLOCK_M=128, BLOCK_N=64, STORE_LSE=True, arch="sm_90a", num_warps=8)
+    free = fwd.compile_for_gpu(args, opts)
+    bound = fwd.compile_for_gpu(args, dict(opts, min_blocks_per_sm=2))
+    assert ".minnctapersm 2" in bound["ptx"] and ".minnctapersm" not in free["ptx"]
+    assert free["registers"] > 128 >= bound["registers"]
+    with pytest.raises(TypeError, match="min_blocks_per_sm"):
+        fwd.compile_for_gpu(args, dict(opts, min_blocks_per_sm="2"))

@@ -5,6 +5,7 @@
 #include "terrazzo/Target/PTXBackend.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
@@ -114,6 +115,11 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
     pipelineBudget = std::max<int64_t>(0, pipelineBudget - (bin.sharedBytes - sharedLimit)) / 1024 * 1024;
     diagnostics.clear();
   }
+  if (options.minBlocksPerSM > 0)
+    (*module)->walk([&](LLVM::LLVMFuncOp f) {
+      if (f->hasAttr("nvvm.kernel"))
+        f->setAttr("nvvm.minctasm", IntegerAttr::get(IntegerType::get(f.getContext(), 32), options.minBlocksPerSM));
+    });
   if (options.dump)
     options.dump("llvm-mlir", printed(*module));
 

@@ -38,6 +38,9 @@ TERRAZZO_API std::string gpuUnavailableReason();
 struct GpuOptions {
   int numWarps = 4;
   int numStages = 2;
+  // Blocks that must fit on one multiprocessor together (caps registers
+  // per thread at 64K / (threads per block * this)); 0: no bound.
+  int minBlocksPerSM = 0;
   // Target architecture, e.g. "sm_90a"; empty: the current device's (sm_90
   // becomes sm_90a), or sm_90a when there is no GPU.
   std::string arch;

@@ -74,8 +74,8 @@ std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const
   // The tz IR says everything the code depends on: the source closure and
   // every specialized value. Version, target and options complete the key.
   std::string diskKey = std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " +
-                        std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) + "\n" +
-                        printed(spec.kernel.module.get());
+                        std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) + "\nmin blocks per SM " +
+                        std::to_string(options.minBlocksPerSM) + "\n" + printed(spec.kernel.module.get());
   gpu::DiskCache &disk = gpu::DiskCache::global();
   std::optional<pipeline::GpuBinary> bin;
   if (auto blob = disk.get(diskKey)) {
@@ -88,6 +88,7 @@ std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const
     copts.arch = arch;
     copts.numWarps = options.numWarps;
     copts.numStages = options.numStages;
+    copts.minBlocksPerSM = options.minBlocksPerSM;
     bool wantDump = dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") ||
                     dumpRequested("ptx");
     if (wantDump)
@@ -138,6 +139,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   copts.arch = options.arch.empty() ? "sm_90a" : options.arch;
   copts.numWarps = options.numWarps;
   copts.numStages = options.numStages;
+  copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.dump = [&](const std::string &stage, const std::string &text) {
     if (stage == "tzgpu")
       out.tzgpu = text;
@@ -177,7 +179,7 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
   const gpu::DeviceInfo &device = gpu::currentDevice();
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;
   std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
-                       std::to_string(options.numStages);
+                       std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM);
   std::shared_ptr<LoadedGpuKernel> kernel;
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);

@@ -17,6 +17,10 @@ struct GpuCompileOptions {
   std::string arch = "sm_90a";
   int numWarps = 4;
   int numStages = 2; // slots per tzgpu-pipeline buffer; below 2: no pipelining
+  // Blocks that must fit on one multiprocessor together (PTX .minnctapersm):
+  // ptxas then keeps registers within 64K / (32 * numWarps * this). 0: no
+  // such bound.
+  int minBlocksPerSM = 0;
   bool fastMath = false;
   // Stop after PTX (no nvJitLink): the driver JIT-compiles it at load.
   bool skipCubin = false;
