@@ -12,6 +12,7 @@ import terrazzo as tz
 
 flash = tz._terrazzo.Kernel.from_library("flash_attention.py", "flash_attention_fwd")
 cosine = tz._terrazzo.Kernel.from_library("cosine_sim_attention.py", "cosine_sim_attention_fwd")
+key_norms = tz._terrazzo.Kernel.from_library("cosine_sim_attention.py", "cosine_sim_key_inv_norms")
 
 CONFIGS = [(bm, bn, warps, stages) for bm, bn, warps in
            ((64, 64, 4), (128, 64, 4), (128, 64, 8), (128, 128, 8))
@@ -32,7 +33,9 @@ def run_flash(q, k, v, o, lse, bm, bn, warps, stages):
 def run_cosine(q, k, v, o, lse, bm, bn, warps, stages):
     B, H, S, D = q.shape
     no_strides = (0, 0, 0, 0, 0, 0)  # bias (4) and key mask (2): absent
-    args = (q, k, v, None, None, None, o, lse, *q.stride(), *k.stride(), *v.stride(), *no_strides, *o.stride(),
+    k_inv = q.new_empty((B, H, S), dtype=torch.float32)  # the keys' inverse norms
+    key_norms.run((cdiv(S, 64), B * H), (k, k_inv, *k.stride(), H, S, 1e-6), dict(BLOCK_N=64, HEAD_DIM=D))
+    args = (q, k, v, None, None, None, o, lse, k_inv, *q.stride(), *k.stride(), *v.stride(), *no_strides, *o.stride(),
             H, H, S, S, 1e-6)
     cosine.run((cdiv(S, bm), B * H), args, dict(CAUSAL=False, HAS_BIAS=False, HAS_KEY_MASK=False,
                                                 HAS_KEY_LENS=False, GROUPS=1, BLOCK_M=bm, BLOCK_N=bn, HEAD_DIM=D,

@@ -207,8 +207,29 @@ def _causal_ok(q_idx, kv_idx, N_Q, N_K):
 
 
 @tz.jit
+def cosine_sim_key_inv_norms(K, KInv, stride_kb, stride_kh, stride_kn, stride_kd, H_KV, N_K, eps,
+                             BLOCK_N: tz.constexpr, HEAD_DIM: tz.constexpr):
+    """Grid (cdiv(N_K, BLOCK_N), B * H_KV). KInv[b, hk, n] = 1 / max(||k||, eps)
+    in float32, for the forward with GROUPS == 1: there the norm only scales
+    the scores, so with it read from here the key tiles feed nothing but the
+    dot and are copied ahead into shared memory (tzgpu-pipeline), instead of
+    being loaded, squared and summed again by every query block."""
+    start_n = tz.program_id(0) * BLOCK_N
+    bhk = tz.program_id(1)
+    b = bhk // H_KV
+    hk = bhk % H_KV
+    offs_n = start_n + tz.arange(0, BLOCK_N)
+    offs_d = tz.arange(0, HEAD_DIM)
+    ok = offs_n < N_K
+    k = tz.load(K + b.to(tz.int64) * stride_kb + hk.to(tz.int64) * stride_kh
+                + offs_n[:, None] * stride_kn + offs_d[None, :] * stride_kd, mask=ok[:, None], other=0.0)
+    k_hat, inv_norm, unclamped = _l2_normalize(k.to(tz.float32), eps, BLOCK_N, 1, HEAD_DIM)
+    tz.store(KInv + bhk.to(tz.int64) * N_K + offs_n, tz.reshape(inv_norm, (BLOCK_N,)), mask=ok)
+
+
+@tz.jit
 def cosine_sim_attention_fwd(
-        Q, K, V, Bias, KeyMask, KeyLens, Out, Lse,
+        Q, K, V, Bias, KeyMask, KeyLens, Out, Lse, KInv,
         stride_qb, stride_qh, stride_qm, stride_qd,
         stride_kb, stride_kh, stride_kn, stride_kd,
         stride_vb, stride_vh, stride_vn, stride_vd,
@@ -220,7 +241,9 @@ def cosine_sim_attention_fwd(
         HAS_KEY_LENS: tz.constexpr, GROUPS: tz.constexpr,
         BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr, HEAD_DIM: tz.constexpr,
         SCALE: tz.constexpr = 10.0):
-    """Grid (cdiv(N_Q, BLOCK_M), B * H). Writes Out (in its own dtype) and Lse."""
+    """Grid (cdiv(N_Q, BLOCK_M), B * H). Writes Out (in its own dtype) and Lse.
+    With GROUPS == 1, KInv holds the keys' inverse norms
+    (cosine_sim_key_inv_norms, float32 (B, H_KV, N_K)); otherwise it is unused."""
     tz.static_assert(HEAD_DIM % GROUPS == 0, "GROUPS must divide HEAD_DIM")
     start_m = tz.program_id(0) * BLOCK_M
     bh = tz.program_id(1)
@@ -270,8 +293,12 @@ def cosine_sim_attention_fwd(
         # otherwise reach acc through 0 * NaN.
         k = tz.load(k_base + n64 * stride_kn + ln[:, None] * stride_kn + offs_d[None, :] * stride_kd,
                     mask=key_ok[:, None], other=0.0)
-        k_op, k_fac, k_hat, k_inv, k_unclamped = _score_operand(k, eps, 1.0, BLOCK_N, GROUPS, HEAD_DIM)
-        z = _scores(q_op, q_fac, k_op, k_fac, GROUPS) - offset2
+        if GROUPS == 1:
+            k_fac = tz.load(KInv + (b * H_KV + hk).to(tz.int64) * N_K + offs_n, mask=key_ok, other=0.0)
+            z = _scores(q_op, q_fac, k, k_fac, GROUPS) - offset2
+        else:
+            k_op, k_fac, k_hat, k_inv, k_unclamped = _score_operand(k, eps, 1.0, BLOCK_N, GROUPS, HEAD_DIM)
+            z = _scores(q_op, q_fac, k_op, k_fac, GROUPS) - offset2
         valid = row_ok[:, None] & key_ok[None, :]
         if HAS_BIAS:
             bias = tz.load(bias_base + n64 * stride_biasn + lm[:, None] * stride_biasm

@@ -180,9 +180,23 @@ void cosineSimAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
   checkLse(lse, d, q);
   checkOptions(options, d, q);
   LaunchTarget target = targetOf(q, options);
+  // With one group the keys' inverse norms are computed once here, not by
+  // every query block (see cosine_sim_key_inv_norms).
+  DeviceScratch keyInvNorms(target, d.B * d.HKV * d.NK * sizeof(float));
+  TensorArg keyInvArg = keyInvNorms.tensor("float32", {d.B, d.HKV, d.NK});
+  if (options.groups == 1 && d.B * d.HKV * d.NK > 0) {
+    std::vector<HostValue> pre = {k.pointer(), keyInvArg.pointer()};
+    appendStrides(pre, k);
+    pre.push_back(HostValue::integer(d.HKV));
+    pre.push_back(HostValue::integer(d.NK));
+    pre.push_back(HostValue::floating(options.eps));
+    runKernel(libraryKernel("cosine_sim_key_inv_norms"), target, {cdiv(d.NK, 64), d.B * d.HKV, 1}, pre,
+              {{"BLOCK_N", HostValue::integer(64)}, {"HEAD_DIM", HostValue::integer(d.D)}});
+  }
   std::vector<HostValue> args = inputPointers(q, k, v, options);
   args.push_back(out.pointer());
   args.push_back(lse.pointer());
+  args.push_back(keyInvArg.pointer());
   appendInputStrides(args, q, k, v, options);
   appendStrides(args, out);
   appendSizes(args, d);

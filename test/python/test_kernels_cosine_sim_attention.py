@@ -84,7 +84,13 @@ def attention_fwd(q, k, v, opt, out=None):
     H_KV, NK = k.shape[1], k.shape[2]
     o = poisoned(q.shape, q.dtype) if out is None else out
     lse = poisoned((B, H, NQ), np.float32)
-    args = (q, k, v, opt.bias, opt.key_mask, opt.key_lens, o, lse,
+    k_inv = None
+    if opt.groups == 1:  # the keys' inverse norms, as the library computes them first
+        k_inv = poisoned((B, H_KV, NK), np.float32)
+        kernel("cosine_sim_key_inv_norms").interpret(
+            (cdiv(NK, 16), B * H_KV), (k, k_inv, *elem_strides(k), H_KV, NK, float(opt.eps)),
+            dict(BLOCK_N=16, HEAD_DIM=D))
+    args = (q, k, v, opt.bias, opt.key_mask, opt.key_lens, o, lse, k_inv,
             *elem_strides(q), *elem_strides(k), *elem_strides(v), *opt.bias_args(), *opt.mask_args(),
             *elem_strides(o), H, H_KV, NQ, NK, float(opt.eps))
     kernel("cosine_sim_attention_fwd").interpret((cdiv(NQ, opt.block_m), B * H), args, opt.constexprs(D))
