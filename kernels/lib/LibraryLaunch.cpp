@@ -40,7 +40,7 @@ DeviceScratch::DeviceScratch(const LaunchTarget &target, size_t bytes) : target_
     host_.resize(std::max<size_t>(1, (bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t)));
     data_ = host_.data();
   } else {
-    device_ = gpu::deviceAlloc(std::max<size_t>(1, bytes));
+    device_ = gpu::deviceAllocOnStream(std::max<size_t>(1, bytes), static_cast<CUstream>(target.stream));
     data_ = reinterpret_cast<void *>(static_cast<uintptr_t>(device_));
   }
 }
@@ -48,11 +48,12 @@ DeviceScratch::DeviceScratch(const LaunchTarget &target, size_t bytes) : target_
 DeviceScratch::~DeviceScratch() {
   if (!device_)
     return;
-  // A destructor must not throw: a failed synchronize (e.g. a faulted
-  // context) leaves the memory to the context's teardown.
+  // Freed in stream order: the kernels queued on the stream still use it,
+  // and the host does not wait for them. A destructor must not throw: a
+  // failed free (e.g. a faulted context) leaves the memory to the context's
+  // teardown.
   try {
-    gpu::synchronize(static_cast<CUstream>(target_.stream));
-    gpu::deviceFree(device_);
+    gpu::deviceFreeOnStream(device_, static_cast<CUstream>(target_.stream));
   } catch (...) {
   }
 }

@@ -32,8 +32,9 @@ void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3
 
 // Temporary memory for one call (e.g. the backward's row statistics), on the
 // target's device: host memory for the interpreter, device memory of the
-// current CUDA context for the GPU. Device memory is freed only after the
-// target's stream has drained, since the kernels queued on it use it.
+// current CUDA context for the GPU, allocated and freed in the order of the
+// target's stream (the driver's pool): the kernels queued on it may use it,
+// and the host never waits.
 class DeviceScratch {
 public:
   DeviceScratch(const LaunchTarget &target, size_t bytes);

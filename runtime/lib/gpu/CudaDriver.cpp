@@ -50,6 +50,8 @@ struct Api {
   PFN_cuLaunchKernelEx_v11060 launchKernelEx;
   PFN_cuMemAlloc_v3020 memAlloc;
   PFN_cuMemFree_v3020 memFree;
+  PFN_cuMemAllocAsync_v11020 memAllocAsync;
+  PFN_cuMemFreeAsync_v11020 memFreeAsync;
   PFN_cuMemcpyHtoD_v3020 memcpyHtoD;
   PFN_cuMemcpyDtoH_v3020 memcpyDtoH;
   PFN_cuStreamSynchronize_v2000 streamSynchronize;
@@ -149,6 +151,8 @@ void loadDriver(Driver &driver) {
   resolve("cuLaunchKernelEx", api.launchKernelEx);
   resolve("cuMemAlloc", api.memAlloc);
   resolve("cuMemFree", api.memFree);
+  resolve("cuMemAllocAsync", api.memAllocAsync);
+  resolve("cuMemFreeAsync", api.memFreeAsync);
   resolve("cuMemcpyHtoD", api.memcpyHtoD);
   resolve("cuMemcpyDtoH", api.memcpyDtoH);
   resolve("cuStreamSynchronize", api.streamSynchronize);
@@ -385,6 +389,20 @@ CUdeviceptr deviceAlloc(size_t bytes) {
 void deviceFree(CUdeviceptr ptr) {
   if (ptr)
     check(api().memFree(ptr), "cuMemFree");
+}
+
+CUdeviceptr deviceAllocOnStream(size_t bytes, CUstream stream) {
+  currentContext();
+  if (bytes == 0)
+    return 0;
+  CUdeviceptr ptr = 0;
+  check(api().memAllocAsync(&ptr, bytes, stream), "cuMemAllocAsync(" + std::to_string(bytes) + " bytes)");
+  return ptr;
+}
+
+void deviceFreeOnStream(CUdeviceptr ptr, CUstream stream) {
+  if (ptr)
+    check(api().memFreeAsync(ptr, stream), "cuMemFreeAsync");
 }
 
 void copyToDevice(CUdeviceptr dst, const void *src, size_t bytes) {

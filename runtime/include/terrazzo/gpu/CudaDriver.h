@@ -104,6 +104,11 @@ void launch(CUfunction f, std::array<unsigned, 3> grid, std::array<unsigned, 3> 
 // Memory helpers, for C++ tests and benchmarks (Python passes torch tensors).
 CUdeviceptr deviceAlloc(size_t bytes);
 void deviceFree(CUdeviceptr ptr);
+// Stream-ordered (the driver's memory pool): the memory is usable by work
+// queued on `stream` after the call, and freed once the work queued before
+// the free has run, with no synchronisation of the host.
+CUdeviceptr deviceAllocOnStream(size_t bytes, CUstream stream);
+void deviceFreeOnStream(CUdeviceptr ptr, CUstream stream);
 void copyToDevice(CUdeviceptr dst, const void *src, size_t bytes);
 void copyToHost(void *dst, CUdeviceptr src, size_t bytes);
 // Waits for all work of the current context, or of one stream.
