@@ -179,7 +179,8 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
   // At head dim 64, a register bound of 3 blocks per multiprocessor (168
   // registers: a few spilled bytes) gave 8-20% faster forward+backward; at
   // 128 it spills too much and halves the speed (bench/results/
-  // 2026-11-24-H100-run23, bwdsweep.txt).
+  // 2026-11-24-H100-run23, bwdsweep.txt). Head dim 32 takes it too (vision
+  // shape forward+backward 1.22x SDPA flash in run26).
   if (d.D <= 64 && blockM == 64 && blockN == 64)
     target.minBlocksPerSM = 3;
 
