@@ -57,15 +57,39 @@ AxisInfo AxisInfo::unknown(int rank) {
   AxisInfo a;
   a.contiguity.assign(rank, 1);
   a.constancy.assign(rank, 1);
+  a.divisibility.assign(std::max(rank, 1), 1);
   return a;
 }
+
+namespace {
+// `a`'s divisibility along d where the result's runs are out.contiguity[d]
+// long: when a's runs are longer, the result's runs also start inside
+// them, at a's run start + a multiple of the result's run length.
+int64_t runStartDivisibility(const AxisInfo &a, const AxisInfo &out, int d) {
+  int64_t div = a.div(d);
+  if (a.rank() && a.contiguity[d] > out.contiguity[d])
+    div = gcd2(div, out.contiguity[d]);
+  return div;
+}
+
+// The divisibility of every element of `a`: a dimension of size one (what
+// expand_dims adds, what broadcast repeats) has runs of one element, so
+// every element starts a run there. Inside a run longer than one,
+// neighbouring elements differ by one: only 1 divides them all.
+int64_t everyElementDivisibility(const AxisInfo &a) {
+  int64_t div = a.div(0);
+  for (int d = 0; d < a.rank(); ++d)
+    div = gcd2(div, a.contiguity[d] > 1 ? 1 : a.div(d));
+  return div;
+}
+} // namespace
 
 AxisInfoAnalysis::AxisInfoAnalysis(Operation *root) {
   root->walk([&](func::FuncOp f) {
     for (unsigned i = 0; i < f.getNumArguments(); ++i) {
       AxisInfo a = AxisInfo::unknown(0);
       if (auto div = f.getArgAttrOfType<IntegerAttr>(i, "tz.divisibility"))
-        a.divisibility = div.getInt();
+        a.divisibility[0] = div.getInt();
       info_[f.getArgument(i)] = a;
     }
   });
@@ -80,7 +104,7 @@ AxisInfo AxisInfoAnalysis::get(Value v) const {
 void AxisInfoAnalysis::visit(Operation *op) {
   if (auto loop = dyn_cast<scf::ForOp>(op)) {
     AxisInfo iv = AxisInfo::unknown(0);
-    iv.divisibility = gcd2(get(loop.getLowerBound()).divisibility, get(loop.getStep()).divisibility);
+    iv.divisibility[0] = gcd2(get(loop.getLowerBound()).div(0), get(loop.getStep()).div(0));
     info_[loop.getInductionVar()] = iv;
     return;
   }
@@ -92,37 +116,45 @@ void AxisInfoAnalysis::visit(Operation *op) {
   SmallVector<int64_t, 2> shape = shapeOf(type);
   AxisInfo out = AxisInfo::unknown(rank);
   auto operand = [&](unsigned i) { return get(op->getOperand(i)); };
+  auto setDivisibility = [&](int64_t div) { out.divisibility.assign(out.divisibility.size(), div); };
 
   if (auto c = constantValue(result); c && (isa<arith::ConstantOp>(op) || isa<tz::SplatOp>(op))) {
-    out.divisibility = powerOfTwoDividing(*c);
+    setDivisibility(powerOfTwoDividing(*c));
     out.constancy = shape;
   } else if (auto range = dyn_cast<tz::MakeRangeOp>(op)) {
     out.contiguity = shape;
-    out.divisibility = powerOfTwoDividing(range.getStart());
+    out.divisibility[0] = powerOfTwoDividing(range.getStart());
   } else if (auto splat = dyn_cast<tz::SplatOp>(op)) {
-    out.divisibility = get(splat.getSrc()).divisibility;
+    setDivisibility(get(splat.getSrc()).div(0));
     out.constancy = shape;
   } else if (isa<arith::AddIOp, tz::AddPtrOp>(op)) {
     AxisInfo a = operand(0), b = operand(1);
     int64_t scale = isa<tz::AddPtrOp>(op) ? elementBytes(type) : 1;
-    out.divisibility = gcd2(a.divisibility, b.divisibility * scale);
     for (int d = 0; d < rank; ++d) {
       int64_t ca = a.rank() ? a.contiguity[d] : 1, cb = b.rank() ? b.contiguity[d] : 1;
       int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
       out.contiguity[d] = std::max(std::min(ca, kb), std::min(cb, ka));
       out.constancy[d] = std::min(ka, kb);
     }
+    for (size_t d = 0; d < out.divisibility.size(); ++d)
+      out.divisibility[d] =
+          gcd2(runStartDivisibility(a, out, d), std::min(kMaxDivisibility, runStartDivisibility(b, out, d) * scale));
   } else if (isa<arith::MulIOp>(op)) {
     AxisInfo a = operand(0), b = operand(1);
-    out.divisibility = std::min(kMaxDivisibility, a.divisibility * b.divisibility);
     auto ca = constantValue(op->getOperand(0)), cb = constantValue(op->getOperand(1));
-    for (int d = 0; d < rank; ++d) {
-      int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
-      out.constancy[d] = std::min(ka, kb);
-      if (cb && *cb == 1 && a.rank())
-        out.contiguity[d] = a.contiguity[d];
-      if (ca && *ca == 1 && b.rank())
-        out.contiguity[d] = b.contiguity[d];
+    if (cb && *cb == 1) {
+      out = a.rank() == rank ? a : out;
+    } else if (ca && *ca == 1) {
+      out = b.rank() == rank ? b : out;
+    } else {
+      // Contiguity is lost (x * c steps by c): every element starts a run.
+      for (int d = 0; d < rank; ++d) {
+        int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
+        out.constancy[d] = std::min(ka, kb);
+      }
+      for (size_t d = 0; d < out.divisibility.size(); ++d)
+        out.divisibility[d] =
+            std::min(kMaxDivisibility, runStartDivisibility(a, out, d) * runStartDivisibility(b, out, d));
     }
   } else if (isa<arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp>(op)) {
     // Scalars too: strides widened to i64 keep their divisibility (a
@@ -136,7 +168,7 @@ void AxisInfoAnalysis::visit(Operation *op) {
       int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
       int64_t k = std::min(ka, kb);
       if (kb == shape[d] && a.rank())
-        k = std::max(k, std::min({a.contiguity[d], a.divisibility, b.divisibility}));
+        k = std::max(k, std::min({a.contiguity[d], a.div(d), b.div(d)}));
       out.constancy[d] = k;
     }
   } else if (isa<arith::AndIOp, arith::OrIOp, arith::SelectOp>(op)) {
@@ -148,28 +180,30 @@ void AxisInfoAnalysis::visit(Operation *op) {
     }
   } else if (auto expand = dyn_cast<tz::ExpandDimsOp>(op)) {
     AxisInfo a = operand(0);
-    out.divisibility = a.divisibility;
     int axis = expand.getAxis();
     for (int d = 0, s = 0; d < rank; ++d) {
-      if (d == axis)
+      if (d == axis) {
+        out.divisibility[d] = everyElementDivisibility(a);
         continue;
+      }
       out.contiguity[d] = a.contiguity[s];
       out.constancy[d] = a.constancy[s];
+      out.divisibility[d] = a.div(s);
       ++s;
     }
   } else if (isa<tz::BroadcastOp>(op)) {
+    // A broadcast dimension had size one: its divisibility already holds for
+    // every element, and stays so.
     AxisInfo a = operand(0);
     SmallVector<int64_t, 2> srcShape = shapeOf(op->getOperand(0).getType());
-    out.divisibility = a.divisibility;
     for (int d = 0; d < rank; ++d) {
       bool broadcast = srcShape[d] == 1 && shape[d] != 1;
       out.contiguity[d] = broadcast ? 1 : a.contiguity[d];
       out.constancy[d] = broadcast ? shape[d] : a.constancy[d];
+      out.divisibility[d] = a.div(d);
     }
   } else if (op->getName().getStringRef() == "tzgpu.convert_layout") {
     out = operand(0); // the same tile
-  } else if (rank == 0 && isa<tz::ProgramIdOp>(op)) {
-    out.divisibility = 1;
   }
   info_[result] = out;
 }

@@ -352,7 +352,7 @@ int vectorWidth(Type ptrType, Value ptr, Value mask, const AxisInfoAnalysis &axi
   int64_t width = runLength(layout, dim, layout.numRegisters());
   int64_t bytes = std::max<unsigned>(1, elem.getIntOrFloatBitWidth() / 8);
   AxisInfo p = axis.get(ptr);
-  width = std::min({width, p.contiguity[dim], std::max<int64_t>(1, p.divisibility / bytes), 16 / bytes});
+  width = std::min({width, p.contiguity[dim], std::max<int64_t>(1, p.div(dim) / bytes), 16 / bytes});
   if (mask)
     width = std::min(width, axis.get(mask).constancy[dim]);
   return std::max<int64_t>(1, width);

@@ -123,7 +123,7 @@ int64_t chunkElements(tz::LoadOp load, const AxisInfoAnalysis &axis) {
       return 0;
   }
   AxisInfo p = axis.get(load.getPtr());
-  int64_t n = std::min({p.contiguity[1], std::max<int64_t>(1, p.divisibility / bytes), 16 / bytes});
+  int64_t n = std::min({p.contiguity[1], std::max<int64_t>(1, p.div(1) / bytes), 16 / bytes});
   if (Value mask = load.getMask())
     n = std::min(n, axis.get(mask).constancy[1]);
   return n * bytes >= 4 ? n : 0;
