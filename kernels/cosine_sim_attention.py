@@ -228,6 +228,82 @@ def cosine_sim_key_inv_norms(K, KInv, stride_kb, stride_kh, stride_kn, stride_kd
 
 
 @tz.jit
+def _fwd_key_bounds(start_m, N_Q, N_K, n_k_lim, CAUSAL: tz.constexpr, HAS_KEY_MASK: tz.constexpr,
+                    BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr):
+    """(full_hi, hi) for query rows [start_m, start_m + BLOCK_M): keys from hi
+    on are invisible to every row (not visited); key blocks below full_hi are
+    visible to every row (no mask needed), the rest need the mask. Causal
+    visibility uses the padded N_K (see Masking), key padding n_k_lim."""
+    if CAUSAL:
+        diag = start_m + (N_K - N_Q)  # last key visible to the first row
+        hi = tz.minimum(n_k_lim, diag + BLOCK_M)
+        full_hi = tz.maximum(tz.minimum(n_k_lim, diag + 1), 0) // BLOCK_N * BLOCK_N
+    else:
+        hi = n_k_lim
+        full_hi = n_k_lim // BLOCK_N * BLOCK_N
+    if HAS_KEY_MASK:
+        full_hi = 0  # any key may be masked out
+    return full_hi, hi
+
+
+@tz.jit
+def _fwd_inner(acc, l_i, q_op, q_fac, k_base, v_base, kinv_base, bias_base, KeyMask, b64,
+               stride_kn, stride_kd, stride_vn, stride_vd, stride_biasm, stride_biasn,
+               stride_maskb, stride_maskn, offs_m, row_ok, N_Q, N_K, n_k_lim, eps, offset2, lo, hi,
+               MASKED: tz.constexpr, CAUSAL: tz.constexpr, HAS_BIAS: tz.constexpr, HAS_KEY_MASK: tz.constexpr,
+               GROUPS: tz.constexpr, P_DTYPE: tz.constexpr, BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr,
+               HEAD_DIM: tz.constexpr):
+    """acc += p @ v and l += rowsum(p) over the key blocks [lo, hi). MASKED
+    False: every key there is visible to every row (_fwd_key_bounds), so no
+    mask is built and the loads are unmasked; rows past N_Q compute finite
+    garbage that is never stored (their q and bias read as zeros)."""
+    ln = tz.arange(0, BLOCK_N)
+    offs_d = tz.arange(0, HEAD_DIM)
+    for start_n in range(lo, hi, BLOCK_N):
+        offs_n = start_n + ln
+        n64 = start_n.to(tz.int64)
+        k_ptrs = k_base + n64 * stride_kn + ln[:, None] * stride_kn + offs_d[None, :] * stride_kd
+        v_ptrs = v_base + n64 * stride_vn + ln[:, None] * stride_vn + offs_d[None, :] * stride_vd
+        if MASKED:
+            key_ok = _key_ok(KeyMask, b64, stride_maskb, stride_maskn, offs_n, n_k_lim, HAS_KEY_MASK)
+            # Padding keys are not even read: garbage (inf / NaN) there would
+            # otherwise reach acc through 0 * NaN.
+            k = tz.load(k_ptrs, mask=key_ok[:, None], other=0.0)
+            if GROUPS == 1:
+                k_fac = tz.load(kinv_base + offs_n, mask=key_ok, other=0.0)
+        else:
+            k = tz.load(k_ptrs)
+            if GROUPS == 1:
+                k_fac = tz.load(kinv_base + offs_n)
+        if GROUPS == 1:
+            z = _scores(q_op, q_fac, k, k_fac, GROUPS) - offset2
+        else:
+            k_op, k_fac, k_hat, k_inv, k_unclamped = _score_operand(k, eps, 1.0, BLOCK_N, GROUPS, HEAD_DIM)
+            z = _scores(q_op, q_fac, k_op, k_fac, GROUPS) - offset2
+        if HAS_BIAS:
+            bias_ptrs = bias_base + n64 * stride_biasn + tz.arange(0, BLOCK_M)[:, None] * stride_biasm \
+                + ln[None, :] * stride_biasn
+            if MASKED:
+                bias = tz.load(bias_ptrs, mask=row_ok[:, None] & key_ok[None, :], other=0.0)
+            else:
+                bias = tz.load(bias_ptrs, mask=row_ok[:, None], other=0.0)
+            z = z + bias.to(tz.float32) * LOG2E
+        # z <= P_SHIFT without bias: no max, no rescaling of acc.
+        if MASKED:
+            valid = row_ok[:, None] & key_ok[None, :]
+            if CAUSAL:
+                valid = valid & _causal_ok(offs_m[:, None], offs_n[None, :], N_Q, N_K)
+            p = tz.where(valid, tz.exp2(z), 0.0)
+            v = tz.load(v_ptrs, mask=key_ok[:, None], other=0.0)
+        else:
+            p = tz.exp2(z)
+            v = tz.load(v_ptrs)
+        l_i += tz.sum(p, axis=1)
+        acc = tz.dot(p.to(P_DTYPE), v, acc)
+    return acc, l_i
+
+
+@tz.jit
 def cosine_sim_attention_fwd(
         Q, K, V, Bias, KeyMask, KeyLens, Out, Lse, KInv,
         stride_qb, stride_qh, stride_qm, stride_qd,
@@ -274,44 +350,25 @@ def cosine_sim_attention_fwd(
 
     k_base = K + b64 * stride_kb + hk64 * stride_kh
     v_base = V + b64 * stride_vb + hk64 * stride_vh
+    bias_base = Bias
     if HAS_BIAS:
         bias_base = Bias + b64 * stride_biasb + h64 * stride_biash + m64 * stride_biasm
 
     n_k_lim = _key_limit(KeyLens, b, N_K, HAS_KEY_LENS)
-    hi = n_k_lim
-    if CAUSAL:
-        # No key block past the last key the last row of this block may see.
-        hi = tz.minimum(hi, start_m + BLOCK_M + (N_K - N_Q))
-
+    full_hi, hi = _fwd_key_bounds(start_m, N_Q, N_K, n_k_lim, CAUSAL, HAS_KEY_MASK, BLOCK_M, BLOCK_N)
+    kinv_base = KInv
+    if GROUPS == 1:
+        kinv_base = KInv + (b * H_KV + hk).to(tz.int64) * N_K
     l_i = tz.zeros((BLOCK_M,), dtype=tz.float32)
     acc = tz.zeros((BLOCK_M, HEAD_DIM), dtype=tz.float32)
-    for start_n in range(0, hi, BLOCK_N):
-        offs_n = start_n + ln
-        n64 = start_n.to(tz.int64)
-        key_ok = _key_ok(KeyMask, b64, stride_maskb, stride_maskn, offs_n, n_k_lim, HAS_KEY_MASK)
-        # Padding keys are not even read: garbage (inf / NaN) there would
-        # otherwise reach acc through 0 * NaN.
-        k = tz.load(k_base + n64 * stride_kn + ln[:, None] * stride_kn + offs_d[None, :] * stride_kd,
-                    mask=key_ok[:, None], other=0.0)
-        if GROUPS == 1:
-            k_fac = tz.load(KInv + (b * H_KV + hk).to(tz.int64) * N_K + offs_n, mask=key_ok, other=0.0)
-            z = _scores(q_op, q_fac, k, k_fac, GROUPS) - offset2
-        else:
-            k_op, k_fac, k_hat, k_inv, k_unclamped = _score_operand(k, eps, 1.0, BLOCK_N, GROUPS, HEAD_DIM)
-            z = _scores(q_op, q_fac, k_op, k_fac, GROUPS) - offset2
-        valid = row_ok[:, None] & key_ok[None, :]
-        if HAS_BIAS:
-            bias = tz.load(bias_base + n64 * stride_biasn + lm[:, None] * stride_biasm
-                           + ln[None, :] * stride_biasn, mask=valid, other=0.0)
-            z = z + bias.to(tz.float32) * LOG2E
-        if CAUSAL:
-            valid = valid & _causal_ok(offs_m[:, None], offs_n[None, :], N_Q, N_K)
-        # z <= P_SHIFT without bias: no max, no rescaling of acc.
-        p = tz.where(valid, tz.exp2(z), 0.0)
-        l_i += tz.sum(p, axis=1)
-        v = tz.load(v_base + n64 * stride_vn + ln[:, None] * stride_vn + offs_d[None, :] * stride_vd,
-                    mask=key_ok[:, None], other=0.0)
-        acc = tz.dot(p.to(P_DTYPE), v, acc)
+    acc, l_i = _fwd_inner(acc, l_i, q_op, q_fac, k_base, v_base, kinv_base, bias_base, KeyMask, b64,
+                          stride_kn, stride_kd, stride_vn, stride_vd, stride_biasm, stride_biasn,
+                          stride_maskb, stride_maskn, offs_m, row_ok, N_Q, N_K, n_k_lim, eps, offset2, 0, full_hi,
+                          False, CAUSAL, HAS_BIAS, HAS_KEY_MASK, GROUPS, P_DTYPE, BLOCK_M, BLOCK_N, HEAD_DIM)
+    acc, l_i = _fwd_inner(acc, l_i, q_op, q_fac, k_base, v_base, kinv_base, bias_base, KeyMask, b64,
+                          stride_kn, stride_kd, stride_vn, stride_vd, stride_biasm, stride_biasn,
+                          stride_maskb, stride_maskn, offs_m, row_ok, N_Q, N_K, n_k_lim, eps, offset2, full_hi, hi,
+                          True, CAUSAL, HAS_BIAS, HAS_KEY_MASK, GROUPS, P_DTYPE, BLOCK_M, BLOCK_N, HEAD_DIM)
 
     # A row that attended nothing has l == 0: output zeros, Lse = -inf.
     has_keys = l_i > 0.0
