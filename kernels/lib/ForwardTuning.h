@@ -39,8 +39,8 @@ ForwardTiles runTunedForward(const ForwardShape &shape, const LaunchTarget &targ
                              const std::function<void(const ForwardTiles &)> &launch);
 
 // The candidates for `shape` on `target`, the best measured choice first
-// (what TZ_LIBRARY_AUTOTUNE=0 runs; bench/results/2026-11-24-H100-run23,
-// tune.txt).
+// (what TZ_LIBRARY_AUTOTUNE=0 runs; tune.txt in bench/results/
+// 2026-11-24-H100-run23 and 2026-11-25-H100-run29).
 std::vector<ForwardTiles> forwardCandidates(const ForwardShape &shape, const LaunchTarget &target);
 
 } // namespace terrazzo::ops

@@ -70,12 +70,30 @@ LogicalResult checkSupported(ModuleOp module) {
 // Ops inside a loop that tzgpu-pipeline rewrote (its body waits on async
 // copies), and ops between its prologue's first copy and the loop, run while
 // copies into the pipelined buffers are in flight, so their scratch space
-// must come after the buffers; everywhere else it may overlap them (before
+// must come after the buffers; so do ops from the copy of a resident
+// operand (a slot of one stage, read by dots in later loops) to the last
+// op that reads it. Everywhere else scratch may overlap the buffers (before
 // the prologue, after the final wait). Marked here, before the lowering
 // replaces the loops.
 void markScratchAfterPipelinedBuffers(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   auto mark = [&](Operation *op) { op->setAttr(kScratchAfterPipelinedAttrName, UnitAttr::get(ctx)); };
+  module.walk([&](AsyncCopyOp copy) {
+    if (copy.getStages() != 1)
+      return;
+    auto readsSlot = [&](Operation *op) {
+      return op->walk([&](LocalLoadOp read) {
+                 return read.getStages() == 1 && read.getOffset() == copy.getOffset() ? WalkResult::interrupt()
+                                                                                      : WalkResult::advance();
+               }).wasInterrupted();
+    };
+    Operation *last = copy;
+    for (Operation *op = copy->getNextNode(); op; op = op->getNextNode())
+      if (readsSlot(op))
+        last = op;
+    for (Operation *op = copy; op != last->getNextNode(); op = op->getNextNode())
+      op->walk(mark);
+  });
   module.walk([&](scf::ForOp loop) {
     if (loop.getBody()->getOps<AsyncWaitOp>().empty())
       return;

@@ -24,6 +24,7 @@
 // analysis proves chunks of at least 4 bytes (cp.async's smallest)
 // contiguous and aligned. Copies past the end of the loop are masked off
 // (zero bytes read).
+#include "AsyncCopies.h"
 #include "LayoutRematerialization.h"
 
 #include "terrazzo/Analysis/AxisInfo.h"
@@ -41,6 +42,52 @@ using namespace mlir;
 namespace terrazzo::tzgpu {
 #define GEN_PASS_DEF_TZGPUPIPELINE
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h.inc"
+
+int64_t chunkElements(tz::LoadOp load, const AxisInfoAnalysis &axis) {
+  auto tile = dyn_cast<RankedTensorType>(load.getType());
+  if (!tile || tile.getRank() != 2 || tile.getElementType().getIntOrFloatBitWidth() != 16)
+    return 0;
+  int64_t bytes = 2, cols = tile.getShape()[1];
+  if ((cols * bytes) % 16 != 0)
+    return 0;
+  if (Value other = load.getOther()) {
+    // Masked-off chunks are zero-filled: only a zero `other` is honoured.
+    auto cst = other.getDefiningOp<arith::ConstantOp>();
+    auto dense = cst ? dyn_cast<DenseElementsAttr>(cst.getValue()) : DenseElementsAttr();
+    if (!dense || !dense.isSplat())
+      return 0;
+    Attribute v = dense.getSplatValue<Attribute>();
+    auto f = dyn_cast<FloatAttr>(v);
+    if (!f || !f.getValue().isZero() || f.getValue().isNegative())
+      return 0;
+  }
+  AxisInfo p = axis.get(load.getPtr());
+  int64_t n = std::min({p.contiguity[1], std::max<int64_t>(1, p.div(1) / bytes), 16 / bytes});
+  if (Value mask = load.getMask())
+    n = std::min(n, axis.get(mask).constancy[1]);
+  return n * bytes >= 4 ? n : 0;
+}
+
+void createAsyncCopy(OpBuilder &b, Location loc, Value ptr, Value mask, Value predicate, Value slot, int64_t offset,
+                     int64_t stages, bool swizzled, int64_t chunk, int numWarps) {
+  auto tile = cast<RankedTensorType>(ptr.getType());
+  LinearLayout copyLayout = LinearLayout::blocked(tile.getShape(), numWarps, chunk);
+  TileRebuilder rebuilder;
+  auto inCopyLayout = [&](Value v) -> Value {
+    if (rebuilder.canRebuild(v, copyLayout))
+      return rebuilder.rebuild(v, copyLayout);
+    return ConvertLayoutOp::create(b, loc, retyped(v, copyLayout), v);
+  };
+  Value copyMask = mask ? inCopyLayout(mask) : Value();
+  if (predicate) {
+    auto maskType = RankedTensorType::get(tile.getShape(), b.getI1Type(),
+                                          LinearEncodingAttr::fromLayout(b.getContext(), copyLayout));
+    Value splat = tz::SplatOp::create(b, loc, maskType, predicate);
+    copyMask = copyMask ? arith::AndIOp::create(b, loc, copyMask, splat).getResult() : splat;
+  }
+  AsyncCopyOp::create(b, loc, inCopyLayout(ptr), copyMask, slot, b.getI64IntegerAttr(offset),
+                      b.getI64IntegerAttr(stages), swizzled ? b.getUnitAttr() : UnitAttr());
+}
 
 namespace {
 
@@ -103,32 +150,6 @@ bool collectSlice(scf::ForOp loop, ValueRange roots, SmallVector<Operation *> &s
   return usesIndex;
 }
 
-// Elements per cp.async (0: cp.async cannot move this load).
-int64_t chunkElements(tz::LoadOp load, const AxisInfoAnalysis &axis) {
-  auto tile = cast<RankedTensorType>(load.getType());
-  if (tile.getRank() != 2 || tile.getElementType().getIntOrFloatBitWidth() != 16)
-    return 0;
-  int64_t bytes = 2, cols = tile.getShape()[1];
-  if ((cols * bytes) % 16 != 0)
-    return 0;
-  if (Value other = load.getOther()) {
-    // Masked-off chunks are zero-filled: only a zero `other` is honoured.
-    auto cst = other.getDefiningOp<arith::ConstantOp>();
-    auto dense = cst ? dyn_cast<DenseElementsAttr>(cst.getValue()) : DenseElementsAttr();
-    if (!dense || !dense.isSplat())
-      return 0;
-    Attribute v = dense.getSplatValue<Attribute>();
-    auto f = dyn_cast<FloatAttr>(v);
-    if (!f || !f.getValue().isZero() || f.getValue().isNegative())
-      return 0;
-  }
-  AxisInfo p = axis.get(load.getPtr());
-  int64_t n = std::min({p.contiguity[1], std::max<int64_t>(1, p.div(1) / bytes), 16 / bytes});
-  if (Value mask = load.getMask())
-    n = std::min(n, axis.get(mask).constancy[1]);
-  return n * bytes >= 4 ? n : 0;
-}
-
 // Loops that contain no other loop (at any depth) and write no global
 // memory: copies issued ahead must not pass a store that could change what
 // they read, and only such loops' buffers can share offset 0.
@@ -180,23 +201,10 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     map.map(loop.getInductionVar(), index);
     for (Operation *op : p.slice)
       b.clone(*op, map);
-    auto tile = cast<RankedTensorType>(p.load.getType());
-    LinearLayout copyLayout = LinearLayout::blocked(tile.getShape(), numWarps, p.chunk);
-    TileRebuilder rebuilder;
-    auto inCopyLayout = [&](Value v) -> Value {
-      if (rebuilder.canRebuild(v, copyLayout))
-        return rebuilder.rebuild(v, copyLayout);
-      return ConvertLayoutOp::create(b, loc, retyped(v, copyLayout), v);
-    };
-    Value ptr = inCopyLayout(map.lookupOrDefault(p.load.getPtr()));
     Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, loop.getUpperBound());
-    auto maskType = RankedTensorType::get(tile.getShape(), b.getI1Type(),
-                                          LinearEncodingAttr::fromLayout(b.getContext(), copyLayout));
-    Value mask = tz::SplatOp::create(b, loc, maskType, inRange);
-    if (Value m = p.load.getMask())
-      mask = arith::AndIOp::create(b, loc, inCopyLayout(map.lookupOrDefault(m)), mask);
-    AsyncCopyOp::create(b, loc, ptr, mask, slot, b.getI64IntegerAttr(p.offset), b.getI64IntegerAttr(numStages),
-                        p.swizzled ? b.getUnitAttr() : UnitAttr());
+    Value mask = p.load.getMask() ? map.lookupOrDefault(p.load.getMask()) : Value();
+    createAsyncCopy(b, loc, map.lookupOrDefault(p.load.getPtr()), mask, inRange, slot, p.offset, numStages,
+                    p.swizzled, p.chunk, numWarps);
   }
 
   // The candidates that fit in the budget, in order, with their offsets.
@@ -310,6 +318,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     int64_t region = 0;
     for (scf::ForOp loop : loops)
       region = std::max(region, pipelineLoop(loop, axis));
+    region = stageResidentOperands(module, axis, region, maxBytes, numWarps);
     // Scratch space follows the region: keep it aligned for swizzled tiles.
     region = (region + 1023) / 1024 * 1024;
     if (region)

@@ -71,8 +71,13 @@ def TzGpuPipeline : Pass<"tzgpu-pipeline", "mlir::ModuleOp"> {
     computable for a later iteration and chunks of at least 4 bytes, become
     tzgpu.async_copy into `num-stages` shared-memory slots, num-stages - 1
     iterations ahead, and tzgpu.local_load of the current slot, as long as
-    the loop's buffers fit in `max-bytes`. Sets
-    tzgpu.pipelined_shared_bytes on the module.
+    the loop's buffers fit in `max-bytes`. Then a load outside loops whose
+    tile is the A operand of wgmma dots in later loops becomes one
+    tzgpu.async_copy into a swizzled slot of one stage after the loops'
+    buffers (while within `max-bytes`), read by those dots through
+    tzgpu.local_load, instead of staying in registers through the loops.
+    Sets tzgpu.pipelined_shared_bytes on the module (buffers and resident
+    slots).
   }];
   let options = [
     Option<"numStages", "num-stages", "int", /*default=*/"2",

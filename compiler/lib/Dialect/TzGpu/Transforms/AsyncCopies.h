@@ -1,0 +1,38 @@
+//===- AsyncCopies.h - what tzgpu-pipeline's two parts share ----*- C++ -*-===//
+//
+// tzgpu-pipeline copies tiles into shared memory with cp.async in two ways:
+// loads in loops, several iterations ahead (Pipeline.cpp), and loop-invariant
+// wgmma A operands, once before their loops (ResidentOperands.cpp).
+#pragma once
+
+#include "terrazzo/Analysis/AxisInfo.h"
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace terrazzo::tzgpu {
+
+// Elements per cp.async for `load` (0: cp.async cannot move it): 2-D,
+// 16-bit, a zero or no `other`, and chunks of at least 4 bytes contiguous,
+// aligned and under one mask value.
+int64_t chunkElements(tz::LoadOp load, const AxisInfoAnalysis &axis);
+
+// Starts copying the tile at `ptr` (a pointer tile in any layout; `mask`,
+// if any, in the same) into `slot` of the buffer at byte `offset` with
+// `stages` slots, `chunk` elements per copy; a scalar i1 `predicate`, if
+// given, masks the whole copy too (masked chunks are zero-filled).
+void createAsyncCopy(mlir::OpBuilder &b, mlir::Location loc, mlir::Value ptr, mlir::Value mask,
+                     mlir::Value predicate, mlir::Value slot, int64_t offset, int64_t stages, bool swizzled,
+                     int64_t chunk, int numWarps);
+
+// Loads outside loops whose tiles are read, as A, by wgmma dots inside loops
+// get one swizzled slot after the loops' buffers (from `regionBytes`, which
+// the loops' buffers take) while everything stays within `maxBytes`: the
+// tile is copied there once and the dots read it through descriptors,
+// so it stays out of registers for the whole loop. Returns the bytes the
+// loops' buffers and these slots take together.
+int64_t stageResidentOperands(mlir::ModuleOp module, const AxisInfoAnalysis &axis, int64_t regionBytes,
+                              int64_t maxBytes, int numWarps);
+
+} // namespace terrazzo::tzgpu
