@@ -2,7 +2,7 @@
 // sizes, grids, and the launch of the forward kernel and of the three
 // backward kernels (preprocess, dK/dV, dQ with dBias).
 #include "ArgumentChecks.h"
-#include "ForwardTuning.h"
+#include "TileTuning.h"
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/CosineSimAttention.h"
 
@@ -203,10 +203,10 @@ void cosineSimAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
   args.push_back(HostValue::floating(options.eps));
   std::string variant = "groups=" + std::to_string(options.groups) + (options.bias ? ",bias" : "") +
                         (options.keyMask ? ",key_mask" : "") + (options.keyLens ? ",key_lens" : "");
-  ForwardShape shape{"cosine_sim_attention_fwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variant};
+  TuningShape shape{"cosine_sim_attention_fwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variant};
   shape.fallback = {blockFor(target, d.NQ), blockFor(target, d.NK), target.numWarps, target.numStages};
   // N_K == 0 still runs: every row attends nothing (zeros, lse = -inf).
-  runTunedForward(shape, target, [&](const ForwardTiles &tiles) {
+  runTunedForward(shape, target, [&](const AttentionTiles &tiles) {
     LaunchTarget tuned = target;
     tuned.numWarps = tiles.numWarps;
     tuned.numStages = tiles.numStages;
@@ -240,7 +240,11 @@ void cosineSimAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
   }
   LaunchTarget target = targetOf(q, options);
   int64_t blockM = blockFor(target, d.NQ), blockN = blockFor(target, d.NK);
-  Keywords kw = commonKeywords(d, options, blockM, blockN);
+  std::string variant = "groups=" + std::to_string(options.groups) + (options.bias ? ",bias" : "") +
+                        (options.keyMask ? ",key_mask" : "") + (options.keyLens ? ",key_lens" : "") +
+                        (dbias ? ",dbias" : "");
+  TuningShape shape{"cosine_sim_attention_bwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variant};
+  shape.fallback = {blockM, blockN, target.numWarps, target.numStages};
 
   // Delta = rowsum(dO * O), float32 (B, H, N_Q).
   DeviceScratch delta(target, d.B * d.H * d.NQ * sizeof(float));
@@ -257,44 +261,48 @@ void cosineSimAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
   }
   // dK, dV: one program per key block and key/value head. It also runs when
   // N_Q == 0, writing zeros.
-  {
-    std::vector<HostValue> args = inputPointers(q, k, v, options);
-    for (auto *t : {&dout, &lse, &deltaArg, &dk, &dv})
-      args.push_back(t->pointer());
-    appendInputStrides(args, q, k, v, options);
-    for (auto *t : {&dout, &dk, &dv})
-      appendStrides(args, *t);
-    appendSizes(args, d);
-    args.push_back(HostValue::floating(options.eps));
-    runKernel(libraryKernel("cosine_sim_attention_bwd_dkdv"), target, {cdiv(d.NK, blockN), d.B * d.HKV, 1}, args,
-              kw);
-  }
+  std::vector<HostValue> dkdvArgs = inputPointers(q, k, v, options);
+  for (auto *t : {&dout, &lse, &deltaArg, &dk, &dv})
+    dkdvArgs.push_back(t->pointer());
+  appendInputStrides(dkdvArgs, q, k, v, options);
+  for (auto *t : {&dout, &dk, &dv})
+    appendStrides(dkdvArgs, *t);
+  appendSizes(dkdvArgs, d);
+  dkdvArgs.push_back(HostValue::floating(options.eps));
   // dQ and dBias: one program per query block and dBias slice, looping over
   // the (batch, head) pairs broadcast into that slice. It also runs when
   // N_K == 0, writing zeros.
-  {
-    int64_t repB = 1, repH = 1;
-    if (dbias) {
-      repB = options.bias->shape[0] == 1 ? d.B : 1;
-      repH = options.bias->shape[1] == 1 ? d.H : 1;
-    }
-    std::vector<HostValue> args = inputPointers(q, k, v, options);
-    for (auto *t : {&dout, &lse, &deltaArg, &dq})
-      args.push_back(t->pointer());
-    args.push_back(pointerOrNone(dbias));
-    appendInputStrides(args, q, k, v, options);
-    for (auto *t : {&dout, &dq})
-      appendStrides(args, *t);
-    appendBroadcastStrides(args, dbias, 4);
-    appendSizes(args, d);
-    args.push_back(HostValue::integer(repB));
-    args.push_back(HostValue::integer(repH));
-    args.push_back(HostValue::floating(options.eps));
-    Keywords dqkw = kw;
-    dqkw.emplace_back("HAS_DBIAS", HostValue::boolean(dbias != nullptr));
-    runKernel(libraryKernel("cosine_sim_attention_bwd_dq"), target,
-              {cdiv(d.NQ, blockM), (d.B / repB) * (d.H / repH), 1}, args, dqkw);
+  int64_t repB = 1, repH = 1;
+  if (dbias) {
+    repB = options.bias->shape[0] == 1 ? d.B : 1;
+    repH = options.bias->shape[1] == 1 ? d.H : 1;
   }
+  std::vector<HostValue> dqArgs = inputPointers(q, k, v, options);
+  for (auto *t : {&dout, &lse, &deltaArg, &dq})
+    dqArgs.push_back(t->pointer());
+  dqArgs.push_back(pointerOrNone(dbias));
+  appendInputStrides(dqArgs, q, k, v, options);
+  for (auto *t : {&dout, &dq})
+    appendStrides(dqArgs, *t);
+  appendBroadcastStrides(dqArgs, dbias, 4);
+  appendSizes(dqArgs, d);
+  dqArgs.push_back(HostValue::integer(repB));
+  dqArgs.push_back(HostValue::integer(repH));
+  dqArgs.push_back(HostValue::floating(options.eps));
+  // Both kernels overwrite dK, dV, dQ and dBias: the tuner may run them
+  // several times.
+  runTunedBackward(shape, target, [&](const AttentionTiles &tiles) {
+    LaunchTarget tuned = target;
+    tuned.numWarps = tiles.numWarps;
+    tuned.numStages = tiles.numStages;
+    tuned.minBlocksPerSM = tiles.minBlocksPerSM;
+    Keywords kw = commonKeywords(d, options, tiles.blockM, tiles.blockN);
+    runKernel(libraryKernel("cosine_sim_attention_bwd_dkdv"), tuned, {cdiv(d.NK, tiles.blockN), d.B * d.HKV, 1},
+              dkdvArgs, kw);
+    kw.emplace_back("HAS_DBIAS", HostValue::boolean(dbias != nullptr));
+    runKernel(libraryKernel("cosine_sim_attention_bwd_dq"), tuned,
+              {cdiv(d.NQ, tiles.blockM), (d.B / repB) * (d.H / repH), 1}, dqArgs, kw);
+  });
 }
 
 } // namespace terrazzo::ops

@@ -1,7 +1,7 @@
 // Host wrappers of kernels/flash_attention.py: argument checks, tile sizes,
 // grids, and the launch of forward and backward kernels.
 #include "ArgumentChecks.h"
-#include "ForwardTuning.h"
+#include "TileTuning.h"
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/Attention.h"
 
@@ -145,9 +145,9 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
   for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
     args.push_back(HostValue::integer(x));
   args.push_back(HostValue::floating(scaleOf(options, d)));
-  ForwardShape shape{"flash_attention_fwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variantOf(options, lse)};
+  TuningShape shape{"flash_attention_fwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variantOf(options, lse)};
   shape.fallback = {blockFor(d.NQ), blockFor(d.NK), target.numWarps, target.numStages};
-  runTunedForward(shape, target, [&](const ForwardTiles &tiles) {
+  runTunedForward(shape, target, [&](const AttentionTiles &tiles) {
     LaunchTarget tuned = target;
     tuned.numWarps = tiles.numWarps;
     tuned.numStages = tiles.numStages;
@@ -173,16 +173,19 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
   checkMods(options);
   if (d.B == 0 || d.H == 0 || d.NQ == 0 || d.NK == 0)
     return;
-  int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
   double scale = scaleOf(options, d);
   LaunchTarget target = targetOf(q, options);
-  // At head dim 64, a register bound of 3 blocks per multiprocessor (168
-  // registers: a few spilled bytes) gave 8-20% faster forward+backward; at
-  // 128 it spills too much and halves the speed (bench/results/
-  // 2026-11-24-H100-run23, bwdsweep.txt). Head dim 32 takes it too (vision
-  // shape forward+backward 1.22x SDPA flash in run26).
-  if (d.D <= 64 && blockM == 64 && blockN == 64)
-    target.minBlocksPerSM = 3;
+  // The tiles: 64x64 blocks on 4 warps (blocks of 16 or 32 for short
+  // sequences), tuned over stages and register bounds on the GPU. At head
+  // dim 64 a bound of 3 blocks per multiprocessor (168 registers: a few
+  // spilled bytes) gave 8-20% faster forward+backward; at 128 it spilled
+  // too much and halved the speed (bench/results/2026-11-24-H100-run23,
+  // bwdsweep.txt): that is the default where nothing is tuned. Head dim 32
+  // takes it too (vision shape forward+backward 1.22x SDPA flash in run26).
+  int64_t blockM = blockFor(d.NQ), blockN = blockFor(d.NK);
+  TuningShape shape{"flash_attention_bwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variantOf(options, nullptr)};
+  shape.fallback = {blockM, blockN, target.numWarps, target.numStages,
+                    d.D <= 64 && blockM == 64 && blockN == 64 ? 3 : 0};
 
   // delta = rowsum(dO * O), float32 (B, H, N_Q).
   DeviceScratch delta(target, d.B * d.H * d.NQ * sizeof(float));
@@ -198,27 +201,30 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
       kw.emplace_back("HEAD_DIM_PADDED", HostValue::integer(nextPowerOfTwo(d.D)));
     runKernel(libraryKernel("flash_attention_bwd_preprocess"), target, {(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
   }
-  Keywords kw = commonKeywords(d, options, blockM, blockN);
-  {
-    std::vector<HostValue> args = {q.pointer(),     k.pointer(),  v.pointer(),  dout.pointer(), lse.pointer(),
-                                   deltaArg.pointer(), dk.pointer(), dv.pointer(), seqlensArg(options)};
-    for (auto *t : {&q, &k, &v, &dout, &dk, &dv})
-      appendStrides(args, *t);
+  std::vector<HostValue> dkdvArgs = {q.pointer(),        k.pointer(),  v.pointer(),  dout.pointer(), lse.pointer(),
+                                     deltaArg.pointer(), dk.pointer(), dv.pointer(), seqlensArg(options)};
+  for (auto *t : {&q, &k, &v, &dout, &dk, &dv})
+    appendStrides(dkdvArgs, *t);
+  std::vector<HostValue> dqArgs = {q.pointer(),   k.pointer(),        v.pointer(),  dout.pointer(),
+                                   lse.pointer(), deltaArg.pointer(), dq.pointer(), seqlensArg(options)};
+  for (auto *t : {&q, &k, &v, &dout, &dq})
+    appendStrides(dqArgs, *t);
+  for (auto *args : {&dkdvArgs, &dqArgs}) {
     for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
-      args.push_back(HostValue::integer(x));
-    args.push_back(HostValue::floating(scale));
-    runKernel(libraryKernel("flash_attention_bwd_dkdv"), target, {(d.NK + blockN - 1) / blockN, d.B * d.HKV, 1}, args, kw);
+      args->push_back(HostValue::integer(x));
+    args->push_back(HostValue::floating(scale));
   }
-  {
-    std::vector<HostValue> args = {q.pointer(),        k.pointer(),  v.pointer(),        dout.pointer(),
-                                   lse.pointer(),      deltaArg.pointer(), dq.pointer(), seqlensArg(options)};
-    for (auto *t : {&q, &k, &v, &dout, &dq})
-      appendStrides(args, *t);
-    for (int64_t x : {d.H, d.HKV, d.NQ, d.NK})
-      args.push_back(HostValue::integer(x));
-    args.push_back(HostValue::floating(scale));
-    runKernel(libraryKernel("flash_attention_bwd_dq"), target, {(d.NQ + blockM - 1) / blockM, d.B * d.H, 1}, args, kw);
-  }
+  runTunedBackward(shape, target, [&](const AttentionTiles &tiles) {
+    LaunchTarget tuned = target;
+    tuned.numWarps = tiles.numWarps;
+    tuned.numStages = tiles.numStages;
+    tuned.minBlocksPerSM = tiles.minBlocksPerSM;
+    Keywords kw = commonKeywords(d, options, tiles.blockM, tiles.blockN);
+    runKernel(libraryKernel("flash_attention_bwd_dkdv"), tuned, {(d.NK + tiles.blockN - 1) / tiles.blockN, d.B * d.HKV, 1},
+              dkdvArgs, kw);
+    runKernel(libraryKernel("flash_attention_bwd_dq"), tuned, {(d.NQ + tiles.blockM - 1) / tiles.blockM, d.B * d.H, 1},
+              dqArgs, kw);
+  });
 }
 
 } // namespace terrazzo::ops

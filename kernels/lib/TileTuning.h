@@ -1,6 +1,6 @@
-// Tile sizes of the attention forward kernels (flash and cosine-sim share
-// the loop shape), autotuned on the GPU per (kernel, head dim, dtype,
-// causal, query count by power of two, device) and persisted.
+// Tile sizes of the attention kernels, forward and backward (flash and
+// cosine-sim share the loop shapes), autotuned on the GPU per (kernel, head
+// dim, dtype, causal, query count by power of two, device) and persisted.
 #pragma once
 
 #include "LibraryLaunch.h"
@@ -10,20 +10,20 @@
 
 namespace terrazzo::ops {
 
-struct ForwardTiles {
+struct AttentionTiles {
   int64_t blockM = 64, blockN = 64;
   int numWarps = 4, numStages = 2;
   int minBlocksPerSM = 0; // see GpuOptions: caps registers so that many blocks fit
 };
 
-// What one forward call is, as far as its best tiles go.
-struct ForwardShape {
+// What one forward or backward call is, as far as its best tiles go.
+struct TuningShape {
   std::string kernel; // library kernel name
   std::string dtype;  // of q
   int64_t headDim = 0, queries = 0, keys = 0;
   bool causal = false;
   std::string variant; // anything else that changes the kernel (score_mod, bias, …); may be empty
-  ForwardTiles fallback; // the tiles where there is nothing to tune
+  AttentionTiles fallback; // the tiles where there is nothing to tune
 };
 
 // The tiles for `shape`, launching through `launch` (which must run the
@@ -35,12 +35,22 @@ struct ForwardShape {
 // arguments with CUDA events on the target's stream (a candidate that
 // fails to compile or launch is skipped); the fastest is stored in both.
 // Returns the tiles the last `launch` ran with: the outputs are written.
-ForwardTiles runTunedForward(const ForwardShape &shape, const LaunchTarget &target,
-                             const std::function<void(const ForwardTiles &)> &launch);
+AttentionTiles runTunedForward(const TuningShape &shape, const LaunchTarget &target,
+                               const std::function<void(const AttentionTiles &)> &launch);
+
+// The same over backwardCandidates: `launch` runs the backward's dK/dV and
+// dQ kernels (they overwrite their outputs, so every call writes the same).
+AttentionTiles runTunedBackward(const TuningShape &shape, const LaunchTarget &target,
+                                const std::function<void(const AttentionTiles &)> &launch);
 
 // The candidates for `shape` on `target`, the best measured choice first
 // (what TZ_LIBRARY_AUTOTUNE=0 runs; tune.txt in bench/results/
 // 2026-11-24-H100-run23 and 2026-11-25-H100-run29).
-std::vector<ForwardTiles> forwardCandidates(const ForwardShape &shape, const LaunchTarget &target);
+std::vector<AttentionTiles> forwardCandidates(const TuningShape &shape, const LaunchTarget &target);
+
+// The backward's candidates: 64x64 blocks on 4 warps (what both backward
+// kernels are written for), over pipeline stages and register bounds;
+// `shape.fallback` first.
+std::vector<AttentionTiles> backwardCandidates(const TuningShape &shape, const LaunchTarget &target);
 
 } // namespace terrazzo::ops

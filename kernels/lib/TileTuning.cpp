@@ -1,4 +1,4 @@
-#include "ForwardTuning.h"
+#include "TileTuning.h"
 
 #include "terrazzo/gpu/CudaDriver.h"
 #include "terrazzo/gpu/DiskCache.h"
@@ -17,11 +17,11 @@ namespace {
 
 // Bumped when the candidates or the format change, so old choices are
 // not reused.
-constexpr const char *kFormat = "forward-tiles-v4";
+constexpr const char *kFormat = "attention-tiles-v5";
 
 struct Table {
   std::mutex mutex;
-  std::map<std::string, ForwardTiles> choices;
+  std::map<std::string, AttentionTiles> choices;
   uint64_t timed = 0, loaded = 0;
 };
 
@@ -30,12 +30,12 @@ Table &table() {
   return t;
 }
 
-bool sameTiles(const ForwardTiles &a, const ForwardTiles &b) {
+bool sameTiles(const AttentionTiles &a, const AttentionTiles &b) {
   return a.blockM == b.blockM && a.blockN == b.blockN && a.numWarps == b.numWarps && a.numStages == b.numStages &&
          a.minBlocksPerSM == b.minBlocksPerSM;
 }
 
-std::string describe(const ForwardTiles &t) {
+std::string describe(const AttentionTiles &t) {
   return std::to_string(t.blockM) + "x" + std::to_string(t.blockN) + ", " + std::to_string(t.numWarps) +
          " warps, " + std::to_string(t.numStages) + " stages" +
          (t.minBlocksPerSM ? ", " + std::to_string(t.minBlocksPerSM) + " blocks/SM" : std::string());
@@ -52,7 +52,7 @@ bool tuningLogRequested() {
   return env && std::strcmp(env, "0") != 0;
 }
 
-std::string cacheKey(const ForwardShape &s) {
+std::string cacheKey(const TuningShape &s) {
   const gpu::DeviceInfo &dev = gpu::currentDevice();
   // Queries by power of two from 128 to 16384: the best tiles for 400
   // queries and for 16384 differ (how many blocks fill the machine).
@@ -66,17 +66,17 @@ std::string cacheKey(const ForwardShape &s) {
 
 // A stored choice, if it parses and is still one of the candidates (a
 // damaged or stale entry is dropped and tuned again).
-std::optional<ForwardTiles> storedChoice(const std::string &key, const std::vector<ForwardTiles> &candidates) {
+std::optional<AttentionTiles> storedChoice(const std::string &key, const std::vector<AttentionTiles> &candidates) {
   auto &disk = gpu::DiskCache::global();
   std::optional<std::string> text = disk.get(key);
   if (!text)
     return std::nullopt;
-  ForwardTiles t;
+  AttentionTiles t;
   long long m = 0, n = 0;
   if (std::sscanf(text->c_str(), "%lld %lld %d %d %d", &m, &n, &t.numWarps, &t.numStages, &t.minBlocksPerSM) == 5) {
     t.blockM = m;
     t.blockN = n;
-    for (const ForwardTiles &c : candidates)
+    for (const AttentionTiles &c : candidates)
       if (sameTiles(c, t))
         return t;
   }
@@ -88,8 +88,8 @@ std::optional<ForwardTiles> storedChoice(const std::string &key, const std::vect
 // enough (about 5 ms, at least 3 launches) that one slow launch or the
 // clock ramping up does not decide; nullopt when the candidate cannot run.
 // The first launch also compiles.
-std::optional<float> timeCandidate(const ForwardTiles &t, const LaunchTarget &target,
-                                   const std::function<void(const ForwardTiles &)> &launch) {
+std::optional<float> timeCandidate(const AttentionTiles &t, const LaunchTarget &target,
+                                   const std::function<void(const AttentionTiles &)> &launch) {
   auto stream = static_cast<CUstream>(target.stream);
   auto timed = [&](int reps) {
     gpu::GpuEvent start, end;
@@ -113,10 +113,10 @@ std::optional<float> timeCandidate(const ForwardTiles &t, const LaunchTarget &ta
 }
 } // namespace
 
-std::vector<ForwardTiles> forwardCandidates(const ForwardShape &s, const LaunchTarget &target) {
+std::vector<AttentionTiles> forwardCandidates(const TuningShape &s, const LaunchTarget &target) {
   if (target.device != TensorArg::Device::Cuda || s.queries <= 64 || s.headDim > 128)
     return {s.fallback};
-  std::vector<ForwardTiles> all;
+  std::vector<AttentionTiles> all;
   // Register-capped candidates (minBlocksPerSM) trade a few spilled bytes
   // for more warps per multiprocessor, which hide the latency between each
   // dot and the softmax waiting on it: ncu on 128x64 / 4 warps at head dim
@@ -130,26 +130,44 @@ std::vector<ForwardTiles> forwardCandidates(const ForwardShape &s, const LaunchT
   else
     all = {{128, 64, 8, 2, 2}, {128, 64, 4, 2, 0}, {128, 128, 8, 2, 0}, {64, 64, 4, 2, 3}, {128, 64, 8, 2, 0}};
   // A key block wider than the keys only adds masked work.
-  std::vector<ForwardTiles> out;
-  for (ForwardTiles t : all) {
+  std::vector<AttentionTiles> out;
+  for (AttentionTiles t : all) {
     if (t.blockN > 64 && s.keys <= 64)
       t.blockN = 64;
-    if (std::none_of(out.begin(), out.end(), [&](const ForwardTiles &o) { return sameTiles(o, t); }))
+    if (std::none_of(out.begin(), out.end(), [&](const AttentionTiles &o) { return sameTiles(o, t); }))
       out.push_back(t);
   }
   return out;
 }
 
-ForwardTiles runTunedForward(const ForwardShape &shape, const LaunchTarget &target,
-                             const std::function<void(const ForwardTiles &)> &launch) {
-  std::vector<ForwardTiles> candidates = forwardCandidates(shape, target);
+std::vector<AttentionTiles> backwardCandidates(const TuningShape &s, const LaunchTarget &target) {
+  if (target.device != TensorArg::Device::Cuda || s.queries <= 64 || s.headDim > 128)
+    return {s.fallback};
+  // Few candidates: each compiles two kernels on the first call. The
+  // register bounds: 3 blocks per SM (168 registers) won at head dim 64
+  // (run23); since the dQ kernel's q and dO are resident in shared memory
+  // it no longer spills at head dim 128 either.
+  int bound = s.fallback.minBlocksPerSM;
+  std::vector<AttentionTiles> all = {s.fallback, {64, 64, 4, 3, bound}, {64, 64, 4, 2, bound ? 0 : 3}};
+  if (bound)
+    all.push_back({64, 64, 4, 2, bound + 1});
+  std::vector<AttentionTiles> out;
+  for (const AttentionTiles &t : all)
+    if (std::none_of(out.begin(), out.end(), [&](const AttentionTiles &o) { return sameTiles(o, t); }))
+      out.push_back(t);
+  return out;
+}
+
+namespace {
+AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTiles> &candidates,
+                        const LaunchTarget &target, const std::function<void(const AttentionTiles &)> &launch) {
   if (candidates.size() == 1 || autotuneDisabled()) {
     launch(candidates.front());
     return candidates.front();
   }
   std::string key = cacheKey(shape);
   Table &t = table();
-  std::optional<ForwardTiles> choice;
+  std::optional<AttentionTiles> choice;
   {
     std::lock_guard<std::mutex> lock(t.mutex);
     if (auto it = t.choices.find(key); it != t.choices.end())
@@ -164,7 +182,7 @@ ForwardTiles runTunedForward(const ForwardShape &shape, const LaunchTarget &targ
   }
   if (!choice) {
     float best = 0;
-    for (const ForwardTiles &c : candidates) {
+    for (const AttentionTiles &c : candidates) {
       std::optional<float> ms = timeCandidate(c, target, launch);
       if (tuningLogRequested())
         std::fprintf(stderr, "terrazzo tuning %s: %s: %s\n", key.c_str(), describe(c).c_str(),
@@ -187,6 +205,17 @@ ForwardTiles runTunedForward(const ForwardShape &shape, const LaunchTarget &targ
   }
   launch(*choice);
   return *choice;
+}
+} // namespace
+
+AttentionTiles runTunedForward(const TuningShape &shape, const LaunchTarget &target,
+                               const std::function<void(const AttentionTiles &)> &launch) {
+  return runTuned(shape, forwardCandidates(shape, target), target, launch);
+}
+
+AttentionTiles runTunedBackward(const TuningShape &shape, const LaunchTarget &target,
+                                const std::function<void(const AttentionTiles &)> &launch) {
+  return runTuned(shape, backwardCandidates(shape, target), target, launch);
 }
 
 LibraryTuningStats libraryTuningStats() {
