@@ -207,10 +207,7 @@ void cosineSimAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
   shape.fallback = {blockFor(target, d.NQ), blockFor(target, d.NK), target.numWarps, target.numStages};
   // N_K == 0 still runs: every row attends nothing (zeros, lse = -inf).
   runTunedForward(shape, target, [&](const AttentionTiles &tiles) {
-    LaunchTarget tuned = target;
-    tuned.numWarps = tiles.numWarps;
-    tuned.numStages = tiles.numStages;
-    tuned.minBlocksPerSM = tiles.minBlocksPerSM;
+    LaunchTarget tuned = withTiles(target, tiles);
     runKernel(libraryKernel("cosine_sim_attention_fwd"), tuned, {cdiv(d.NQ, tiles.blockM), d.B * d.H, 1}, args,
               commonKeywords(d, options, tiles.blockM, tiles.blockN));
   });
@@ -292,10 +289,7 @@ void cosineSimAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
   // Both kernels overwrite dK, dV, dQ and dBias: the tuner may run them
   // several times.
   runTunedBackward(shape, target, [&](const AttentionTiles &tiles) {
-    LaunchTarget tuned = target;
-    tuned.numWarps = tiles.numWarps;
-    tuned.numStages = tiles.numStages;
-    tuned.minBlocksPerSM = tiles.minBlocksPerSM;
+    LaunchTarget tuned = withTiles(target, tiles);
     Keywords kw = commonKeywords(d, options, tiles.blockM, tiles.blockN);
     runKernel(libraryKernel("cosine_sim_attention_bwd_dkdv"), tuned, {cdiv(d.NK, tiles.blockN), d.B * d.HKV, 1},
               dkdvArgs, kw);

@@ -148,10 +148,7 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
   TuningShape shape{"flash_attention_fwd", q.dtype, d.D, d.NQ, d.NK, options.causal, variantOf(options, lse)};
   shape.fallback = {blockFor(d.NQ), blockFor(d.NK), target.numWarps, target.numStages};
   runTunedForward(shape, target, [&](const AttentionTiles &tiles) {
-    LaunchTarget tuned = target;
-    tuned.numWarps = tiles.numWarps;
-    tuned.numStages = tiles.numStages;
-    tuned.minBlocksPerSM = tiles.minBlocksPerSM;
+    LaunchTarget tuned = withTiles(target, tiles);
     Keywords kw = commonKeywords(d, options, tiles.blockM, tiles.blockN);
     kw.emplace_back("STORE_LSE", HostValue::boolean(lse != nullptr));
     runKernel(libraryKernel("flash_attention_fwd"), tuned, {(d.NQ + tiles.blockM - 1) / tiles.blockM, d.B * d.H, 1},
@@ -215,10 +212,7 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
     args->push_back(HostValue::floating(scale));
   }
   runTunedBackward(shape, target, [&](const AttentionTiles &tiles) {
-    LaunchTarget tuned = target;
-    tuned.numWarps = tiles.numWarps;
-    tuned.numStages = tiles.numStages;
-    tuned.minBlocksPerSM = tiles.minBlocksPerSM;
+    LaunchTarget tuned = withTiles(target, tiles);
     Keywords kw = commonKeywords(d, options, tiles.blockM, tiles.blockN);
     runKernel(libraryKernel("flash_attention_bwd_dkdv"), tuned, {(d.NK + tiles.blockN - 1) / tiles.blockN, d.B * d.HKV, 1},
               dkdvArgs, kw);

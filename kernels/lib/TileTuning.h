@@ -43,6 +43,14 @@ AttentionTiles runTunedForward(const TuningShape &shape, const LaunchTarget &tar
 AttentionTiles runTunedBackward(const TuningShape &shape, const LaunchTarget &target,
                                 const std::function<void(const AttentionTiles &)> &launch);
 
+// `target` with the warps, stages and register bound of `tiles`.
+inline LaunchTarget withTiles(LaunchTarget target, const AttentionTiles &tiles) {
+  target.numWarps = tiles.numWarps;
+  target.numStages = tiles.numStages;
+  target.minBlocksPerSM = tiles.minBlocksPerSM;
+  return target;
+}
+
 // The candidates for `shape` on `target`, the best measured choice first
 // (what TZ_LIBRARY_AUTOTUNE=0 runs; tune.txt in bench/results/
 // 2026-11-24-H100-run23 and 2026-11-25-H100-run29).
