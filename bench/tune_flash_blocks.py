@@ -1,7 +1,7 @@
 """Times the library's flash attention and cosine-sim attention forward
 kernels over tile sizes, warp counts, pipeline stages and register bounds on
 the GPU (bf16, 16k tokens, hidden 2048), to choose the host wrappers'
-candidates (kernels/lib/ForwardTuning.cpp). Each time is the median of 7
+candidates (kernels/lib/TileTuning.cpp). Each time is the median of 7
 calls between CUDA events, each after an L2 flush, after a first
 (compiling) call.
 
