@@ -143,14 +143,19 @@ std::vector<AttentionTiles> forwardCandidates(const TuningShape &s, const Launch
 std::vector<AttentionTiles> backwardCandidates(const TuningShape &s, const LaunchTarget &target) {
   if (target.device != TensorArg::Device::Cuda || s.queries <= 64 || s.headDim > 128)
     return {s.fallback};
-  // Few candidates: each compiles two kernels on the first call. The
-  // register bounds: 3 blocks per SM (168 registers) won at head dim 64
-  // (run23); since the dQ kernel's q and dO are resident in shared memory
-  // it no longer spills at head dim 128 either.
-  int bound = s.fallback.minBlocksPerSM;
-  std::vector<AttentionTiles> all = {s.fallback, {64, 64, 4, 3, bound}, {64, 64, 4, 2, bound ? 0 : 3}};
+  // Few candidates, each the fallback's blocks and warps (what the
+  // backward kernels are written for) with other stages or register
+  // bounds: each compiles two kernels on the first call. Measured
+  // (bench/results/2026-11-25-H100-run32, tuning-bwd.txt): 3 blocks per SM
+  // wins at head dim 64, 4 at head dim 32; at head dim 128 a bound of 3
+  // is twice as slow, so the unbounded fallback stays.
+  AttentionTiles f = s.fallback;
+  int bound = f.minBlocksPerSM;
+  std::vector<AttentionTiles> all = {f,
+                                     {f.blockM, f.blockN, f.numWarps, 3, bound},
+                                     {f.blockM, f.blockN, f.numWarps, 2, bound ? 0 : 3}};
   if (bound)
-    all.push_back({64, 64, 4, 2, bound + 1});
+    all.push_back({f.blockM, f.blockN, f.numWarps, 2, bound + 1});
   std::vector<AttentionTiles> out;
   for (const AttentionTiles &t : all)
     if (std::none_of(out.begin(), out.end(), [&](const AttentionTiles &o) { return sameTiles(o, t); }))

@@ -56,9 +56,8 @@ inline LaunchTarget withTiles(LaunchTarget target, const AttentionTiles &tiles) 
 // 2026-11-24-H100-run23 and 2026-11-25-H100-run29).
 std::vector<AttentionTiles> forwardCandidates(const TuningShape &shape, const LaunchTarget &target);
 
-// The backward's candidates: 64x64 blocks on 4 warps (what both backward
-// kernels are written for), over pipeline stages and register bounds;
-// `shape.fallback` first.
+// The backward's candidates: `shape.fallback` first, then its blocks and
+// warps over other pipeline stages and register bounds.
 std::vector<AttentionTiles> backwardCandidates(const TuningShape &shape, const LaunchTarget &target);
 
 } // namespace terrazzo::ops
