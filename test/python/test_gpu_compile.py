@@ -79,7 +79,7 @@ def test_matmul_uses_wgmma_on_sm90a(dtype, num_stages):
     assert "fence.proxy.async.shared::cta" in ptx
     assert "mma.sync" not in ptx and "ldmatrix" not in ptx
     if num_stages > 1:
-        assert "into swizzled shared" in info["tzgpu"] and "cp.async.cg.shared.global" in ptx
+        assert "#tzgpu.shared<swizzle = 128" in info["tzgpu"] and "cp.async.cg.shared.global" in ptx
     else:
         assert "cp.async" not in ptx
     assert info["spill_store_bytes"] == 0
@@ -145,3 +145,17 @@ def test_min_blocks_per_sm_caps_registers():
     assert free["registers"] > 128 >= bound["registers"]
     with pytest.raises(TypeError, match="min_blocks_per_sm"):
         fwd.compile_for_gpu(args, dict(opts, min_blocks_per_sm="2"))
+
+
+def test_kernel_too_large_for_shared_memory_is_a_diagnostic():
+    # 256x256 f32 accumulator converted through scratch: 256 KiB, more than
+    # the 227 KiB a block may use on sm_90. The allocation pass refuses it
+    # once (no re-lowering), at the kernel's line, naming the bytes and what
+    # takes them.
+    with pytest.raises(tz.CompilationError) as err:
+        matmul.compile_for_gpu(*matmul_args(np.float16), BM=256, BN=256, BK=128, num_warps=8, num_stages=6,
+                               arch="sm_90a")
+    text = str(err.value)
+    assert "test_gpu_compile.py:" in text and "def matmul(" in text
+    assert "kernel 'matmul' needs 262144 bytes of shared memory, but a block may use at most 232448" in text
+    assert "262144 bytes for the scratch space of tzgpu.convert_layout (line " in text

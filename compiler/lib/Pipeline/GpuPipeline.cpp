@@ -11,11 +11,16 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <algorithm>
 
 using namespace mlir;
 
 namespace terrazzo::pipeline {
+
+char KernelSourceError::ID = 0;
+
+void KernelSourceError::log(llvm::raw_ostream &os) const {
+  os << file << ":" << line << ":" << col << ": error: " << message;
+}
 
 namespace {
 std::string printed(Operation *op) {
@@ -23,17 +28,6 @@ std::string printed(Operation *op) {
   llvm::raw_string_ostream os(text);
   op->print(os);
   return text;
-}
-
-// Shared memory the pipelined buffers of one loop may take: the block's
-// opt-in maximum (227 KB on sm_90, 163 KB on sm_80, 99 KB on sm_86/sm_89)
-// less room for the scratch space the other ops need.
-int64_t pipelinedBytesFor(llvm::StringRef arch) {
-  if (arch.starts_with("sm_90"))
-    return 160 * 1024;
-  if (arch == "sm_80")
-    return 96 * 1024;
-  return 48 * 1024;
 }
 
 // The most dynamic shared memory a block may opt into on `arch`.
@@ -58,63 +52,70 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
 
   // Collect diagnostics so that a failure reports them, not a bare "failed".
   std::string diagnostics;
+  std::optional<KernelSourceError> firstAtSource;
   ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
     llvm::raw_string_ostream os(diagnostics);
     os << d.getLocation() << ": " << d << "\n";
+    if (auto at = dyn_cast<FileLineColLoc>(d.getLocation());
+        at && d.getSeverity() == DiagnosticSeverity::Error && !firstAtSource)
+      firstAtSource.emplace(at.getFilename().str(), at.getLine(), at.getColumn(), d.str());
     return success();
   });
-  auto runPasses = [&](auto build, const char *stage) -> llvm::Error {
+  // `userFacing`: the passes' errors at a source location are the author's
+  // to fix; the lowering's are compiler bugs and keep the whole dump.
+  auto runPasses = [&](auto build, const char *stage, bool userFacing) -> llvm::Error {
     PassManager pm(ctx);
     build(pm);
-    if (failed(pm.run(*module)))
+    if (failed(pm.run(*module))) {
+      if (userFacing && firstAtSource)
+        return llvm::make_error<KernelSourceError>(std::move(*firstAtSource));
       return llvm::createStringError("GPU compilation of '" + bin.kernelName + "' failed in " + stage + ":\n" +
                                      diagnostics);
+    }
     return llvm::Error::success();
   };
-  // The pipelined buffers are sized before the scratch space the lowering
-  // needs is known: when the two together exceed what a block may use,
-  // lower again with the buffers' budget cut by the excess.
-  int64_t pipelineBudget = pipelinedBytesFor(options.arch), sharedLimit = sharedLimitFor(options.arch);
-  for (int attempt = 0;; ++attempt) {
-    module = OwningOpRef<ModuleOp>(cast<ModuleOp>(tzModule->clone()));
-    if (auto err = runPasses(
-            [&](PassManager &pm) {
-              tzgpu::TzGpuAssignLayoutsOptions layouts;
-              layouts.numWarps = options.numWarps;
-              pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));
-              tzgpu::TzGpuAccelerateDotOptions accelerate;
-              accelerate.wgmma = options.arch == "sm_90a";
-              pm.addPass(tzgpu::createTzGpuAccelerateDot(accelerate));
-              pm.addPass(tzgpu::createTzGpuRemoveLayoutConversions());
-              pm.addPass(createCanonicalizerPass());
-              pm.addPass(createCSEPass());
-              tzgpu::TzGpuPipelineOptions pipeline;
-              pipeline.numStages = options.numStages;
-              pipeline.maxBytes = pipelineBudget;
-              pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
-              pm.addPass(createCanonicalizerPass());
-              pm.addPass(createCSEPass());
-            },
-            "layout assignment and optimisation"))
-      return std::move(err);
-    if (options.dump)
-      options.dump("tzgpu", printed(*module));
-    if (auto err = runPasses(
-            [&](PassManager &pm) {
-              pm.addPass(tzgpu::createConvertTzGpuToLLVM());
-              pm.addPass(createCanonicalizerPass());
-              pm.addPass(createCSEPass());
-            },
-            "the lowering to LLVM"))
-      return std::move(err);
-    bin.sharedBytes = 0;
-    if (auto attr = (*module)->getAttrOfType<IntegerAttr>(tzgpu::kSharedBytesAttrName))
-      bin.sharedBytes = attr.getInt();
-    if (bin.sharedBytes <= sharedLimit || pipelineBudget == 0 || attempt == 3)
-      break;
-    pipelineBudget = std::max<int64_t>(0, pipelineBudget - (bin.sharedBytes - sharedLimit)) / 1024 * 1024;
-    diagnostics.clear();
-  }
+  // Buffers and scratch are placed once, by tzgpu-allocate-shared-memory,
+  // before the lowering: the pipeliner sizes its buffers knowing the scratch
+  // its loops need, so nothing is lowered twice.
+  int64_t sharedLimit = sharedLimitFor(options.arch);
+  module = OwningOpRef<ModuleOp>(cast<ModuleOp>(tzModule->clone()));
+  if (auto err = runPasses(
+          [&](PassManager &pm) {
+            tzgpu::TzGpuAssignLayoutsOptions layouts;
+            layouts.numWarps = options.numWarps;
+            pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));
+            tzgpu::TzGpuAccelerateDotOptions accelerate;
+            accelerate.wgmma = options.arch == "sm_90a";
+            pm.addPass(tzgpu::createTzGpuAccelerateDot(accelerate));
+            pm.addPass(tzgpu::createTzGpuRemoveLayoutConversions());
+            pm.addPass(createCanonicalizerPass());
+            pm.addPass(createCSEPass());
+            tzgpu::TzGpuPipelineOptions pipeline;
+            pipeline.numStages = options.numStages;
+            pipeline.maxBytes = sharedLimit;
+            pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
+            pm.addPass(createCanonicalizerPass());
+            pm.addPass(createCSEPass());
+            tzgpu::TzGpuAllocateSharedMemoryOptions allocate;
+            allocate.maxBytes = sharedLimit;
+            pm.addPass(tzgpu::createTzGpuAllocateSharedMemory(allocate));
+            pm.addPass(tzgpu::createTzGpuInsertBarriers());
+          },
+          "layout assignment and optimisation", /*userFacing=*/true))
+    return std::move(err);
+  if (options.dump)
+    options.dump("tzgpu", printed(*module));
+  if (auto err = runPasses(
+          [&](PassManager &pm) {
+            pm.addPass(tzgpu::createConvertTzGpuToLLVM());
+            pm.addPass(createCanonicalizerPass());
+            pm.addPass(createCSEPass());
+          },
+          "the lowering to LLVM", /*userFacing=*/false))
+    return std::move(err);
+  bin.sharedBytes = 0;
+  if (auto attr = (*module)->getAttrOfType<IntegerAttr>(tzgpu::kSharedBytesAttrName))
+    bin.sharedBytes = attr.getInt();
   if (options.minBlocksPerSM > 0)
     (*module)->walk([&](LLVM::LLVMFuncOp f) {
       if (f->hasAttr("nvvm.kernel"))

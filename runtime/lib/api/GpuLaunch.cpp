@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
+#include <optional>
 #include <cstring>
 
 namespace terrazzo {
@@ -64,9 +65,22 @@ std::vector<ParamKind> paramKinds(mlir::func::FuncOp f) {
 
 pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::GpuCompileOptions &options) {
   auto bin = pipeline::compileForGpu(spec.kernel.module.get(), options);
-  if (!bin)
-    throw std::runtime_error(llvm::toString(bin.takeError()));
-  return std::move(*bin);
+  if (bin)
+    return std::move(*bin);
+  std::optional<pipeline::KernelSourceError> atSource;
+  llvm::Error rest = llvm::handleErrors(bin.takeError(), [&](const pipeline::KernelSourceError &e) {
+    atSource.emplace(e);
+  });
+  if (atSource) {
+    // Shown at the kernel line, with the source, like a frontend error.
+    dsl::SourceLoc at{atSource->line, atSource->col};
+    for (const dsl::SourceFilePtr &src : spec.kernel.sources)
+      if (src->filename() == atSource->file && !src->lineText(at.line).empty())
+        throw dsl::DslError(src.get(), at, atSource->message);
+    dsl::SourceFile bare(atSource->file, "");
+    throw dsl::DslError(&bare, at, atSource->message);
+  }
+  throw std::runtime_error(llvm::toString(std::move(rest)));
 }
 
 std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const GpuOptions &options,

@@ -1,7 +1,7 @@
 // device_print becomes vprintf calls (one per element a canonical thread
 // holds, with the format string as a global); device_assert calls
 // __assertfail where the condition is false.
-// RUN: tz-opt %s --split-input-file --tzgpu-assign-layouts --convert-tzgpu-to-llvm | FileCheck %s
+// RUN: tz-opt %s --split-input-file --tzgpu-assign-layouts --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s
 
 // CHECK-DAG: llvm.mlir.global internal constant @tz_str_{{[0-9]+}}("pid (%d, %d, %d) idx (%d) x %f\0A\00")
 // CHECK-DAG: llvm.func @vprintf(!llvm.ptr, !llvm.ptr) -> i32

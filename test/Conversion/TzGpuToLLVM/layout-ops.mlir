@@ -1,6 +1,6 @@
 // Shape ops lowered by remapping coordinates: in registers when every
 // thread already holds what it needs, through shared memory otherwise.
-// RUN: tz-opt %s --split-input-file --tzgpu-assign-layouts=num-warps=4 --convert-tzgpu-to-llvm | FileCheck %s
+// RUN: tz-opt %s --split-input-file --tzgpu-assign-layouts=num-warps=4 --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s
 
 // A 32x32 transpose: the thread holding (i, j) does not hold (j, i), so the
 // tile goes through shared memory (32 x 32 x 4 bytes): every thread stores

@@ -1,6 +1,6 @@
 // A tile carried by scf.for becomes one loop-carried scalar per register:
 // 256 elements over 128 threads are two f32 block arguments.
-// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --convert-tzgpu-to-llvm | FileCheck %s
+// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s
 
 // CHECK-LABEL: llvm.func @loop_carried
 // CHECK: %[[ZERO:.*]] = llvm.mlir.constant(0.000000e+00 : f32) : f32

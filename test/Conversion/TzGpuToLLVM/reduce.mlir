@@ -1,7 +1,7 @@
 // tz.reduce lowered from the layout's bases along the axis: registers of a
 // thread combined in place, lane bits by butterfly shuffles, warp bits
 // through shared memory.
-// RUN: tz-opt %s --split-input-file --tzgpu-assign-layouts=num-warps=4 --convert-tzgpu-to-llvm | FileCheck %s
+// RUN: tz-opt %s --split-input-file --tzgpu-assign-layouts=num-warps=4 --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s
 
 // 4x128 over 4 warps: each row is one warp, four consecutive columns per
 // lane. The sum is three adds in registers, then five shuffles (lane

@@ -1,8 +1,8 @@
 // A masked vector add through tzgpu-assign-layouts and convert-tzgpu-to-llvm:
 // one element per thread (128 elements, 4 warps), offsets from the block id
 // and the thread id, a guarded load and store, and nothing of tz left.
-// RUN: tz-opt %s --tzgpu-assign-layouts --convert-tzgpu-to-llvm | FileCheck %s
-// RUN: tz-opt %s --tzgpu-assign-layouts --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=NOTZ
+// RUN: tz-opt %s --tzgpu-assign-layouts --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s
+// RUN: tz-opt %s --tzgpu-assign-layouts --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=NOTZ
 
 // Registers only: no shared memory.
 // CHECK-NOT: tzgpu.shared_bytes

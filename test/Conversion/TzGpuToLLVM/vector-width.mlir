@@ -4,7 +4,7 @@
 // known divisibility (139 elements, say) each element is loaded alone; with
 // a stride divisible by 16 elements, as many as the layout gives a thread
 // in a row (4 here) at a time.
-// RUN: tz-opt %s --tzgpu-assign-layouts --convert-tzgpu-to-llvm | FileCheck %s
+// RUN: tz-opt %s --tzgpu-assign-layouts --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s
 
 // CHECK-LABEL: llvm.func @odd_stride
 // CHECK-NOT: vector<

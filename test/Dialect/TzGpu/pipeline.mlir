@@ -2,39 +2,48 @@
 // zero `other`) become cp.async copies num-stages - 1 iterations ahead, into
 // padded slots the dot reads with ldmatrix.
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse | FileCheck %s
-// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-pipeline=num-stages=1 | FileCheck %s --check-prefix=OFF
 
-// Slots: A 64 x (32 + 8) halves = 5120 bytes, B 32 x 40 halves = 2560
-// bytes; 3 of each (the region rounded up to 1024 bytes).
-// CHECK: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.pipelined_shared_bytes = 23552 : i64}
-// The prologue copies iterations 0 and 1 (slots 0 and 1), each masked by
+// One buffer per operand, three tiles each, padded by 16 bytes a row for
+// ldmatrix; the offsets come later (tzgpu-allocate-shared-memory).
+// CHECK: module attributes {tzgpu.num_warps = 4 : i32}
+// CHECK: %[[ABUF:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<3x64x32xf16, #tzgpu.shared<pad = 16>, mutable>
+// CHECK: %[[BBUF:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<3x32x32xf16, #tzgpu.shared<pad = 16>, mutable>
+// The prologue copies iterations 0 and 1 (tiles 0 and 1), each masked by
 // "that iteration exists"; B's mask also keeps its own condition.
-// CHECK: %[[C0:.*]] = arith.constant 0 : i32
-// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into shared[0] slot %[[C0]] of 3
-// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into shared[15360] slot %[[C0]] of 3
+// CHECK: %[[A0:.*]] = tzgpu.memdesc_index %[[ABUF]][%c0_i32] : !tzgpu.memdesc<3x64x32xf16, #tzgpu.shared<pad = 16>, mutable> -> !tzgpu.memdesc<64x32xf16, #tzgpu.shared<pad = 16>, mutable>
+// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into %[[A0]]
+// CHECK: %[[B0:.*]] = tzgpu.memdesc_index %[[BBUF]][%c0_i32]
+// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into %[[B0]]
 // CHECK-NEXT: tzgpu.async_commit
-// CHECK: tzgpu.async_copy {{.*}} into shared[0] slot %c1_i32 of 3
-// CHECK: tzgpu.async_copy {{.*}} into shared[15360] slot %c1_i32 of 3
+// CHECK: %[[A1:.*]] = tzgpu.memdesc_index %[[ABUF]][%c1_i32]
+// CHECK: tzgpu.async_copy {{.*}} into %[[A1]]
+// CHECK: %[[B1:.*]] = tzgpu.memdesc_index %[[BBUF]][%c1_i32]
+// CHECK: tzgpu.async_copy {{.*}} into %[[B1]]
 // CHECK-NEXT: tzgpu.async_commit
 // Each iteration waits until its own tile has landed (one group may stay
-// in flight), refills the slot of iteration i + 2, then reads slot i % 3.
+// in flight), refills the tile of iteration i + 2, then reads tile i % 3.
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %[[END:.*]] step %{{.*}} iter_args
-// CHECK-NEXT: tzgpu.async_wait 1
+// CHECK-NEXT: tzgpu.async_wait 1 on %[[ABUF]], %[[BBUF]]
 // CHECK-NEXT: %[[I:.*]] = arith.divsi %[[K]], %c32_i32
 // CHECK-NEXT: %[[SLOT:.*]] = arith.remsi %[[I]], %c3_i32
 // CHECK-NEXT: %[[AHEAD:.*]] = arith.addi %[[I]], %c2_i32
 // CHECK-NEXT: %[[NEXT:.*]] = arith.remsi %[[AHEAD]], %c3_i32
 // CHECK-NEXT: %[[KNEXT:.*]] = arith.addi %[[K]], %c64_i32
 // CHECK: arith.cmpi slt, %[[KNEXT]], %[[END]] : i32
-// CHECK: tzgpu.async_copy {{.*}} into shared[0] slot %[[NEXT]] of 3
-// CHECK: tzgpu.async_copy {{.*}} into shared[15360] slot %[[NEXT]] of 3
+// CHECK: %[[AN:.*]] = tzgpu.memdesc_index %[[ABUF]][%[[NEXT]]]
+// CHECK: tzgpu.async_copy {{.*}} into %[[AN]]
+// CHECK: %[[BN:.*]] = tzgpu.memdesc_index %[[BBUF]][%[[NEXT]]]
+// CHECK: tzgpu.async_copy {{.*}} into %[[BN]]
 // CHECK-NEXT: tzgpu.async_commit
-// CHECK-NEXT: %[[A:.*]] = tzgpu.local_load shared[0] slot %[[SLOT]] of 3 : tensor<64x32xf16
-// CHECK-NEXT: %[[B:.*]] = tzgpu.local_load shared[15360] slot %[[SLOT]] of 3 : tensor<32x32xf16
+// CHECK-NEXT: %[[AS:.*]] = tzgpu.memdesc_index %[[ABUF]][%[[SLOT]]]
+// CHECK-NEXT: %[[A:.*]] = tzgpu.local_load %[[AS]] : !tzgpu.memdesc<64x32xf16, #tzgpu.shared<pad = 16>, mutable> -> tensor<64x32xf16
+// CHECK-NEXT: %[[BS:.*]] = tzgpu.memdesc_index %[[BBUF]][%[[SLOT]]]
+// CHECK-NEXT: %[[B:.*]] = tzgpu.local_load %[[BS]] : !tzgpu.memdesc<32x32xf16, #tzgpu.shared<pad = 16>, mutable> -> tensor<32x32xf16
 // CHECK-NEXT: tz.dot %[[A]], %[[B]]
 // CHECK-NOT: tz.load
-// CHECK: tzgpu.async_wait 0
+// CHECK: tzgpu.async_wait 0 on %[[ABUF]], %[[BBUF]]
 // CHECK-NEXT: tzgpu.convert_layout
 
 // 16-byte copies (8 halves per thread along a row), zero-filled by a

@@ -4,34 +4,37 @@
 // of holding it in registers. Its copy is committed as its own group before
 // the loop's prologue, so the pipelined loop's first wait covers it.
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=2 --canonicalize --cse | FileCheck %s
-// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=2 --canonicalize --cse --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=2 --canonicalize --cse --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline="num-stages=2 max-bytes=16384" --canonicalize --cse | FileCheck %s --check-prefix=FULL
 
-// K's slots: 2 x 8192 bytes; q's slot follows at 16384.
-// CHECK: tzgpu.pipelined_shared_bytes = 24576 : i64
+// q gets a one-tile swizzled buffer of its own, K a two-tile one.
 // CHECK-LABEL: func.func @scores
 // CHECK-NOT: tz.load
-// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into swizzled shared[16384] slot %{{.*}} of 1
+// CHECK: %[[QBUF:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// CHECK-NEXT: tzgpu.async_copy %{{.*}} mask %{{.*}} into %[[QBUF]]
 // CHECK-NEXT: tzgpu.async_commit
-// CHECK: tzgpu.async_copy {{.*}} into swizzled shared[0] slot %{{.*}} of 2
+// CHECK: %[[KBUF:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<2x64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// CHECK: tzgpu.async_copy {{.*}} into %{{.*}}
 // CHECK: tzgpu.async_commit
 // CHECK-NOT: tzgpu.convert_layout
 // CHECK: scf.for
-// CHECK-NEXT: tzgpu.async_wait 0
-// CHECK-DAG: %[[Q:.*]] = tzgpu.local_load swizzled shared[16384] slot %{{.*}} of 1
-// CHECK-DAG: tzgpu.local_load swizzled shared[0] slot
+// CHECK-NEXT: tzgpu.async_wait 0 on %[[KBUF]]
+// CHECK-DAG: %[[Q:.*]] = tzgpu.local_load %[[QBUF]]
+// CHECK-DAG: tzgpu.local_load %{{.*}} : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
 // CHECK: tz.dot %[[Q]], %{{.*}}, %{{.*}} {tzgpu.wgmma}
 
+// The allocation puts K's tiles (2 x 8192 bytes) first and q after them.
 // The lowering reads q through a descriptor: no A operand goes through the
 // scratch space, so the only shared memory is the buffers.
 // LLVM: tzgpu.shared_bytes = 24576
 // LLVM: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
 
 // Without room after the loop's buffers q stays a register operand.
-// FULL: tzgpu.pipelined_shared_bytes = 16384 : i64
 // FULL: tz.load
+// FULL: tzgpu.local_alloc : !tzgpu.memdesc<2x64x64xf16
+// FULL-NOT: tzgpu.local_alloc
 // FULL: scf.for
-// FULL-NOT: of 1 :
+
 func.func @scores(%q: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %k: !tz.ptr<f16> {tz.divisibility = 16 : i32},
                   %out: !tz.ptr<f32> {tz.divisibility = 16 : i32}, %n: i32 {tz.divisibility = 16 : i32},
                   %nq: i32) attributes {tz.kernel} {

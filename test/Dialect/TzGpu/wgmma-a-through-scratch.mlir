@@ -6,11 +6,13 @@
 // elementwise op, stays a load.
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse | FileCheck %s
 
-// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into shared[0] slot
-// CHECK-NOT: swizzled
+// CHECK: tzgpu.local_alloc : !tzgpu.memdesc<3x64x64xf16, #tzgpu.shared<pad = 16>, mutable>
+// CHECK-NOT: swizzle
+// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into
 // CHECK: tz.load
-// CHECK: tzgpu.local_load shared[0] slot
+// CHECK: tzgpu.local_load %{{.*}} : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<pad = 16>, mutable>
 // CHECK: tz.dot {{.*}} {tzgpu.wgmma}
+
 module {
   func.func @matmul(%arg0: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %arg1: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %arg2: !tz.ptr<f32> {tz.divisibility = 16 : i32}, %arg3: i32 {tz.divisibility = 16 : i32}) attributes {tz.kernel} {
     %cst = arith.constant dense<64> : tensor<64x1xi32>

@@ -6,16 +6,20 @@
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse | FileCheck %s --check-prefix=ROOM
 
 // B alone, padded: 3 x 64 x (64 + 8) halves.
-// TIGHT: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.pipelined_shared_bytes = 27648 : i64, tzgpu.wgmma}
-// TIGHT-NOT: swizzled
+// TIGHT: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma}
+// TIGHT: tzgpu.local_alloc : !tzgpu.memdesc<3x64x64xf16, #tzgpu.shared<pad = 16>, mutable>
+// TIGHT-NOT: swizzle
 // TIGHT: %[[A:.*]] = tz.load {{.*}} -> tensor<128x64xf16
-// TIGHT-NEXT: %[[B:.*]] = tzgpu.local_load shared[0] slot
+// TIGHT-NEXT: memdesc_index
+// TIGHT-NEXT: %[[B:.*]] = tzgpu.local_load
 // TIGHT-NEXT: tz.dot %[[A]], %[[B]]
 
-// A at 0 (3 x 16 KB), B after it (3 x 8 KB), both swizzled.
-// ROOM: tzgpu.pipelined_shared_bytes = 73728 : i64
-// ROOM: tzgpu.local_load swizzled shared[0] slot
-// ROOM-NEXT: tzgpu.local_load swizzled shared[49152] slot
+// A (3 x 16 KB) and B (3 x 8 KB), both swizzled.
+// ROOM: tzgpu.local_alloc : !tzgpu.memdesc<3x128x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// ROOM: tzgpu.local_alloc : !tzgpu.memdesc<3x64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// ROOM: tzgpu.local_load %{{.*}} : !tzgpu.memdesc<128x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// ROOM: tzgpu.local_load %{{.*}} : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+
 module {
   func.func @matmul(%arg0: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %arg1: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %arg2: !tz.ptr<f32> {tz.divisibility = 16 : i32}, %arg3: i32 {tz.divisibility = 16 : i32}) attributes {tz.kernel} {
     %cst = arith.constant dense<64> : tensor<128x1xi32>

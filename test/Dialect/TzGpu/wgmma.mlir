@@ -5,18 +5,25 @@
 // the slots, after a proxy fence that orders cp.async's writes before the
 // tensor cores' reads.
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse | FileCheck %s
-// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot | FileCheck %s --check-prefix=SM80
 
-// Slots: 64 x 64 halves = 8192 bytes, unpadded; 3 for A, then 3 for B.
-// CHECK: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.pipelined_shared_bytes = 49152 : i64, tzgpu.wgmma}
-// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into swizzled shared[0] slot
-// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into swizzled shared[24576] slot
+// Buffers: 64 x 64 halves = 8192 bytes a tile, swizzled (not padded);
+// 3 tiles for A, 3 for B.
+// CHECK: module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma}
+// CHECK: %[[ABUF:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<3x64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// CHECK: %[[BBUF:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<3x64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into %{{.*}} : {{.*}} -> !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
 // CHECK: scf.for
-// CHECK: %[[A:.*]] = tzgpu.local_load swizzled shared[0] slot
-// CHECK-NEXT: %[[B:.*]] = tzgpu.local_load swizzled shared[24576] slot
+// CHECK: tzgpu.async_commit
+// CHECK-NEXT: %[[AT:.*]] = tzgpu.memdesc_index %[[ABUF]]
+// CHECK-NEXT: %[[A:.*]] = tzgpu.local_load %[[AT]]
+// CHECK-NEXT: %[[BT:.*]] = tzgpu.memdesc_index %[[BBUF]]
+// CHECK-NEXT: %[[B:.*]] = tzgpu.local_load %[[BT]]
 // CHECK-NEXT: tz.dot %[[A]], %[[B]], %{{.*}} {tzgpu.wgmma}
 
+// The allocation places A at 0 and B at 24576, 1024-byte aligned.
+// LLVM: tzgpu.shared_bytes = 49152
 // LLVM: llvm.mlir.global external @tz_shared_memory() {addr_space = 3 : i32, alignment = 1024 : i64}
 // LLVM: nvvm.cp.async.wait.group 1
 // LLVM-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}

@@ -39,8 +39,25 @@ struct GpuBinary {
   std::string assemblerLog;
 };
 
+// A failure the kernel's author can act on (it does not fit in shared
+// memory, say), at the kernel source line it points at: the runtime renders
+// it with that line, like a frontend diagnostic.
+class KernelSourceError : public llvm::ErrorInfo<KernelSourceError> {
+public:
+  static char ID;
+  KernelSourceError(std::string file, int line, int col, std::string message)
+      : file(std::move(file)), line(line), col(col), message(std::move(message)) {}
+  void log(llvm::raw_ostream &os) const override;
+  std::error_code convertToErrorCode() const override { return llvm::inconvertibleErrorCode(); }
+  std::string file;
+  int line, col;
+  std::string message;
+};
+
 // Compiles `tzModule` (left untouched: a clone is lowered). Errors carry the
-// MLIR diagnostics.
+// MLIR diagnostics; one raised at a kernel source location by the passes
+// before the lowering (an error the author caused, not a compiler bug) is a
+// KernelSourceError.
 llvm::Expected<GpuBinary> compileForGpu(mlir::ModuleOp tzModule, const GpuCompileOptions &options);
 
 } // namespace terrazzo::pipeline

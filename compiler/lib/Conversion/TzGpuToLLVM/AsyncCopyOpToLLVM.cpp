@@ -1,11 +1,16 @@
-//===- AsyncCopyOpToLLVM.cpp - cp.async into pipelined buffers -----------===//
+//===- AsyncCopyOpToLLVM.cpp - buffers in shared memory -------------------===//
 //
-// tzgpu.async_copy: each thread copies the chunks of consecutive registers
-// its layout gives it (the width the axis analysis allows, up to 16 bytes)
-// with cp.async, zero-filling masked chunks; chunks under 4 bytes (below
-// cp.async's smallest) are loaded and stored synchronously instead.
-// tzgpu.local_load reads a slot element by element (a dot reading a slot
-// uses ldmatrix instead, see DotOpToLLVM.cpp).
+// A !tzgpu.memdesc becomes the !llvm.ptr<3> of its first byte:
+// tzgpu.local_alloc is the kernel's shared memory plus the offset
+// tzgpu-allocate-shared-memory chose, tzgpu.memdesc_index steps whole
+// tiles. tzgpu.async_copy: each thread copies the chunks of consecutive
+// registers its layout gives it (the width the axis analysis allows, up to
+// 16 bytes) with cp.async, zero-filling masked chunks; chunks under 4 bytes
+// (below cp.async's smallest) are loaded and stored synchronously instead.
+// tzgpu.local_load and tzgpu.local_store read and write a tile element by
+// element (a dot reading a buffer uses ldmatrix or wgmma descriptors
+// instead, see DotOpToLLVM.cpp). Where each element lives is the buffer
+// type's encoding: padded rows or the swizzle.
 #include "Patterns.h"
 #include "Utility.h"
 
@@ -16,44 +21,61 @@ using namespace mlir;
 
 namespace terrazzo::tzgpu::lowering {
 
-Value pipelinedSlot(OpBuilder &b, Location loc, Operation *user, RankedTensorType tile, int64_t offset,
-                    Value slot, bool swizzled) {
-  Value index = arith::AddIOp::create(
-      b, loc, i32Const(b, loc, offset),
-      arith::MulIOp::create(b, loc, slot, i32Const(b, loc, pipelinedSlotBytes(tile, swizzled))));
-  return sharedByteAddress(b, loc, pipelinedBase(b, loc, user), index);
+BufferAddresses::BufferAddresses(OpBuilder &b, Location loc, Value base, MemDescType buffer,
+                                 const LinearLayout &layout)
+    : base(base), buffer(buffer) {
+  ThreadIds ids = threadIds(b, loc);
+  if (buffer.getEncoding().isSwizzled())
+    swizzle.emplace(b, loc, layout, ids, /*transposed=*/false, buffer.elementBytes());
+  else
+    coords = threadCoords(b, loc, layout, ids);
+}
+
+Value BufferAddresses::of(OpBuilder &b, Location loc, int reg) const {
+  if (swizzle)
+    return sharedByteAddress(b, loc, base, swizzle->byteOffset(b, loc, reg));
+  SmallVector<Value> c = registerCoord(b, loc, *coords, reg);
+  Value index =
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, c[0], i32Const(b, loc, buffer.rowStride())), c[1]);
+  auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
+  return LLVM::GEPOp::create(b, loc, ptr3, buffer.getElementType(), base, ValueRange{index});
 }
 
 namespace {
 
-// The address of each register's element in a slot: row-major with padded
-// rows, or swizzled.
-class SlotAddresses {
-public:
-  SlotAddresses(OpBuilder &b, Location loc, Value slot, RankedTensorType tile, const LinearLayout &layout,
-                bool swizzled)
-      : slot(slot), elem(tile.getElementType()), rowStride(pipelinedRowStride(tile)) {
-    ThreadIds ids = threadIds(b, loc);
-    if (swizzled)
-      swizzle.emplace(b, loc, layout, ids, /*transposed=*/false, elem.getIntOrFloatBitWidth() / 8);
-    else
-      tc = threadCoords(b, loc, layout, ids);
-  }
-  Value of(OpBuilder &b, Location loc, int reg) const {
-    if (swizzle)
-      return sharedByteAddress(b, loc, slot, swizzle->byteOffset(b, loc, reg));
-    SmallVector<Value> c = registerCoord(b, loc, *tc, reg);
-    Value index = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, c[0], i32Const(b, loc, rowStride)), c[1]);
-    auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace);
-    return LLVM::GEPOp::create(b, loc, ptr3, elem, slot, ValueRange{index});
-  }
+// Only the 128-byte swizzle has a register placement (SwizzledPlacement).
+LogicalResult checkEncodingLowered(Operation *op, MemDescType buffer, ConversionPatternRewriter &rewriter) {
+  unsigned swizzle = buffer.getEncoding().getSwizzle();
+  if (swizzle != 0 && swizzle != 128)
+    return rewriter.notifyMatchFailure(op, "only the 128-byte swizzle is lowered");
+  return success();
+}
 
-private:
-  Value slot;
-  Type elem;
-  std::optional<ThreadCoords> tc;
-  int64_t rowStride;
-  std::optional<SwizzledPlacement> swizzle;
+struct LocalAllocOpLowering : OpConversionPattern<LocalAllocOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LocalAllocOp op, OpAdaptor, ConversionPatternRewriter &rewriter) const override {
+    std::optional<int64_t> offset = op.getOffset();
+    if (!offset)
+      return op.emitError("buffer has no offset: run tzgpu-allocate-shared-memory first");
+    Location loc = op.getLoc();
+    Value base = sharedMemoryBase(rewriter, loc, op);
+    rewriter.replaceOp(op, *offset ? sharedByteAddress(rewriter, loc, base, i32Const(rewriter, loc, *offset)) : base);
+    return success();
+  }
+};
+
+struct MemDescIndexOpLowering : OpConversionPattern<MemDescIndexOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MemDescIndexOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MemDescType src = op.getSrc().getType();
+    // Tiles of the leading dimension are whole multiples of one tile.
+    int64_t step = src.tileBytes() * (src.numTiles() / src.getShape().front());
+    Value bytes = arith::MulIOp::create(rewriter, loc, adaptor.getIndex(), i32Const(rewriter, loc, step));
+    rewriter.replaceOp(op, sharedByteAddress(rewriter, loc, adaptor.getSrc(), bytes));
+    return success();
+  }
 };
 
 struct AsyncCopyOpLowering : OpConversionPattern<AsyncCopyOp> {
@@ -64,16 +86,16 @@ struct AsyncCopyOpLowering : OpConversionPattern<AsyncCopyOp> {
   LogicalResult matchAndRewrite(AsyncCopyOp op, OneToNOpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    MemDescType buffer = op.getDst().getType();
+    if (failed(checkEncodingLowered(op, buffer, rewriter)))
+      return failure();
     auto ptrType = cast<RankedTensorType>(op.getPtr().getType());
     Type elem = pointeeOf(ptrType);
-    auto tile = RankedTensorType::get(ptrType.getShape(), elem, ptrType.getEncoding());
     LinearLayout layout = layoutOf(ptrType);
     int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
     int width = vectorWidth(ptrType, op.getPtr(), op.getMask(), axis);
     int64_t chunkBytes = width * elemBytes;
-    Value slot =
-        pipelinedSlot(rewriter, loc, op, tile, op.getOffset(), adaptor.getSlot().front(), op.getSwizzled());
-    SlotAddresses addresses(rewriter, loc, slot, tile, layout, op.getSwizzled());
+    BufferAddresses addresses(rewriter, loc, adaptor.getDst().front(), buffer, layout);
     for (int r = 0; r < layout.numRegisters(); r += width) {
       Value dst = addresses.of(rewriter, loc, r);
       Value src = adaptor.getPtr()[r];
@@ -113,10 +135,19 @@ struct AsyncCommitOpLowering : OpConversionPattern<AsyncCommitOp> {
 // through the generic proxy: a proxy fence orders the two.
 struct AsyncWaitOpLowering : OpConversionPattern<AsyncWaitOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(AsyncWaitOp op, OpAdaptor, ConversionPatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(AsyncWaitOp op, OneToNOpAdaptor, ConversionPatternRewriter &rewriter) const override {
     NVVM::CpAsyncWaitGroupOp::create(rewriter, op.getLoc(), op.getPending());
     if (op->getParentOfType<ModuleOp>()->hasAttr(kWgmmaAttrName))
       fenceProxyAsync(rewriter, op.getLoc());
+    barrier(rewriter, op.getLoc());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct BarrierOpLowering : OpConversionPattern<BarrierOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(BarrierOp op, OpAdaptor, ConversionPatternRewriter &rewriter) const override {
     barrier(rewriter, op.getLoc());
     rewriter.eraseOp(op);
     return success();
@@ -128,11 +159,12 @@ struct LocalLoadOpLowering : OpConversionPattern<LocalLoadOp> {
   LogicalResult matchAndRewrite(LocalLoadOp op, OneToNOpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    MemDescType buffer = op.getSrc().getType();
+    if (failed(checkEncodingLowered(op, buffer, rewriter)))
+      return failure();
     auto tile = cast<RankedTensorType>(op.getType());
     LinearLayout layout = layoutOf(tile);
-    Value slot =
-        pipelinedSlot(rewriter, loc, op, tile, op.getOffset(), adaptor.getSlot().front(), op.getSwizzled());
-    SlotAddresses addresses(rewriter, loc, slot, tile, layout, op.getSwizzled());
+    BufferAddresses addresses(rewriter, loc, adaptor.getSrc().front(), buffer, layout);
     SmallVector<Value> values;
     for (int r = 0; r < layout.numRegisters(); ++r)
       values.push_back(LLVM::LoadOp::create(rewriter, loc, tile.getElementType(), addresses.of(rewriter, loc, r)));
@@ -141,11 +173,34 @@ struct LocalLoadOpLowering : OpConversionPattern<LocalLoadOp> {
   }
 };
 
+struct LocalStoreOpLowering : OpConversionPattern<LocalStoreOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LocalStoreOp op, OneToNOpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MemDescType buffer = op.getDst().getType();
+    if (failed(checkEncodingLowered(op, buffer, rewriter)))
+      return failure();
+    LinearLayout layout = layoutOf(op.getValue().getType());
+    BufferAddresses addresses(rewriter, loc, adaptor.getDst().front(), buffer, layout);
+    ValueRange values = adaptor.getValue();
+    // Copies of an element (zero register bases) are written once.
+    for (int r = 0; r < layout.numRegisters(); ++r)
+      if (isCanonicalRegister(layout, r))
+        LLVM::StoreOp::create(rewriter, loc, values[r], addresses.of(rewriter, loc, r));
+    if (buffer.getEncoding().isSwizzled())
+      fenceProxyAsync(rewriter, loc); // wgmma may read it next
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateAsyncCopyPatterns(TypeConverter &tc, RewritePatternSet &patterns, const AxisInfoAnalysis &axis) {
   patterns.add<AsyncCopyOpLowering>(tc, patterns.getContext(), axis);
-  patterns.add<AsyncCommitOpLowering, AsyncWaitOpLowering, LocalLoadOpLowering>(tc, patterns.getContext());
+  patterns.add<LocalAllocOpLowering, MemDescIndexOpLowering, AsyncCommitOpLowering, AsyncWaitOpLowering,
+               BarrierOpLowering, LocalLoadOpLowering, LocalStoreOpLowering>(tc, patterns.getContext());
 }
 
 } // namespace terrazzo::tzgpu::lowering

@@ -92,32 +92,30 @@ SmallVector<Value> lowerWithMma(ConversionPatternRewriter &b, tz::DotOp op, Valu
   auto aType = cast<RankedTensorType>(op.getA().getType());
   int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = cLayout.shape()[1];
   bool isBF16 = aType.getElementType().isBF16();
-  int numWarps = cLayout.numWarps();
-  bool aInRegisters = inMmaOperandA(aType, numWarps);
-  std::optional<SharedOperand> aShared = aInRegisters ? std::nullopt : sharedOperand(op.getA(), false);
-  std::optional<SharedOperand> bShared = sharedOperand(op.getB(), true);
-  bool bTransposed = bShared ? bShared->transposed : runsDownColumns(bLayout);
-  // Elements per padded stored row: B column-major stores rows of K. A
-  // pipelined slot has the same padding (pipelinedRowStride).
-  int64_t strideA = K + 8, strideB = (bTransposed ? K : N) + 8;
-  bool aScratch = !aInRegisters && !aShared, bScratch = !bShared;
-  int64_t aBytes = aScratch ? (M * strideA * 2 + 15) / 16 * 16 : 0;
+  DotPlan plan = planDot(op);
+  bool aInRegisters = plan.aInRegisters;
+  bool bTransposed = plan.bKMajor;
+  // Elements per stored row: padded by 8 halves in scratch, and whatever
+  // the buffer's encoding says when read from a buffer.
+  int64_t strideA = plan.aBuffer ? plan.aBuffer->type().rowStride() : K + 8;
+  int64_t strideB = plan.bBuffer ? plan.bBuffer->type().rowStride() : (bTransposed ? K : N) + 8;
+  bool aScratch = plan.aScratchBytes > 0, bScratch = plan.bScratchBytes > 0;
   ThreadIds ids = threadIds(b, loc);
   auto ptr3 = LLVM::LLVMPointerType::get(ctx, kSharedAddressSpace);
   Value base, bBase;
   if (aScratch || bScratch) {
-    requireSharedBytes(op, aBytes + (bScratch ? (bTransposed ? N : K) * strideB * 2 : 0));
+    requireSharedBytes(op, plan.scratchBytes());
     base = sharedBase(b, loc, op);
-    bBase = sharedByteAddress(b, loc, base, i32Const(b, loc, aBytes));
+    bBase = sharedByteAddress(b, loc, base, i32Const(b, loc, plan.aScratchBytes));
   }
   if (aScratch)
     writeTilePadded(b, loc, base, aLayout, aVals, ids, strideA, /*transposed=*/false);
-  else if (aShared)
-    base = aShared->slot(b, loc, op);
+  else if (plan.aBuffer)
+    base = bufferBase(b, *plan.aBuffer);
   if (bScratch)
     writeTilePadded(b, loc, bBase, bLayout, bVals, ids, strideB, bTransposed);
   else
-    bBase = bShared->slot(b, loc, op);
+    bBase = bufferBase(b, *plan.bBuffer);
   if (aScratch || bScratch)
     barrier(b, loc);
 
@@ -241,14 +239,13 @@ struct DotOpLowering : OpConversionPattern<tz::DotOp> {
     int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = bType.getShape()[1];
     Type aElem = adaptor.getA().front().getType(), bElem = adaptor.getB().front().getType();
     Type accElem = adaptor.getAcc().front().getType();
-    Type inElem = aType.getElementType();
-    if (op->hasAttr(kWgmmaAttrName)) {
+    MmaUnit unit = planDot(op).unit;
+    if (unit == MmaUnit::Wgmma) {
       rewriter.replaceOpWithMultiple(op, {lowerWithWgmma(rewriter, op, adaptor.getA(), adaptor.getB(),
                                                          adaptor.getAcc(), aLayout, bLayout, cLayout)});
       return success();
     }
-    if ((inElem.isF16() || inElem.isBF16()) && accElem.isF32() && M % 16 == 0 && N % 8 == 0 && K % 16 == 0 &&
-        cLayout == LinearLayout::mmaAccumulator(cType.getShape(), moduleNumWarps(op))) {
+    if (unit == MmaUnit::MmaSync) {
       rewriter.replaceOpWithMultiple(
           op, {lowerWithMma(rewriter, op, adaptor.getA(), adaptor.getB(), adaptor.getAcc(), aLayout, bLayout, cLayout)});
       return success();

@@ -9,24 +9,8 @@ using namespace mlir;
 
 namespace terrazzo::tzgpu::lowering {
 
-Value SharedOperand::slot(OpBuilder &b, Location loc, Operation *user) const {
-  LocalLoadOp r = read;
-  return pipelinedSlot(b, loc, user, cast<RankedTensorType>(r.getType()), r.getOffset(), r.getSlot(),
-                       r.getSwizzled());
-}
-
-std::optional<SharedOperand> sharedOperand(Value v, bool allowTranspose) {
-  if (auto read = v.getDefiningOp<LocalLoadOp>())
-    return SharedOperand{read, false};
-  if (auto trans = v.getDefiningOp<tz::TransOp>(); trans && allowTranspose)
-    if (auto read = trans.getSrc().getDefiningOp<LocalLoadOp>())
-      return SharedOperand{read, true};
-  return std::nullopt;
-}
-
-bool runsDownColumns(const LinearLayout &layout) {
-  const auto &regs = layout.bases(LinearLayout::InDim::Register);
-  return !regs.empty() && regs[0] == Coord{1, 0};
+Value bufferBase(ConversionPatternRewriter &rewriter, const BufferOperand &operand) {
+  return rewriter.getRemappedValue(operand.read->getOperand(0));
 }
 
 SmallVector<Value> fragmentFromRegisters(OpBuilder &b, Location loc, ValueRange aVals, const LinearLayout &aLayout,

@@ -1,34 +1,24 @@
 //===- DotOperands.h - operands of tensor-core dots -------------*- C++ -*-===//
 //
 // What the mma.sync lowering (DotOpToLLVM.cpp) and the wgmma lowering
-// (WarpGroupDotOpToLLVM.cpp) share: finding an operand that already sits in
-// a tzgpu-pipeline slot, taking A fragments from registers, and writing a
-// tile into shared memory in runs of consecutive registers.
+// (WarpGroupDotOpToLLVM.cpp) share: the address of an operand read from a
+// buffer (DotPlan decides which are), taking A fragments from registers, and
+// writing a tile into shared memory in runs of consecutive registers.
 #pragma once
 
 #include "Utility.h"
 
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
 
 #include "mlir/Transforms/DialectConversion.h"
 
-#include <optional>
 
 namespace terrazzo::tzgpu::lowering {
 
-// An operand the dot reads straight from a tzgpu-pipeline slot: a
-// tzgpu.local_load, or for B (with `allowTranspose`) tz.trans of one, whose
-// slot then holds B transposed (K along its rows).
-struct SharedOperand {
-  LocalLoadOp read;
-  bool transposed;
-  mlir::Value slot(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user) const;
-};
-std::optional<SharedOperand> sharedOperand(mlir::Value v, bool allowTranspose);
-
-// Whether a thread's consecutive registers run down the columns of `layout`
-// (as after tz.trans of a row-major tile): then it is stored column-major.
-bool runsDownColumns(const LinearLayout &layout);
+// The start of the buffer tile a BufferOperand reads (its converted
+// !llvm.ptr<3>).
+mlir::Value bufferBase(mlir::ConversionPatternRewriter &rewriter, const BufferOperand &operand);
 
 // The A fragments of one k step from registers in LinearLayout::mmaOperandA:
 // for the 16x16 block at (row, k0) of this warp (`row` the register part of

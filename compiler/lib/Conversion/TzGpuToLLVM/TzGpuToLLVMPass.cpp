@@ -41,6 +41,10 @@ struct TileTypeConverter : TypeConverter {
     addConversion([ctx](tz::PointerType) -> Type {
       return LLVM::LLVMPointerType::get(ctx, lowering::kGlobalAddressSpace);
     });
+    // A buffer is the address of its first byte.
+    addConversion([ctx](MemDescType) -> Type {
+      return LLVM::LLVMPointerType::get(ctx, lowering::kSharedAddressSpace);
+    });
     addConversion([this](RankedTensorType t, SmallVectorImpl<Type> &out) -> std::optional<LogicalResult> {
       if (!t.getEncoding())
         return std::nullopt;
@@ -65,47 +69,6 @@ LogicalResult checkSupported(ModuleOp module) {
     return WalkResult::advance();
   });
   return failure(r.wasInterrupted());
-}
-
-// Ops inside a loop that tzgpu-pipeline rewrote (its body waits on async
-// copies), and ops between its prologue's first copy and the loop, run while
-// copies into the pipelined buffers are in flight, so their scratch space
-// must come after the buffers; so do ops from the copy of a resident
-// operand (a slot of one stage, read by dots in later loops) to the last
-// op that reads it. Everywhere else scratch may overlap the buffers (before
-// the prologue, after the final wait). Marked here, before the lowering
-// replaces the loops.
-void markScratchAfterPipelinedBuffers(ModuleOp module) {
-  MLIRContext *ctx = module.getContext();
-  auto mark = [&](Operation *op) { op->setAttr(kScratchAfterPipelinedAttrName, UnitAttr::get(ctx)); };
-  module.walk([&](AsyncCopyOp copy) {
-    if (copy.getStages() != 1)
-      return;
-    auto readsSlot = [&](Operation *op) {
-      return op->walk([&](LocalLoadOp read) {
-                 return read.getStages() == 1 && read.getOffset() == copy.getOffset() ? WalkResult::interrupt()
-                                                                                      : WalkResult::advance();
-               }).wasInterrupted();
-    };
-    Operation *last = copy;
-    for (Operation *op = copy->getNextNode(); op; op = op->getNextNode())
-      if (readsSlot(op))
-        last = op;
-    for (Operation *op = copy; op != last->getNextNode(); op = op->getNextNode())
-      op->walk(mark);
-  });
-  module.walk([&](scf::ForOp loop) {
-    if (loop.getBody()->getOps<AsyncWaitOp>().empty())
-      return;
-    loop.getBody()->walk(mark);
-    // The prologue: back to the first copy after the previous wait.
-    Operation *first = nullptr;
-    for (Operation *op = loop->getPrevNode(); op && !isa<AsyncWaitOp>(op); op = op->getPrevNode())
-      if (isa<AsyncCopyOp>(op))
-        first = op;
-    for (Operation *op = first; op && op != loop; op = op->getNextNode())
-      op->walk(mark);
-  });
 }
 
 // Kernel arguments known 16-byte aligned (tz.divisibility on a pointer)
@@ -133,8 +96,13 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     // turns into LLVM alignments.
     AxisInfoAnalysis axis(module);
     module.walk([](func::FuncOp f) { annotateKernelArguments(f); });
-    markScratchAfterPipelinedBuffers(module);
-    if (failed(lowerTiles(module, axis)) || failed(lowerToLLVM(module)))
+    if (failed(lowerTiles(module, axis)))
+      return signalPassFailure();
+    if (module->hasAttr(lowering::kLoweringErrorAttrName)) {
+      module->removeAttr(lowering::kLoweringErrorAttrName);
+      return signalPassFailure();
+    }
+    if (failed(lowerToLLVM(module)))
       return signalPassFailure();
     markKernels(module, ctx);
   }

@@ -113,28 +113,7 @@ Value isFirstThread(OpBuilder &b, Location loc) {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32Const(b, loc, 0));
 }
 
-namespace {
-// The kernel needs at least `bytes` of dynamic shared memory.
-void recordSharedBytes(ModuleOp module, int64_t bytes) {
-  int64_t have = 0;
-  if (auto attr = module->getAttrOfType<IntegerAttr>(kSharedBytesAttrName))
-    have = attr.getInt();
-  if (bytes > have)
-    module->setAttr(kSharedBytesAttrName, IntegerAttr::get(IntegerType::get(module.getContext(), 64), bytes));
-}
-
-// Where `user`'s scratch space starts: after the pipelined buffers while
-// copies into them may be in flight, else at 0.
-int64_t scratchOffset(Operation *user) {
-  if (!user->hasAttr(kScratchAfterPipelinedAttrName))
-    return 0;
-  auto module = user->getParentOfType<ModuleOp>();
-  auto attr = module->getAttrOfType<IntegerAttr>(kPipelinedBytesAttrName);
-  return attr ? attr.getInt() : 0;
-}
-} // namespace
-
-Value pipelinedBase(OpBuilder &b, Location loc, Operation *user) {
+Value sharedMemoryBase(OpBuilder &b, Location loc, Operation *user) {
   auto module = user->getParentOfType<ModuleOp>();
   auto global = module.lookupSymbol<LLVM::GlobalOp>(kSharedSymbol);
   if (!global) {
@@ -146,22 +125,36 @@ Value pipelinedBase(OpBuilder &b, Location loc, Operation *user) {
     global = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/false, LLVM::Linkage::External, kSharedSymbol,
                                     Attribute(), /*alignment=*/1024, kSharedAddressSpace);
   }
-  if (auto attr = module->getAttrOfType<IntegerAttr>(kPipelinedBytesAttrName))
-    recordSharedBytes(module, attr.getInt());
   return LLVM::AddressOfOp::create(b, loc, global);
 }
 
+namespace {
+// An op the lowering cannot complete marks the module, so the pass fails
+// after the conversion (a pattern cannot fail once it has rewritten).
+void markLoweringError(Operation *user) {
+  user->getParentOfType<ModuleOp>()->setAttr(kLoweringErrorAttrName, UnitAttr::get(user->getContext()));
+}
+} // namespace
+
 Value sharedBase(OpBuilder &b, Location loc, Operation *user) {
-  Value base = pipelinedBase(b, loc, user);
-  int64_t skip = scratchOffset(user);
-  if (!skip)
+  Value base = sharedMemoryBase(b, loc, user);
+  auto offset = user->getAttrOfType<IntegerAttr>(kScratchOffsetAttrName);
+  if (!offset) {
+    user->emitError("needs scratch space in shared memory, but tzgpu-allocate-shared-memory gave it none");
+    markLoweringError(user);
     return base;
-  return sharedByteAddress(b, loc, base, i32Const(b, loc, skip));
+  }
+  return offset.getInt() ? sharedByteAddress(b, loc, base, i32Const(b, loc, offset.getInt())) : base;
 }
 
 void requireSharedBytes(Operation *user, int64_t bytes) {
-  // Scratch sizes count from where the user's scratch starts.
-  recordSharedBytes(user->getParentOfType<ModuleOp>(), scratchOffset(user) + bytes);
+  auto given = user->getAttrOfType<IntegerAttr>(kScratchBytesAttrName);
+  if (given && given.getInt() >= bytes)
+    return;
+  user->emitError("needs ") << bytes << " bytes of scratch space, but was given "
+                            << (given ? given.getInt() : 0)
+                            << " (Analysis/Scratch.cpp and this lowering disagree)";
+  markLoweringError(user);
 }
 
 void barrier(OpBuilder &b, Location loc) { NVVM::Barrier0Op::create(b, loc); }

@@ -15,6 +15,7 @@
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <functional>
+#include <optional>
 
 namespace terrazzo::tzgpu::lowering {
 
@@ -57,10 +58,16 @@ bool isCanonicalRegister(const LinearLayout &layout, int reg);
 // Thread 0 of the block: the one that performs a scalar side effect.
 mlir::Value isFirstThread(mlir::OpBuilder &b, mlir::Location loc);
 
-// Base of the scratch space in the kernel's dynamic shared memory
-// (!llvm.ptr<3>, after tzgpu-pipeline's buffers), and a record that the
-// kernel needs at least `bytes` of scratch. Every op's use of the scratch
-// ends before the next op's begins (barriers around each use).
+// Set on the module by a pattern that could not lower its op correctly
+// (the pass then fails).
+inline constexpr const char *kLoweringErrorAttrName = "tzgpu.lowering_error";
+
+// The start of the kernel's dynamic shared memory (!llvm.ptr<3>).
+mlir::Value sharedMemoryBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
+// Where `user`'s scratch space starts (tzgpu.scratch_offset, set by
+// tzgpu-allocate-shared-memory), and a check that it was given at least
+// `bytes` (tzgpu.scratch_bytes). Each op ends its use of the scratch with a
+// barrier: tzgpu-insert-barriers counts on it.
 mlir::Value sharedBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
 void requireSharedBytes(mlir::Operation *user, int64_t bytes);
 void barrier(mlir::OpBuilder &b, mlir::Location loc);
@@ -118,15 +125,6 @@ mlir::Type pointeeOf(mlir::Type ptrLike);
 // one vector access of at most 16 bytes can serve (see Utility.cpp).
 int vectorWidth(mlir::Type ptrType, mlir::Value ptr, mlir::Value mask, const AxisInfoAnalysis &axis);
 
-// The start of the pipelined buffers of tzgpu-pipeline (offset 0 of shared
-// memory); sharedBase's scratch space comes after them.
-mlir::Value pipelinedBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
-
-// Slot `slot` (an i32) of the pipelined buffer at byte `offset` that holds
-// tiles of type `tile` (see tzgpu.async_copy), padded or swizzled.
-mlir::Value pipelinedSlot(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user,
-                          mlir::RankedTensorType tile, int64_t offset, mlir::Value slot, bool swizzled);
-
 // Where the registers of a tile in `layout` live in a 128-byte-swizzled
 // shared-memory tile (swizzledByteOffset in TzGpuDialect.h) that stores the
 // tile row-major, or its transpose with `transposed`. The swizzle is linear
@@ -144,6 +142,22 @@ private:
   bool transposed;
   int64_t elementBytes;
   mlir::Value threadPart;
+};
+
+// The address of each register's element of a tile in a buffer tile of
+// type `buffer` starting at `base`: row-major with padded rows, or
+// swizzled.
+class BufferAddresses {
+public:
+  BufferAddresses(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base, MemDescType buffer,
+                  const LinearLayout &layout);
+  mlir::Value of(mlir::OpBuilder &b, mlir::Location loc, int reg) const;
+
+private:
+  mlir::Value base;
+  MemDescType buffer;
+  std::optional<ThreadCoords> coords;
+  std::optional<SwizzledPlacement> swizzle;
 };
 
 // `base` advanced by `bytes` (an i32 value) in shared memory.

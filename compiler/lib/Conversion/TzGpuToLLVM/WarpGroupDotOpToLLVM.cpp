@@ -129,36 +129,32 @@ SmallVector<Value> lowerWithWgmma(ConversionPatternRewriter &b, tz::DotOp op, Va
   int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = cLayout.shape()[1];
   bool bf16 = aType.getElementType().isBF16();
   int numWarps = cLayout.numWarps();
-  auto swizzledSlot = [](std::optional<SharedOperand> s) { return s && s->read.getSwizzled() ? s : std::nullopt; };
-  bool aInRegisters = inMmaOperandA(aType, numWarps);
-  std::optional<SharedOperand> aShared =
-      aInRegisters ? std::nullopt : swizzledSlot(sharedOperand(op.getA(), /*allowTranspose=*/false));
-  std::optional<SharedOperand> bShared = swizzledSlot(sharedOperand(op.getB(), /*allowTranspose=*/true));
-  bool aScratch = !aInRegisters && !aShared, bScratch = !bShared;
-  // B is stored [N, K] (K-major) when a slot holds it transposed or its
+  DotPlan plan = planDot(op);
+  bool aInRegisters = plan.aInRegisters;
+  bool aScratch = plan.aScratchBytes > 0, bScratch = plan.bScratchBytes > 0;
+  // B is stored [N, K] (K-major) when a buffer holds it transposed or its
   // registers run down K, else [K, N].
-  bool bKMajor = bShared ? bShared->transposed : runsDownColumns(bLayout);
+  bool bKMajor = plan.bKMajor;
   OperandTile aTile{Value(), M, true}, bTile{Value(), bKMajor ? N : K, bKMajor};
   ThreadIds ids = threadIds(b, loc);
   if (aScratch || bScratch) {
-    int64_t aBytes = aScratch ? M * K * 2 : 0; // a multiple of 1024: M, K multiples of 64
-    requireSharedBytes(op, aBytes + (bScratch ? K * N * 2 : 0));
+    requireSharedBytes(op, plan.scratchBytes());
     Value base = sharedBase(b, loc, op);
     if (aScratch) {
       aTile.base = base;
       writeSwizzled(b, loc, base, aLayout, aVals, ids, /*transposed=*/false);
     }
     if (bScratch) {
-      bTile.base = sharedByteAddress(b, loc, base, i32Const(b, loc, aBytes));
+      bTile.base = sharedByteAddress(b, loc, base, i32Const(b, loc, plan.aScratchBytes));
       writeSwizzled(b, loc, bTile.base, bLayout, bVals, ids, /*transposed=*/bKMajor);
     }
     fenceProxyAsync(b, loc);
     barrier(b, loc);
   }
-  if (aShared)
-    aTile.base = aShared->slot(b, loc, op);
-  if (bShared)
-    bTile.base = bShared->slot(b, loc, op);
+  if (plan.aBuffer)
+    aTile.base = bufferBase(b, *plan.aBuffer);
+  if (plan.bBuffer)
+    bTile.base = bufferBase(b, *plan.bBuffer);
 
   // This warpgroup's A rows start 64 g rows into the tile.
   Value aDesc, bDesc = bTile.descriptor(b, loc);

@@ -15,6 +15,8 @@ using namespace terrazzo::tzgpu;
 #include "terrazzo/Dialect/TzGpu/IR/TzGpuDialect.cpp.inc"
 #define GET_ATTRDEF_CLASSES
 #include "terrazzo/Dialect/TzGpu/IR/TzGpuAttrs.cpp.inc"
+#define GET_TYPEDEF_CLASSES
+#include "terrazzo/Dialect/TzGpu/IR/TzGpuTypes.cpp.inc"
 #define GET_OP_CLASSES
 #include "terrazzo/Dialect/TzGpu/IR/TzGpuOps.cpp.inc"
 
@@ -26,6 +28,10 @@ void TzGpuDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
 #include "terrazzo/Dialect/TzGpu/IR/TzGpuAttrs.cpp.inc"
+      >();
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "terrazzo/Dialect/TzGpu/IR/TzGpuTypes.cpp.inc"
       >();
 }
 
@@ -162,29 +168,6 @@ RankedTensorType withLayout(RankedTensorType type, const LinearLayout &layout) {
   return RankedTensorType::get(type.getShape(), type.getElementType(),
                                LinearEncodingAttr::fromLayout(type.getContext(), layout));
 }
-int64_t pipelinedRowStride(mlir::RankedTensorType tile) {
-  int64_t bytes = tile.getElementType().getIntOrFloatBitWidth() / 8;
-  return tile.getShape()[1] + 16 / bytes;
-}
-
-int64_t pipelinedSlotBytes(mlir::RankedTensorType tile, bool swizzled) {
-  int64_t bytes = tile.getElementType().getIntOrFloatBitWidth() / 8;
-  if (swizzled)
-    return (tile.getNumElements() * bytes + 1023) / 1024 * 1024;
-  return (tile.getShape()[0] * pipelinedRowStride(tile) * bytes + 127) / 128 * 128;
-}
-
-bool canSwizzle(mlir::RankedTensorType tile) {
-  return tile.getRank() == 2 && tile.getElementType().getIntOrFloatBitWidth() == 16 &&
-         (tile.getShape()[1] * 2) % 128 == 0;
-}
-
-int64_t swizzledByteOffset(int64_t row, int64_t col, int64_t rows, int64_t elementBytes) {
-  int64_t perBlock = 128 / elementBytes, perChunk = 16 / elementBytes;
-  int64_t block = col / perBlock, chunk = (col % perBlock) / perChunk;
-  return block * rows * 128 + row * 128 + 16 * (chunk ^ (row % 8)) + (col % perChunk) * elementBytes;
-}
-
 bool inMmaOperandA(mlir::RankedTensorType aType, int numWarps) {
   return aType.getRank() == 2 && aType.getEncoding() && aType.getShape()[0] % 16 == 0 &&
          aType.getShape()[1] % 16 == 0 && getLayout(aType) == LinearLayout::mmaOperandA(aType.getShape(), numWarps);

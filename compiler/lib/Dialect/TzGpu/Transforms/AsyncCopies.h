@@ -19,19 +19,18 @@ namespace terrazzo::tzgpu {
 int64_t chunkElements(tz::LoadOp load, const AxisInfoAnalysis &axis);
 
 // Starts copying the tile at `ptr` (a pointer tile in any layout; `mask`,
-// if any, in the same) into `slot` of the buffer at byte `offset` with
-// `stages` slots, `chunk` elements per copy; a scalar i1 `predicate`, if
-// given, masks the whole copy too (masked chunks are zero-filled).
+// if any, in the same) into the one-tile buffer (view) `dst`, `chunk`
+// elements per copy; a scalar i1 `predicate`, if given, masks the whole
+// copy too (masked chunks are zero-filled).
 void createAsyncCopy(mlir::OpBuilder &b, mlir::Location loc, mlir::Value ptr, mlir::Value mask,
-                     mlir::Value predicate, mlir::Value slot, int64_t offset, int64_t stages, bool swizzled,
-                     int64_t chunk, int numWarps);
+                     mlir::Value predicate, mlir::Value dst, int64_t chunk, int numWarps);
 
 // Loads outside loops whose tiles are read, as A, by wgmma dots inside loops
-// get one swizzled slot after the loops' buffers (from `regionBytes`, which
-// the loops' buffers take) while everything stays within `maxBytes`: the
+// get a swizzled buffer of their own while `regionBytes` (the most a loop's
+// buffers and scratch take) and these buffers stay within `maxBytes`: the
 // tile is copied there once and the dots read it through descriptors,
 // so it stays out of registers for the whole loop. Returns the bytes the
-// loops' buffers and these slots take together.
+// loops and these buffers take together.
 int64_t stageResidentOperands(mlir::ModuleOp module, const AxisInfoAnalysis &axis, int64_t regionBytes,
                               int64_t maxBytes, int numWarps);
 

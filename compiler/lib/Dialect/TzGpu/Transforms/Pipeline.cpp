@@ -16,9 +16,9 @@
 // so the copies of later tiles overlap this iteration's math. A 2-D load
 // qualifies when each of its uses is a dot operand (A, B, or B through
 // tz.trans; the backward reads one tile both ways), which the dots then read
-// from the slot directly: with ldmatrix from rows padded by 16 bytes, or,
+// from the buffer directly: with ldmatrix from rows padded by 16 bytes, or,
 // for dots marked tzgpu.wgmma, through wgmma descriptors from the 128-byte
-// swizzle (slots aligned to 1024 bytes); its addresses and mask come from
+// swizzle; its addresses and mask come from
 // pure ops of the loop index and loop-invariant values (so they can be
 // computed for a later iteration), its elements are 16 bit and the axis
 // analysis proves chunks of at least 4 bytes (cp.async's smallest)
@@ -29,6 +29,8 @@
 
 #include "terrazzo/Analysis/AxisInfo.h"
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/Scratch.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -68,8 +70,8 @@ int64_t chunkElements(tz::LoadOp load, const AxisInfoAnalysis &axis) {
   return n * bytes >= 4 ? n : 0;
 }
 
-void createAsyncCopy(OpBuilder &b, Location loc, Value ptr, Value mask, Value predicate, Value slot, int64_t offset,
-                     int64_t stages, bool swizzled, int64_t chunk, int numWarps) {
+void createAsyncCopy(OpBuilder &b, Location loc, Value ptr, Value mask, Value predicate, Value dst, int64_t chunk,
+                     int numWarps) {
   auto tile = cast<RankedTensorType>(ptr.getType());
   LinearLayout copyLayout = LinearLayout::blocked(tile.getShape(), numWarps, chunk);
   TileRebuilder rebuilder;
@@ -85,8 +87,7 @@ void createAsyncCopy(OpBuilder &b, Location loc, Value ptr, Value mask, Value pr
     Value splat = tz::SplatOp::create(b, loc, maskType, predicate);
     copyMask = copyMask ? arith::AndIOp::create(b, loc, copyMask, splat).getResult() : splat;
   }
-  AsyncCopyOp::create(b, loc, inCopyLayout(ptr), copyMask, slot, b.getI64IntegerAttr(offset),
-                      b.getI64IntegerAttr(stages), swizzled ? b.getUnitAttr() : UnitAttr());
+  AsyncCopyOp::create(b, loc, inCopyLayout(ptr), copyMask, dst);
 }
 
 namespace {
@@ -166,14 +167,14 @@ struct Pipelined {
   tz::LoadOp load;
   SmallVector<Operation *> slice;
   int64_t chunk;
-  SmallVector<tz::DotOp> dots; // that read the slot
-  int64_t offset = 0;            // bytes, in the loop's part of the pipelined region
+  SmallVector<tz::DotOp> dots; // that read the buffer
   bool swizzled = false;         // for wgmma dots, else padded for ldmatrix
+  Value buffer;                  // the tzgpu.local_alloc of its tiles
 };
 
 // Whether a wgmma dot keeps its A operand off the scratch space while it
-// reads a swizzled slot: A is in the register layout wgmma takes, or in a
-// slot itself (one of `placed`). A dot whose A went through scratch while
+// reads a swizzled buffer: A is in the register layout wgmma takes, or in a
+// buffer itself (one of `placed`). A dot whose A went through scratch while
 // its B came from a swizzled slot gave non-finite results on the H100 in
 // cosine-sim attention's backward (test_int8_key_mask_and_bshd_layout), not
 // yet understood; such dots read B through scratch instead, which passes.
@@ -203,26 +204,35 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       b.clone(*op, map);
     Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, loop.getUpperBound());
     Value mask = p.load.getMask() ? map.lookupOrDefault(p.load.getMask()) : Value();
-    createAsyncCopy(b, loc, map.lookupOrDefault(p.load.getPtr()), mask, inRange, slot, p.offset, numStages,
-                    p.swizzled, p.chunk, numWarps);
+    createAsyncCopy(b, loc, map.lookupOrDefault(p.load.getPtr()), mask, inRange, tileOf(b, loc, p, slot), p.chunk,
+                    numWarps);
   }
 
-  // The candidates that fit in the budget, in order, with their offsets.
-  // A slot stays swizzled only while every dot reading it keeps A off the
-  // scratch space (keepsAOffScratch); since the budget may leave out an A
-  // load that relied on, placing repeats until no slot changes (each
-  // repetition unswizzles at least one).
-  SmallVector<Pipelined> placeInBudget(SmallVector<Pipelined> &candidates) {
+  // The view of tile `slot` of `p`'s buffer.
+  Value tileOf(OpBuilder &b, Location loc, const Pipelined &p, Value slot) {
+    auto type = bufferTypeFor(cast<RankedTensorType>(p.load->getResult(0).getType()), /*stages=*/0, p.swizzled);
+    return MemDescIndexOp::create(b, loc, type, p.buffer, slot);
+  }
+
+  static int64_t bufferBytes(const Pipelined &p, int stages) {
+    return bufferTypeFor(cast<RankedTensorType>(p.load->getResult(0).getType()), stages, p.swizzled).totalBytes();
+  }
+
+  // The candidates whose buffers fit in `budget`, in order. A buffer stays
+  // swizzled only while every dot reading it keeps A off the scratch space
+  // (keepsAOffScratch); since the budget may leave out an A load that relied
+  // on, placing repeats until no buffer changes (each repetition unswizzles
+  // at least one). Each buffer is counted at the 1024-byte alignment a
+  // swizzled buffer may need.
+  SmallVector<Pipelined> placeInBudget(SmallVector<Pipelined> &candidates, int64_t budget) {
     while (true) {
       SmallVector<Pipelined> placed;
       int64_t bytes = 0;
       for (Pipelined &p : candidates) {
-        int64_t offset = p.swizzled ? (bytes + 1023) / 1024 * 1024 : bytes;
-        int64_t need = numStages * pipelinedSlotBytes(cast<RankedTensorType>(p.load.getType()), p.swizzled);
-        if (offset + need > maxBytes)
+        int64_t need = (bufferBytes(p, numStages) + 1023) / 1024 * 1024;
+        if (bytes + need > budget)
           continue;
-        p.offset = offset;
-        bytes = offset + need;
+        bytes += need;
         placed.push_back(p);
       }
       bool changed = false;
@@ -235,6 +245,28 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       if (!changed)
         return placed;
     }
+  }
+
+  // The most scratch space an op of the loop needs while its buffers are
+  // alive, counting a dot's operands that are candidates as read from
+  // their buffers (so they need none).
+  static int64_t scratchInLoop(scf::ForOp loop, ArrayRef<Pipelined> candidates) {
+    auto isCandidate = [&](Value v) {
+      if (auto trans = v.getDefiningOp<tz::TransOp>())
+        v = trans.getSrc();
+      return llvm::any_of(candidates, [&](const Pipelined &p) { return p.load->getResult(0) == v; });
+    };
+    int64_t most = 0;
+    loop.getBody()->walk([&](Operation *op) {
+      int64_t bytes = scratchNeed(op).bytes;
+      if (auto dot = dyn_cast<tz::DotOp>(op); dot && bytes > 0) {
+        DotPlan plan = planDot(dot);
+        if (plan.unit != MmaUnit::Fma)
+          bytes = (isCandidate(dot.getA()) ? 0 : plan.aScratchBytes) + (isCandidate(dot.getB()) ? 0 : plan.bScratchBytes);
+      }
+      most = std::max(most, (bytes + 1023) / 1024 * 1024);
+    });
+    return most;
   }
 
   // Returns the bytes of shared memory the loop's buffers take (0 if
@@ -256,19 +288,26 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
                    llvm::all_of(p.dots, [](tz::DotOp d) { return d->hasAttr(kWgmmaAttrName); });
       candidates.push_back(std::move(p));
     }
-    SmallVector<Pipelined> loads = placeInBudget(candidates);
+    int64_t scratch = scratchInLoop(loop, candidates);
+    SmallVector<Pipelined> loads = placeInBudget(candidates, maxBytes - scratch);
     if (loads.empty())
       return 0;
-    Pipelined &last = loads.back();
-    int64_t bytes =
-        last.offset + numStages * pipelinedSlotBytes(cast<RankedTensorType>(last.load.getType()), last.swizzled);
+    int64_t bytes = scratch;
+    for (const Pipelined &p : loads)
+      bytes += (bufferBytes(p, numStages) + 1023) / 1024 * 1024;
 
     Location loc = loop.getLoc();
     Value lo = loop.getLowerBound(), step = loop.getStep();
     auto i32 = [&](OpBuilder &b, int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
 
-    // Prologue: iterations 0 .. S-2.
+    // The buffers, then the prologue: iterations 0 .. S-2.
     OpBuilder b(loop);
+    SmallVector<Value> buffers;
+    for (Pipelined &p : loads) {
+      p.buffer = LocalAllocOp::create(
+          b, loc, bufferTypeFor(cast<RankedTensorType>(p.load->getResult(0).getType()), numStages, p.swizzled), IntegerAttr());
+      buffers.push_back(p.buffer);
+    }
     for (int s = 0; s + 1 < numStages; ++s) {
       Value index = arith::AddIOp::create(b, loc, lo, arith::MulIOp::create(b, loc, step, i32(b, s)));
       for (Pipelined &p : loads)
@@ -279,7 +318,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     // Each iteration: wait for its tile, refill the slot the previous one
     // read, then read its own slot where the loads were.
     b.setInsertionPointToStart(loop.getBody());
-    AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(numStages - 2));
+    AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(numStages - 2));
     Value iteration = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, loop.getInductionVar(), lo), step);
     Value slot = arith::RemSIOp::create(b, loc, iteration, i32(b, numStages));
     Value ahead = i32(b, numStages - 1);
@@ -290,15 +329,14 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     AsyncCommitOp::create(b, loc);
     for (Pipelined &p : loads) {
       OpBuilder at(p.load);
-      auto read = LocalLoadOp::create(at, p.load.getLoc(), p.load.getType(), slot, at.getI64IntegerAttr(p.offset),
-                                      at.getI64IntegerAttr(numStages), p.swizzled ? at.getUnitAttr() : UnitAttr());
+      auto read = LocalLoadOp::create(at, p.load.getLoc(), p.load.getType(), tileOf(at, p.load.getLoc(), p, slot));
       p.load.getResult().replaceAllUsesWith(read.getResult());
       p.load.erase();
     }
 
     // Nothing may still be writing the buffers once the loop is left.
     b.setInsertionPointAfter(loop);
-    AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(0));
+    AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(0));
     return bytes;
   }
 
@@ -309,7 +347,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     numWarps = moduleNumWarps(module);
     AxisInfoAnalysis axis(module);
     // Innermost loops only (isInnermostWithoutStores): their buffers are
-    // never live together, so all of them start at offset 0.
+    // never live together, so each loop may take the whole budget.
     SmallVector<scf::ForOp> loops;
     module.walk([&](scf::ForOp loop) {
       if (isInnermostWithoutStores(loop))
@@ -318,11 +356,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     int64_t region = 0;
     for (scf::ForOp loop : loops)
       region = std::max(region, pipelineLoop(loop, axis));
-    region = stageResidentOperands(module, axis, region, maxBytes, numWarps);
-    // Scratch space follows the region: keep it aligned for swizzled tiles.
-    region = (region + 1023) / 1024 * 1024;
-    if (region)
-      module->setAttr(kPipelinedBytesAttrName, IntegerAttr::get(IntegerType::get(&getContext(), 64), region));
+    stageResidentOperands(module, axis, region, maxBytes, numWarps);
   }
 };
 

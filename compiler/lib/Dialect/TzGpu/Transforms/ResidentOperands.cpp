@@ -10,14 +10,14 @@
 // whole loop: 32 registers per thread for a 128x128 tile on 8 warps, which
 // is what decides whether two blocks fit on a multiprocessor. wgmma can read
 // A from shared memory as well, so such a tile is instead copied once with
-// cp.async into a swizzled slot of its own and every dot reads it there
+// cp.async into a swizzled buffer of its own and every dot reads it there
 // through descriptors. Uses that are not wgmma A operands (the cosine-sim
 // forward also reduces q to its norm) keep the original load.
 //
 // Ordering: the copy is committed as its own group where the load was, so
 // it is older than any loop prologue's copies; each pipelined loop starts
 // its body with an async_wait that leaves only newer groups in flight and
-// synchronises the block, so the slot is complete and visible before the
+// synchronises the block, so the buffer is complete and visible before the
 // first dot. A reading loop that was not pipelined gets an explicit wait
 // for everything before it.
 #include "AsyncCopies.h"
@@ -34,7 +34,7 @@ namespace {
 
 // The wgmma dots that read `load` as A, with the op each reads it through
 // (the load or a convert_layout of it). Such a dot must sit directly in an
-// scf.for whose parent block is the load's: the slot lives from the load
+// scf.for whose parent block is the load's: the buffer lives from the load
 // to the last such loop.
 struct ResidentUses {
   SmallVector<tz::DotOp> dots;
@@ -95,26 +95,24 @@ int64_t stageResidentOperands(ModuleOp module, const AxisInfoAnalysis &axis, int
     ResidentUses uses = residentUses(load);
     if (uses.dots.empty())
       continue;
-    int64_t offset = (end + 1023) / 1024 * 1024, bytes = pipelinedSlotBytes(tile, /*swizzled=*/true);
-    if (offset + bytes > maxBytes)
+    MemDescType bufferType = bufferTypeFor(tile, /*stages=*/0, /*swizzled=*/true);
+    int64_t bytes = (bufferType.totalBytes() + 1023) / 1024 * 1024;
+    if (end + bytes > maxBytes)
       continue;
-    end = offset + bytes;
+    end += bytes;
 
     Location loc = load.getLoc();
     OpBuilder b(load);
-    Value slot0 = arith::ConstantIntOp::create(b, loc, 0, 32);
-    createAsyncCopy(b, loc, load.getPtr(), load.getMask(), Value(), slot0, offset, /*stages=*/1,
-                    /*swizzled=*/true, chunk, numWarps);
+    Value buffer = LocalAllocOp::create(b, loc, bufferType, IntegerAttr());
+    createAsyncCopy(b, loc, load.getPtr(), load.getMask(), Value(), buffer, chunk, numWarps);
     AsyncCommitOp::create(b, loc);
     if (!isPipelined(uses.loops.front())) {
       OpBuilder before(uses.loops.front());
-      AsyncWaitOp::create(before, loc, before.getI32IntegerAttr(0));
+      AsyncWaitOp::create(before, loc, ValueRange{buffer}, before.getI32IntegerAttr(0));
     }
     for (tz::DotOp dot : uses.dots) {
       OpBuilder at(dot);
-      Value slot = arith::ConstantIntOp::create(at, loc, 0, 32);
-      auto read = LocalLoadOp::create(at, loc, tile, slot, at.getI64IntegerAttr(offset), at.getI64IntegerAttr(1),
-                                      at.getUnitAttr());
+      auto read = LocalLoadOp::create(at, loc, tile, buffer);
       dot->setOperand(0, read.getResult());
     }
     for (Operation *convert : uses.converts)

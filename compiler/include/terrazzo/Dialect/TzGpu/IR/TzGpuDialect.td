@@ -23,6 +23,7 @@ def TzGpu_Dialect : Dialect {
     every layout in the module is a map onto that many warps.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let useDefaultTypePrinterParser = 1;
 }
 
 def TzGpu_LinearEncodingAttr : AttrDef<TzGpu_Dialect, "LinearEncoding",
@@ -51,7 +52,165 @@ def TzGpu_LinearEncodingAttr : AttrDef<TzGpu_Dialect, "LinearEncoding",
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Shared memory as typed values
+//===----------------------------------------------------------------------===//
+//
+// A buffer in shared memory is a value of type !tzgpu.memdesc: its shape
+// (a leading dimension of stages when it holds several tiles in turn, as a
+// pipelined buffer does), element type, how a tile is laid out in bytes
+// (#tzgpu.shared) and whether it may be written. tzgpu.local_alloc creates
+// one; its place (the byte offset in the block's dynamic shared memory) is
+// decided later by tzgpu-allocate-shared-memory, which gives buffers whose
+// lifetimes do not overlap the same bytes. The lowering reads the offset,
+// the shape and the encoding, nothing else.
+
+def TzGpu_SharedEncodingAttr : AttrDef<TzGpu_Dialect, "SharedEncoding"> {
+  let mnemonic = "shared";
+  let summary = "How a 2-D tile is laid out in the bytes of a shared-memory buffer";
+  let description = [{
+    Rows are stored one after the other. With `swizzle = 0` each row is
+    followed by `pad` bytes (16 keeps ldmatrix free of bank conflicts). With
+    `swizzle` = 32, 64 or 128 the tile is stored as the NVMMA swizzle that
+    wgmma and TMA read: columns in blocks of `swizzle` bytes, each block
+    [rows x swizzle bytes] after the other, and within a block the 16-byte
+    chunk c of row r at r * swizzle + 16 * (c ^ ((r * swizzle / 128) % (swizzle / 16))).
+
+    ```mlir
+    #tzgpu.shared<pad = 16>
+    #tzgpu.shared<swizzle = 128>
+    ```
+  }];
+  let parameters = (ins DefaultValuedParameter<"unsigned", "0">:$swizzle,
+                        DefaultValuedParameter<"unsigned", "0">:$pad);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    bool isSwizzled() const { return getSwizzle() != 0; }
+  }];
+}
+
+def TzGpu_MemDescType : TypeDef<TzGpu_Dialect, "MemDesc"> {
+  let mnemonic = "memdesc";
+  let summary = "A buffer in shared memory";
+  let description = [{
+    `!tzgpu.memdesc<3x64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>` is
+    three 64x64 f16 tiles, each swizzled; without `mutable` the buffer is
+    only read. The last two dimensions are one tile; leading dimensions
+    index tiles (tzgpu.memdesc_index views one).
+  }];
+  let parameters = (ins ArrayRefParameter<"int64_t">:$shape, "::mlir::Type":$elementType,
+                        "SharedEncodingAttr":$encoding, "bool":$mutableMemory);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    // The shape of one tile (the last two dimensions).
+    ::llvm::ArrayRef<int64_t> tileShape() const { return getShape().take_back(2); }
+    // Tiles the buffer holds (the product of the leading dimensions).
+    int64_t numTiles() const;
+    int64_t elementBytes() const;
+    // Elements from one stored row to the next (the row plus its padding).
+    int64_t rowStride() const;
+    // Bytes one tile takes, rounded so that every tile of the buffer is
+    // aligned as alignment() says.
+    int64_t tileBytes() const;
+    int64_t totalBytes() const { return numTiles() * tileBytes(); }
+    // Alignment of the buffer's start: the swizzle repeats every 1024 bytes
+    // and wgmma descriptors assume tiles aligned to it.
+    int64_t alignment() const;
+    // Byte offset of element (row, col) within one tile.
+    int64_t byteOffset(int64_t row, int64_t col) const;
+  }];
+}
+
+def TzGpu_SharedMemory : Resource<"::terrazzo::tzgpu::SharedMemory">;
+
 class TzGpu_Op<string mnemonic, list<Trait> traits = []> : Op<TzGpu_Dialect, mnemonic, traits>;
+
+def TzGpu_LocalAllocOp : TzGpu_Op<"local_alloc", [MemoryEffects<[MemAlloc<TzGpu_SharedMemory>]>]> {
+  let summary = "A new buffer in shared memory";
+  let description = [{
+    The buffer lives from here to the last use of it or of a view of it
+    (through the end of a loop that uses it, when it is defined outside).
+    `offset` is set by tzgpu-allocate-shared-memory; the lowering requires it.
+  }];
+  let arguments = (ins OptionalAttr<I64Attr>:$offset);
+  let results = (outs TzGpu_MemDescType:$result);
+  let assemblyFormat = "attr-dict `:` qualified(type($result))";
+  let hasVerifier = 1;
+}
+
+def TzGpu_MemDescIndexOp : TzGpu_Op<"memdesc_index", [Pure]> {
+  let summary = "View one tile of a multi-tile buffer";
+  let arguments = (ins TzGpu_MemDescType:$src, I32:$index);
+  let results = (outs TzGpu_MemDescType:$result);
+  let assemblyFormat = "$src `[` $index `]` attr-dict `:` qualified(type($src)) `->` qualified(type($result))";
+  let hasVerifier = 1;
+}
+
+def TzGpu_AsyncCopyOp : TzGpu_Op<"async_copy", [MemoryEffects<[MemRead, MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "Start copying a tile from global memory into a buffer";
+  let description = [{
+    Each thread issues cp.async for the elements its layout gives it, in
+    chunks of up to 16 bytes; masked-off chunks are filled with zeros and
+    read nothing. The copy is complete after a later `tzgpu.async_wait`
+    that leaves fewer groups pending than were committed since.
+  }];
+  let arguments = (ins AnyRankedTensor:$ptr, Optional<AnyRankedTensor>:$mask, TzGpu_MemDescType:$dst);
+  let assemblyFormat = [{
+    $ptr (`mask` $mask^)? `into` $dst attr-dict `:` type($ptr) (`,` type($mask)^)? `->` qualified(type($dst))
+  }];
+  let hasVerifier = 1;
+}
+
+def TzGpu_AsyncCommitOp : TzGpu_Op<"async_commit", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "Close the group of copies this thread issued since the last commit";
+  let assemblyFormat = "attr-dict";
+}
+
+def TzGpu_AsyncWaitOp : TzGpu_Op<"async_wait", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "Wait until at most `pending` groups are in flight, then synchronise the block";
+  let description = [{
+    After it, every thread sees what every thread's completed copies wrote,
+    and every thread has finished what came before it (so a tile read before
+    may be overwritten). `buffers` are the buffers the awaited copies write:
+    they stay allocated until here.
+  }];
+  let arguments = (ins Variadic<TzGpu_MemDescType>:$buffers, I32Attr:$pending);
+  let assemblyFormat = "$pending (`on` $buffers^ `:` qualified(type($buffers)))? attr-dict";
+}
+
+def TzGpu_LocalLoadOp : TzGpu_Op<"local_load", [MemoryEffects<[MemRead<TzGpu_SharedMemory>]>]> {
+  let summary = "Read a tile from a buffer";
+  let description = [{
+    The result may have any layout. A dot whose operand is a local_load (or,
+    for B, the transpose of one) reads the buffer directly: with ldmatrix
+    (mma.sync) from a padded tile, with a wgmma descriptor from a swizzled
+    one.
+  }];
+  let arguments = (ins TzGpu_MemDescType:$src);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$src attr-dict `:` qualified(type($src)) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def TzGpu_LocalStoreOp : TzGpu_Op<"local_store", [MemoryEffects<[MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "Write a tile held in registers into a buffer";
+  let arguments = (ins AnyRankedTensor:$value, TzGpu_MemDescType:$dst);
+  let assemblyFormat = "$value `,` $dst attr-dict `:` type($value) `->` qualified(type($dst))";
+  let hasVerifier = 1;
+}
+
+def TzGpu_BarrierOp : TzGpu_Op<"barrier", [MemoryEffects<[MemRead<TzGpu_SharedMemory>, MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "Synchronise the threads of the block (bar.sync 0)";
+  let description = [{
+    Inserted by tzgpu-insert-barriers where an op writes bytes of
+    shared memory that an earlier op read or wrote (or reads bytes an
+    earlier op wrote) with no synchronisation in between: buffers whose
+    lifetimes do not overlap share bytes.
+  }];
+  let assemblyFormat = "attr-dict";
+}
 
 def TzGpu_ConvertLayoutOp : TzGpu_Op<"convert_layout", [Pure, SameOperandsAndResultShape,
                                                         SameOperandsAndResultElementType]> {
@@ -65,68 +224,6 @@ def TzGpu_ConvertLayoutOp : TzGpu_Op<"convert_layout", [Pure, SameOperandsAndRes
   let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
   let hasFolder = 1;
   let hasCanonicalizer = 1;
-}
-
-//===----------------------------------------------------------------------===//
-// Asynchronous copies into pipelined shared-memory buffers
-//===----------------------------------------------------------------------===//
-//
-// tzgpu-pipeline turns a load that feeds a dot inside a loop into copies
-// that run `stages - 1` iterations ahead. A buffer lives at byte `offset`
-// of the module's pipelined region of shared memory (the pass lays out the
-// buffers of each loop from 0: loops do not overlap in time), which comes
-// before the scratch space the other ops use. It has `stages` slots of
-// pipelinedSlotBytes each, holding one tile row-major with every row padded
-// by 16 bytes (conflict-free ldmatrix), or, when the copy and the read are
-// marked `swizzled`, unpadded in the 128-byte swizzle that wgmma reads (see
-// swizzledByteOffset in TzGpuDialect.h).
-
-def TzGpu_AsyncCopyOp : TzGpu_Op<"async_copy", [MemoryEffects<[MemRead, MemWrite]>]> {
-  let summary = "Start copying a tile from global memory into a buffer slot";
-  let description = [{
-    Each thread issues cp.async for the elements its layout gives it, in
-    chunks of up to 16 bytes; masked-off chunks are filled with zeros and
-    read nothing. The copy is complete after a later `tzgpu.async_wait`
-    that leaves fewer groups pending than were committed since.
-  }];
-  let arguments = (ins AnyRankedTensor:$ptr, Optional<AnyRankedTensor>:$mask, I32:$slot,
-                       I64Attr:$offset, I64Attr:$stages, UnitAttr:$swizzled);
-  let assemblyFormat = [{
-    $ptr (`mask` $mask^)? `into` (`swizzled` $swizzled^)? `shared` `[` $offset `]` `slot` $slot `of` $stages
-    attr-dict
-    `:` type($ptr) (`,` type($mask)^)?
-  }];
-}
-
-def TzGpu_AsyncCommitOp : TzGpu_Op<"async_commit", [MemoryEffects<[MemRead, MemWrite]>]> {
-  let summary = "Close the group of copies this thread issued since the last commit";
-  let assemblyFormat = "attr-dict";
-}
-
-def TzGpu_AsyncWaitOp : TzGpu_Op<"async_wait", [MemoryEffects<[MemRead, MemWrite]>]> {
-  let summary = "Wait until at most `pending` groups are in flight, then synchronise the block";
-  let description = [{
-    After it, every thread sees what every thread's completed copies wrote,
-    and every thread has finished what came before it (so a slot read before
-    may be overwritten).
-  }];
-  let arguments = (ins I32Attr:$pending);
-  let assemblyFormat = "$pending attr-dict";
-}
-
-def TzGpu_LocalLoadOp : TzGpu_Op<"local_load", [MemoryEffects<[MemRead]>]> {
-  let summary = "Read a tile from a buffer slot";
-  let description = [{
-    The result may have any layout. A dot whose operand is a local_load (or,
-    for B, the transpose of one) reads the buffer directly: with ldmatrix
-    (mma.sync) from a padded slot, with a wgmma descriptor from a swizzled
-    one.
-  }];
-  let arguments = (ins I32:$slot, I64Attr:$offset, I64Attr:$stages, UnitAttr:$swizzled);
-  let results = (outs AnyRankedTensor:$result);
-  let assemblyFormat = [{
-    (`swizzled` $swizzled^)? `shared` `[` $offset `]` `slot` $slot `of` $stages attr-dict `:` type($result)
-  }];
 }
 
 #endif // TERRAZZO_TZGPU_DIALECT

@@ -69,23 +69,60 @@ def TzGpuPipeline : Pass<"tzgpu-pipeline", "mlir::ModuleOp"> {
     Loads in the body of an innermost scf.for whose every use is a dot operand
     (A, B, or B through tz.trans), with 16-bit elements, addresses and mask
     computable for a later iteration and chunks of at least 4 bytes, become
-    tzgpu.async_copy into `num-stages` shared-memory slots, num-stages - 1
-    iterations ahead, and tzgpu.local_load of the current slot, as long as
-    the loop's buffers fit in `max-bytes`. Then a load outside loops whose
-    tile is the A operand of wgmma dots in later loops becomes one
-    tzgpu.async_copy into a swizzled slot of one stage after the loops'
-    buffers (while within `max-bytes`), read by those dots through
-    tzgpu.local_load, instead of staying in registers through the loops.
-    Sets tzgpu.pipelined_shared_bytes on the module (buffers and resident
-    slots).
+    tzgpu.async_copy into a buffer of `num-stages` tiles (a tzgpu.local_alloc
+    before the loop), num-stages - 1 iterations ahead, and tzgpu.local_load of
+    the current tile, as long as the loop's buffers and the scratch space
+    its ops need fit in `max-bytes`. Buffers are swizzled when every dot
+    reading them is a wgmma, else rows are padded for ldmatrix. Then a load
+    outside loops whose tile is the A operand of wgmma dots in later loops
+    becomes one tzgpu.async_copy into a swizzled one-tile buffer, read by
+    those dots through tzgpu.local_load, instead of staying in registers
+    through the loops. The pass places nothing: tzgpu-allocate-shared-memory
+    does.
   }];
   let options = [
     Option<"numStages", "num-stages", "int", /*default=*/"2",
-           "slots per buffer (copies run num-stages - 1 iterations ahead); below 2 does nothing">,
-    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"98304",
-           "shared memory the buffers of one loop may take (loads past it stay loads)">
+           "tiles per buffer (copies run num-stages - 1 iterations ahead); below 2 does nothing">,
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"232448",
+           "shared memory a block may use: a loop's buffers plus the scratch of its ops stay within it"
+           " (loads past it stay loads)">
   ];
   let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect", "::mlir::arith::ArithDialect"];
+}
+
+def TzGpuAllocateSharedMemory : Pass<"tzgpu-allocate-shared-memory", "mlir::ModuleOp"> {
+  let summary = "Give every buffer and every op's scratch space its bytes of shared memory";
+  let description = [{
+    Buffers (tzgpu.local_alloc) live from their allocation to their last use,
+    the whole of a loop that uses them from outside; an op's scratch space
+    (layout conversions, reductions and scans across warps, atomics, dot
+    operands staged from registers: see Analysis/Scratch.h) lives during the
+    op. Buffers alive at the same time get disjoint bytes, the others may
+    share them. Sets `offset` on each local_alloc, `tzgpu.scratch_offset`
+    and `tzgpu.scratch_bytes` on each op with scratch, and
+    `tzgpu.shared_bytes` (the total) on the module. When the total exceeds
+    `max-bytes`, fails with an error naming the kernel, the bytes needed
+    and the largest buffers.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"232448",
+           "dynamic shared memory a block may use on the target">
+  ];
+}
+
+def TzGpuInsertBarriers : Pass<"tzgpu-insert-barriers", "mlir::ModuleOp"> {
+  let summary = "Synchronise the block where ops touch the same bytes of shared memory";
+  let description = [{
+    After tzgpu-allocate-shared-memory buffers may share bytes. Walking the
+    program in order (loop bodies twice, as the next iteration follows the
+    last), inserts tzgpu.barrier before an op that writes bytes read or
+    written since the last synchronisation, or reads bytes written since
+    then. tzgpu.async_wait synchronises the block, and ops with scratch
+    space end synchronised (their lowering ends with a barrier); an
+    asynchronous copy completes at the async_wait that covers it, so it
+    only needs the bytes it writes free when it is issued.
+  }];
+  let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect"];
 }
 
 def ConvertTzGpuToLLVM : Pass<"convert-tzgpu-to-llvm", "mlir::ModuleOp"> {
@@ -94,8 +131,9 @@ def ConvertTzGpuToLLVM : Pass<"convert-tzgpu-to-llvm", "mlir::ModuleOp"> {
     A tile becomes one scalar per register of its layout (a 1:N type
     conversion); tz ops become NVVM intrinsics, LLVM memory ops, shuffles and
     shared-memory exchanges, and arith / math / scf on scalars, which the
-    standard conversions then take to the LLVM dialect. Records the dynamic
-    shared memory the kernel needs in `tzgpu.shared_bytes`.
+    standard conversions then take to the LLVM dialect. Buffers and scratch
+    space are where tzgpu-allocate-shared-memory put them; an op that needs
+    scratch it was not given is an error.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",

@@ -1,0 +1,156 @@
+//===- SharedMemoryAllocation.cpp - where each buffer lives in shared memory -===//
+#include "terrazzo/Dialect/TzGpu/Analysis/SharedMemoryAllocation.h"
+
+#include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/Scratch.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+
+using namespace mlir;
+
+namespace terrazzo::tzgpu {
+
+LocalAllocOp allocationOf(Value buffer) {
+  while (auto view = buffer.getDefiningOp<MemDescIndexOp>())
+    buffer = view.getSrc();
+  return buffer.getDefiningOp<LocalAllocOp>();
+}
+
+namespace {
+
+// Program-order positions: an op's position, and for an op with regions
+// the last position inside it.
+struct ProgramOrder {
+  llvm::DenseMap<Operation *, int64_t> position, lastInside;
+  explicit ProgramOrder(ModuleOp module) {
+    int64_t next = 0;
+    module.walk<WalkOrder::PreOrder>([&](Operation *op) { position[op] = next++; });
+    module.walk<WalkOrder::PostOrder>([&](Operation *op) {
+      int64_t last = position[op];
+      op->walk([&](Operation *inner) { last = std::max(last, position[inner]); });
+      lastInside[op] = last;
+    });
+  }
+};
+
+// The last position at which a use by `user` keeps a buffer allocated by
+// `alloc` alive: the use itself, or the end of the outermost loop around
+// the use that does not contain the allocation.
+int64_t liveUntil(const ProgramOrder &order, Operation *alloc, Operation *user) {
+  int64_t end = order.position.lookup(user);
+  for (Operation *p = user->getParentOp(); p; p = p->getParentOp()) {
+    if (p->isAncestor(alloc))
+      break;
+    if (isa<LoopLikeOpInterface>(p))
+      end = std::max(end, order.lastInside.lookup(p));
+  }
+  return end;
+}
+
+// Every op that uses `buffer` or a view of it.
+void collectUsers(Value buffer, SmallVectorImpl<Operation *> &users) {
+  for (Operation *user : buffer.getUsers()) {
+    users.push_back(user);
+    if (auto view = dyn_cast<MemDescIndexOp>(user))
+      collectUsers(view.getResult(), users);
+  }
+}
+
+bool overlapInTime(const SharedBuffer &a, const SharedBuffer &b) {
+  return a.firstUse <= b.lastUse && b.firstUse <= a.lastUse;
+}
+
+} // namespace
+
+SharedMemoryAllocation::SharedMemoryAllocation(ModuleOp module) {
+  ProgramOrder order(module);
+  module.walk([&](Operation *op) {
+    if (auto alloc = dyn_cast<LocalAllocOp>(op)) {
+      MemDescType type = alloc.getType();
+      SharedBuffer b{op, false, type.totalBytes(), type.alignment(), order.position.lookup(op),
+                     order.position.lookup(op)};
+      SmallVector<Operation *> users;
+      collectUsers(alloc.getResult(), users);
+      for (Operation *user : users)
+        b.lastUse = std::max(b.lastUse, liveUntil(order, op, user));
+      all.push_back(b);
+      return;
+    }
+    ScratchNeed need = scratchNeed(op);
+    if (need.bytes > 0) {
+      int64_t at = order.position.lookup(op);
+      all.push_back(SharedBuffer{op, true, need.bytes, need.alignment, at, at});
+    }
+  });
+
+  // Largest first, each at the lowest aligned offset clear of the buffers
+  // already placed that are alive at the same time.
+  std::vector<SharedBuffer *> bySize;
+  for (SharedBuffer &b : all)
+    bySize.push_back(&b);
+  std::stable_sort(bySize.begin(), bySize.end(),
+                   [](const SharedBuffer *a, const SharedBuffer *b) { return a->bytes > b->bytes; });
+  std::vector<SharedBuffer *> placed;
+  for (SharedBuffer *b : bySize) {
+    std::vector<SharedBuffer *> live;
+    for (SharedBuffer *p : placed)
+      if (overlapInTime(*p, *b))
+        live.push_back(p);
+    std::vector<int64_t> candidates{0};
+    for (SharedBuffer *p : live)
+      candidates.push_back(p->offset + p->bytes);
+    int64_t best = -1;
+    for (int64_t c : candidates) {
+      int64_t offset = (c + b->alignment - 1) / b->alignment * b->alignment;
+      bool clear = llvm::all_of(live, [&](SharedBuffer *p) {
+        return offset + b->bytes <= p->offset || p->offset + p->bytes <= offset;
+      });
+      if (clear && (best < 0 || offset < best))
+        best = offset;
+    }
+    b->offset = best;
+    placed.push_back(b);
+    total = std::max(total, best + b->bytes);
+  }
+}
+
+SmallVector<SharedAccess> sharedAccesses(Operation *op) {
+  SmallVector<SharedAccess> out;
+  auto addBuffer = [&](Value buffer, bool write) {
+    LocalAllocOp alloc = allocationOf(buffer);
+    if (!alloc || !alloc.getOffset())
+      return;
+    int64_t begin = *alloc.getOffset();
+    out.push_back({begin, begin + alloc.getType().totalBytes(), write});
+  };
+  if (auto copy = dyn_cast<AsyncCopyOp>(op))
+    addBuffer(copy.getDst(), true);
+  else if (auto store = dyn_cast<LocalStoreOp>(op))
+    addBuffer(store.getDst(), true);
+  else if (auto load = dyn_cast<LocalLoadOp>(op)) {
+    // A load a dot reads its operand through is read by the dot.
+    bool onlyDots = !load->use_empty() && llvm::all_of(load->getUsers(), [](Operation *u) {
+      return isa<tz::DotOp>(u) || (isa<tz::TransOp>(u) && llvm::all_of(u->getUsers(), [](Operation *v) {
+                                     return isa<tz::DotOp>(v);
+                                   }));
+    });
+    if (!onlyDots)
+      addBuffer(load.getSrc(), false);
+  } else if (auto dot = dyn_cast<tz::DotOp>(op)) {
+    if (cast<RankedTensorType>(dot.getA().getType()).getRank() == 2) {
+      DotPlan plan = planDot(dot);
+      if (plan.aBuffer)
+        addBuffer(plan.aBuffer->read.getSrc(), false);
+      if (plan.bBuffer)
+        addBuffer(plan.bBuffer->read.getSrc(), false);
+    }
+  }
+  if (auto offset = op->getAttrOfType<IntegerAttr>(kScratchOffsetAttrName)) {
+    auto bytes = op->getAttrOfType<IntegerAttr>(kScratchBytesAttrName);
+    out.push_back({offset.getInt(), offset.getInt() + (bytes ? bytes.getInt() : 0), true});
+  }
+  return out;
+}
+
+} // namespace terrazzo::tzgpu

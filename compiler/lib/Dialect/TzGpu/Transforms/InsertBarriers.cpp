@@ -1,0 +1,90 @@
+//===- InsertBarriers.cpp - synchronise where buffers share bytes --------===//
+//
+// Once buffers whose lifetimes do not overlap share bytes, an op may write
+// bytes another thread is still reading for an earlier buffer, or read
+// bytes before every thread has written them. This pass tracks which bytes
+// were read and written since the block last synchronised and puts a
+// tzgpu.barrier before an op that would race with them.
+#include "terrazzo/Dialect/TzGpu/Analysis/SharedMemoryAllocation.h"
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
+
+#include "mlir/Interfaces/LoopLikeInterface.h"
+
+using namespace mlir;
+
+namespace terrazzo::tzgpu {
+#define GEN_PASS_DEF_TZGPUINSERTBARRIERS
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h.inc"
+
+namespace {
+
+// Bytes read and written since the last synchronisation.
+struct Pending {
+  SmallVector<SharedAccess> accesses;
+  bool conflictsWith(const SharedAccess &a) const {
+    return llvm::any_of(accesses, [&](const SharedAccess &p) {
+      return (a.write || p.write) && a.begin < p.end && p.begin < a.end;
+    });
+  }
+  void merge(const Pending &o) { accesses.append(o.accesses.begin(), o.accesses.end()); }
+};
+
+bool synchronises(Operation *op) { return isa<AsyncWaitOp, BarrierOp>(op); }
+
+struct InsertBarriers : impl::TzGpuInsertBarriersBase<InsertBarriers> {
+  // Walks `block` from `state`, inserting barriers; returns the state at
+  // its end.
+  Pending visitBlock(Block &block, Pending state) {
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (synchronises(&op)) {
+        state = {};
+        continue;
+      }
+      SmallVector<SharedAccess> accesses = sharedAccesses(&op);
+      if (llvm::any_of(accesses, [&](const SharedAccess &a) { return state.conflictsWith(a); })) {
+        OpBuilder b(&op);
+        BarrierOp::create(b, op.getLoc());
+        state = {};
+      }
+      if (op.getNumRegions() > 0) {
+        state = visitRegions(&op, state);
+        continue;
+      }
+      if (op.hasAttr(kScratchOffsetAttrName)) {
+        // The lowering of an op with scratch ends with a barrier.
+        state = {};
+        continue;
+      }
+      for (const SharedAccess &a : accesses)
+        if (!isa<AsyncCopyOp>(op)) // completes at its async_wait, which synchronises
+          state.accesses.push_back(a);
+    }
+    return state;
+  }
+
+  Pending visitRegions(Operation *op, const Pending &before) {
+    Pending after = before; // a loop may run no iteration, a branch may be empty
+    bool loop = isa<LoopLikeOpInterface>(op);
+    for (Region &region : op->getRegions())
+      for (Block &block : region) {
+        Pending end = visitBlock(block, before);
+        if (loop) {
+          // The next iteration follows the end of this one.
+          Pending again = before;
+          again.merge(end);
+          end = visitBlock(block, again);
+        }
+        after.merge(end);
+      }
+    return after;
+  }
+
+  void runOnOperation() override {
+    for (Region &region : getOperation()->getRegions())
+      for (Block &block : region)
+        visitBlock(block, {});
+  }
+};
+
+} // namespace
+} // namespace terrazzo::tzgpu
