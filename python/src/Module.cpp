@@ -196,6 +196,10 @@ PYBIND11_MODULE(_terrazzo, m) {
         d["spill_store_bytes"] = c.spillStoreBytes;
         d["spill_load_bytes"] = c.spillLoadBytes;
         d["shared_bytes"] = c.sharedBytes;
+        py::dict stages;
+        for (const auto &[stage, seconds] : c.stageSeconds)
+          stages[py::str(stage)] = seconds;
+        d["stage_seconds"] = stages;
         return d;
       })
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {

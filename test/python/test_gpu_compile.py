@@ -159,3 +159,12 @@ def test_kernel_too_large_for_shared_memory_is_a_diagnostic():
     assert "test_gpu_compile.py:" in text and "def matmul(" in text
     assert "kernel 'matmul' needs 262144 bytes of shared memory, but a block may use at most 232448" in text
     assert "262144 bytes for the scratch space of tzgpu.convert_layout (line " in text
+
+
+def test_compile_reports_time_per_stage():
+    info = matmul.compile_for_gpu(*matmul_args(np.float16), BM=64, BN=64, BK=32, num_warps=4, arch="sm_90a")
+    stages = info["stage_seconds"]
+    assert list(stages)[:5] == ["frontend", "tzgpu passes", "lowering to LLVM", "LLVM to PTX", "PTX to cubin"][
+        :len(stages)]
+    assert len(stages) >= 4 and all(0 <= s < 60 for s in stages.values())
+    assert stages["LLVM to PTX"] > 0

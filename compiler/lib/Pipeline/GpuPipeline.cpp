@@ -11,6 +11,8 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
+
 
 using namespace mlir;
 
@@ -63,10 +65,17 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
   });
   // `userFacing`: the passes' errors at a source location are the author's
   // to fix; the lowering's are compiler bugs and keep the whole dump.
+  using Clock = std::chrono::steady_clock;
+  auto secondsSince = [](Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
   auto runPasses = [&](auto build, const char *stage, bool userFacing) -> llvm::Error {
     PassManager pm(ctx);
     build(pm);
-    if (failed(pm.run(*module))) {
+    auto start = Clock::now();
+    LogicalResult ran = pm.run(*module);
+    bin.stageSeconds.emplace_back(stage, secondsSince(start));
+    if (failed(ran)) {
       if (userFacing && firstAtSource)
         return llvm::make_error<KernelSourceError>(std::move(*firstAtSource));
       return llvm::createStringError("GPU compilation of '" + bin.kernelName + "' failed in " + stage + ":\n" +
@@ -101,7 +110,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             pm.addPass(tzgpu::createTzGpuAllocateSharedMemory(allocate));
             pm.addPass(tzgpu::createTzGpuInsertBarriers());
           },
-          "layout assignment and optimisation", /*userFacing=*/true))
+          "tzgpu passes", /*userFacing=*/true))
     return std::move(err);
   if (options.dump)
     options.dump("tzgpu", printed(*module));
@@ -111,7 +120,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             pm.addPass(createCanonicalizerPass());
             pm.addPass(createCSEPass());
           },
-          "the lowering to LLVM", /*userFacing=*/false))
+          "lowering to LLVM", /*userFacing=*/false))
     return std::move(err);
   bin.sharedBytes = 0;
   if (auto attr = (*module)->getAttrOfType<IntegerAttr>(tzgpu::kSharedBytesAttrName))
@@ -128,7 +137,9 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
   targetOptions.arch = options.arch;
   targetOptions.fastMath = options.fastMath;
   std::string llvmIR;
+  auto ptxStart = Clock::now();
   auto ptx = target::translateToPTX(*module, targetOptions, options.dump ? &llvmIR : nullptr);
+  bin.stageSeconds.emplace_back("LLVM to PTX", secondsSince(ptxStart));
   if (!ptx)
     return ptx.takeError();
   bin.ptx = std::move(*ptx);
@@ -138,7 +149,9 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
   }
   if (options.skipCubin || !target::nvJitLinkAvailable())
     return bin;
+  auto cubinStart = Clock::now();
   auto cubin = target::compilePTXToCubin(bin.ptx, options.arch, bin.kernelName);
+  bin.stageSeconds.emplace_back("PTX to cubin", secondsSince(cubinStart));
   if (!cubin)
     return cubin.takeError();
   bin.cubin = std::move(cubin->cubin);

@@ -54,6 +54,9 @@ struct GpuCompilation {
   int registers = -1, spillStoreBytes = 0, spillLoadBytes = 0;
   int64_t sharedBytes = 0; // dynamic shared memory per block
   std::string assemblerLog;
+  // Seconds per compile stage: "frontend" (source to tz IR, when this call
+  // made the specialization, else 0), then the GPU pipeline's stages.
+  std::vector<std::pair<std::string, double>> stageSeconds;
 };
 
 // Counters of the GPU kernel caches of this process (for tests and tools).

@@ -111,6 +111,12 @@ std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const
           llvm::errs() << "// -----// " << stage << " //----- //\n" << text << "\n";
       };
     bin = compileOrThrow(spec, copts);
+    if (dumpRequested("times")) {
+      llvm::errs() << "// terrazzo compile of " << bin->kernelName << ": frontend " << spec.frontendSeconds << " s";
+      for (const auto &[stage, seconds] : bin->stageSeconds)
+        llvm::errs() << ", " << stage << " " << seconds << " s";
+      llvm::errs() << "\n";
+    }
     ++compiledCount;
     disk.put(diskKey, encodeGpuBinary(*bin));
   }
@@ -147,7 +153,9 @@ GpuCacheStats gpuCacheStats() { return {compiledCount.load(), diskHitCount.load(
 GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,
                                      const GpuOptions &options) {
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  size_t before = impl_->compilations;
   Specialization &spec = impl_->specialize(bound);
+  double frontendSeconds = impl_->compilations != before ? spec.frontendSeconds : 0.0;
   GpuCompilation out;
   pipeline::GpuCompileOptions copts;
   copts.arch = options.arch.empty() ? "sm_90a" : options.arch;
@@ -172,6 +180,8 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   out.spillLoadBytes = bin.spillLoadBytes;
   out.sharedBytes = bin.sharedBytes;
   out.assemblerLog = bin.assemblerLog;
+  out.stageSeconds.emplace_back("frontend", frontendSeconds);
+  out.stageSeconds.insert(out.stageSeconds.end(), bin.stageSeconds.begin(), bin.stageSeconds.end());
   return out;
 }
 

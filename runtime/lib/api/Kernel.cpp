@@ -3,6 +3,8 @@
 #include "terrazzo/KernelLibrary.h"
 #include "KernelImpl.h"
 
+#include <chrono>
+
 #include "terrazzo/dsl/CodeGen.h"
 #include "terrazzo/dsl/JitFunction.h"
 #include "terrazzo/interpreter/Interpreter.h"
@@ -66,7 +68,9 @@ Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
   auto spec = std::make_unique<Specialization>();
   spec->key = key;
   spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
+  auto start = std::chrono::steady_clock::now();
   spec->kernel = dsl::generateKernel(*spec->context, *fn, bound);
+  spec->frontendSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (dumpRequested("ir")) {
     llvm::errs() << "// -----// tz IR of " << fn->name() << " //----- //\n";
     spec->kernel.module->print(llvm::errs());

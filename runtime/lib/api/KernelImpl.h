@@ -38,6 +38,7 @@ struct Specialization {
   std::string key;
   std::unique_ptr<mlir::MLIRContext> context;
   dsl::SpecializedKernel kernel;
+  double frontendSeconds = 0; // source to tz IR (generateKernel)
   // GPU kernels by device ordinal and options (see gpuKey in GpuLaunch.cpp).
   std::map<std::string, std::shared_ptr<LoadedGpuKernel>> gpu;
 };

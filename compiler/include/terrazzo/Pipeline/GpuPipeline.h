@@ -8,6 +8,7 @@
 #include "llvm/Support/Error.h"
 
 #include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct GpuBinary {
   int64_t sharedBytes = 0; // dynamic shared memory to request at launch
   int registers = -1, spillStoreBytes = 0, spillLoadBytes = 0;
   std::string assemblerLog;
+  // Wall-clock seconds of each stage, in order: "tzgpu passes", "lowering to
+  // LLVM", "LLVM to PTX" (LLVM IR, O3, NVPTX), "PTX to cubin" (nvJitLink).
+  // Dumps (GpuCompileOptions::dump) are not counted.
+  std::vector<std::pair<std::string, double>> stageSeconds;
 };
 
 // A failure the kernel's author can act on (it does not fit in shared
