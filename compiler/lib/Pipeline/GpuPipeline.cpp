@@ -105,6 +105,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
             pm.addPass(createCanonicalizerPass());
             pm.addPass(createCSEPass());
+            pm.addPass(tzgpu::createTzGpuLowerWarpGroupDots());
             tzgpu::TzGpuAllocateSharedMemoryOptions allocate;
             allocate.maxBytes = sharedLimit;
             pm.addPass(tzgpu::createTzGpuAllocateSharedMemory(allocate));

@@ -103,3 +103,34 @@ module attributes {tzgpu.num_warps = 4 : i32, tzgpu.shared_bytes = 8192 : i64} {
     return %y : tensor<64x64xf16, #blk>
   }
 }
+
+// -----
+
+#blk = #tzgpu.linear<reg = [[0, 1], [0, 2], [8, 0], [16, 0], [32, 0]], lane = [[0, 4], [0, 8], [0, 16], [0, 32], [1, 0]], warp = [[2, 0], [4, 0]]>
+#acc = #tzgpu.linear<reg = [[0, 1], [8, 0], [0, 8], [0, 16], [0, 32]], lane = [[0, 2], [0, 4], [1, 0], [2, 0], [4, 0]], warp = [[16, 0], [32, 0]]>
+!buf = !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// A warpgroup MMA reads its buffers: the tensor cores must see every
+// thread's stores, and a later store into the same bytes must wait until
+// every warpgroup has retired its MMAs.
+// CHECK-LABEL: func.func @warp_group_dot_operands
+// CHECK: tzgpu.local_store
+// CHECK-NEXT: tzgpu.local_store
+// CHECK-NEXT: tzgpu.barrier
+// CHECK-NEXT: tzgpu.warp_group_dot
+// CHECK-NEXT: tzgpu.warp_group_dot_wait
+// CHECK-NEXT: tzgpu.local_alloc
+// CHECK-NEXT: tzgpu.barrier
+// CHECK-NEXT: tzgpu.local_store
+module attributes {tzgpu.num_warps = 8 : i32, tzgpu.shared_bytes = 16384 : i64, tzgpu.wgmma} {
+  func.func @warp_group_dot_operands(%x: tensor<64x64xf16, #blk>, %c: tensor<64x64xf32, #acc>) -> tensor<64x64xf32, #acc> attributes {tz.kernel} {
+    %a = tzgpu.local_alloc {offset = 0 : i64} : !buf
+    %b = tzgpu.local_alloc {offset = 8192 : i64} : !buf
+    tzgpu.local_store %x, %a : tensor<64x64xf16, #blk> -> !buf
+    tzgpu.local_store %x, %b : tensor<64x64xf16, #blk> -> !buf
+    %d = tzgpu.warp_group_dot %a, %b, %c : !buf * !buf -> tensor<64x64xf32, #acc>
+    %r = tzgpu.warp_group_dot_wait 0, %d : tensor<64x64xf32, #acc>
+    %e = tzgpu.local_alloc {offset = 0 : i64} : !buf
+    tzgpu.local_store %x, %e : tensor<64x64xf16, #blk> -> !buf
+    return %r : tensor<64x64xf32, #acc>
+  }
+}

@@ -97,3 +97,30 @@ func.func @load_wrong_shape(%b: !tzgpu.memdesc<64x64xf16, #tzgpu.shared<pad = 16
   %x = tzgpu.local_load %b : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<pad = 16>, mutable> -> tensor<64x32xf16>
   return
 }
+
+// -----
+
+#acc = #tzgpu.linear<reg = [[0, 1], [8, 0], [0, 8], [0, 16], [0, 32]], lane = [[0, 2], [0, 4], [1, 0], [2, 0], [4, 0]], warp = [[16, 0], [32, 0]]>
+func.func @wgmma_padded_b(%a: !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>>, %b: !tzgpu.memdesc<64x64xf16, #tzgpu.shared<pad = 16>>, %c: tensor<64x64xf32, #acc>) {
+  // expected-error @+1 {{B must be in the 128-byte swizzle}}
+  %d = tzgpu.warp_group_dot %a, %b, %c : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>> * !tzgpu.memdesc<64x64xf16, #tzgpu.shared<pad = 16>> -> tensor<64x64xf32, #acc>
+  return
+}
+
+// -----
+
+#acc = #tzgpu.linear<reg = [[0, 1], [8, 0], [0, 8], [0, 16], [0, 32]], lane = [[0, 2], [0, 4], [1, 0], [2, 0], [4, 0]], warp = [[16, 0], [32, 0]]>
+func.func @wgmma_wrong_k(%a: !tzgpu.memdesc<64x128xf16, #tzgpu.shared<swizzle = 128>>, %b: !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>>, %c: tensor<64x64xf32, #acc>) {
+  // expected-error @+1 {{A must be 64x64}}
+  %d = tzgpu.warp_group_dot %a, %b, %c : !tzgpu.memdesc<64x128xf16, #tzgpu.shared<swizzle = 128>> * !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>> -> tensor<64x64xf32, #acc>
+  return
+}
+
+// -----
+
+#acc = #tzgpu.linear<reg = [[0, 1], [8, 0], [0, 8], [0, 16], [0, 32]], lane = [[0, 2], [0, 4], [1, 0], [2, 0], [4, 0]], warp = [[16, 0], [32, 0]]>
+func.func @wgmma_f32_operands(%a: !tzgpu.memdesc<64x64xf32, #tzgpu.shared<swizzle = 128>>, %b: !tzgpu.memdesc<64x64xf32, #tzgpu.shared<swizzle = 128>>, %c: tensor<64x64xf32, #acc>) {
+  // expected-error @+1 {{multiplies f16 or bf16, not 'f32'}}
+  %d = tzgpu.warp_group_dot %a, %b, %c : !tzgpu.memdesc<64x64xf32, #tzgpu.shared<swizzle = 128>> * !tzgpu.memdesc<64x64xf32, #tzgpu.shared<swizzle = 128>> -> tensor<64x64xf32, #acc>
+  return
+}

@@ -28,3 +28,13 @@ func.func @buffers(%p: tensor<64x64x!tz.ptr<f16>, #blk>, %m: tensor<64x64xi1, #b
   tzgpu.barrier
   return %y : tensor<64x64xf16, #blk>
 }
+
+#acc = #tzgpu.linear<reg = [[0, 1], [8, 0], [0, 8], [0, 16], [0, 32]], lane = [[0, 2], [0, 4], [1, 0], [2, 0], [4, 0]], warp = [[16, 0], [32, 0]]>
+// CHECK-LABEL: func.func @warp_group_dot
+// CHECK: %[[D:.*]] = tzgpu.warp_group_dot %{{.*}}, %{{.*}}, %{{.*}} {b_k_major} : !tzgpu.memdesc<64x64xbf16, #tzgpu.shared<swizzle = 128>> * !tzgpu.memdesc<64x64xbf16, #tzgpu.shared<swizzle = 128>> -> tensor<64x64xf32
+// CHECK: tzgpu.warp_group_dot_wait 1, %[[D]] : tensor<64x64xf32
+func.func @warp_group_dot(%a: !tzgpu.memdesc<64x64xbf16, #tzgpu.shared<swizzle = 128>>, %b: !tzgpu.memdesc<64x64xbf16, #tzgpu.shared<swizzle = 128>>, %c: tensor<64x64xf32, #acc>) -> tensor<64x64xf32, #acc> {
+  %d = tzgpu.warp_group_dot %a, %b, %c {b_k_major} : !tzgpu.memdesc<64x64xbf16, #tzgpu.shared<swizzle = 128>> * !tzgpu.memdesc<64x64xbf16, #tzgpu.shared<swizzle = 128>> -> tensor<64x64xf32, #acc>
+  %r = tzgpu.warp_group_dot_wait 1, %d : tensor<64x64xf32, #acc>
+  return %r : tensor<64x64xf32, #acc>
+}

@@ -5,7 +5,7 @@
 // the slots, after a proxy fence that orders cp.async's writes before the
 // tensor cores' reads.
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse | FileCheck %s
-// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse --tzgpu-lower-warp-group-dots --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot | FileCheck %s --check-prefix=SM80
 
 // Buffers: 64 x 64 halves = 8192 bytes a tile, swizzled (not padded);
@@ -39,7 +39,7 @@
 // LLVM-COUNT-4: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}}, $32, $33, p, 1, 1, 0, 1;
 // LLVM-NOT: wgmma.mma_async
 // LLVM: nvvm.wgmma.commit.group.sync.aligned
-// LLVM-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// LLVM-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.wait_group.sync.aligned 0;"
 // LLVM: nvvm.cp.async.wait.group 0
 
 // Without the option the dot keeps mma.sync.

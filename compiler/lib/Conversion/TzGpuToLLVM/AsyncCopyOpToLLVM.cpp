@@ -12,6 +12,7 @@
 // instead, see DotOpToLLVM.cpp). Where each element lives is the buffer
 // type's encoding: padded rows or the swizzle.
 #include "Patterns.h"
+#include "DotOperands.h"
 #include "Utility.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -182,14 +183,24 @@ struct LocalStoreOpLowering : OpConversionPattern<LocalStoreOp> {
     if (failed(checkEncodingLowered(op, buffer, rewriter)))
       return failure();
     LinearLayout layout = layoutOf(op.getValue().getType());
-    BufferAddresses addresses(rewriter, loc, adaptor.getDst().front(), buffer, layout);
     ValueRange values = adaptor.getValue();
-    // Copies of an element (zero register bases) are written once.
-    for (int r = 0; r < layout.numRegisters(); ++r)
-      if (isCanonicalRegister(layout, r))
-        LLVM::StoreOp::create(rewriter, loc, values[r], addresses.of(rewriter, loc, r));
-    if (buffer.getEncoding().isSwizzled())
-      fenceProxyAsync(rewriter, loc); // wgmma may read it next
+    Value base = adaptor.getDst().front();
+    if (buffer.getEncoding().isSwizzled()) {
+      // Runs of registers along a row stay within a 16-byte chunk of the
+      // swizzle: one vector store each.
+      ThreadIds ids = threadIds(rewriter, loc);
+      SwizzledPlacement place(rewriter, loc, layout, ids, /*transposed=*/false, buffer.elementBytes());
+      storeTileRuns(rewriter, loc, layout, values, /*transposed=*/false, 16 / buffer.elementBytes(), [&](int r) {
+        return sharedByteAddress(rewriter, loc, base, place.byteOffset(rewriter, loc, r));
+      });
+      fenceProxyAsync(rewriter, loc); // wgmma (the async proxy) may read it next
+    } else {
+      BufferAddresses addresses(rewriter, loc, base, buffer, layout);
+      // Copies of an element (zero register bases) are written once.
+      for (int r = 0; r < layout.numRegisters(); ++r)
+        if (isCanonicalRegister(layout, r))
+          LLVM::StoreOp::create(rewriter, loc, values[r], addresses.of(rewriter, loc, r));
+    }
     rewriter.eraseOp(op);
     return success();
   }

@@ -8,7 +8,6 @@
 // this one is the fallback that always applies.
 #include "DotOperands.h"
 #include "Patterns.h"
-#include "WarpGroupDot.h"
 
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
 
@@ -240,11 +239,9 @@ struct DotOpLowering : OpConversionPattern<tz::DotOp> {
     Type aElem = adaptor.getA().front().getType(), bElem = adaptor.getB().front().getType();
     Type accElem = adaptor.getAcc().front().getType();
     MmaUnit unit = planDot(op).unit;
-    if (unit == MmaUnit::Wgmma) {
-      rewriter.replaceOpWithMultiple(op, {lowerWithWgmma(rewriter, op, adaptor.getA(), adaptor.getB(),
-                                                         adaptor.getAcc(), aLayout, bLayout, cLayout)});
-      return success();
-    }
+    if (unit == MmaUnit::Wgmma)
+      return op.emitError("a warpgroup MMA reaches the lowering as tzgpu.warp_group_dot: run "
+                          "tzgpu-lower-warp-group-dots first");
     if (unit == MmaUnit::MmaSync) {
       rewriter.replaceOpWithMultiple(
           op, {lowerWithMma(rewriter, op, adaptor.getA(), adaptor.getB(), adaptor.getAcc(), aLayout, bLayout, cLayout)});

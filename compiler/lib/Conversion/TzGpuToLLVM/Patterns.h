@@ -14,6 +14,7 @@ void populateLayoutPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &pa
 void populateReducePatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 void populateScanPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 void populateDotPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+void populateWarpGroupDotPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 // cp.async copies into tzgpu-pipeline's buffers use `axis` for chunk sizes.
 void populateAsyncCopyPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns,
                                const AxisInfoAnalysis &axis);

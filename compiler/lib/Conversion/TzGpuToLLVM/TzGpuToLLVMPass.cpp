@@ -125,6 +125,7 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     lowering::populateReducePatterns(tc, patterns);
     lowering::populateScanPatterns(tc, patterns);
     lowering::populateDotPatterns(tc, patterns);
+    lowering::populateWarpGroupDotPatterns(tc, patterns);
     lowering::populateAsyncCopyPatterns(tc, patterns, axis);
     lowering::populateDebugPatterns(tc, patterns);
     scf::populateSCFStructuralTypeConversionsAndLegality(tc, patterns, target);

@@ -1,20 +1,18 @@
-//===- WarpGroupDotOpToLLVM.cpp - tz.dot as wgmma (sm_90a) ----------------===//
+//===- WarpGroupDotOpToLLVM.cpp - tzgpu.warp_group_dot as wgmma (sm_90a) --===//
 //
-// A dot marked tzgpu.wgmma by tzgpu-accelerate-dot runs as warpgroup MMAs.
-// Its accumulator is in LinearLayout::mmaAccumulator with M a multiple of
-// 16 * numWarps: warp w holds rows 16 w + 16 numWarps i, so the warpgroup
-// g = w / 4 owns the 64-row blocks starting at 64 g + 16 numWarps i, and a
-// thread's registers of block i are consecutive, in the order of wgmma's
-// D fragment. Per k step of 16 and per block, one wgmma.mma_async
-// m64nNk16 reads B, and A unless it is in registers (LinearLayout::
-// mmaOperandA, whose per-warp fragments are mma.sync's), from shared memory
-// in the 128-byte swizzle (swizzledByteOffset) through matrix descriptors.
-// Operands already in a swizzled tzgpu-pipeline slot are read there; others
-// are written to scratch first, then made visible to the tensor cores by a
-// proxy fence and a barrier. All MMAs of the dot form one group, waited for
-// before the accumulator is used.
+// The accumulator of a warpgroup dot is in LinearLayout::mmaAccumulator with
+// M a multiple of 16 * numWarps: warp w holds rows 16 w + 16 numWarps i, so
+// the warpgroup g = w / 4 owns the 64-row blocks starting at 64 g + 16
+// numWarps i, and a thread's registers of block i are consecutive, in the
+// order of wgmma's D fragment. Per k step of 16 and per block, one
+// wgmma.mma_async m64nNk16 reads B, and A unless it is in registers
+// (LinearLayout::mmaOperandA, whose per-warp fragments are mma.sync's),
+// from buffers in the 128-byte swizzle (swizzledByteOffset) through matrix
+// descriptors. The MMAs of one op form one commit group;
+// tzgpu.warp_group_dot_wait retires it.
 #include "DotOperands.h"
-#include "WarpGroupDot.h"
+#include "Patterns.h"
+#include "Utility.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -59,15 +57,6 @@ struct OperandTile {
 // 14-bit address field, as shared memory is below 256 KB).
 Value advanced(OpBuilder &b, Location loc, Value desc, int64_t bytes) {
   return bytes ? arith::AddIOp::create(b, loc, desc, i64Const(b, loc, bytes >> 4)).getResult() : desc;
-}
-
-// Writes a tile swizzled, row-major or (with `transposed`) as its
-// transpose, in runs of up to 16 bytes.
-void writeSwizzled(OpBuilder &b, Location loc, Value base, const LinearLayout &layout, ValueRange values,
-                   const ThreadIds &ids, bool transposed) {
-  SwizzledPlacement place(b, loc, layout, ids, transposed, 2);
-  storeTileRuns(b, loc, layout, values, transposed, 8,
-                [&](int r) { return sharedByteAddress(b, loc, base, place.byteOffset(b, loc, r)); });
 }
 
 // One wgmma.mma_async m64nNk16 with f32 accumulators `acc` (N / 2 per
@@ -119,79 +108,110 @@ SmallVector<Value> issueWgmma(OpBuilder &b, Location loc, ArrayRef<Value> acc, A
   return out;
 }
 
+struct WarpGroupDotOpLowering : OpConversionPattern<WarpGroupDotOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(WarpGroupDotOp op, OneToNOpAdaptor adaptor,
+                                ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto cType = cast<RankedTensorType>(op.getC().getType());
+    LinearLayout cLayout = layoutOf(cType);
+    int64_t N = cType.getShape()[1];
+    MemDescType bType = op.getB().getType();
+    bool bKMajor = op.getBKMajor();
+    int64_t K = bKMajor ? bType.getShape()[1] : bType.getShape()[0];
+    bool bf16 = bType.getElementType().isBF16();
+    int numWarps = cLayout.numWarps();
+    auto aTensor = dyn_cast<RankedTensorType>(op.getA().getType());
+    bool aInRegisters = aTensor != nullptr;
+    ThreadIds ids = threadIds(b, loc);
+
+    OperandTile bTile{adaptor.getB().front(), bKMajor ? N : K, bKMajor};
+    Value bDesc = bTile.descriptor(b, loc);
+    OperandTile aTile{Value(), cType.getShape()[0], true};
+    Value aDesc;
+    if (!aInRegisters) {
+      // This warpgroup's A rows start 64 g rows into the tile.
+      Value group = arith::ShRUIOp::create(b, loc, ids.warp, i32Const(b, loc, 2));
+      aTile.base = sharedByteAddress(b, loc, adaptor.getA().front(),
+                                     arith::MulIOp::create(b, loc, group, i32Const(b, loc, 64 * 128)));
+      aDesc = aTile.descriptor(b, loc);
+    }
+
+    ValueRange aVals = adaptor.getA();
+    int perBlock = N / 2; // accumulator registers of one m64nN block
+    int blocks = cLayout.numRegisters() / perBlock;
+    SmallVector<Value> acc(adaptor.getC().begin(), adaptor.getC().end());
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    for (int64_t k0 = 0; k0 < K; k0 += 16) {
+      Value bStep = advanced(b, loc, bDesc, bTile.offsetOf(0, k0));
+      for (int blk = 0; blk < blocks; ++blk) {
+        int32_t row = blk * 16 * numWarps; // the register part of the block's rows
+        SmallVector<Value> a;
+        if (aInRegisters) {
+          for (Value v : fragmentFromRegisters(b, loc, aVals, layoutOf(aTensor), row, k0))
+            a.push_back(v.getType().isInteger(32) ? v
+                                                  : LLVM::BitcastOp::create(b, loc, b.getI32Type(), v).getResult());
+        } else {
+          a.push_back(advanced(b, loc, aDesc, aTile.offsetOf(row, k0)));
+        }
+        ArrayRef<Value> blockAcc(acc.begin() + blk * perBlock, perBlock);
+        SmallVector<Value> d = issueWgmma(b, loc, blockAcc, a, bStep, bf16, /*bNMajor=*/!bKMajor);
+        llvm::copy(d, acc.begin() + blk * perBlock);
+      }
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    b.replaceOpWithMultiple(op, {acc});
+    return success();
+  }
+};
+
+// wgmma.wait_group N, with every retired accumulator register passed
+// through the same inline assembly: a read of the registers cannot be
+// scheduled before the wait (the MMAs write them asynchronously).
+struct WarpGroupDotWaitOpLowering : OpConversionPattern<WarpGroupDotWaitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(WarpGroupDotWaitOp op, OneToNOpAdaptor adaptor,
+                                ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    SmallVector<Value> values;
+    for (ValueRange input : adaptor.getInputs())
+      values.append(input.begin(), input.end());
+    std::string text = "wgmma.wait_group.sync.aligned " + std::to_string(op.getPending()) + ";";
+    if (values.empty()) {
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, op.getPending());
+      b.eraseOp(op);
+      return success();
+    }
+    std::string constraints;
+    SmallVector<Type> types;
+    for (Value v : values) {
+      types.push_back(v.getType());
+      constraints += std::string(constraints.empty() ? "" : ",") + (v.getType().isF32() ? "=f" : "=r");
+    }
+    for (size_t i = 0; i < values.size(); ++i)
+      constraints += "," + std::to_string(i);
+    auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(), types);
+    auto asmOp = LLVM::InlineAsmOp::create(b, loc, resultType, values, text, constraints, /*has_side_effects=*/true,
+                                           /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+                                           LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+                                           /*operand_attrs=*/ArrayAttr());
+    SmallVector<SmallVector<Value>> results;
+    size_t next = 0;
+    for (ValueRange input : adaptor.getInputs()) {
+      SmallVector<Value> out;
+      for (size_t i = 0; i < input.size(); ++i)
+        out.push_back(LLVM::ExtractValueOp::create(b, loc, asmOp.getResult(0), next++));
+      results.push_back(std::move(out));
+    }
+    b.replaceOpWithMultiple(op, results);
+    return success();
+  }
+};
+
 } // namespace
 
-SmallVector<Value> lowerWithWgmma(ConversionPatternRewriter &b, tz::DotOp op, ValueRange aVals, ValueRange bVals,
-                                  ValueRange accVals, const LinearLayout &aLayout, const LinearLayout &bLayout,
-                                  const LinearLayout &cLayout) {
-  Location loc = op.getLoc();
-  auto aType = cast<RankedTensorType>(op.getA().getType());
-  int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = cLayout.shape()[1];
-  bool bf16 = aType.getElementType().isBF16();
-  int numWarps = cLayout.numWarps();
-  DotPlan plan = planDot(op);
-  bool aInRegisters = plan.aInRegisters;
-  bool aScratch = plan.aScratchBytes > 0, bScratch = plan.bScratchBytes > 0;
-  // B is stored [N, K] (K-major) when a buffer holds it transposed or its
-  // registers run down K, else [K, N].
-  bool bKMajor = plan.bKMajor;
-  OperandTile aTile{Value(), M, true}, bTile{Value(), bKMajor ? N : K, bKMajor};
-  ThreadIds ids = threadIds(b, loc);
-  if (aScratch || bScratch) {
-    requireSharedBytes(op, plan.scratchBytes());
-    Value base = sharedBase(b, loc, op);
-    if (aScratch) {
-      aTile.base = base;
-      writeSwizzled(b, loc, base, aLayout, aVals, ids, /*transposed=*/false);
-    }
-    if (bScratch) {
-      bTile.base = sharedByteAddress(b, loc, base, i32Const(b, loc, plan.aScratchBytes));
-      writeSwizzled(b, loc, bTile.base, bLayout, bVals, ids, /*transposed=*/bKMajor);
-    }
-    fenceProxyAsync(b, loc);
-    barrier(b, loc);
-  }
-  if (plan.aBuffer)
-    aTile.base = bufferBase(b, *plan.aBuffer);
-  if (plan.bBuffer)
-    bTile.base = bufferBase(b, *plan.bBuffer);
-
-  // This warpgroup's A rows start 64 g rows into the tile.
-  Value aDesc, bDesc = bTile.descriptor(b, loc);
-  if (!aInRegisters) {
-    Value group = arith::ShRUIOp::create(b, loc, ids.warp, i32Const(b, loc, 2));
-    aTile.base = sharedByteAddress(b, loc, aTile.base,
-                                   arith::MulIOp::create(b, loc, group, i32Const(b, loc, 64 * 128)));
-    aDesc = aTile.descriptor(b, loc);
-  }
-
-  int perBlock = N / 2; // accumulator registers of one m64nN block
-  int blocks = cLayout.numRegisters() / perBlock;
-  SmallVector<Value> acc(accVals.begin(), accVals.end());
-  NVVM::WgmmaFenceAlignedOp::create(b, loc);
-  for (int64_t k0 = 0; k0 < K; k0 += 16) {
-    Value bStep = advanced(b, loc, bDesc, bTile.offsetOf(0, k0));
-    for (int blk = 0; blk < blocks; ++blk) {
-      int32_t row = blk * 16 * numWarps; // the register part of the block's rows
-      SmallVector<Value> a;
-      if (aInRegisters) {
-        for (Value v : fragmentFromRegisters(b, loc, aVals, aLayout, row, k0))
-          a.push_back(v.getType().isInteger(32) ? v : LLVM::BitcastOp::create(b, loc, b.getI32Type(), v).getResult());
-      } else {
-        a.push_back(advanced(b, loc, aDesc, aTile.offsetOf(row, k0)));
-      }
-      ArrayRef<Value> blockAcc(acc.begin() + blk * perBlock, perBlock);
-      SmallVector<Value> d = issueWgmma(b, loc, blockAcc, a, bStep, bf16, /*bNMajor=*/!bKMajor);
-      llvm::copy(d, acc.begin() + blk * perBlock);
-    }
-  }
-  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-  // The next user of the scratch space must not overwrite it while a
-  // slower warpgroup's MMAs still read it.
-  if (aScratch || bScratch)
-    barrier(b, loc);
-  return acc;
+void populateWarpGroupDotPatterns(TypeConverter &tc, RewritePatternSet &patterns) {
+  patterns.add<WarpGroupDotOpLowering, WarpGroupDotWaitOpLowering>(tc, patterns.getContext());
 }
 
 } // namespace terrazzo::tzgpu::lowering

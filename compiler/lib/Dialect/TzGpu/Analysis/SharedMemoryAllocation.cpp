@@ -72,8 +72,14 @@ SharedMemoryAllocation::SharedMemoryAllocation(ModuleOp module) {
                      order.position.lookup(op)};
       SmallVector<Operation *> users;
       collectUsers(alloc.getResult(), users);
-      for (Operation *user : users)
+      for (Operation *user : users) {
         b.lastUse = std::max(b.lastUse, liveUntil(order, op, user));
+        // A warpgroup MMA reads its buffers until the wait that retires it.
+        if (auto mma = dyn_cast<WarpGroupDotOp>(user))
+          for (Operation *wait : mma.getD().getUsers())
+            if (isa<WarpGroupDotWaitOp>(wait))
+              b.lastUse = std::max(b.lastUse, liveUntil(order, op, wait));
+      }
       all.push_back(b);
       return;
     }
@@ -137,6 +143,10 @@ SmallVector<SharedAccess> sharedAccesses(Operation *op) {
     });
     if (!onlyDots)
       addBuffer(load.getSrc(), false);
+  } else if (auto mma = dyn_cast<WarpGroupDotOp>(op)) {
+    if (isa<MemDescType>(mma.getA().getType()))
+      addBuffer(mma.getA(), false);
+    addBuffer(mma.getB(), false);
   } else if (auto dot = dyn_cast<tz::DotOp>(op)) {
     if (cast<RankedTensorType>(dot.getA().getType()).getRank() == 2) {
       DotPlan plan = planDot(dot);

@@ -201,6 +201,39 @@ def TzGpu_LocalStoreOp : TzGpu_Op<"local_store", [MemoryEffects<[MemWrite<TzGpu_
   let hasVerifier = 1;
 }
 
+def TzGpu_WarpGroupDotOp : TzGpu_Op<"warp_group_dot", [MemoryEffects<[MemRead<TzGpu_SharedMemory>]>,
+                                                         AllTypesMatch<["c", "d"]>]> {
+  let summary = "Start a warpgroup MMA (sm_90a wgmma) on tiles in shared memory";
+  let description = [{
+    `%d = tzgpu.warp_group_dot %a, %b, %c` issues the warpgroup MMAs of
+    d = a * b + c (f16 or bf16 into f32) and returns at once: `%d` may be
+    read only through the `tzgpu.warp_group_dot_wait` that retires it. B is
+    a buffer in the 128-byte swizzle, [K, N], or [N, K] with `b_k_major`;
+    A is a buffer of the same kind ([M, K]) or a tile in registers in the
+    mma.sync A-operand layout. The buffers are not written while the MMAs
+    run: tzgpu-insert-barriers orders later writes after the wait.
+    Made by tzgpu-lower-warp-group-dots from a `tz.dot` that
+    `eligibleMmaUnit` found fits a warpgroup MMA.
+  }];
+  let arguments = (ins AnyTypeOf<[AnyRankedTensor, TzGpu_MemDescType]>:$a, TzGpu_MemDescType:$b,
+                       AnyRankedTensor:$c, UnitAttr:$b_k_major);
+  let results = (outs AnyRankedTensor:$d);
+  let assemblyFormat = "$a `,` $b `,` $c attr-dict `:` type($a) `*` qualified(type($b)) `->` type($d)";
+  let hasVerifier = 1;
+}
+
+def TzGpu_WarpGroupDotWaitOp : TzGpu_Op<"warp_group_dot_wait", [AllTypesMatch<["inputs", "outputs"]>]> {
+  let summary = "Wait until at most `pending` warpgroup MMA groups are in flight";
+  let description = [{
+    Retires the accumulators of earlier `tzgpu.warp_group_dot`s: its results
+    are its operands, readable once all but the last `pending` groups of
+    MMAs issued by this warpgroup have completed (wgmma.wait_group).
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I32Attr:$pending);
+  let results = (outs Variadic<AnyRankedTensor>:$outputs);
+  let assemblyFormat = "$pending (`,` $inputs^ `:` type($inputs))? attr-dict";
+}
+
 def TzGpu_BarrierOp : TzGpu_Op<"barrier", [MemoryEffects<[MemRead<TzGpu_SharedMemory>, MemWrite<TzGpu_SharedMemory>]>]> {
   let summary = "Synchronise the threads of the block (bar.sync 0)";
   let description = [{

@@ -1,6 +1,7 @@
 //===- Passes.h - tzgpu transformations and the lowering to LLVM -*- C++ -*-===//
 #pragma once
 
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
 #include "terrazzo/Dialect/TzGpu/IR/TzGpuDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -110,6 +110,20 @@ def TzGpuAllocateSharedMemory : Pass<"tzgpu-allocate-shared-memory", "mlir::Modu
   ];
 }
 
+def TzGpuLowerWarpGroupDots : Pass<"tzgpu-lower-warp-group-dots", "mlir::ModuleOp"> {
+  let summary = "tz.dot that fit a warpgroup MMA -> tzgpu.warp_group_dot on buffers + wait";
+  let description = [{
+    For every tz.dot whose plan (planDot) is a warpgroup MMA: an operand
+    already read from a swizzled buffer is replaced by that buffer, A in the
+    mma.sync register layout stays a tile, and any other operand is written
+    (tzgpu.local_store) into a new swizzled buffer of its own — B as its
+    transpose when its registers run down K. The dot becomes an
+    asynchronous tzgpu.warp_group_dot followed by a
+    tzgpu.warp_group_dot_wait 0 that retires its accumulator.
+  }];
+  let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect", "::terrazzo::tz::TzDialect"];
+}
+
 def TzGpuInsertBarriers : Pass<"tzgpu-insert-barriers", "mlir::ModuleOp"> {
   let summary = "Synchronise the block where ops touch the same bytes of shared memory";
   let description = [{

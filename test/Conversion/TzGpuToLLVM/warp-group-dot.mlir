@@ -1,24 +1,28 @@
-// The wgmma lowering on encoded IR whose buffers and scratch are already
-// placed (sm_90a, 4 warps, 64x64x64 f16 into f32, B copied ahead into a
-// padded buffer): neither operand is in a swizzled buffer, so both are
-// written swizzled into the dot's scratch (16384 bytes at its offset), a
-// proxy fence orders those generic writes before the tensor cores read
-// them, and four m64n64k16 MMAs (one per k step of 16) on descriptors form
-// one commit group waited for before the accumulator is used.
+// The warpgroup-dot lowering on encoded IR whose buffers are already placed
+// and synchronised (sm_90a, 4 warps, 64x64x64 f16 into f32; B copied ahead
+// into a padded buffer, so tzgpu-lower-warp-group-dots stored both operands
+// into swizzled buffers of their own): each local_store writes runs of
+// registers as vectors and ends with a proxy fence (wgmma reads through the
+// async proxy), the barrier tzgpu-insert-barriers put before the MMA
+// follows, then four m64n64k16 MMAs (one per k step of 16) on descriptors
+// form one commit group, and the wait retires the accumulator through
+// inline assembly that passes every accumulator register through it.
 // RUN: tz-opt %s --convert-tzgpu-to-llvm | FileCheck %s
 
 // CHECK-LABEL: llvm.func @mm
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: nvvm.barrier0
-// CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : vector<4xf16>, !llvm.ptr<3>
-// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : vector<4xf16>, !llvm.ptr<3>
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : vector<4xf16>, !llvm.ptr<3>
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: nvvm.barrier0
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
 // CHECK-NOT: wgmma.mma_async
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.wait_group.sync.aligned 0;", "=f,=f,{{.*}},0,1,{{.*}},31"
 #l0 = #tzgpu.linear<reg = [], lane = [[1, 0], [2, 0], [4, 0], [8, 0], [16, 0]], warp = [[32, 0], [0, 0]]>
 #l1 = #tzgpu.linear<reg = [[0, 0], [0, 0], [0, 0], [16, 0], [32, 0]], lane = [[0, 0], [0, 0], [0, 0], [1, 0], [2, 0]], warp = [[4, 0], [8, 0]]>
 #l2 = #tzgpu.linear<reg = [[0, 1], [8, 0], [0, 8], [0, 16], [0, 32]], lane = [[0, 2], [0, 4], [1, 0], [2, 0], [4, 0]], warp = [[16, 0], [32, 0]]>
@@ -88,9 +92,15 @@ module attributes {tzgpu.num_warps = 4 : i32, tzgpu.shared_bytes = 34816 : i64, 
       %51 = tz.load %50 : tensor<64x64x!tz.ptr<f16>, #l9> -> tensor<64x64xf16, #l9>
       %52 = tzgpu.memdesc_index %3[%26] : !tzgpu.memdesc<2x64x64xf16, #tzgpu.shared<pad = 16>, mutable> -> !tzgpu.memdesc<64x64xf16, #tzgpu.shared<pad = 16>, mutable>
       %53 = tzgpu.local_load %52 : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<pad = 16>, mutable> -> tensor<64x64xf16, #l9>
-      %54 = tz.dot %51, %53, %cst_1 {tzgpu.scratch_bytes = 16384 : i64, tzgpu.scratch_offset = 18432 : i64, tzgpu.wgmma} : tensor<64x64xf16, #l9> * tensor<64x64xf16, #l9> -> tensor<64x64xf32, #l2>
-      %55 = arith.addf %arg5, %54 : tensor<64x64xf32, #l2>
-      scf.yield %55 : tensor<64x64xf32, #l2>
+      %54 = tzgpu.local_alloc {offset = 18432 : i64} : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+      tzgpu.local_store %51, %54 : tensor<64x64xf16, #l9> -> !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+      %55 = tzgpu.local_alloc {offset = 26624 : i64} : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+      tzgpu.local_store %53, %55 : tensor<64x64xf16, #l9> -> !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+      tzgpu.barrier
+      %56 = tzgpu.warp_group_dot %54, %55, %cst_1 : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable> * !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable> -> tensor<64x64xf32, #l2>
+      %57 = tzgpu.warp_group_dot_wait 0, %56 : tensor<64x64xf32, #l2>
+      %58 = arith.addf %arg5, %57 : tensor<64x64xf32, #l2>
+      scf.yield %58 : tensor<64x64xf32, #l2>
     }
     tzgpu.async_wait 0 on %3 : !tzgpu.memdesc<2x64x64xf16, #tzgpu.shared<pad = 16>, mutable>
     %16 = tzgpu.convert_layout %15 {tzgpu.scratch_bytes = 16384 : i64, tzgpu.scratch_offset = 0 : i64} : tensor<64x64xf32, #l2> -> tensor<64x64xf32, #l9>
