@@ -5,10 +5,12 @@ and launch.
 Inputs may be numpy arrays (run on the CPU interpreter, results returned as
 numpy arrays) or torch tensors: CUDA tensors run on the GPU on torch's current
 stream, CPU tensors on the interpreter, and autograd works through
-``flash_attention`` and ``cosine_sim_attention`` (torch.autograd.Functions
-whose backward runs the library's backward kernels).
+``flash_attention``, ``cosine_sim_attention`` and ``lightning_attention``
+(torch.autograd.Functions whose backward runs the library's backward
+kernels).
 
-Shapes: q is (B, H, N_Q, D); k and v are (B, H_KV, N_K, D) with H_KV dividing
+Shapes of the softmax attentions (lightning attention's are in its
+docstring): q is (B, H, N_Q, D); k and v are (B, H_KV, N_K, D) with H_KV dividing
 H. Any strides work (pass a transposed view for (B, S, H, D) memory). Causal
 masking is aligned bottom-right for cross attention. Bad arguments raise
 ValueError or TypeError naming the argument, before anything runs.
@@ -197,3 +199,108 @@ def cosine_sim_attention_backward(q, k, v, out, lse, dout, *, scale=10.0, causal
                             need_dbias)
     return tuple(_ops.cosine_sim_attention_backward(q, k, v, out, lse, dout, causal, scale, groups, eps, bias,
                                                     key_mask, key_lens, need_dbias))
+
+
+# --- lightning attention (linear attention with decay) ---------------------------------
+
+
+def _la_forward(q, k, v, decay, scale, initial_state, need_final):
+    import torch
+    out = torch.empty_like(v)
+    final = None
+    if need_final:
+        final = torch.empty((q.shape[0], q.shape[1], q.shape[3], v.shape[3]), dtype=torch.float32, device=q.device)
+    _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, need_final, out=out, final_state_out=final)
+    return out, final
+
+
+def _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial):
+    import torch
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    dinit = None
+    if need_dinitial:
+        dinit = torch.empty((q.shape[0], q.shape[1], q.shape[3], v.shape[3]), dtype=torch.float32, device=q.device)
+    _ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial, dq=dq,
+                                      dk=dk, dv=dv, dinitial_state=dinit)
+    return dq, dk, dv, dinit
+
+
+_lightning_function = None
+
+
+def _lightning_attention_function():
+    """torch.autograd.Function over the library's lightning-attention forward
+    and backward, defined on first use (importing terrazzo does not import
+    torch). Differentiable in q, k, v and the initial state; the final state
+    is an output whose gradient flows back too."""
+    global _lightning_function
+    if _lightning_function is None:
+        import torch
+
+        class LightningAttention(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, initial_state, decay, scale, return_final_state):
+                out, final = _la_forward(q, k, v, decay, scale, initial_state, return_final_state)
+                ctx.save_for_backward(q, k, v, initial_state, decay)
+                ctx.scale = scale
+                return (out, final) if return_final_state else out
+
+            @staticmethod
+            def backward(ctx, dout, dfinal=None):
+                q, k, v, initial_state, decay = ctx.saved_tensors
+                need_dinit = initial_state is not None and ctx.needs_input_grad[3]
+                dq, dk, dv, dinit = _la_backward(q, k, v, dout, decay, ctx.scale, initial_state, dfinal, need_dinit)
+                return dq, dk, dv, dinit, None, None, None
+
+        _lightning_function = LightningAttention
+    return _lightning_function
+
+
+def lightning_attention(q, k, v, *, decay=None, scale=None, initial_state=None, return_final_state=False):
+    """Lightning attention (Lightning Attention-2 / TransNormerLLM): causal
+    linear attention with an optional per-head exponential decay. Per batch
+    and head, with lambda = exp(-decay[h]) and q multiplied by ``scale``
+    (default Dk ** -0.5)::
+
+        S_t = lambda * S_{t-1} + k_t^T v_t,    o_t = q_t S_t,    S_{-1} = initial_state (or 0)
+
+    q, k: (B, H, N, Dk); v: (B, H, N, Dv), float16 or bfloat16 alike; Dk, Dv
+    powers of two from 16 to 256; any N (computed in chunks, state in
+    float32). ``decay``: float32 (H,) slopes s >= 0, or None (no decay).
+    ``initial_state``: float32 (B, H, Dk, Dv) or None. Returns the output
+    (like v), and with ``return_final_state`` also the float32 final state
+    S_{N-1}. With torch tensors the result is differentiable in q, k, v and
+    the initial state."""
+    if _is_torch(q):
+        return _lightning_attention_function().apply(q, k, v, initial_state, decay, scale, return_final_state)
+    return _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, return_final_state)
+
+
+def lightning_attention_backward(q, k, v, dout, *, decay=None, scale=None, initial_state=None, dfinal_state=None,
+                                 need_dinitial_state=True):
+    """Gradients of lightning_attention for the output gradient ``dout`` and
+    (optionally) the gradient of the final state ``dfinal_state`` (float32
+    (B, H, Dk, Dv)). Returns (dq, dk, dv, dinitial_state): dq, dk like q,
+    dv like v, dinitial_state float32 (B, H, Dk, Dv) (None with
+    ``need_dinitial_state=False``; the gradient of a zero initial state
+    when none is given)."""
+    if _is_torch(q):
+        return _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial_state)
+    return tuple(_ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state,
+                                                   need_dinitial_state))
+
+
+def lightning_attention_decode(q, k, v, state, *, decay=None, scale=None, inplace=False):
+    """One decoding step of lightning_attention: q, k (B, H, 1, Dk), v
+    (B, H, 1, Dv) and the float32 (B, H, Dk, Dv) state after the previous
+    tokens. Returns (out, new_state) with new_state = lambda * state + k^T v
+    and out = scale * q new_state (like v). With ``inplace`` the new state is
+    written into ``state`` (and returned). Step-by-step decoding from the
+    forward's final state continues the forward exactly (same recurrence)."""
+    if _is_torch(q):
+        import torch
+        out = torch.empty_like(v)
+        new_state = state if inplace else torch.empty_like(state, memory_format=torch.contiguous_format)
+        _ops.lightning_attention_decode(q, k, v, state, decay, scale, False, out=out, new_state_out=new_state)
+        return out, new_state
+    return tuple(_ops.lightning_attention_decode(q, k, v, state, decay, scale, inplace))

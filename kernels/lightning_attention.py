@@ -1,0 +1,251 @@
+"""Lightning attention: causal linear attention with a per-head exponential
+decay, forward, backward and decode, in the Terrazzo kernel language.
+
+The recurrence (per batch b and head h, lambda = exp(-s_h), q already
+multiplied by the scale):
+
+    S_t = lambda * S_{t-1} + k_t^T v_t        (S: Dk x Dv, float32, S_{-1} = S_0)
+    o_t = q_t S_t
+
+so o_i = sum_{j <= i} lambda^(i - j) (q_i . k_j) v_j + lambda^(i + 1) q_i S_0.
+
+Chunked algorithm (chunks of CHUNK rows; a chunk starting at row c0 holds L
+valid rows, L < CHUNK only for the last one):
+
+  * lightning_chunk_states walks the chunks of one (b, h) in order, one
+    (BLOCK_A, BLOCK_B) tile of the state per program, and stores the state
+    *entering* each chunk (the carried state) into a float32 scratch of shape
+    (B * H, NT, DA, DB), then the final state:
+        M <- lambda^L M + sum_j lambda^(L - 1 - r_j) a_j^T b_j    (r_j = j - c0)
+    With REVERSE it walks from the last chunk to the first and adds
+        M <- lambda^L M + sum_i lambda^(r_i + 1) a_i^T b_i
+    which is the carried state of the backward (see below).
+  * lightning_chunk_output computes every chunk independently from its
+    carried state: masked, decayed quadratic attention inside the chunk plus
+    one product with the state,
+        forward:  out_i = x_s * sum_{c0 <= j <= i} lambda^(i - j) (q_i . k_j) v_j
+                        + y_s * lambda^(r_i + 1) q_i M
+        REVERSE:  out_j = x_s * sum_{j <= i < c0 + L} lambda^(i - j) (q_j . k_i) v_i
+                        + y_s * lambda^(L - 1 - r_j) q_j M
+    (x_s = intra_scale, y_s = inter_scale).
+
+The forward is states(a=k, b=v) then output(q, k, v, M=S). The backward,
+with dS_f the gradient of the final state, R the reverse carried state
+(R of the last chunk = dS_f, R after the first chunk = dS_0):
+
+    dq = scale * output(do, v, k, M = S^T)                     (forward mask)
+    R  = states(a = scale * q, b = do, REVERSE, init = dS_f)
+    dk = output(v, do, q, M = R^T, intra_scale = scale)        (REVERSE)
+    dv = output(k, q, do, M = R,   intra_scale = scale)        (REVERSE)
+
+The decay enters only through _decay_pow (lambda^n = exp2(-g n) with
+g = s * log2(e)); a variant with another decay rule changes that function
+and the exponents passed to it (docs/linear-attention.md).
+
+Tensors are addressed through four strides each ((B, H, S, D) logical
+order), so (B, S, H, D) memory needs no copy. States are float32 (B, H, Dk,
+Dv) with any strides. decay is a float32 (H,) tensor of slopes s >= 0.
+Grids: states (DA / BLOCK_A, DB / BLOCK_B, B * H); output
+(cdiv(N, CHUNK), D_V / BLOCK_V, B * H); decode (DV / BLOCK_V, B * H).
+"""
+
+import terrazzo as tz
+
+LOG2E = 1.4426950408889634
+
+
+# ---------------------------------------------------------------------------
+# helpers (inlined into the kernels)
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def _decay_rate(decay_ptr, h, HAS_DECAY: tz.constexpr):
+    # log2 of 1/lambda per step: lambda^n == exp2(-g * n).
+    if HAS_DECAY:
+        g = tz.load(decay_ptr + h).to(tz.float32) * LOG2E
+    else:
+        g = 0.0
+    return g
+
+
+@tz.jit
+def _decay_pow(g, n):
+    # lambda^n for a run-time or tile exponent n >= 0; the one place the
+    # decay rule lives.
+    return tz.exp2(-g * n.to(tz.float32))
+
+
+@tz.jit
+def _base(ptr, b, h, stride_b, stride_h):
+    # 64-bit batch/head offsets: B * H * S * D may exceed 2**31 elements.
+    return ptr + b.to(tz.int64) * stride_b + h.to(tz.int64) * stride_h
+
+
+@tz.jit
+def _load_rows(base, rows, cols, n_rows, stride_r, stride_c):
+    # Rows past the sequence read 0, so they add nothing to any product.
+    return tz.load(base + rows[:, None] * stride_r + cols[None, :] * stride_c, mask=rows[:, None] < n_rows,
+                   other=0.0)
+
+
+@tz.jit
+def _state_tile(base, rows, cols, stride_r, stride_c):
+    return tz.load(base + rows[:, None] * stride_r + cols[None, :] * stride_c)
+
+
+# ---------------------------------------------------------------------------
+# carried states
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_ptr,
+                           stride_ab, stride_ah, stride_as, stride_ad,
+                           stride_bb, stride_bh, stride_bs, stride_bd,
+                           stride_ib, stride_ih, stride_ir, stride_ic,
+                           stride_fb, stride_fh, stride_fr, stride_fc,
+                           H, N, a_scale,
+                           DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
+                           CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False,
+                           HAS_INITIAL: tz.constexpr = False, STORE_STATES: tz.constexpr = True,
+                           STORE_FINAL: tz.constexpr = False):
+    # a: (B, H, N, DA), b: (B, H, N, DB); init / final: float32 (B, H, DA, DB)
+    # (strides given); states: float32 contiguous (B * H, cdiv(N, CHUNK), DA, DB).
+    offs_a = tz.program_id(0) * BLOCK_A + tz.arange(0, BLOCK_A)
+    offs_b = tz.program_id(1) * BLOCK_B + tz.arange(0, BLOCK_B)
+    bh = tz.program_id(2)
+    b = bh // H
+    h = bh % H
+    g = _decay_rate(decay_ptr, h, HAS_DECAY)
+    a_base = _base(a_ptr, b, h, stride_ab, stride_ah)
+    b_base = _base(b_ptr, b, h, stride_bb, stride_bh)
+    if HAS_INITIAL:
+        m = _state_tile(_base(init_ptr, b, h, stride_ib, stride_ih), offs_a, offs_b, stride_ir,
+                        stride_ic).to(tz.float32)
+    else:
+        m = tz.zeros((BLOCK_A, BLOCK_B), dtype=tz.float32)
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    states_base = states_ptr + bh.to(tz.int64) * n_chunks * (DA * DB)
+    r = tz.arange(0, CHUNK)
+    for i in range(0, n_chunks):
+        if REVERSE:
+            t = n_chunks - 1 - i
+        else:
+            t = i
+        start = t * CHUNK
+        if STORE_STATES:
+            tz.store(states_base + t.to(tz.int64) * (DA * DB) + offs_a[:, None] * DB + offs_b[None, :], m)
+        rows = start + r
+        a = _load_rows(a_base, rows, offs_a, N, stride_as, stride_ad)
+        bt = _load_rows(b_base, rows, offs_b, N, stride_bs, stride_bd)
+        if HAS_DECAY:
+            length = tz.minimum(N - start, CHUNK)
+            if REVERSE:
+                w = _decay_pow(g, r + 1)
+            else:
+                w = _decay_pow(g, tz.maximum(length - 1 - r, 0))
+            a = (a.to(tz.float32) * w[:, None]).to(a.dtype)
+            m = m * _decay_pow(g, length)
+        m = m + tz.dot(a.T, bt) * a_scale
+    if STORE_FINAL:
+        f_base = _base(final_ptr, b, h, stride_fb, stride_fh)
+        tz.store(f_base + offs_a[:, None] * stride_fr + offs_b[None, :] * stride_fc, m)
+
+
+# ---------------------------------------------------------------------------
+# chunk outputs
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, out_ptr, decay_ptr,
+                           stride_qb, stride_qh, stride_qs, stride_qd,
+                           stride_kb, stride_kh, stride_ks, stride_kd,
+                           stride_vb, stride_vh, stride_vs, stride_vd,
+                           stride_mr, stride_mc,
+                           stride_ob, stride_oh, stride_os, stride_od,
+                           H, N, intra_scale, inter_scale,
+                           D_QK: tz.constexpr, D_V: tz.constexpr, BLOCK_K: tz.constexpr, BLOCK_V: tz.constexpr,
+                           CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False):
+    # q, k: (B, H, N, D_QK); v, out: (B, H, N, D_V). The carried state of
+    # chunk t is read at states_ptr + (bh * NT + t) * D_QK * D_V, element
+    # (r, c) of the (D_QK, D_V) tile at r * stride_mr + c * stride_mc (a
+    # transposed read is a swap of the two strides).
+    t = tz.program_id(0)
+    offs_v = tz.program_id(1) * BLOCK_V + tz.arange(0, BLOCK_V)
+    bh = tz.program_id(2)
+    b = bh // H
+    h = bh % H
+    g = _decay_rate(decay_ptr, h, HAS_DECAY)
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    start = t * CHUNK
+    r = tz.arange(0, CHUNK)
+    rows = start + r
+    q_base = _base(q_ptr, b, h, stride_qb, stride_qh)
+    k_base = _base(k_ptr, b, h, stride_kb, stride_kh)
+    m_base = states_ptr + (bh.to(tz.int64) * n_chunks + t) * (D_QK * D_V)
+
+    scores = tz.zeros((CHUNK, CHUNK), dtype=tz.float32)
+    inter = tz.zeros((CHUNK, BLOCK_V), dtype=tz.float32)
+    for kk in tz.static_range(0, D_QK, BLOCK_K):
+        offs_k = kk + tz.arange(0, BLOCK_K)
+        q = _load_rows(q_base, rows, offs_k, N, stride_qs, stride_qd)
+        k = _load_rows(k_base, rows, offs_k, N, stride_ks, stride_kd)
+        scores = tz.dot(q, k.T, scores)
+        m = _state_tile(m_base, offs_k, offs_v, stride_mr, stride_mc)
+        inter = tz.dot(q, m.to(q.dtype), inter)
+
+    # Row r attends column c of its chunk when c <= r (forward) or c >= r
+    # (REVERSE), weighted lambda^|r - c|.
+    if REVERSE:
+        dist = r[None, :] - r[:, None]
+    else:
+        dist = r[:, None] - r[None, :]
+    if HAS_DECAY:
+        scores = tz.where(dist >= 0, scores * _decay_pow(g, tz.maximum(dist, 0)), 0.0)
+        if REVERSE:
+            length = tz.minimum(N - start, CHUNK)
+            inter = inter * _decay_pow(g, tz.maximum(length - 1 - r, 0))[:, None]
+        else:
+            inter = inter * _decay_pow(g, r + 1)[:, None]
+    else:
+        scores = tz.where(dist >= 0, scores, 0.0)
+    v = _load_rows(_base(v_ptr, b, h, stride_vb, stride_vh), rows, offs_v, N, stride_vs, stride_vd)
+    acc = tz.dot((scores * intra_scale).to(v.dtype), v, inter * inter_scale)
+    o_base = _base(out_ptr, b, h, stride_ob, stride_oh)
+    tz.store(o_base + rows[:, None] * stride_os + offs_v[None, :] * stride_od, acc.to(out_ptr.dtype.element_ty),
+             mask=rows[:, None] < N)
+
+
+# ---------------------------------------------------------------------------
+# decode: one new token per (b, h)
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def lightning_decode(q_ptr, k_ptr, v_ptr, state_ptr, new_state_ptr, out_ptr, decay_ptr,
+                     stride_qb, stride_qh, stride_qd,
+                     stride_kb, stride_kh, stride_kd,
+                     stride_vb, stride_vh, stride_vd,
+                     stride_sb, stride_sh, stride_sr, stride_sc,
+                     stride_nb, stride_nh, stride_nr, stride_nc,
+                     stride_ob, stride_oh, stride_od,
+                     H, scale,
+                     DK: tz.constexpr, DV: tz.constexpr, BLOCK_V: tz.constexpr, HAS_DECAY: tz.constexpr = False):
+    # S' = lambda S + k^T v, o = scale * q S'. Each program reads and writes
+    # only its own (DK, BLOCK_V) slice, so new_state may be state (in place).
+    offs_k = tz.arange(0, DK)
+    offs_v = tz.program_id(0) * BLOCK_V + tz.arange(0, BLOCK_V)
+    bh = tz.program_id(1)
+    b = bh // H
+    h = bh % H
+    g = _decay_rate(decay_ptr, h, HAS_DECAY)
+    q = tz.load(_base(q_ptr, b, h, stride_qb, stride_qh) + offs_k * stride_qd).to(tz.float32)
+    k = tz.load(_base(k_ptr, b, h, stride_kb, stride_kh) + offs_k * stride_kd).to(tz.float32)
+    v = tz.load(_base(v_ptr, b, h, stride_vb, stride_vh) + offs_v * stride_vd).to(tz.float32)
+    s = _state_tile(_base(state_ptr, b, h, stride_sb, stride_sh), offs_k, offs_v, stride_sr, stride_sc)
+    s = s.to(tz.float32)
+    if HAS_DECAY:
+        s = s * tz.exp2(-g)
+    s = s + k[:, None] * v[None, :]
+    o = tz.sum(q[:, None] * s, axis=0) * scale
+    n_base = _base(new_state_ptr, b, h, stride_nb, stride_nh)
+    tz.store(n_base + offs_k[:, None] * stride_nr + offs_v[None, :] * stride_nc, s)
+    tz.store(_base(out_ptr, b, h, stride_ob, stride_oh) + offs_v * stride_od, o.to(out_ptr.dtype.element_ty))
