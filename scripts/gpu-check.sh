@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|linear|all]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
@@ -53,6 +53,28 @@ if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   if [ -f bench/run_all.py ]; then
     $PY bench/run_all.py --out "$OUT/bench" > "$OUT/bench.log" 2>&1 || status=1
     tail -n 40 "$OUT/bench.log" | tee -a "$OUT/summary.txt"
+  fi
+fi
+# --- linear attention (issue 15) -------------------------------------------------
+# Lightning attention's GPU tests and its benchmark against fla. The benchmark
+# needs fla-core and einops unpacked under third_party_wheels/ (git-ignored):
+#   pip download fla-core einops --no-deps -d /tmp/fla
+#   mkdir -p third_party_wheels && (cd third_party_wheels && for w in /tmp/fla/*.whl; do unzip -q -o "$w"; done)
+# and carried to the GPU machine along with libterrazzo.so. Run alone with
+#   TERRAZZO_LIB=... bash scripts/gpu-check.sh linear
+# (`all` runs the GPU tests in its tests section already: test_gpu_*.py.)
+if [ "$WHAT" = linear ] || [ "$WHAT" = all ]; then
+  if [ "$WHAT" = linear ]; then
+    TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_lightning_attention.py -q -p no:cacheprovider -rf \
+      > "$OUT/pytest-gpu-linear-attention.log" 2>&1 || status=1
+    tail -n 15 "$OUT/pytest-gpu-linear-attention.log" | tee -a "$OUT/summary.txt"
+  fi
+  if [ -d third_party_wheels/fla ]; then
+    $PY bench/linear_attention_bench.py --out "$OUT/linear-attention" > "$OUT/linear-attention-bench.log" 2>&1 \
+      || status=1
+    tail -n 20 "$OUT/linear-attention-bench.log" | tee -a "$OUT/summary.txt"
+  else
+    echo "linear attention bench skipped: third_party_wheels/fla is missing" | tee -a "$OUT/summary.txt"
   fi
 fi
 exit $status
