@@ -15,13 +15,7 @@ using checks::fail;
 
 Kernel &libraryKernel(const std::string &name) { return ops::libraryKernel("lightning_attention.py", name); }
 
-std::string str(int64_t x) { return std::to_string(x); }
-
-bool headDimOk(int64_t d) { return d >= 16 && d <= 256 && (d & (d - 1)) == 0; }
-
-struct Dims {
-  int64_t B, H, N, DK, DV;
-};
+using Dims = checks::LinearAttentionDims;
 
 void checkTensor(const TensorArg &t, const std::string &name, const TensorArg &q) {
   checks::requireSameDevice(t, name, q, "q");
@@ -30,24 +24,7 @@ void checkTensor(const TensorArg &t, const std::string &name, const TensorArg &q
 }
 
 Dims checkQKV(const TensorArg &q, const TensorArg &k, const TensorArg &v) {
-  checks::requireRank(q, "q", 4, "(B, H, N, Dk)");
-  checks::requireRank(k, "k", 4, "(B, H, N, Dk)");
-  checks::requireRank(v, "v", 4, "(B, H, N, Dv)");
-  checks::requireDtype(q, "q", {"float16", "bfloat16"});
-  checks::requireSameDtype(k, "k", q, "q");
-  checks::requireSameDtype(v, "v", q, "q");
-  Dims d{q.shape[0], q.shape[1], q.shape[2], q.shape[3], v.shape[3]};
-  checks::requireShape(k, "k", q.shape);
-  if (v.shape[0] != d.B || v.shape[1] != d.H || v.shape[2] != d.N)
-    fail("v", "expected shape (" + str(d.B) + ", " + str(d.H) + ", " + str(d.N) + ", Dv) like q's first three, got " +
-                  checks::shapeString(v.shape));
-  if (!headDimOk(d.DK))
-    fail("q", "head dim " + str(d.DK) + " is not supported (a power of two from 16 to 256)");
-  if (!headDimOk(d.DV))
-    fail("v", "head dim " + str(d.DV) + " is not supported (a power of two from 16 to 256)");
-  for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}})
-    checkTensor(*t, name, q);
-  return d;
+  return checks::checkLinearAttentionInputs(q, k, v, 256);
 }
 
 // A float32 (B, H, Dk, Dv) state (initial, final, or a gradient of one).
@@ -60,14 +37,9 @@ void checkState(const TensorArg *t, const std::string &name, const Dims &d, cons
   checkTensor(*t, name, q);
 }
 
-// out / dout: exactly like `like`; gradients may also be float32.
 void checkLike(const TensorArg &t, const std::string &name, const TensorArg &like, const std::string &likeName,
                bool allowFloat32) {
-  checks::requireRank(t, name, like.shape.size(), "");
-  checks::requireShape(t, name, like.shape);
-  if (!(allowFloat32 && t.dtype == "float32"))
-    checks::requireSameDtype(t, name, like, likeName);
-  checkTensor(t, name, like);
+  checks::requireLike(t, name, like, likeName, allowFloat32);
 }
 
 void checkOptions(const LightningAttentionOptions &o, const Dims &d, const TensorArg &q) {

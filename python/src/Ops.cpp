@@ -7,6 +7,7 @@
 #include "terrazzo/ops/Attention.h"
 #include "terrazzo/ops/CosineSimAttention.h"
 #include "terrazzo/ops/LightningAttention.h"
+#include "terrazzo/ops/FocusedLinearAttention.h"
 #include "terrazzo/ops/Tuning.h"
 
 #include <pybind11/numpy.h>
@@ -318,6 +319,32 @@ void bindOps(py::module_ &m) {
       "One lightning-attention decoding step: (out, new_state).", py::arg("q"), py::arg("k"), py::arg("v"),
       py::arg("state"), py::arg("decay") = py::none(), py::arg("scale") = py::none(), py::arg("inplace") = false,
       py::arg("out") = py::none(), py::arg("new_state_out") = py::none());
+
+  ops.def(
+      "focused_linear_attention_forward",
+      [](py::object q, py::object k, py::object v, double power, double eps, bool causal, py::object outBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        terrazzo::ops::FocusedLinearAttentionOptions o{power, eps, causal, streamOf(tq)};
+        py::object out = outputOr(outBuf, v);
+        terrazzo::ops::focusedLinearAttentionForward(tq, tk, tv, tensorArg(out, "out"), o);
+        return out;
+      },
+      "Focused linear attention forward.", py::arg("q"), py::arg("k"), py::arg("v"), py::arg("power") = 3.0,
+      py::arg("eps") = 1e-6, py::arg("causal") = false, py::arg("out") = py::none());
+  ops.def(
+      "focused_linear_attention_backward",
+      [](py::object q, py::object k, py::object v, py::object dout, double power, double eps, bool causal,
+         py::object dqBuf, py::object dkBuf, py::object dvBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        terrazzo::ops::FocusedLinearAttentionOptions o{power, eps, causal, streamOf(tq)};
+        py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
+        terrazzo::ops::focusedLinearAttentionBackward(tq, tk, tv, tensorArg(dout, "dout"), tensorArg(dq, "dq"),
+                                                      tensorArg(dk, "dk"), tensorArg(dv, "dv"), o);
+        return py::make_tuple(dq, dk, dv);
+      },
+      "Focused linear attention backward: (dq, dk, dv).", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("dout"), py::arg("power") = 3.0, py::arg("eps") = 1e-6, py::arg("causal") = false,
+      py::arg("dq") = py::none(), py::arg("dk") = py::none(), py::arg("dv") = py::none());
 }
 
 } // namespace terrazzo::python

@@ -304,3 +304,62 @@ def lightning_attention_decode(q, k, v, state, *, decay=None, scale=None, inplac
         _ops.lightning_attention_decode(q, k, v, state, decay, scale, False, out=out, new_state_out=new_state)
         return out, new_state
     return tuple(_ops.lightning_attention_decode(q, k, v, state, decay, scale, inplace))
+
+
+# --- focused linear attention (FLatten) -------------------------------------------------
+
+_focused_function = None
+
+
+def _focused_linear_attention_function():
+    """torch.autograd.Function over the library's focused-linear-attention
+    forward and backward, defined on first use."""
+    global _focused_function
+    if _focused_function is None:
+        import torch
+
+        class FocusedLinearAttention(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, power, eps, causal):
+                out = torch.empty_like(v)
+                _ops.focused_linear_attention_forward(q, k, v, power, eps, causal, out=out)
+                ctx.save_for_backward(q, k, v)
+                ctx.options = (power, eps, causal)
+                return out
+
+            @staticmethod
+            def backward(ctx, dout):
+                q, k, v = ctx.saved_tensors
+                dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+                _ops.focused_linear_attention_backward(q, k, v, dout, *ctx.options, dq=dq, dk=dk, dv=dv)
+                return dq, dk, dv, None, None, None
+
+        _focused_function = FocusedLinearAttention
+    return _focused_function
+
+
+def focused_linear_attention(q, k, v, *, power=3.0, eps=1e-6, causal=False):
+    """Focused linear attention (FLatten), non-causal. Per batch and head,
+    with phi applied to each row of q and k over the head dim::
+
+        r(x) = ReLU(x) + eps,   phi(x) = ||r|| * r**power / ||r**power||
+        out_i = phi(q_i) KV / (phi(q_i) . ks + eps)
+        KV = mean_j phi(k_j)^T v_j,   ks = mean_j phi(k_j)
+
+    q, k: (B, H, N, Dk); v: (B, H, N, Dv); float16 or bfloat16 alike; Dk, Dv
+    powers of two from 16 to 128. The depthwise convolution on v that
+    FLatten adds is the caller's. ``causal=True`` is not supported yet
+    (raises). With torch tensors the result is differentiable in q, k, v."""
+    if _is_torch(q):
+        return _focused_linear_attention_function().apply(q, k, v, power, eps, causal)
+    return _ops.focused_linear_attention_forward(q, k, v, power, eps, causal)
+
+
+def focused_linear_attention_backward(q, k, v, dout, *, power=3.0, eps=1e-6, causal=False):
+    """Gradients (dq, dk, dv) of focused_linear_attention for ``dout``."""
+    if _is_torch(q):
+        import torch
+        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        _ops.focused_linear_attention_backward(q, k, v, dout, power, eps, causal, dq=dq, dk=dk, dv=dv)
+        return dq, dk, dv
+    return tuple(_ops.focused_linear_attention_backward(q, k, v, dout, power, eps, causal))
