@@ -8,6 +8,7 @@
 #include "terrazzo/ops/CosineSimAttention.h"
 #include "terrazzo/ops/LightningAttention.h"
 #include "terrazzo/ops/FocusedLinearAttention.h"
+#include "terrazzo/ops/AgentAttention.h"
 #include "terrazzo/ops/Tuning.h"
 
 #include <pybind11/numpy.h>
@@ -345,6 +346,50 @@ void bindOps(py::module_ &m) {
       "Focused linear attention backward: (dq, dk, dv).", py::arg("q"), py::arg("k"), py::arg("v"),
       py::arg("dout"), py::arg("power") = 3.0, py::arg("eps") = 1e-6, py::arg("causal") = false,
       py::arg("dq") = py::none(), py::arg("dk") = py::none(), py::arg("dv") = py::none());
+
+  ops.def(
+      "agent_attention_forward",
+      [](py::object q, py::object k, py::object v, py::object agents, std::optional<double> scale, py::object outBuf,
+         py::object agentValuesBuf, py::object agentLseBuf, py::object lseBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        TensorArg ta = tensorArg(agents, "agents");
+        py::object out = outputOr(outBuf, q), agentValues = outputOr(agentValuesBuf, agents);
+        // Row statistics; with a malformed q or agents the library's checks fail first.
+        py::object agentLse = agentLseBuf, lse = lseBuf;
+        if (agentLse.is_none() && ta.shape.size() == 4)
+          agentLse = outputOr(py::none(), agents, {ta.shape[0], ta.shape[1], ta.shape[2]});
+        if (lse.is_none() && tq.shape.size() == 4)
+          lse = outputOr(py::none(), q, {tq.shape[0], tq.shape[1], tq.shape[2]});
+        TensorArg tAgentLse = agentLse.is_none() ? TensorArg{} : tensorArg(agentLse, "agent_lse");
+        TensorArg tlse = lse.is_none() ? TensorArg{} : tensorArg(lse, "lse");
+        terrazzo::ops::AgentAttentionOptions o{scale, streamOf(tq)};
+        terrazzo::ops::agentAttentionForward(tq, tk, tv, ta, tensorArg(out, "out"), tensorArg(agentValues, "agent_values"),
+                                             tAgentLse, tlse, o);
+        return py::make_tuple(out, agentValues, agentLse, lse);
+      },
+      "Agent attention forward: (out, agent_values, agent_lse, lse).", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("agents"), py::arg("scale") = py::none(), py::arg("out") = py::none(),
+      py::arg("agent_values") = py::none(), py::arg("agent_lse") = py::none(), py::arg("lse") = py::none());
+  ops.def(
+      "agent_attention_backward",
+      [](py::object q, py::object k, py::object v, py::object agents, py::object out, py::object agentValues,
+         py::object agentLse, py::object lse, py::object dout, std::optional<double> scale, py::object dqBuf,
+         py::object dkBuf, py::object dvBuf, py::object dagentsBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        TensorArg ta = tensorArg(agents, "agents");
+        py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
+        py::object dagents = outputOr(dagentsBuf, agents);
+        terrazzo::ops::AgentAttentionOptions o{scale, streamOf(tq)};
+        terrazzo::ops::agentAttentionBackward(
+            tq, tk, tv, ta, tensorArg(out, "out"), tensorArg(agentValues, "agent_values"),
+            tensorArg(agentLse, "agent_lse"), tensorArg(lse, "lse"), tensorArg(dout, "dout"), tensorArg(dq, "dq"),
+            tensorArg(dk, "dk"), tensorArg(dv, "dv"), tensorArg(dagents, "dagents"), o);
+        return py::make_tuple(dq, dk, dv, dagents);
+      },
+      "Agent attention backward: (dq, dk, dv, dagents).", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("agents"), py::arg("out"), py::arg("agent_values"), py::arg("agent_lse"), py::arg("lse"),
+      py::arg("dout"), py::arg("scale") = py::none(), py::arg("dq") = py::none(), py::arg("dk") = py::none(),
+      py::arg("dv") = py::none(), py::arg("dagents") = py::none());
 }
 
 } // namespace terrazzo::python

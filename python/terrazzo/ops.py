@@ -363,3 +363,62 @@ def focused_linear_attention_backward(q, k, v, dout, *, power=3.0, eps=1e-6, cau
         _ops.focused_linear_attention_backward(q, k, v, dout, power, eps, causal, dq=dq, dk=dk, dv=dv)
         return dq, dk, dv
     return tuple(_ops.focused_linear_attention_backward(q, k, v, dout, power, eps, causal))
+
+
+# --- agent attention ------------------------------------------------------------------
+
+_agent_function = None
+
+
+def _agent_attention_function():
+    """torch.autograd.Function over the library's agent-attention forward and
+    backward (two flash-attention passes each way), defined on first use."""
+    global _agent_function
+    if _agent_function is None:
+        import torch
+
+        class AgentAttention(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, agents, scale):
+                B, H, N, _ = q.shape
+                n = agents.shape[2]
+                out, agent_values = torch.empty_like(q), torch.empty_like(agents)
+                agent_lse = torch.empty((B, H, n), dtype=torch.float32, device=q.device)
+                lse = torch.empty((B, H, N), dtype=torch.float32, device=q.device)
+                _ops.agent_attention_forward(q, k, v, agents, scale, out=out, agent_values=agent_values,
+                                             agent_lse=agent_lse, lse=lse)
+                ctx.save_for_backward(q, k, v, agents, out, agent_values, agent_lse, lse)
+                ctx.scale = scale
+                return out
+
+            @staticmethod
+            def backward(ctx, dout):
+                q, k, v, agents, out, agent_values, agent_lse, lse = ctx.saved_tensors
+                dq, dk, dv, dagents = (torch.empty_like(x) for x in (q, k, v, agents))
+                _ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout, ctx.scale,
+                                              dq=dq, dk=dk, dv=dv, dagents=dagents)
+                return dq, dk, dv, dagents, None
+
+        _agent_function = AgentAttention
+    return _agent_function
+
+
+def agent_attention(q, k, v, agents, *, scale=None, return_saved=False):
+    """Agent attention: ``agent_values = softmax(scale * agents k^T) v``, then
+    ``out = softmax(scale * q agents^T) agent_values``, as two flash-attention
+    passes (no N x n score matrix in memory). q, k, v: (B, H, N, D); agents
+    (B, H, n, D) (typically pooled from q); float16 or bfloat16 alike; scale
+    defaults to D ** -0.5. With torch tensors the result is differentiable in
+    q, k, v and the agents. With numpy arrays and ``return_saved``, returns
+    (out, saved) where ``saved`` is what agent_attention_backward needs."""
+    if _is_torch(q):
+        return _agent_attention_function().apply(q, k, v, agents, scale)
+    out, agent_values, agent_lse, lse = _ops.agent_attention_forward(q, k, v, agents, scale)
+    return (out, (out, agent_values, agent_lse, lse)) if return_saved else out
+
+
+def agent_attention_backward(q, k, v, agents, saved, dout, *, scale=None):
+    """Gradients (dq, dk, dv, dagents) of agent_attention, from the ``saved``
+    tensors its forward returned with ``return_saved=True``."""
+    out, agent_values, agent_lse, lse = saved
+    return tuple(_ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout, scale))
