@@ -19,7 +19,12 @@ each call between its own CUDA events with the L2 flushed (a 256 MiB buffer
 zeroed) before it, outside the events; the median of the repetitions. Per
 token times (median / (B * S)) show whether the cost stays linear in S.
 
-Usage: python3 bench/linear_attention_bench.py [--out DIR] [--seqs 2048,8192]
+Then focused linear attention and agent attention (B = 2, H = 8, N = 16384,
+D = 64, 64 agents) forward and forward + backward against the same math in
+PyTorch ops, eager and torch.compile'd, with the peak extra memory of one
+forward + backward.
+
+Usage: python3 bench/linear_attention_bench.py [--out DIR] [--seqs 2048,8192] [--skip-variants]
 Writes DIR/linear_attention.json and DIR/linear_attention.md."""
 
 import argparse
@@ -117,6 +122,88 @@ def run_case(torch, tz, fla_fn, S, with_decay, results):
     return case
 
 
+# --- focused linear attention and agent attention vs the same math in PyTorch ------------
+
+VARIANT_SHAPE = {"B": 2, "H": 8, "N": 16384, "D": 64, "agents": 64}
+
+
+def focused_torch(torch, q, k, v, power=3.0, eps=1e-6):
+    def phi(x):
+        r = torch.relu(x.float()) + eps
+        u = r ** power
+        return r.norm(dim=-1, keepdim=True) * u / u.norm(dim=-1, keepdim=True)
+
+    pq, pk = phi(q), phi(k)
+    kv = pk.transpose(-1, -2) @ v.float() / q.shape[2]
+    z = pq @ pk.mean(dim=2, keepdim=True).transpose(-1, -2) + eps
+    return ((pq @ kv) / z).to(q.dtype)
+
+
+def agent_torch(torch, q, k, v, agents):
+    scale = q.shape[-1] ** -0.5
+    agent_values = torch.softmax((scale * agents @ k.transpose(-1, -2)).float(), dim=-1).to(q.dtype) @ v
+    return torch.softmax((scale * q @ agents.transpose(-1, -2)).float(), dim=-1).to(q.dtype) @ agent_values
+
+
+def run_variants(torch, tz, results):
+    sh = VARIANT_SHAPE
+    B, H, N, D, n = sh["B"], sh["H"], sh["N"], sh["D"], sh["agents"]
+    torch.manual_seed(0)
+    q, k, v, do = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+                   for _ in range(4))
+    agents = torch.randn(B, H, n, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    impls = {
+        "focused": {"ours": lambda: tz.ops.focused_linear_attention(q, k, v),
+                    "torch": lambda: focused_torch(torch, q, k, v)},
+        "agent": {"ours": lambda: tz.ops.agent_attention(q, k, v, agents),
+                  "torch": lambda: agent_torch(torch, q, k, v, agents)},
+    }
+    compiled_focused = torch.compile(lambda q, k, v: focused_torch(torch, q, k, v))
+    compiled_agent = torch.compile(lambda q, k, v, a: agent_torch(torch, q, k, v, a))
+    impls["focused"]["torch.compile"] = lambda: compiled_focused(q, k, v)
+    impls["agent"]["torch.compile"] = lambda: compiled_agent(q, k, v, agents)
+    for variant, fns in impls.items():
+        case = {"variant": variant, **sh}
+        ref = None
+        for name, fn in fns.items():
+            def fwd_bwd():
+                for x in (q, k, v, agents):
+                    x.grad = None
+                fn().backward(do)
+            try:
+                out = fn()
+                if ref is None:
+                    ref = out.detach()
+                case[name + "_err_vs_ours"] = rel(torch, out, ref)
+                torch.cuda.synchronize()
+                base = torch.cuda.memory_allocated()
+                torch.cuda.reset_peak_memory_stats()
+                fwd_bwd()
+                torch.cuda.synchronize()
+                case[name + "_peak_extra_mb"] = (torch.cuda.max_memory_allocated() - base) / 2**20
+                case[name + "_fwd"] = common.cuda_time(lambda: fn(), reps=30, budget_s=2.0)
+                case[name + "_fwd_bwd"] = common.cuda_time(fwd_bwd, reps=30, budget_s=2.0)
+            except Exception as e:
+                case[name + "_error"] = common.describe(e)
+        results.append(case)
+        print(json.dumps(case), flush=True)
+
+
+def variants_markdown(results):
+    lines = ["", f"## Focused linear / agent attention vs PyTorch (bf16, {VARIANT_SHAPE})", "",
+             "| variant | impl | fwd ms | fwd+bwd ms | peak extra MB (fwd+bwd) | max rel diff vs ours |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for c in results:
+        for name in ("ours", "torch", "torch.compile"):
+            med = lambda key: c[key]["median_ms"] if key in c else None
+            lines.append(f"| {c['variant']} | {name} | {fmt(med(name + '_fwd'))} | {fmt(med(name + '_fwd_bwd'))} | "
+                         f"{fmt(c.get(name + '_peak_extra_mb'), '{:.0f}')} | "
+                         f"{fmt(c.get(name + '_err_vs_ours'), '{:.2e}')} |")
+            if name + "_error" in c:
+                lines.append(f"| | {name} error: {c[name + '_error']} | | | | |")
+    return "\n".join(lines) + "\n"
+
+
 def fmt(x, f="{:.3f}"):
     return "-" if x is None else f.format(x)
 
@@ -151,6 +238,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "results", "linear-attention"))
     ap.add_argument("--seqs", default=",".join(map(str, SEQS)))
+    ap.add_argument("--skip-variants", action="store_true", help="only lightning attention vs fla")
     args = ap.parse_args()
     import torch
     import triton
@@ -170,7 +258,15 @@ def main():
                 json.dump({"meta": meta, "results": results}, f, indent=1)
             with open(os.path.join(args.out, "linear_attention.md"), "w") as f:
                 f.write(markdown(meta, results))
-    print(markdown(meta, results))
+    variants = []
+    if not args.skip_variants:
+        run_variants(torch, tz, variants)
+    with open(os.path.join(args.out, "linear_attention.json"), "w") as f:
+        json.dump({"meta": meta, "results": results, "variants": variants}, f, indent=1)
+    text = markdown(meta, results) + (variants_markdown(variants) if variants else "")
+    with open(os.path.join(args.out, "linear_attention.md"), "w") as f:
+        f.write(text)
+    print(text)
 
 
 if __name__ == "__main__":
