@@ -14,8 +14,10 @@ q and k (over the head dim):
 The means (rather than sums) keep KV bounded whatever N is, so it can be
 rounded to the input dtype for the tensor-core product with phi(q).
 
-Kernels: focused_kv_state (KV and ks; grid (Dv / BLOCK_V, B * H), a loop
-over the rows); focused_output (grid (cdiv(N, BLOCK_M), B * H)). Backward,
+Kernels: focused_kv_state (partial KV and ks sums over a split of the
+rows; grid (Dv / BLOCK_V, B * H, splits)), focused_sum_splits (adds the
+splits: deterministic, no atomics), focused_output (grid (cdiv(N, BLOCK_M),
+B * H)). Backward,
 with U_i = phi(q_i) KV and z_i = phi(q_i) . ks + eps:
 
     dU_i = do_i / z_i,   dz_i = -(do_i . o_i) / z_i
@@ -23,8 +25,8 @@ with U_i = phi(q_i) KV and z_i = phi(q_i) . ks + eps:
     dKV = sum_i phi(q_i)^T dU_i,   dks = sum_i dz_i phi(q_i)
     dphi(k_j) = (v_j dKV^T + dks) / N,   dv_j = phi(k_j) dKV / N
 
-focused_bwd_query (grid (1, B * H), a loop over the rows) writes dq and
-the float32 dKV and dks; focused_bwd_kv (grid (cdiv(N, BLOCK_M), B * H))
+focused_bwd_query (grid (splits, B * H), a loop over its split's rows)
+writes dq and partial float32 dKV and dks, which focused_sum_splits adds; focused_bwd_kv (grid (cdiv(N, BLOCK_M), B * H))
 writes dk and dv. dq and dk go through _focus_backward, the Jacobian of phi.
 
 Head dims: Dk and Dv are powers of two up to 128 (whole rows are loaded:
@@ -80,11 +82,16 @@ def _focus_backward(x, g, eps, POWER: tz.constexpr):
 def focused_kv_state(k_ptr, v_ptr, kv_ptr, ks_ptr,
                      stride_kb, stride_kh, stride_ks, stride_kd,
                      stride_vb, stride_vh, stride_vs, stride_vd,
-                     H, N, eps,
+                     H, N, eps, rows_per_split,
                      DK: tz.constexpr, DV: tz.constexpr, BLOCK_V: tz.constexpr, BLOCK_M: tz.constexpr,
                      POWER: tz.constexpr):
+    # Program (v block, bh, split g) sums rows [g * rows_per_split, ...) into
+    # the partials kv[g, bh] (DK x DV) and ks[g, bh] (DK), float32, unscaled;
+    # focused_sum_splits adds the splits.
     pid_v = tz.program_id(0)
     bh = tz.program_id(1)
+    g = tz.program_id(2)
+    n_bh = tz.num_programs(1)
     b = bh // H
     h = bh % H
     offs_k = tz.arange(0, DK)
@@ -93,17 +100,30 @@ def focused_kv_state(k_ptr, v_ptr, kv_ptr, ks_ptr,
     v_base = _base(v_ptr, b, h, stride_vb, stride_vh)
     kv = tz.zeros((DK, BLOCK_V), dtype=tz.float32)
     ks = tz.zeros((DK,), dtype=tz.float32)
-    for start in range(0, N, BLOCK_M):
+    lo = g * rows_per_split
+    hi = tz.minimum(lo + rows_per_split, N)
+    for start in range(lo, hi, BLOCK_M):
         rows = start + tz.arange(0, BLOCK_M)
-        k = _load_rows(k_base, rows, offs_k, N, stride_ks, stride_kd)
-        phi = _focus(k.to(tz.float32), rows, N, eps, POWER)
-        v = _load_rows(v_base, rows, offs_v, N, stride_vs, stride_vd)
+        k = _load_rows(k_base, rows, offs_k, hi, stride_ks, stride_kd)
+        phi = _focus(k.to(tz.float32), rows, hi, eps, POWER)
+        v = _load_rows(v_base, rows, offs_v, hi, stride_vs, stride_vd)
         kv = tz.dot(phi.to(v.dtype).T, v, kv)
         ks = ks + tz.sum(phi, axis=0)
-    inv_n = 1.0 / tz.maximum(N, 1).to(tz.float32)
-    tz.store(kv_ptr + bh.to(tz.int64) * (DK * DV) + offs_k[:, None] * DV + offs_v[None, :], kv * inv_n)
+    part = g.to(tz.int64) * n_bh + bh
+    tz.store(kv_ptr + part * (DK * DV) + offs_k[:, None] * DV + offs_v[None, :], kv)
     # Every V block computes ks; the first stores it.
-    tz.store(ks_ptr + bh.to(tz.int64) * DK + offs_k, ks * inv_n, mask=(offs_k * 0 + pid_v) == 0)
+    tz.store(ks_ptr + part * DK + offs_k, ks, mask=(offs_k * 0 + pid_v) == 0)
+
+
+@tz.jit
+def focused_sum_splits(part_ptr, out_ptr, n_splits, count, scale, BLOCK: tz.constexpr):
+    # out[i] = scale * sum_g part[g * count + i], float32.
+    offs = tz.program_id(0).to(tz.int64) * BLOCK + tz.arange(0, BLOCK)
+    mask = offs < count
+    acc = tz.zeros((BLOCK,), dtype=tz.float32)
+    for g in range(0, n_splits):
+        acc = acc + tz.load(part_ptr + g.to(tz.int64) * count + offs, mask=mask, other=0.0)
+    tz.store(out_ptr + offs, acc * scale, mask=mask)
 
 
 @tz.jit
@@ -150,9 +170,13 @@ def focused_bwd_query(q_ptr, do_ptr, kv_ptr, ks_ptr, dq_ptr, dkv_ptr, dks_ptr,
                       stride_qb, stride_qh, stride_qs, stride_qd,
                       stride_dob, stride_doh, stride_dos, stride_dod,
                       stride_dqb, stride_dqh, stride_dqs, stride_dqd,
-                      H, N, eps,
+                      H, N, eps, rows_per_split,
                       DK: tz.constexpr, DV: tz.constexpr, BLOCK_M: tz.constexpr, POWER: tz.constexpr):
+    # Program (split g, bh): dq of its rows, and its partial dKV, dks into
+    # dkv[g, bh], dks[g, bh] (focused_sum_splits adds them).
+    g = tz.program_id(0)
     bh = tz.program_id(1)
+    n_bh = tz.num_programs(1)
     b = bh // H
     h = bh % H
     offs_k = tz.arange(0, DK)
@@ -164,11 +188,13 @@ def focused_bwd_query(q_ptr, do_ptr, kv_ptr, ks_ptr, dq_ptr, dkv_ptr, dks_ptr,
     kv_in = kv.to(q_ptr.dtype.element_ty)
     dkv = tz.zeros((DK, DV), dtype=tz.float32)
     dks = tz.zeros((DK,), dtype=tz.float32)
-    for start in range(0, N, BLOCK_M):
+    lo = g * rows_per_split
+    hi = tz.minimum(lo + rows_per_split, N)
+    for start in range(lo, hi, BLOCK_M):
         rows = start + tz.arange(0, BLOCK_M)
-        q = _load_rows(q_base, rows, offs_k, N, stride_qs, stride_qd)
-        do = _load_rows(do_base, rows, offs_v, N, stride_dos, stride_dod).to(tz.float32)
-        phi, u, z = _attend(q, rows, N, kv_in, ks, eps, POWER)
+        q = _load_rows(q_base, rows, offs_k, hi, stride_qs, stride_qd)
+        do = _load_rows(do_base, rows, offs_v, hi, stride_dos, stride_dod).to(tz.float32)
+        phi, u, z = _attend(q, rows, hi, kv_in, ks, eps, POWER)
         # dU = do / z can exceed float16 where z ~ eps (a row of q with no
         # positive entry), so 1 / z goes onto phi (phi / z stays bounded)
         # or onto float32 results, never into a rounded operand.
@@ -178,9 +204,10 @@ def focused_bwd_query(q_ptr, do_ptr, kv_ptr, ks_ptr, dq_ptr, dkv_ptr, dks_ptr,
         dphi = tz.dot(do.to(q.dtype), kv_in.T) / z[:, None] + dz[:, None] * ks[None, :]
         dq = _focus_backward(q.to(tz.float32), dphi, eps, POWER)
         tz.store(dq_base + rows[:, None] * stride_dqs + offs_k[None, :] * stride_dqd, dq.to(dq_ptr.dtype.element_ty),
-                 mask=rows[:, None] < N)
-    tz.store(dkv_ptr + bh.to(tz.int64) * (DK * DV) + offs_k[:, None] * DV + offs_v[None, :], dkv)
-    tz.store(dks_ptr + bh.to(tz.int64) * DK + offs_k, dks)
+                 mask=rows[:, None] < hi)
+    part = g.to(tz.int64) * n_bh + bh
+    tz.store(dkv_ptr + part * (DK * DV) + offs_k[:, None] * DV + offs_v[None, :], dkv)
+    tz.store(dks_ptr + part * DK + offs_k, dks)
 
 
 @tz.jit

@@ -1,11 +1,12 @@
 // Host wrappers of kernels/focused_linear_attention.py: argument checks, tile
-// sizes, the float32 KV / ks scratches, and the launches of the forward
-// (KV state, outputs) and the backward (KV state again, dQ with dKV / dks,
-// then dK and dV).
+// sizes, the row splits of the reductions over the sequence, the float32
+// KV / ks scratches, and the launches of the forward (KV state, outputs) and
+// the backward (KV state again, dQ with dKV / dks, then dK and dV).
 #include "ArgumentChecks.h"
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/FocusedLinearAttention.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace terrazzo::ops {
@@ -66,17 +67,54 @@ Keywords keywords(const Dims &d, const FocusedLinearAttentionOptions &o, int64_t
           {"POWER", HostValue::floating(o.power)}};
 }
 
+// How the rows are split between programs of the reductions over the
+// sequence (KV, ks forward; dKV, dks backward): enough splits to fill the
+// GPU (~2 programs per SM of an H100 with the (v block, b, h) programs),
+// each a whole number of row blocks. The interpreter splits every 2 blocks,
+// so small tests cross splits.
+struct Splits {
+  int64_t count, rows;
+};
+
+Splits splitsFor(const LaunchTarget &t, const Dims &d, int64_t programsPerSplit, int64_t blockM) {
+  int64_t blocks = std::max<int64_t>(1, cdiv(d.N, blockM));
+  int64_t want = t.device == TensorArg::Device::Cuda ? cdiv(264, std::max<int64_t>(1, programsPerSplit))
+                                                        : (blocks + 1) / 2;
+  int64_t count = std::clamp<int64_t>(want, 1, blocks);
+  int64_t rows = cdiv(blocks, count) * blockM;
+  return {std::max<int64_t>(1, cdiv(d.N, rows)), rows};
+}
+
+// out = scale * the sum of `splits` float32 partials of `count` elements.
+void sumSplits(const TensorArg &parts, const TensorArg &out, int64_t splits, int64_t count, double scale,
+               const LaunchTarget &target) {
+  const int64_t block = 1024;
+  runKernel(libraryKernel("focused_sum_splits"), target, {cdiv(count, block), 1, 1},
+            {parts.pointer(), out.pointer(), HostValue::integer(splits), HostValue::integer(count),
+             HostValue::floating(scale)},
+            {{"BLOCK", HostValue::integer(block)}});
+}
+
 // KV = mean_j phi(k_j)^T v_j and ks = mean_j phi(k_j) into the scratches.
 void runKvState(const TensorArg &k, const TensorArg &v, const TensorArg &kv, const TensorArg &ks, const Dims &d,
                 const FocusedLinearAttentionOptions &o, const LaunchTarget &target) {
-  std::vector<HostValue> args = {k.pointer(), v.pointer(), kv.pointer(), ks.pointer()};
+  int64_t bv = blockV(target, d.DV), bm = blockRows(target);
+  Splits sp = splitsFor(target, d, d.B * d.H * (d.DV / bv), bm);
+  DeviceScratch kvParts(target, sp.count * d.B * d.H * d.DK * d.DV * sizeof(float));
+  DeviceScratch ksParts(target, sp.count * d.B * d.H * d.DK * sizeof(float));
+  TensorArg kvp = kvParts.tensor("float32", {sp.count, d.B * d.H, d.DK, d.DV});
+  TensorArg ksp = ksParts.tensor("float32", {sp.count, d.B * d.H, d.DK});
+  std::vector<HostValue> args = {k.pointer(), v.pointer(), kvp.pointer(), ksp.pointer()};
   appendStrides(args, k);
   appendStrides(args, v);
   appendSizes(args, d, o);
-  int64_t bv = blockV(target, d.DV);
-  Keywords kw = keywords(d, o, blockRows(target));
+  args.push_back(HostValue::integer(sp.rows));
+  Keywords kw = keywords(d, o, bm);
   kw.emplace_back("BLOCK_V", HostValue::integer(bv));
-  runKernel(libraryKernel("focused_kv_state"), target, {d.DV / bv, d.B * d.H, 1}, args, kw);
+  runKernel(libraryKernel("focused_kv_state"), target, {d.DV / bv, d.B * d.H, sp.count}, args, kw);
+  double invN = 1.0 / (double)std::max<int64_t>(d.N, 1);
+  sumSplits(kvp, kv, sp.count, d.B * d.H * d.DK * d.DV, invN, target);
+  sumSplits(ksp, ks, sp.count, d.B * d.H * d.DK, invN, target);
 }
 } // namespace
 
@@ -116,13 +154,21 @@ void focusedLinearAttentionBackward(const TensorArg &q, const TensorArg &k, cons
   runKvState(k, v, kv, ks, d, options, target);
   int64_t bm = blockRows(target);
   {
-    std::vector<HostValue> args = {q.pointer(),   dout.pointer(), kv.pointer(), ks.pointer(),
-                                   dq.pointer(),  dkv.pointer(),  dks.pointer()};
+    // dq and the split partials of dKV, dks, then their sums.
+    Splits sp = splitsFor(target, d, d.B * d.H, bm);
+    DeviceScratch dkvParts(target, sp.count * kvBytes), dksParts(target, sp.count * ksBytes);
+    TensorArg dkvp = dkvParts.tensor("float32", {sp.count, d.B * d.H, d.DK, d.DV});
+    TensorArg dksp = dksParts.tensor("float32", {sp.count, d.B * d.H, d.DK});
+    std::vector<HostValue> args = {q.pointer(),  dout.pointer(), kv.pointer(), ks.pointer(),
+                                   dq.pointer(), dkvp.pointer(), dksp.pointer()};
     appendStrides(args, q);
     appendStrides(args, dout);
     appendStrides(args, dq);
     appendSizes(args, d, options);
-    runKernel(libraryKernel("focused_bwd_query"), target, {1, d.B * d.H, 1}, args, keywords(d, options, bm));
+    args.push_back(HostValue::integer(sp.rows));
+    runKernel(libraryKernel("focused_bwd_query"), target, {sp.count, d.B * d.H, 1}, args, keywords(d, options, bm));
+    sumSplits(dkvp, dkv, sp.count, d.B * d.H * d.DK * d.DV, 1.0, target);
+    sumSplits(dksp, dks, sp.count, d.B * d.H * d.DK, 1.0, target);
   }
   std::vector<HostValue> args = {k.pointer(), v.pointer(), dkv.pointer(), dks.pointer(), dk.pointer(), dv.pointer()};
   for (auto *t : {&k, &v, &dk, &dv})

@@ -72,9 +72,10 @@ def randn(rng, shape, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("power", [3.0, 2.0])
 def test_forward_backward(rng, dtype, power):
-    """B = 1, H = 2, N = 19 (a ragged second block), Dk = 16, Dv = 32."""
+    """B = 1, H = 2, N = 37 (three row blocks, the last ragged, in two splits of
+    the reductions), Dk = 16, Dv = 32."""
     dtype = np.dtype(dtype)
-    B, H, N, DK, DV = 1, 2, 19, 16, 32
+    B, H, N, DK, DV = 1, 2, 37, 16, 32
     q, k, v, do = randn(rng, (B, H, N, DK), dtype), randn(rng, (B, H, N, DK), dtype), \
         randn(rng, (B, H, N, DV), dtype), randn(rng, (B, H, N, DV), dtype)
     out = poisoned((B, H, N, DV), dtype)
