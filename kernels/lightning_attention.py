@@ -13,9 +13,10 @@ Chunked algorithm (chunks of CHUNK rows; a chunk starting at row c0 holds L
 valid rows, L < CHUNK only for the last one):
 
   * lightning_chunk_states walks the chunks of one (b, h) in order, one
-    (BLOCK_A, BLOCK_B) tile of the state per program, and stores the state
-    *entering* each chunk (the carried state) into a float32 scratch of shape
-    (B * H, NT, DA, DB), then the final state:
+    (BLOCK_A, BLOCK_B) tile of the float32 state per program, and stores the
+    state *entering* each chunk (the carried state) into a scratch of shape
+    (B * H, NT, DA, DB) (in the input dtype: it is only ever read as a
+    tensor-core operand), then the final state (float32):
         M <- lambda^L M + sum_j lambda^(L - 1 - r_j) a_j^T b_j    (r_j = j - c0)
     With REVERSE it walks from the last chunk to the first and adds
         M <- lambda^L M + sum_i lambda^(r_i + 1) a_i^T b_i
@@ -109,7 +110,8 @@ def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_
                            HAS_INITIAL: tz.constexpr = False, STORE_STATES: tz.constexpr = True,
                            STORE_FINAL: tz.constexpr = False):
     # a: (B, H, N, DA), b: (B, H, N, DB); init / final: float32 (B, H, DA, DB)
-    # (strides given); states: float32 contiguous (B * H, cdiv(N, CHUNK), DA, DB).
+    # (strides given); states: contiguous (B * H, cdiv(N, CHUNK), DA, DB), the
+    # input dtype.
     offs_a = tz.program_id(0) * BLOCK_A + tz.arange(0, BLOCK_A)
     offs_b = tz.program_id(1) * BLOCK_B + tz.arange(0, BLOCK_B)
     bh = tz.program_id(2)
@@ -133,7 +135,11 @@ def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_
             t = i
         start = t * CHUNK
         if STORE_STATES:
-            tz.store(states_base + t.to(tz.int64) * (DA * DB) + offs_a[:, None] * DB + offs_b[None, :], m)
+            # The chunk states are read back only as tensor-core operands,
+            # rounded to the input dtype: they are stored that way (half the
+            # traffic of float32); the running state stays float32.
+            tz.store(states_base + t.to(tz.int64) * (DA * DB) + offs_a[:, None] * DB + offs_b[None, :],
+                     m.to(states_ptr.dtype.element_ty))
         rows = start + r
         a = _load_rows(a_base, rows, offs_a, N, stride_as, stride_ad)
         bt = _load_rows(b_base, rows, offs_b, N, stride_bs, stride_bd)

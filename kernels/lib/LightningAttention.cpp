@@ -158,8 +158,10 @@ void runOutput(const OutputLaunch &l, const TensorArg &states, const Dims &d, co
             kw);
 }
 
-size_t statesBytes(const Dims &d, const Tiles &tiles) {
-  return (size_t)(d.B * d.H * cdiv(d.N, tiles.chunk) * d.DK * d.DV) * sizeof(float);
+// The carried state of every chunk, in the input dtype (the output kernel
+// reads it only as a tensor-core operand, rounded to that dtype anyway).
+size_t statesBytes(const Dims &d, const Tiles &tiles, const TensorArg &q) {
+  return (size_t)(d.B * d.H * cdiv(d.N, tiles.chunk) * d.DK * d.DV) * dtypeBytes(q.dtype);
 }
 } // namespace
 
@@ -174,8 +176,8 @@ void lightningAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
   LaunchTarget target = targetOf(q, options);
   Tiles tiles = tilesFor(target);
   double scale = scaleOf(options, d);
-  DeviceScratch scratch(target, statesBytes(d, tiles));
-  TensorArg states = scratch.tensor("float32", {d.B * d.H, cdiv(d.N, tiles.chunk), d.DK, d.DV});
+  DeviceScratch scratch(target, statesBytes(d, tiles, q));
+  TensorArg states = scratch.tensor(q.dtype, {d.B * d.H, cdiv(d.N, tiles.chunk), d.DK, d.DV});
   // With N == 0 the states kernel still runs: the final state is the initial one.
   runStates({k, v, initialState, finalState, d.DK, d.DV, 1.0, false}, states, d, options, target, tiles);
   runOutput({q, k, v, out, d.DK, d.DV, false, scale, scale, false}, states, d, options, target, tiles);
@@ -199,8 +201,8 @@ void lightningAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
   double scale = scaleOf(options, d);
   // One scratch serves the forward states (read by dQ) and then the reverse
   // states (read by dK, dV): the launches are ordered on one stream.
-  DeviceScratch scratch(target, statesBytes(d, tiles));
-  TensorArg states = scratch.tensor("float32", {d.B * d.H, cdiv(d.N, tiles.chunk), d.DK, d.DV});
+  DeviceScratch scratch(target, statesBytes(d, tiles, q));
+  TensorArg states = scratch.tensor(q.dtype, {d.B * d.H, cdiv(d.N, tiles.chunk), d.DK, d.DV});
   if (d.N > 0) {
     runStates({k, v, initialState, nullptr, d.DK, d.DV, 1.0, false}, states, d, options, target, tiles);
     // dq_i = scale * (do_i S_{i}^T): the forward with (q, k, v) -> (do, v, k).
