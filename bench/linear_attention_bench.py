@@ -24,7 +24,11 @@ D = 64, 64 agents) forward and forward + backward against the same math in
 PyTorch ops, eager and torch.compile'd, with the peak extra memory of one
 forward + backward.
 
+Last, our own tile choices (TZ_LIGHTNING_TILES) at S = 32k (--tile-sweep),
+to tune the defaults of kernels/lib/LightningAttention.cpp.
+
 Usage: python3 bench/linear_attention_bench.py [--out DIR] [--seqs 2048,8192] [--skip-variants]
+       [--tile-sweep 32768]
 Writes DIR/linear_attention.json and DIR/linear_attention.md."""
 
 import argparse
@@ -204,6 +208,50 @@ def variants_markdown(results):
     return "\n".join(lines) + "\n"
 
 
+# --- our tile choices (TZ_LIGHTNING_TILES), for tuning the defaults -----------------------
+
+TILE_SWEEP = ["64,32,64,128,64", "64,64,64,128,64", "64,64,64,128,128", "64,32,128,128,64", "128,32,64,128,64",
+              "32,32,64,128,128", "64,16,64,128,64"]
+
+
+def run_tile_sweep(torch, tz, S, results):
+    """ours, forward and forward + backward with decay at S, for each
+    TZ_LIGHTNING_TILES setting (chunk,stateA,stateB,blockK,blockV)."""
+    B = max(1, TOKENS // S)
+    torch.manual_seed(1)
+    q, k, v, do = (torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(4))
+    decay, _ = slopes(torch, True)
+    qg, kg, vg = (x.clone().requires_grad_() for x in (q, k, v))
+
+    def fwd_bwd():
+        for x in (qg, kg, vg):
+            x.grad = None
+        tz.ops.lightning_attention(qg, kg, vg, decay=decay).backward(do)
+
+    for tiles in TILE_SWEEP:
+        os.environ["TZ_LIGHTNING_TILES"] = tiles
+        row = {"S": S, "B": B, "tiles": tiles}
+        try:
+            row["fwd"] = common.cuda_time(lambda: tz.ops.lightning_attention(q, k, v, decay=decay), reps=30,
+                                          budget_s=1.5)
+            row["fwd_bwd"] = common.cuda_time(fwd_bwd, reps=30, budget_s=1.5)
+        except Exception as e:
+            row["error"] = common.describe(e)
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    os.environ.pop("TZ_LIGHTNING_TILES", None)
+
+
+def sweep_markdown(rows):
+    lines = ["", "## Our tiles (TZ_LIGHTNING_TILES = chunk,stateA,stateB,blockK,blockV), decay on", "",
+             "| S | B | tiles | fwd ms | fwd+bwd ms |", "| --- | --- | --- | --- | --- |"]
+    for r in rows:
+        med = lambda key: r[key]["median_ms"] if key in r else None
+        lines.append(f"| {r['S']} | {r['B']} | {r['tiles']} | {fmt(med('fwd'))} | {fmt(med('fwd_bwd'))} |"
+                     + (f" {r['error']}" if "error" in r else ""))
+    return "\n".join(lines) + "\n"
+
+
 def fmt(x, f="{:.3f}"):
     return "-" if x is None else f.format(x)
 
@@ -239,6 +287,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "linear-attention"))
     ap.add_argument("--seqs", default=",".join(map(str, SEQS)))
     ap.add_argument("--skip-variants", action="store_true", help="only lightning attention vs fla")
+    ap.add_argument("--tile-sweep", default="32768",
+                    help="sequence lengths (comma-separated) at which to time our tile choices; empty: none")
     args = ap.parse_args()
     import torch
     import triton
@@ -261,9 +311,13 @@ def main():
     variants = []
     if not args.skip_variants:
         run_variants(torch, tz, variants)
+    sweep = []
+    for S in [int(s) for s in args.tile_sweep.split(",") if s]:
+        run_tile_sweep(torch, tz, S, sweep)
     with open(os.path.join(args.out, "linear_attention.json"), "w") as f:
-        json.dump({"meta": meta, "results": results, "variants": variants}, f, indent=1)
-    text = markdown(meta, results) + (variants_markdown(variants) if variants else "")
+        json.dump({"meta": meta, "results": results, "variants": variants, "tile_sweep": sweep}, f, indent=1)
+    text = markdown(meta, results) + (variants_markdown(variants) if variants else "") + \
+        (sweep_markdown(sweep) if sweep else "")
     with open(os.path.join(args.out, "linear_attention.md"), "w") as f:
         f.write(text)
     print(text)

@@ -7,6 +7,9 @@
 #include "terrazzo/ops/LightningAttention.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 namespace terrazzo::ops {
 
@@ -68,15 +71,45 @@ LaunchTarget targetOf(const TensorArg &q, const LightningAttentionOptions &o) {
 
 // Chunk and tile sizes. The interpreter runs every lane of a tile, so it
 // gets 16-row chunks and 16-wide state tiles (which also makes small tests
-// cross chunk and tile boundaries).
+// cross chunk and tile boundaries). On the GPU: 64-row chunks; 32 x 64
+// state tiles (the states pass is the sequential one: at B * H = 16 and
+// Dk = Dv = 128 that is 128 programs, and 127 registers on sm_90a); the
+// output pass reads 128 key columns at a time and writes 64 value columns
+// (136 registers, no spills). TZ_LIGHTNING_TILES="chunk,stateA,stateB,
+// blockK,blockV" overrides the GPU choice (for tuning runs; each a power of
+// two from 16 to 128, blockK and the state tiles capped by the head dims).
 struct Tiles {
-  int64_t chunk, stateBlock, blockK, blockV;
+  int64_t chunk, stateA, stateB, blockK, blockV;
 };
 
+Tiles tilesFromEnvironment(const char *text) {
+  std::vector<int64_t> v;
+  std::string s(text);
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t comma = s.find(',', pos);
+    std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    char *end = nullptr;
+    long long x = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || x < 16 || x > 128 || (x & (x - 1)) != 0)
+      fail("TZ_LIGHTNING_TILES", "expected five powers of two from 16 to 128 (chunk,stateA,stateB,blockK,blockV), "
+                                 "got '" + s + "'");
+    v.push_back(x);
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  if (v.size() != 5)
+    fail("TZ_LIGHTNING_TILES", "expected five values (chunk,stateA,stateB,blockK,blockV), got '" + s + "'");
+  return {v[0], v[1], v[2], v[3], v[4]};
+}
+
 Tiles tilesFor(const LaunchTarget &t) {
-  if (t.device == TensorArg::Device::Cuda)
-    return {64, 64, 128, 64};
-  return {16, 16, 16, 16};
+  if (t.device != TensorArg::Device::Cuda)
+    return {16, 16, 16, 16, 16};
+  if (const char *env = std::getenv("TZ_LIGHTNING_TILES"); env && *env)
+    return tilesFromEnvironment(env);
+  return {64, 32, 64, 128, 64};
 }
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -108,7 +141,7 @@ void runStates(const StatesLaunch &s, const TensorArg &states, const Dims &d, co
   args.push_back(HostValue::integer(d.H));
   args.push_back(HostValue::integer(d.N));
   args.push_back(HostValue::floating(s.aScale));
-  int64_t blockA = std::min(s.DA, tiles.stateBlock), blockB = std::min(s.DB, tiles.stateBlock);
+  int64_t blockA = std::min(s.DA, tiles.stateA), blockB = std::min(s.DB, tiles.stateB);
   Keywords kw = {{"DA", HostValue::integer(s.DA)},
                  {"DB", HostValue::integer(s.DB)},
                  {"BLOCK_A", HostValue::integer(blockA)},
