@@ -114,7 +114,7 @@ void agentAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
   flashAttentionBackward(q, agents, agentValues, out, lse, dout, dq, dAsKeys, dValues, f);
   flashAttentionBackward(agents, k, v, agentValues, agentLse, dValues, dAsQueries, dk, dv, f);
   std::vector<HostValue> args = {dAsKeys.pointer(), dAsQueries.pointer(), dagents.pointer()};
-  for (auto *t : {&dAsKeys, &dAsQueries, &dagents})
+  for (const TensorArg *t : std::initializer_list<const TensorArg *>{&dAsKeys, &dAsQueries, &dagents})
     for (int64_t s : t->strides)
       args.push_back(HostValue::integer(s));
   for (int64_t x : {d.H, d.n, d.D})
