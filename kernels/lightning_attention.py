@@ -39,6 +39,9 @@ with dS_f the gradient of the final state, R the reverse carried state
     dk = output(v, do, q, M = R^T, intra_scale = scale)        (REVERSE)
     dv = output(k, q, do, M = R,   intra_scale = scale)        (REVERSE)
 
+lightning_backward_states runs the two states passes (forward S, reverse R)
+in one launch, side by side.
+
 The decay enters only through _decay_pow (lambda^n = exp2(-g n) with
 g = s * log2(e)); a variant with another decay rule changes that function
 and the exponents passed to it (docs/linear-attention.md).
@@ -99,22 +102,19 @@ def _state_tile(base, rows, cols, stride_r, stride_c):
 # ---------------------------------------------------------------------------
 
 @tz.jit
-def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_ptr,
-                           stride_ab, stride_ah, stride_as, stride_ad,
-                           stride_bb, stride_bh, stride_bs, stride_bd,
-                           stride_ib, stride_ih, stride_ir, stride_ic,
-                           stride_fb, stride_fh, stride_fr, stride_fc,
-                           H, N, a_scale,
-                           DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
-                           CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False,
-                           HAS_INITIAL: tz.constexpr = False, STORE_STATES: tz.constexpr = True,
-                           STORE_FINAL: tz.constexpr = False):
-    # a: (B, H, N, DA), b: (B, H, N, DB); init / final: float32 (B, H, DA, DB)
-    # (strides given); states: contiguous (B * H, cdiv(N, CHUNK), DA, DB), the
-    # input dtype.
-    offs_a = tz.program_id(0) * BLOCK_A + tz.arange(0, BLOCK_A)
-    offs_b = tz.program_id(1) * BLOCK_B + tz.arange(0, BLOCK_B)
-    bh = tz.program_id(2)
+def _chunk_states(pid_a, pid_b, bh, a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_ptr,
+                  stride_ab, stride_ah, stride_as, stride_ad,
+                  stride_bb, stride_bh, stride_bs, stride_bd,
+                  stride_ib, stride_ih, stride_ir, stride_ic,
+                  stride_fb, stride_fh, stride_fr, stride_fc,
+                  H, N, a_scale,
+                  DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
+                  CHUNK: tz.constexpr, REVERSE: tz.constexpr, HAS_DECAY: tz.constexpr,
+                  HAS_INITIAL: tz.constexpr, STORE_STATES: tz.constexpr, STORE_FINAL: tz.constexpr):
+    # One (BLOCK_A, BLOCK_B) tile of the state of (b, h) = divmod(bh, H)
+    # through every chunk (see lightning_chunk_states).
+    offs_a = pid_a * BLOCK_A + tz.arange(0, BLOCK_A)
+    offs_b = pid_b * BLOCK_B + tz.arange(0, BLOCK_B)
     b = bh // H
     h = bh % H
     g = _decay_rate(decay_ptr, h, HAS_DECAY)
@@ -155,6 +155,63 @@ def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_
     if STORE_FINAL:
         f_base = _base(final_ptr, b, h, stride_fb, stride_fh)
         tz.store(f_base + offs_a[:, None] * stride_fr + offs_b[None, :] * stride_fc, m)
+
+
+@tz.jit
+def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_ptr,
+                           stride_ab, stride_ah, stride_as, stride_ad,
+                           stride_bb, stride_bh, stride_bs, stride_bd,
+                           stride_ib, stride_ih, stride_ir, stride_ic,
+                           stride_fb, stride_fh, stride_fr, stride_fc,
+                           H, N, a_scale,
+                           DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
+                           CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False,
+                           HAS_INITIAL: tz.constexpr = False, STORE_STATES: tz.constexpr = True,
+                           STORE_FINAL: tz.constexpr = False):
+    # a: (B, H, N, DA), b: (B, H, N, DB); init / final: float32 (B, H, DA, DB)
+    # (strides given); states: contiguous (B * H, cdiv(N, CHUNK), DA, DB), the
+    # input dtype.
+    _chunk_states(tz.program_id(0), tz.program_id(1), tz.program_id(2), a_ptr, b_ptr, init_ptr, states_ptr,
+                  final_ptr, decay_ptr, stride_ab, stride_ah, stride_as, stride_ad,
+                  stride_bb, stride_bh, stride_bs, stride_bd, stride_ib, stride_ih, stride_ir, stride_ic,
+                  stride_fb, stride_fh, stride_fr, stride_fc, H, N, a_scale,
+                  DA, DB, BLOCK_A, BLOCK_B, CHUNK, REVERSE, HAS_DECAY, HAS_INITIAL, STORE_STATES, STORE_FINAL)
+
+
+@tz.jit
+def lightning_backward_states(k_ptr, v_ptr, init_ptr, fwd_states_ptr, q_ptr, do_ptr, dfinal_ptr, rev_states_ptr,
+                              dinit_ptr, decay_ptr,
+                              stride_kb, stride_kh, stride_ks, stride_kd,
+                              stride_vb, stride_vh, stride_vs, stride_vd,
+                              stride_ib, stride_ih, stride_ir, stride_ic,
+                              stride_qb, stride_qh, stride_qs, stride_qd,
+                              stride_dob, stride_doh, stride_dos, stride_dod,
+                              stride_fb, stride_fh, stride_fr, stride_fc,
+                              stride_gb, stride_gh, stride_gr, stride_gc,
+                              H, N, scale,
+                              DK: tz.constexpr, DV: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
+                              CHUNK: tz.constexpr, HAS_DECAY: tz.constexpr = False,
+                              HAS_INITIAL: tz.constexpr = False, HAS_DFINAL: tz.constexpr = False,
+                              STORE_DINIT: tz.constexpr = False):
+    # Both sequential passes of the backward in one launch (grid (DK /
+    # BLOCK_A, DV / BLOCK_B, 2 * B * H)), so they run side by side: programs
+    # with bh < B * H recompute the forward states of (k, v) from the initial
+    # state; the others the reverse states of (scale * q, do) from dS_f,
+    # storing dS_0 (dinit: float32, strides g).
+    bh = tz.program_id(2)
+    n_bh = tz.num_programs(2) // 2
+    if bh < n_bh:
+        _chunk_states(tz.program_id(0), tz.program_id(1), bh, k_ptr, v_ptr, init_ptr, fwd_states_ptr, dinit_ptr,
+                      decay_ptr, stride_kb, stride_kh, stride_ks, stride_kd,
+                      stride_vb, stride_vh, stride_vs, stride_vd, stride_ib, stride_ih, stride_ir, stride_ic,
+                      stride_gb, stride_gh, stride_gr, stride_gc, H, N, 1.0,
+                      DK, DV, BLOCK_A, BLOCK_B, CHUNK, False, HAS_DECAY, HAS_INITIAL, True, False)
+    else:
+        _chunk_states(tz.program_id(0), tz.program_id(1), bh - n_bh, q_ptr, do_ptr, dfinal_ptr, rev_states_ptr,
+                      dinit_ptr, decay_ptr, stride_qb, stride_qh, stride_qs, stride_qd,
+                      stride_dob, stride_doh, stride_dos, stride_dod, stride_fb, stride_fh, stride_fr, stride_fc,
+                      stride_gb, stride_gh, stride_gr, stride_gc, H, N, scale,
+                      DK, DV, BLOCK_A, BLOCK_B, CHUNK, True, HAS_DECAY, HAS_DFINAL, True, STORE_DINIT)
 
 
 # ---------------------------------------------------------------------------

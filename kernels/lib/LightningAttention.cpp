@@ -1,7 +1,7 @@
 // Host wrappers of kernels/lightning_attention.py: argument checks, chunk and
-// tile sizes, the carried-state scratch, and the launches of the forward
-// (states, then outputs), the backward (forward states, dQ, reverse states,
-// dK, dV) and the decode step.
+// tile sizes, the carried-state scratches, and the launches of the forward
+// (states, then outputs), the backward (forward and reverse states side by
+// side, then dQ, dK, dV) and the decode step.
 #include "ArgumentChecks.h"
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/LightningAttention.h"
@@ -232,21 +232,46 @@ void lightningAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
   LaunchTarget target = targetOf(q, options);
   Tiles tiles = tilesFor(target);
   double scale = scaleOf(options, d);
-  // One scratch serves the forward states (read by dQ) and then the reverse
-  // states (read by dK, dV): the launches are ordered on one stream.
-  DeviceScratch scratch(target, statesBytes(d, tiles, q));
-  TensorArg states = scratch.tensor(q.dtype, {d.B * d.H, cdiv(d.N, tiles.chunk), d.DK, d.DV});
-  if (d.N > 0) {
-    runStates({k, v, initialState, nullptr, d.DK, d.DV, 1.0, false}, states, d, options, target, tiles);
-    // dq_i = scale * (do_i S_{i}^T): the forward with (q, k, v) -> (do, v, k).
-    runOutput({dout, v, k, dq, d.DV, d.DK, true, scale, scale, false}, states, d, options, target, tiles);
+  // Both sequential passes (the forward states, read by dQ; the reverse
+  // states, read by dK and dV) run in one launch, side by side.
+  int64_t NT = cdiv(d.N, tiles.chunk);
+  DeviceScratch fwdMem(target, statesBytes(d, tiles, q)), revMem(target, statesBytes(d, tiles, q));
+  TensorArg fwdStates = fwdMem.tensor(q.dtype, {d.B * d.H, NT, d.DK, d.DV});
+  TensorArg revStates = revMem.tensor(q.dtype, {d.B * d.H, NT, d.DK, d.DV});
+  {
+    std::vector<HostValue> args = {k.pointer(),         v.pointer(),          pointerOrNone(initialState),
+                                   fwdStates.pointer(), q.pointer(),          dout.pointer(),
+                                   pointerOrNone(dFinalState), revStates.pointer(), pointerOrNone(dInitialState),
+                                   pointerOrNone(options.decay)};
+    appendStrides(args, &k, 4);
+    appendStrides(args, &v, 4);
+    appendStrides(args, initialState, 4);
+    appendStrides(args, &q, 4);
+    appendStrides(args, &dout, 4);
+    appendStrides(args, dFinalState, 4);
+    appendStrides(args, dInitialState, 4);
+    args.push_back(HostValue::integer(d.H));
+    args.push_back(HostValue::integer(d.N));
+    args.push_back(HostValue::floating(scale));
+    int64_t blockA = std::min(d.DK, tiles.stateA), blockB = std::min(d.DV, tiles.stateB);
+    Keywords kw = {{"DK", HostValue::integer(d.DK)},
+                   {"DV", HostValue::integer(d.DV)},
+                   {"BLOCK_A", HostValue::integer(blockA)},
+                   {"BLOCK_B", HostValue::integer(blockB)},
+                   {"CHUNK", HostValue::integer(tiles.chunk)},
+                   {"HAS_DECAY", HostValue::boolean(options.decay != nullptr)},
+                   {"HAS_INITIAL", HostValue::boolean(initialState != nullptr)},
+                   {"HAS_DFINAL", HostValue::boolean(dFinalState != nullptr)},
+                   {"STORE_DINIT", HostValue::boolean(dInitialState != nullptr)}};
+    // With N == 0 it still runs: dS_0 = dS_f.
+    runKernel(libraryKernel("lightning_backward_states"), target, {d.DK / blockA, d.DV / blockB, 2 * d.B * d.H},
+              args, kw);
   }
-  // Reverse states of (scale * q, do), starting from dS_f; what is left
-  // after the first chunk is dS_0.
-  runStates({q, dout, dFinalState, dInitialState, d.DK, d.DV, scale, true}, states, d, options, target, tiles);
   if (d.N > 0) {
-    runOutput({v, dout, q, dk, d.DV, d.DK, true, scale, 1.0, true}, states, d, options, target, tiles);
-    runOutput({k, q, dout, dv, d.DK, d.DV, false, scale, 1.0, true}, states, d, options, target, tiles);
+    // dq_i = scale * (do_i S_i^T): the forward with (q, k, v) -> (do, v, k).
+    runOutput({dout, v, k, dq, d.DV, d.DK, true, scale, scale, false}, fwdStates, d, options, target, tiles);
+    runOutput({v, dout, q, dk, d.DV, d.DK, true, scale, 1.0, true}, revStates, d, options, target, tiles);
+    runOutput({k, q, dout, dv, d.DK, d.DV, false, scale, 1.0, true}, revStates, d, options, target, tiles);
   }
 }
 

@@ -51,6 +51,19 @@ def test_lightning(arch, reverse):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
+def test_lightning_backward_states(arch):
+    q = np.zeros((B, H, N, D), np.float16)
+    states = np.zeros((B * H, N // 64, D, D), np.float16)
+    st4 = np.zeros((B, H, D, D), np.float32)
+    info = compile_kernel("lightning_attention.py", "lightning_backward_states",
+                          (q, q, st4, states, q, q, st4, states, st4, np.zeros(H, np.float32)) + st(q) * 2 + st(st4)
+                          + st(q) * 2 + st(st4) * 2 + (H, N, 0.1),
+                          dict(DK=D, DV=D, BLOCK_A=32, BLOCK_B=64, CHUNK=64, HAS_DECAY=True, HAS_INITIAL=True,
+                               HAS_DFINAL=True, STORE_DINIT=True), arch)
+    assert spills(info) == 0, f"backward states: {info['registers']} registers, {spills(info)} spill bytes"
+
+
+@pytest.mark.parametrize("arch", ARCHS)
 def test_lightning_decode(arch):
     q = np.zeros((B, H, 1, D), np.float16)
     state = np.zeros((B, H, D, D), np.float32)
