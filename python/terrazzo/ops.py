@@ -249,7 +249,8 @@ def _lightning_attention_function():
             def backward(ctx, dout, dfinal=None):
                 q, k, v, initial_state, decay = ctx.saved_tensors
                 need_dinit = initial_state is not None and ctx.needs_input_grad[3]
-                dq, dk, dv, dinit = _la_backward(q, k, v, dout, decay, ctx.scale, initial_state, dfinal, need_dinit)
+                dq, dk, dv, dinit = _la_backward(q, k, v, dout.contiguous(), decay, ctx.scale, initial_state, dfinal,
+                                                 need_dinit)
                 return dq, dk, dv, dinit, None, None, None
 
         _lightning_function = LightningAttention
@@ -331,7 +332,7 @@ def _focused_linear_attention_function():
             def backward(ctx, dout):
                 q, k, v = ctx.saved_tensors
                 dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-                _ops.focused_linear_attention_backward(q, k, v, dout, *ctx.options, dq=dq, dk=dk, dv=dv)
+                _ops.focused_linear_attention_backward(q, k, v, dout.contiguous(), *ctx.options, dq=dq, dk=dk, dv=dv)
                 return dq, dk, dv, None, None, None
 
         _focused_function = FocusedLinearAttention
@@ -395,8 +396,8 @@ def _agent_attention_function():
             def backward(ctx, dout):
                 q, k, v, agents, out, agent_values, agent_lse, lse = ctx.saved_tensors
                 dq, dk, dv, dagents = (torch.empty_like(x) for x in (q, k, v, agents))
-                _ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout, ctx.scale,
-                                              dq=dq, dk=dk, dv=dv, dagents=dagents)
+                _ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout.contiguous(),
+                                              ctx.scale, dq=dq, dk=dk, dv=dv, dagents=dagents)
                 return dq, dk, dv, dagents, None
 
         _agent_function = AgentAttention
