@@ -104,6 +104,13 @@ def test_whole_chunks_wide_keys_and_strides(rng, dtype):
     run(rng, dtype, B=1, H=2, N=32, DK=32, DV=16, decay=True, initial=True, dfinal=True, scale=0.3, layout="bshd")
 
 
+@pytest.mark.parametrize("DK,DV", [(64, 128), (256, 16)])
+def test_library_head_dims(rng, DK, DV):
+    """The issue's head dims (64, 128, 256) on the interpreter, bf16, with
+    decay, an initial state and a final-state gradient."""
+    run(rng, BF16 or F16, B=1, H=2, N=40, DK=DK, DV=DV, decay=True, initial=True, dfinal=True)
+
+
 def test_strong_decay_and_long_sequence(rng):
     """Slopes up to 8 (lambda ~ 3e-4: the decay underflows across a chunk)
     over six chunks; without decay the state grows with N."""
