@@ -30,6 +30,16 @@ valid rows, L < CHUNK only for the last one):
                         + y_s * lambda^(L - 1 - r_j) q_j M
     (x_s = intra_scale, y_s = inter_scale).
 
+Segments: the states pass is split into segments of chunks_per_seg chunks
+that run in parallel, each from a zero state (the first from the initial
+state), storing each chunk's state relative to its segment and the
+segment's own total; lightning_segment_scan chains the totals into the
+state entering each segment (E_{s+1} = lambda^len_s E_s + total_s) and the
+final state, and lightning_chunk_output adds lambda^gap E_s to the chunk's
+state (gap: the rows between the segment's start and the chunk's; from the
+chunk's end to the segment's end in REVERSE). The sequential work per
+program is one segment, not the whole sequence.
+
 The forward is states(a=k, b=v) then output(q, k, v, M=S). The backward,
 with dS_f the gradient of the final state, R the reverse carried state
 (R of the last chunk = dS_f, R after the first chunk = dS_0):
@@ -49,8 +59,9 @@ and the exponents passed to it (docs/linear-attention.md).
 Tensors are addressed through four strides each ((B, H, S, D) logical
 order), so (B, S, H, D) memory needs no copy. States are float32 (B, H, Dk,
 Dv) with any strides. decay is a float32 (H,) tensor of slopes s >= 0.
-Grids: states (DA / BLOCK_A, DB / BLOCK_B, B * H); output
-(cdiv(N, CHUNK), D_V / BLOCK_V, B * H); decode (DV / BLOCK_V, B * H).
+Grids: states (DA / BLOCK_A, DB / BLOCK_B, B * H * n_segs); scan (DA /
+BLOCK_A, DB / BLOCK_B, B * H); output (cdiv(N, CHUNK), D_V / BLOCK_V, B * H);
+decode (DV / BLOCK_V, B * H).
 """
 
 import terrazzo as tz
@@ -102,17 +113,16 @@ def _state_tile(base, rows, cols, stride_r, stride_c):
 # ---------------------------------------------------------------------------
 
 @tz.jit
-def _chunk_states(pid_a, pid_b, bh, a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_ptr,
+def _chunk_states(pid_a, pid_b, bh, seg, a_ptr, b_ptr, init_ptr, states_ptr, totals_ptr, decay_ptr,
                   stride_ab, stride_ah, stride_as, stride_ad,
                   stride_bb, stride_bh, stride_bs, stride_bd,
                   stride_ib, stride_ih, stride_ir, stride_ic,
-                  stride_fb, stride_fh, stride_fr, stride_fc,
-                  H, N, a_scale,
+                  H, N, a_scale, chunks_per_seg,
                   DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
                   CHUNK: tz.constexpr, REVERSE: tz.constexpr, HAS_DECAY: tz.constexpr,
-                  HAS_INITIAL: tz.constexpr, STORE_STATES: tz.constexpr, STORE_FINAL: tz.constexpr):
+                  HAS_INITIAL: tz.constexpr):
     # One (BLOCK_A, BLOCK_B) tile of the state of (b, h) = divmod(bh, H)
-    # through every chunk (see lightning_chunk_states).
+    # through the chunks of segment `seg` (see lightning_chunk_states).
     offs_a = pid_a * BLOCK_A + tz.arange(0, BLOCK_A)
     offs_b = pid_b * BLOCK_B + tz.arange(0, BLOCK_B)
     b = bh // H
@@ -120,26 +130,34 @@ def _chunk_states(pid_a, pid_b, bh, a_ptr, b_ptr, init_ptr, states_ptr, final_pt
     g = _decay_rate(decay_ptr, h, HAS_DECAY)
     a_base = _base(a_ptr, b, h, stride_ab, stride_ah)
     b_base = _base(b_ptr, b, h, stride_bb, stride_bh)
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    n_segs = (n_chunks + chunks_per_seg - 1) // chunks_per_seg
+    first = seg * chunks_per_seg
+    count = tz.minimum(chunks_per_seg, n_chunks - first)
+    # The given initial state enters at the sequence's start: the first
+    # segment (the last one, in reverse); the others start from zero.
     if HAS_INITIAL:
+        if REVERSE:
+            at_start = seg == n_segs - 1
+        else:
+            at_start = seg == 0
         m = _state_tile(_base(init_ptr, b, h, stride_ib, stride_ih), offs_a, offs_b, stride_ir,
-                        stride_ic).to(tz.float32)
+                        stride_ic).to(tz.float32) * at_start.to(tz.float32)
     else:
         m = tz.zeros((BLOCK_A, BLOCK_B), dtype=tz.float32)
-    n_chunks = (N + CHUNK - 1) // CHUNK
     states_base = states_ptr + bh.to(tz.int64) * n_chunks * (DA * DB)
     r = tz.arange(0, CHUNK)
-    for i in range(0, n_chunks):
+    for i in range(0, count):
         if REVERSE:
-            t = n_chunks - 1 - i
+            t = first + count - 1 - i
         else:
-            t = i
+            t = first + i
         start = t * CHUNK
-        if STORE_STATES:
-            # The chunk states are read back only as tensor-core operands,
-            # rounded to the input dtype: they are stored that way (half the
-            # traffic of float32); the running state stays float32.
-            tz.store(states_base + t.to(tz.int64) * (DA * DB) + offs_a[:, None] * DB + offs_b[None, :],
-                     m.to(states_ptr.dtype.element_ty))
+        # The chunk states are read back only as tensor-core operands,
+        # rounded to the input dtype: they are stored that way (half the
+        # traffic of float32); the running state stays float32.
+        tz.store(states_base + t.to(tz.int64) * (DA * DB) + offs_a[:, None] * DB + offs_b[None, :],
+                 m.to(states_ptr.dtype.element_ty))
         rows = start + r
         a = _load_rows(a_base, rows, offs_a, N, stride_as, stride_ad)
         bt = _load_rows(b_base, rows, offs_b, N, stride_bs, stride_bd)
@@ -152,66 +170,109 @@ def _chunk_states(pid_a, pid_b, bh, a_ptr, b_ptr, init_ptr, states_ptr, final_pt
             a = (a.to(tz.float32) * w[:, None]).to(a.dtype)
             m = m * _decay_pow(g, length)
         m = m + tz.dot(a.T, bt) * a_scale
-    if STORE_FINAL:
-        f_base = _base(final_ptr, b, h, stride_fb, stride_fh)
-        tz.store(f_base + offs_a[:, None] * stride_fr + offs_b[None, :] * stride_fc, m)
+    # The segment's own contribution (float32), for lightning_segment_scan.
+    tz.store(totals_ptr + (bh.to(tz.int64) * n_segs + seg) * (DA * DB) + offs_a[:, None] * DB + offs_b[None, :], m)
 
 
 @tz.jit
-def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, final_ptr, decay_ptr,
+def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, totals_ptr, decay_ptr,
                            stride_ab, stride_ah, stride_as, stride_ad,
                            stride_bb, stride_bh, stride_bs, stride_bd,
                            stride_ib, stride_ih, stride_ir, stride_ic,
-                           stride_fb, stride_fh, stride_fr, stride_fc,
-                           H, N, a_scale,
+                           H, N, a_scale, chunks_per_seg,
                            DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
                            CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False,
-                           HAS_INITIAL: tz.constexpr = False, STORE_STATES: tz.constexpr = True,
-                           STORE_FINAL: tz.constexpr = False):
-    # a: (B, H, N, DA), b: (B, H, N, DB); init / final: float32 (B, H, DA, DB)
-    # (strides given); states: contiguous (B * H, cdiv(N, CHUNK), DA, DB), the
-    # input dtype.
-    _chunk_states(tz.program_id(0), tz.program_id(1), tz.program_id(2), a_ptr, b_ptr, init_ptr, states_ptr,
-                  final_ptr, decay_ptr, stride_ab, stride_ah, stride_as, stride_ad,
+                           HAS_INITIAL: tz.constexpr = False):
+    # a: (B, H, N, DA), b: (B, H, N, DB); init: float32 (B, H, DA, DB)
+    # (strides given); states: contiguous (B * H, NT, DA, DB), the input
+    # dtype, each chunk's state relative to its segment; totals: float32
+    # contiguous (B * H, n_segs, DA, DB). Grid (DA / BLOCK_A, DB / BLOCK_B,
+    # B * H * n_segs).
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    n_segs = (n_chunks + chunks_per_seg - 1) // chunks_per_seg
+    z = tz.program_id(2)
+    _chunk_states(tz.program_id(0), tz.program_id(1), z // n_segs, z % n_segs, a_ptr, b_ptr, init_ptr, states_ptr,
+                  totals_ptr, decay_ptr, stride_ab, stride_ah, stride_as, stride_ad,
                   stride_bb, stride_bh, stride_bs, stride_bd, stride_ib, stride_ih, stride_ir, stride_ic,
-                  stride_fb, stride_fh, stride_fr, stride_fc, H, N, a_scale,
-                  DA, DB, BLOCK_A, BLOCK_B, CHUNK, REVERSE, HAS_DECAY, HAS_INITIAL, STORE_STATES, STORE_FINAL)
+                  H, N, a_scale, chunks_per_seg, DA, DB, BLOCK_A, BLOCK_B, CHUNK, REVERSE, HAS_DECAY, HAS_INITIAL)
 
 
 @tz.jit
-def lightning_backward_states(k_ptr, v_ptr, init_ptr, fwd_states_ptr, q_ptr, do_ptr, dfinal_ptr, rev_states_ptr,
-                              dinit_ptr, decay_ptr,
+def lightning_backward_states(k_ptr, v_ptr, init_ptr, fwd_states_ptr, fwd_totals_ptr,
+                              q_ptr, do_ptr, dfinal_ptr, rev_states_ptr, rev_totals_ptr, decay_ptr,
                               stride_kb, stride_kh, stride_ks, stride_kd,
                               stride_vb, stride_vh, stride_vs, stride_vd,
                               stride_ib, stride_ih, stride_ir, stride_ic,
                               stride_qb, stride_qh, stride_qs, stride_qd,
                               stride_dob, stride_doh, stride_dos, stride_dod,
                               stride_fb, stride_fh, stride_fr, stride_fc,
-                              stride_gb, stride_gh, stride_gr, stride_gc,
-                              H, N, scale,
+                              H, N, scale, chunks_per_seg,
                               DK: tz.constexpr, DV: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
                               CHUNK: tz.constexpr, HAS_DECAY: tz.constexpr = False,
-                              HAS_INITIAL: tz.constexpr = False, HAS_DFINAL: tz.constexpr = False,
-                              STORE_DINIT: tz.constexpr = False):
+                              HAS_INITIAL: tz.constexpr = False, HAS_DFINAL: tz.constexpr = False):
     # Both sequential passes of the backward in one launch (grid (DK /
-    # BLOCK_A, DV / BLOCK_B, 2 * B * H)), so they run side by side: programs
-    # with bh < B * H recompute the forward states of (k, v) from the initial
-    # state; the others the reverse states of (scale * q, do) from dS_f,
-    # storing dS_0 (dinit: float32, strides g).
-    bh = tz.program_id(2)
-    n_bh = tz.num_programs(2) // 2
-    if bh < n_bh:
-        _chunk_states(tz.program_id(0), tz.program_id(1), bh, k_ptr, v_ptr, init_ptr, fwd_states_ptr, dinit_ptr,
-                      decay_ptr, stride_kb, stride_kh, stride_ks, stride_kd,
+    # BLOCK_A, DV / BLOCK_B, 2 * B * H * n_segs)), side by side: the first
+    # half recomputes the forward states of (k, v) from the initial state;
+    # the second the reverse states of (scale * q, do) from dS_f.
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    n_segs = (n_chunks + chunks_per_seg - 1) // chunks_per_seg
+    z = tz.program_id(2)
+    half = tz.num_programs(2) // 2
+    if z < half:
+        _chunk_states(tz.program_id(0), tz.program_id(1), z // n_segs, z % n_segs, k_ptr, v_ptr, init_ptr,
+                      fwd_states_ptr, fwd_totals_ptr, decay_ptr, stride_kb, stride_kh, stride_ks, stride_kd,
                       stride_vb, stride_vh, stride_vs, stride_vd, stride_ib, stride_ih, stride_ir, stride_ic,
-                      stride_gb, stride_gh, stride_gr, stride_gc, H, N, 1.0,
-                      DK, DV, BLOCK_A, BLOCK_B, CHUNK, False, HAS_DECAY, HAS_INITIAL, True, False)
+                      H, N, 1.0, chunks_per_seg, DK, DV, BLOCK_A, BLOCK_B, CHUNK, False, HAS_DECAY, HAS_INITIAL)
     else:
-        _chunk_states(tz.program_id(0), tz.program_id(1), bh - n_bh, q_ptr, do_ptr, dfinal_ptr, rev_states_ptr,
-                      dinit_ptr, decay_ptr, stride_qb, stride_qh, stride_qs, stride_qd,
+        zr = z - half
+        _chunk_states(tz.program_id(0), tz.program_id(1), zr // n_segs, zr % n_segs, q_ptr, do_ptr, dfinal_ptr,
+                      rev_states_ptr, rev_totals_ptr, decay_ptr, stride_qb, stride_qh, stride_qs, stride_qd,
                       stride_dob, stride_doh, stride_dos, stride_dod, stride_fb, stride_fh, stride_fr, stride_fc,
-                      stride_gb, stride_gh, stride_gr, stride_gc, H, N, scale,
-                      DK, DV, BLOCK_A, BLOCK_B, CHUNK, True, HAS_DECAY, HAS_DFINAL, True, STORE_DINIT)
+                      H, N, scale, chunks_per_seg, DK, DV, BLOCK_A, BLOCK_B, CHUNK, True, HAS_DECAY, HAS_DFINAL)
+
+
+@tz.jit
+def lightning_segment_scan(totals_ptr, entries_ptr, init_ptr, final_ptr, decay_ptr,
+                           stride_ib, stride_ih, stride_ir, stride_ic,
+                           stride_fb, stride_fh, stride_fr, stride_fc,
+                           H, N, chunks_per_seg,
+                           DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
+                           CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False,
+                           HAS_INITIAL: tz.constexpr = False, STORE_FINAL: tz.constexpr = False):
+    # The state entering each segment (entries, float32, like totals) from
+    # the segments' own contributions: E_0 = 0, E_{s+1} = lambda^len_s E_s +
+    # total_s (segments from the right with REVERSE); what is left after the
+    # last is the final state (dS_0 in reverse). The initial state is already
+    # in the first segment's total; with no segment at all (N == 0) the final
+    # state is the initial one. Grid (DA / BLOCK_A, DB / BLOCK_B, B * H).
+    offs_a = tz.program_id(0) * BLOCK_A + tz.arange(0, BLOCK_A)
+    offs_b = tz.program_id(1) * BLOCK_B + tz.arange(0, BLOCK_B)
+    bh = tz.program_id(2)
+    b = bh // H
+    h = bh % H
+    g = _decay_rate(decay_ptr, h, HAS_DECAY)
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    n_segs = (n_chunks + chunks_per_seg - 1) // chunks_per_seg
+    seg_rows = chunks_per_seg * CHUNK
+    tile = offs_a[:, None] * DB + offs_b[None, :]
+    if HAS_INITIAL:
+        e = _state_tile(_base(init_ptr, b, h, stride_ib, stride_ih), offs_a, offs_b, stride_ir,
+                        stride_ic).to(tz.float32) * (n_segs == 0).to(tz.float32)
+    else:
+        e = tz.zeros((BLOCK_A, BLOCK_B), dtype=tz.float32)
+    for i in range(0, n_segs):
+        if REVERSE:
+            sg = n_segs - 1 - i
+        else:
+            sg = i
+        at = (bh.to(tz.int64) * n_segs + sg) * (DA * DB) + tile
+        tz.store(entries_ptr + at, e)
+        if HAS_DECAY:
+            e = e * _decay_pow(g, tz.minimum(N - sg * seg_rows, seg_rows))
+        e = e + tz.load(totals_ptr + at)
+    if STORE_FINAL:
+        f_base = _base(final_ptr, b, h, stride_fb, stride_fh)
+        tz.store(f_base + offs_a[:, None] * stride_fr + offs_b[None, :] * stride_fc, e)
 
 
 # ---------------------------------------------------------------------------
@@ -219,13 +280,13 @@ def lightning_backward_states(k_ptr, v_ptr, init_ptr, fwd_states_ptr, q_ptr, do_
 # ---------------------------------------------------------------------------
 
 @tz.jit
-def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, out_ptr, decay_ptr,
+def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, entries_ptr, out_ptr, decay_ptr,
                            stride_qb, stride_qh, stride_qs, stride_qd,
                            stride_kb, stride_kh, stride_ks, stride_kd,
                            stride_vb, stride_vh, stride_vs, stride_vd,
                            stride_mr, stride_mc,
                            stride_ob, stride_oh, stride_os, stride_od,
-                           H, N, intra_scale, inter_scale,
+                           H, N, intra_scale, inter_scale, chunks_per_seg,
                            D_QK: tz.constexpr, D_V: tz.constexpr, BLOCK_K: tz.constexpr, BLOCK_V: tz.constexpr,
                            CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False):
     # q, k: (B, H, N, D_QK); v, out: (B, H, N, D_V). The carried state of
@@ -245,6 +306,18 @@ def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, out_ptr, decay_ptr,
     q_base = _base(q_ptr, b, h, stride_qb, stride_qh)
     k_base = _base(k_ptr, b, h, stride_kb, stride_kh)
     m_base = states_ptr + (bh.to(tz.int64) * n_chunks + t) * (D_QK * D_V)
+    # The carried state is the chunk's state within its segment plus the
+    # state entering the segment, decayed over the rows between them.
+    n_segs = (n_chunks + chunks_per_seg - 1) // chunks_per_seg
+    seg = t // chunks_per_seg
+    e_base = entries_ptr + (bh.to(tz.int64) * n_segs + seg) * (D_QK * D_V)
+    if HAS_DECAY:
+        seg_rows = chunks_per_seg * CHUNK
+        if REVERSE:
+            gap = tz.minimum(seg * seg_rows + seg_rows, N) - tz.minimum(start + CHUNK, N)
+        else:
+            gap = start - seg * seg_rows
+        e_decay = _decay_pow(g, gap)
 
     scores = tz.zeros((CHUNK, CHUNK), dtype=tz.float32)
     inter = tz.zeros((CHUNK, BLOCK_V), dtype=tz.float32)
@@ -253,7 +326,12 @@ def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, out_ptr, decay_ptr,
         q = _load_rows(q_base, rows, offs_k, N, stride_qs, stride_qd)
         k = _load_rows(k_base, rows, offs_k, N, stride_ks, stride_kd)
         scores = tz.dot(q, k.T, scores)
-        m = _state_tile(m_base, offs_k, offs_v, stride_mr, stride_mc)
+        m = _state_tile(m_base, offs_k, offs_v, stride_mr, stride_mc).to(tz.float32)
+        e = _state_tile(e_base, offs_k, offs_v, stride_mr, stride_mc)
+        if HAS_DECAY:
+            m = m + e * e_decay
+        else:
+            m = m + e
         inter = tz.dot(q, m.to(q.dtype), inter)
 
     # Row r attends column c of its chunk when c <= r (forward) or c >= r

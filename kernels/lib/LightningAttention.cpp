@@ -6,6 +6,7 @@
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/LightningAttention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -80,28 +81,31 @@ LaunchTarget targetOf(const TensorArg &q, const LightningAttentionOptions &o) {
 // two from 16 to 128, blockK and the state tiles capped by the head dims).
 struct Tiles {
   int64_t chunk, stateA, stateB, blockK, blockV;
+  int64_t segmentChunks = 0; // chunks per segment of the states passes; 0: chosen by segmentsFor
 };
 
 Tiles tilesFromEnvironment(const char *text) {
   std::vector<int64_t> v;
   std::string s(text);
+  const std::string expected = "chunk,stateA,stateB,blockK,blockV (powers of two from 16 to 128) and optionally "
+                               "the chunks per segment (0: automatic)";
   size_t pos = 0;
-  while (pos <= s.size()) {
+  while (true) {
     size_t comma = s.find(',', pos);
     std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     char *end = nullptr;
     long long x = std::strtoll(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || x < 16 || x > 128 || (x & (x - 1)) != 0)
-      fail("TZ_LIGHTNING_TILES", "expected five powers of two from 16 to 128 (chunk,stateA,stateB,blockK,blockV), "
-                                 "got '" + s + "'");
+    bool tile = v.size() < 5;
+    if (item.empty() || *end != '\0' || (tile && (x < 16 || x > 128 || (x & (x - 1)) != 0)) || (!tile && x < 0))
+      fail("TZ_LIGHTNING_TILES", "expected " + expected + ", got '" + s + "'");
     v.push_back(x);
     if (comma == std::string::npos)
       break;
     pos = comma + 1;
   }
-  if (v.size() != 5)
-    fail("TZ_LIGHTNING_TILES", "expected five values (chunk,stateA,stateB,blockK,blockV), got '" + s + "'");
-  return {v[0], v[1], v[2], v[3], v[4]};
+  if (v.size() != 5 && v.size() != 6)
+    fail("TZ_LIGHTNING_TILES", "expected " + expected + ", got '" + s + "'");
+  return {v[0], v[1], v[2], v[3], v[4], v.size() == 6 ? v[5] : 0};
 }
 
 Tiles tilesFor(const LaunchTarget &t) {
@@ -121,41 +125,99 @@ void appendStrides(std::vector<HostValue> &args, const TensorArg *t, size_t rank
     args.push_back(HostValue::integer(t ? t->strides[i] : 0));
 }
 
-// One launch of lightning_chunk_states over the (B * H, NT, DA, DB) scratch.
-struct StatesLaunch {
-  const TensorArg &a, &b;
-  const TensorArg *init, *final;
-  int64_t DA, DB;
-  double aScale;
-  bool reverse;
-};
-
-void runStates(const StatesLaunch &s, const TensorArg &states, const Dims &d, const LightningAttentionOptions &o,
-               const LaunchTarget &target, const Tiles &tiles) {
-  std::vector<HostValue> args = {s.a.pointer(),          s.b.pointer(),         pointerOrNone(s.init),
-                                 states.pointer(),       pointerOrNone(s.final), pointerOrNone(o.decay)};
-  appendStrides(args, &s.a, 4);
-  appendStrides(args, &s.b, 4);
-  appendStrides(args, s.init, 4);
-  appendStrides(args, s.final, 4);
-  args.push_back(HostValue::integer(d.H));
-  args.push_back(HostValue::integer(d.N));
-  args.push_back(HostValue::floating(s.aScale));
-  int64_t blockA = std::min(s.DA, tiles.stateA), blockB = std::min(s.DB, tiles.stateB);
-  Keywords kw = {{"DA", HostValue::integer(s.DA)},
-                 {"DB", HostValue::integer(s.DB)},
-                 {"BLOCK_A", HostValue::integer(blockA)},
-                 {"BLOCK_B", HostValue::integer(blockB)},
-                 {"CHUNK", HostValue::integer(tiles.chunk)},
-                 {"REVERSE", HostValue::boolean(s.reverse)},
-                 {"HAS_DECAY", HostValue::boolean(o.decay != nullptr)},
-                 {"HAS_INITIAL", HostValue::boolean(s.init != nullptr)},
-                 {"STORE_STATES", HostValue::boolean(d.N > 0)},
-                 {"STORE_FINAL", HostValue::boolean(s.final != nullptr)}};
-  runKernel(libraryKernel("lightning_chunk_states"), target, {s.DA / blockA, s.DB / blockB, d.B * d.H}, args, kw);
+// The states passes are split into segments of whole chunks that run in
+// parallel from zero states (lightning_segment_scan then chains them): the
+// sequential length is a segment, not the sequence. On the GPU, enough
+// segments for ~4 programs per SM of an H100 (a whole segment when B * H
+// fills it already); on the interpreter, 2 chunks per segment, so small
+// tests cross segments.
+int64_t chunksPerSegment(const LaunchTarget &t, const Dims &d, const Tiles &tiles) {
+  int64_t chunks = std::max<int64_t>(1, cdiv(d.N, tiles.chunk));
+  if (tiles.segmentChunks > 0)
+    return tiles.segmentChunks;
+  if (t.device != TensorArg::Device::Cuda)
+    return 2;
+  int64_t programs = d.B * d.H * cdiv(d.DK, tiles.stateA) * cdiv(d.DV, tiles.stateB);
+  int64_t segments = std::clamp<int64_t>(cdiv(4 * 132, programs), 1, chunks);
+  return cdiv(chunks, segments);
 }
 
-// One launch of lightning_chunk_output: out = intra(q, k, v) + inter(q, M).
+// The scratches of one direction of the states: each chunk's state within
+// its segment (input dtype), each segment's own total and its entering
+// state (float32).
+struct StateBuffers {
+  DeviceScratch statesMem, totalsMem, entriesMem;
+  TensorArg states, totals, entries;
+  int64_t chunksPerSeg, segments;
+
+  StateBuffers(const LaunchTarget &target, const Dims &d, const Tiles &tiles, const TensorArg &q, int64_t cps)
+      : statesMem(target, bytes(d, cdiv(d.N, tiles.chunk), dtypeBytes(q.dtype))),
+        totalsMem(target, bytes(d, cdiv(cdiv(d.N, tiles.chunk), cps), sizeof(float))),
+        entriesMem(target, bytes(d, cdiv(cdiv(d.N, tiles.chunk), cps), sizeof(float))), chunksPerSeg(cps),
+        segments(cdiv(cdiv(d.N, tiles.chunk), cps)) {
+    int64_t NT = cdiv(d.N, tiles.chunk);
+    states = statesMem.tensor(q.dtype, {d.B * d.H, NT, d.DK, d.DV});
+    totals = totalsMem.tensor("float32", {d.B * d.H, segments, d.DK, d.DV});
+    entries = entriesMem.tensor("float32", {d.B * d.H, segments, d.DK, d.DV});
+  }
+
+  static size_t bytes(const Dims &d, int64_t n, size_t element) {
+    return (size_t)(d.B * d.H * n * d.DK * d.DV) * element;
+  }
+};
+
+Keywords stateKeywords(const Dims &d, const LightningAttentionOptions &o, const Tiles &tiles, int64_t blockA,
+                       int64_t blockB) {
+  return {{"BLOCK_A", HostValue::integer(blockA)},
+          {"BLOCK_B", HostValue::integer(blockB)},
+          {"CHUNK", HostValue::integer(tiles.chunk)},
+          {"HAS_DECAY", HostValue::boolean(o.decay != nullptr)}};
+}
+
+// lightning_chunk_states of (a, b) from `init` into `buf` (forward only:
+// the backward runs both directions through lightning_backward_states).
+void runStates(const TensorArg &a, const TensorArg &b, const TensorArg *init, const StateBuffers &buf, const Dims &d,
+               const LightningAttentionOptions &o, const LaunchTarget &target, const Tiles &tiles) {
+  std::vector<HostValue> args = {a.pointer(),          b.pointer(),          pointerOrNone(init),
+                                 buf.states.pointer(), buf.totals.pointer(), pointerOrNone(o.decay)};
+  appendStrides(args, &a, 4);
+  appendStrides(args, &b, 4);
+  appendStrides(args, init, 4);
+  for (int64_t x : {d.H, d.N})
+    args.push_back(HostValue::integer(x));
+  args.push_back(HostValue::floating(1.0));
+  args.push_back(HostValue::integer(buf.chunksPerSeg));
+  int64_t blockA = std::min(d.DK, tiles.stateA), blockB = std::min(d.DV, tiles.stateB);
+  Keywords kw = stateKeywords(d, o, tiles, blockA, blockB);
+  kw.emplace_back("DA", HostValue::integer(d.DK));
+  kw.emplace_back("DB", HostValue::integer(d.DV));
+  kw.emplace_back("HAS_INITIAL", HostValue::boolean(init != nullptr));
+  runKernel(libraryKernel("lightning_chunk_states"), target, {d.DK / blockA, d.DV / blockB, d.B * d.H * buf.segments},
+            args, kw);
+}
+
+// lightning_segment_scan: the entering state of every segment of `buf`, and
+// the final state (or dS_0 in reverse) into `final` when given.
+void runScan(const StateBuffers &buf, const TensorArg *init, const TensorArg *final, bool reverse, const Dims &d,
+             const LightningAttentionOptions &o, const LaunchTarget &target, const Tiles &tiles) {
+  std::vector<HostValue> args = {buf.totals.pointer(), buf.entries.pointer(), pointerOrNone(init),
+                                 pointerOrNone(final), pointerOrNone(o.decay)};
+  appendStrides(args, init, 4);
+  appendStrides(args, final, 4);
+  for (int64_t x : {d.H, d.N, buf.chunksPerSeg})
+    args.push_back(HostValue::integer(x));
+  int64_t blockA = std::min(d.DK, tiles.stateA), blockB = std::min(d.DV, tiles.stateB);
+  Keywords kw = stateKeywords(d, o, tiles, blockA, blockB);
+  kw.emplace_back("DA", HostValue::integer(d.DK));
+  kw.emplace_back("DB", HostValue::integer(d.DV));
+  kw.emplace_back("REVERSE", HostValue::boolean(reverse));
+  kw.emplace_back("HAS_INITIAL", HostValue::boolean(init != nullptr));
+  kw.emplace_back("STORE_FINAL", HostValue::boolean(final != nullptr));
+  runKernel(libraryKernel("lightning_segment_scan"), target, {d.DK / blockA, d.DV / blockB, d.B * d.H}, args, kw);
+}
+
+// One launch of lightning_chunk_output: out = intra(q, k, v) + inter(q, M),
+// M a chunk's state from `buf` (its tiles, or their transposes).
 struct OutputLaunch {
   const TensorArg &q, &k, &v, &out;
   int64_t DQK, DV;
@@ -164,13 +226,13 @@ struct OutputLaunch {
   bool reverse;
 };
 
-void runOutput(const OutputLaunch &l, const TensorArg &states, const Dims &d, const LightningAttentionOptions &o,
+void runOutput(const OutputLaunch &l, const StateBuffers &buf, const Dims &d, const LightningAttentionOptions &o,
                const LaunchTarget &target, const Tiles &tiles) {
-  std::vector<HostValue> args = {l.q.pointer(), l.k.pointer(),   l.v.pointer(),
-                                 states.pointer(), l.out.pointer(), pointerOrNone(o.decay)};
+  std::vector<HostValue> args = {l.q.pointer(),         l.k.pointer(),     l.v.pointer(), buf.states.pointer(),
+                                 buf.entries.pointer(), l.out.pointer(),   pointerOrNone(o.decay)};
   for (auto *t : {&l.q, &l.k, &l.v})
     appendStrides(args, t, 4);
-  // The scratch holds (rows, cols) = (DA, DB) tiles contiguously; M is
+  // The scratches hold (rows, cols) = (Dk, Dv) tiles contiguously; M is
   // (DQK, DV): the same tile, or its transpose.
   args.push_back(HostValue::integer(l.transposedState ? 1 : l.DV));
   args.push_back(HostValue::integer(l.transposedState ? l.DQK : 1));
@@ -179,6 +241,7 @@ void runOutput(const OutputLaunch &l, const TensorArg &states, const Dims &d, co
   args.push_back(HostValue::integer(d.N));
   args.push_back(HostValue::floating(l.intraScale));
   args.push_back(HostValue::floating(l.interScale));
+  args.push_back(HostValue::integer(buf.chunksPerSeg));
   int64_t blockK = std::min(l.DQK, tiles.blockK), blockV = std::min(l.DV, tiles.blockV);
   Keywords kw = {{"D_QK", HostValue::integer(l.DQK)},
                  {"D_V", HostValue::integer(l.DV)},
@@ -189,12 +252,6 @@ void runOutput(const OutputLaunch &l, const TensorArg &states, const Dims &d, co
                  {"HAS_DECAY", HostValue::boolean(o.decay != nullptr)}};
   runKernel(libraryKernel("lightning_chunk_output"), target, {cdiv(d.N, tiles.chunk), l.DV / blockV, d.B * d.H}, args,
             kw);
-}
-
-// The carried state of every chunk, in the input dtype (the output kernel
-// reads it only as a tensor-core operand, rounded to that dtype anyway).
-size_t statesBytes(const Dims &d, const Tiles &tiles, const TensorArg &q) {
-  return (size_t)(d.B * d.H * cdiv(d.N, tiles.chunk) * d.DK * d.DV) * dtypeBytes(q.dtype);
 }
 } // namespace
 
@@ -209,11 +266,11 @@ void lightningAttentionForward(const TensorArg &q, const TensorArg &k, const Ten
   LaunchTarget target = targetOf(q, options);
   Tiles tiles = tilesFor(target);
   double scale = scaleOf(options, d);
-  DeviceScratch scratch(target, statesBytes(d, tiles, q));
-  TensorArg states = scratch.tensor(q.dtype, {d.B * d.H, cdiv(d.N, tiles.chunk), d.DK, d.DV});
-  // With N == 0 the states kernel still runs: the final state is the initial one.
-  runStates({k, v, initialState, finalState, d.DK, d.DV, 1.0, false}, states, d, options, target, tiles);
-  runOutput({q, k, v, out, d.DK, d.DV, false, scale, scale, false}, states, d, options, target, tiles);
+  StateBuffers buf(target, d, tiles, q, chunksPerSegment(target, d, tiles));
+  runStates(k, v, initialState, buf, d, options, target, tiles);
+  // With N == 0 the scan still runs: the final state is the initial one.
+  runScan(buf, initialState, finalState, false, d, options, target, tiles);
+  runOutput({q, k, v, out, d.DK, d.DV, false, scale, scale, false}, buf, d, options, target, tiles);
 }
 
 void lightningAttentionBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &dout,
@@ -232,47 +289,42 @@ void lightningAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
   LaunchTarget target = targetOf(q, options);
   Tiles tiles = tilesFor(target);
   double scale = scaleOf(options, d);
-  // Both sequential passes (the forward states, read by dQ; the reverse
-  // states, read by dK and dV) run in one launch, side by side.
-  int64_t NT = cdiv(d.N, tiles.chunk);
-  DeviceScratch fwdMem(target, statesBytes(d, tiles, q)), revMem(target, statesBytes(d, tiles, q));
-  TensorArg fwdStates = fwdMem.tensor(q.dtype, {d.B * d.H, NT, d.DK, d.DV});
-  TensorArg revStates = revMem.tensor(q.dtype, {d.B * d.H, NT, d.DK, d.DV});
+  int64_t cps = chunksPerSegment(target, d, tiles);
+  // The forward states (read by dQ) and the reverse states (read by dK and
+  // dV) are computed in one launch, side by side.
+  StateBuffers fwd(target, d, tiles, q, cps), rev(target, d, tiles, q, cps);
   {
-    std::vector<HostValue> args = {k.pointer(),         v.pointer(),          pointerOrNone(initialState),
-                                   fwdStates.pointer(), q.pointer(),          dout.pointer(),
-                                   pointerOrNone(dFinalState), revStates.pointer(), pointerOrNone(dInitialState),
-                                   pointerOrNone(options.decay)};
+    std::vector<HostValue> args = {k.pointer(),          v.pointer(),          pointerOrNone(initialState),
+                                   fwd.states.pointer(), fwd.totals.pointer(), q.pointer(),
+                                   dout.pointer(),       pointerOrNone(dFinalState), rev.states.pointer(),
+                                   rev.totals.pointer(), pointerOrNone(options.decay)};
     appendStrides(args, &k, 4);
     appendStrides(args, &v, 4);
     appendStrides(args, initialState, 4);
     appendStrides(args, &q, 4);
     appendStrides(args, &dout, 4);
     appendStrides(args, dFinalState, 4);
-    appendStrides(args, dInitialState, 4);
-    args.push_back(HostValue::integer(d.H));
-    args.push_back(HostValue::integer(d.N));
+    for (int64_t x : {d.H, d.N})
+      args.push_back(HostValue::integer(x));
     args.push_back(HostValue::floating(scale));
+    args.push_back(HostValue::integer(cps));
     int64_t blockA = std::min(d.DK, tiles.stateA), blockB = std::min(d.DV, tiles.stateB);
-    Keywords kw = {{"DK", HostValue::integer(d.DK)},
-                   {"DV", HostValue::integer(d.DV)},
-                   {"BLOCK_A", HostValue::integer(blockA)},
-                   {"BLOCK_B", HostValue::integer(blockB)},
-                   {"CHUNK", HostValue::integer(tiles.chunk)},
-                   {"HAS_DECAY", HostValue::boolean(options.decay != nullptr)},
-                   {"HAS_INITIAL", HostValue::boolean(initialState != nullptr)},
-                   {"HAS_DFINAL", HostValue::boolean(dFinalState != nullptr)},
-                   {"STORE_DINIT", HostValue::boolean(dInitialState != nullptr)}};
-    // With N == 0 it still runs: dS_0 = dS_f.
-    runKernel(libraryKernel("lightning_backward_states"), target, {d.DK / blockA, d.DV / blockB, 2 * d.B * d.H},
-              args, kw);
+    Keywords kw = stateKeywords(d, options, tiles, blockA, blockB);
+    kw.emplace_back("DK", HostValue::integer(d.DK));
+    kw.emplace_back("DV", HostValue::integer(d.DV));
+    kw.emplace_back("HAS_INITIAL", HostValue::boolean(initialState != nullptr));
+    kw.emplace_back("HAS_DFINAL", HostValue::boolean(dFinalState != nullptr));
+    runKernel(libraryKernel("lightning_backward_states"), target,
+              {d.DK / blockA, d.DV / blockB, 2 * d.B * d.H * fwd.segments}, args, kw);
   }
-  if (d.N > 0) {
-    // dq_i = scale * (do_i S_i^T): the forward with (q, k, v) -> (do, v, k).
-    runOutput({dout, v, k, dq, d.DV, d.DK, true, scale, scale, false}, fwdStates, d, options, target, tiles);
-    runOutput({v, dout, q, dk, d.DV, d.DK, true, scale, 1.0, true}, revStates, d, options, target, tiles);
-    runOutput({k, q, dout, dv, d.DK, d.DV, false, scale, 1.0, true}, revStates, d, options, target, tiles);
-  }
+  runScan(fwd, initialState, nullptr, false, d, options, target, tiles);
+  // What the reverse scan leaves after the first segment is dS_0 (with
+  // N == 0: dS_f itself).
+  runScan(rev, dFinalState, dInitialState, true, d, options, target, tiles);
+  // dq_i = scale * (do_i S_i^T): the forward with (q, k, v) -> (do, v, k).
+  runOutput({dout, v, k, dq, d.DV, d.DK, true, scale, scale, false}, fwd, d, options, target, tiles);
+  runOutput({v, dout, q, dk, d.DV, d.DK, true, scale, 1.0, true}, rev, d, options, target, tiles);
+  runOutput({k, q, dout, dv, d.DK, d.DV, false, scale, 1.0, true}, rev, d, options, target, tiles);
 }
 
 void lightningAttentionDecode(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &state,

@@ -36,15 +36,19 @@ def spills(info):
 def test_lightning(arch, reverse):
     q = np.zeros((B, H, N, D), np.float16)
     states = np.zeros((B * H, N // 64, D, D), np.float16)
+    totals = np.zeros((B * H, 2, D, D), np.float32)
     fin = np.zeros((B, H, D, D), np.float32)
     decay = np.zeros(H, np.float32)
+    tiles = dict(BLOCK_A=32, BLOCK_B=64, CHUNK=64, HAS_DECAY=True, HAS_INITIAL=True)
     info = compile_kernel("lightning_attention.py", "lightning_chunk_states",
-                          (q, q, fin, states, fin, decay) + st(q) * 2 + st(fin) * 2 + (H, N, 1.0),
-                          dict(DA=D, DB=D, BLOCK_A=32, BLOCK_B=64, CHUNK=64, REVERSE=reverse, HAS_DECAY=True,
-                               HAS_INITIAL=True, STORE_STATES=True, STORE_FINAL=True), arch)
+                          (q, q, fin, states, totals, decay) + st(q) * 2 + st(fin) + (H, N, 1.0, 2),
+                          dict(tiles, DA=D, DB=D, REVERSE=reverse), arch)
     assert spills(info) == 0, f"states: {info['registers']} registers, {spills(info)} spill bytes"
+    compile_kernel("lightning_attention.py", "lightning_segment_scan",
+                   (totals, totals, fin, fin, decay) + st(fin) * 2 + (H, N, 2),
+                   dict(tiles, DA=D, DB=D, REVERSE=reverse, STORE_FINAL=True), arch)
     info = compile_kernel("lightning_attention.py", "lightning_chunk_output",
-                          (q, q, q, states, q, decay) + st(q) * 3 + (D, 1) + st(q) + (H, N, 0.1, 0.1),
+                          (q, q, q, states, totals, q, decay) + st(q) * 3 + (D, 1) + st(q) + (H, N, 0.1, 0.1, 2),
                           dict(D_QK=D, D_V=D, BLOCK_K=128, BLOCK_V=64, CHUNK=64, REVERSE=reverse, HAS_DECAY=True),
                           arch)
     assert spills(info) == 0 or arch != "sm_90a", f"output: {info['registers']} registers, {spills(info)} spills"
@@ -54,12 +58,13 @@ def test_lightning(arch, reverse):
 def test_lightning_backward_states(arch):
     q = np.zeros((B, H, N, D), np.float16)
     states = np.zeros((B * H, N // 64, D, D), np.float16)
+    totals = np.zeros((B * H, 2, D, D), np.float32)
     st4 = np.zeros((B, H, D, D), np.float32)
     info = compile_kernel("lightning_attention.py", "lightning_backward_states",
-                          (q, q, st4, states, q, q, st4, states, st4, np.zeros(H, np.float32)) + st(q) * 2 + st(st4)
-                          + st(q) * 2 + st(st4) * 2 + (H, N, 0.1),
+                          (q, q, st4, states, totals, q, q, st4, states, totals, np.zeros(H, np.float32))
+                          + st(q) * 2 + st(st4) + st(q) * 2 + st(st4) + (H, N, 0.1, 2),
                           dict(DK=D, DV=D, BLOCK_A=32, BLOCK_B=64, CHUNK=64, HAS_DECAY=True, HAS_INITIAL=True,
-                               HAS_DFINAL=True, STORE_DINIT=True), arch)
+                               HAS_DFINAL=True), arch)
     assert spills(info) == 0, f"backward states: {info['registers']} registers, {spills(info)} spill bytes"
 
 
