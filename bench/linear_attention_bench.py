@@ -210,8 +210,10 @@ def variants_markdown(results):
 
 # --- our tile choices (TZ_LIGHTNING_TILES), for tuning the defaults -----------------------
 
-TILE_SWEEP = ["64,32,64,128,64", "64,64,64,128,64", "64,64,64,128,128", "64,32,128,128,64", "128,32,64,128,64",
-              "32,32,64,128,128", "64,16,64,128,64"]
+# chunk,stateA,stateB,blockK,blockV[,chunks per segment; 0 or absent: automatic, 1000000: one segment]
+TILE_SWEEP = ["64,32,64,128,64", "64,32,64,128,64,1000000", "64,32,64,128,64,8", "64,32,64,128,64,32",
+              "64,64,64,128,64", "64,64,64,128,128", "64,32,128,128,64", "128,32,64,128,64", "32,32,64,128,128",
+              "64,16,64,128,64"]
 
 
 def run_tile_sweep(torch, tz, S, results):
@@ -243,7 +245,7 @@ def run_tile_sweep(torch, tz, S, results):
 
 
 def sweep_markdown(rows):
-    lines = ["", "## Our tiles (TZ_LIGHTNING_TILES = chunk,stateA,stateB,blockK,blockV), decay on", "",
+    lines = ["", "## Our tiles (TZ_LIGHTNING_TILES = chunk,stateA,stateB,blockK,blockV[,segment chunks]), decay on", "",
              "| S | B | tiles | fwd ms | fwd+bwd ms |", "| --- | --- | --- | --- | --- |"]
     for r in rows:
         med = lambda key: r[key]["median_ms"] if key in r else None
