@@ -1,6 +1,7 @@
 """Lightning attention on the GPU: our tz.ops.lightning_attention vs fla's
 Triton kernels (fla.ops.lightning_attn.chunk_lightning_attn, from the
-fla-core wheel unpacked under third_party_wheels/, with einops beside it),
+fla-core wheel unpacked under third_party_wheels/, with einops and packaging
+beside it),
 forward and forward + backward, bf16.
 
 Shapes: H = 16, Dk = Dv = 128, 32k tokens per batch (B = 32768 / S, at least
@@ -39,7 +40,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "third_party_wheels"))
+# After the environment's packages: the unpacked wheels only fill what it lacks.
+sys.path.append(os.path.join(HERE, "..", "third_party_wheels"))
 
 import common  # noqa: E402
 

@@ -57,8 +57,8 @@ if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
 fi
 # --- linear attention (issue 15) -------------------------------------------------
 # Lightning attention's GPU tests and its benchmark against fla. The benchmark
-# needs fla-core and einops unpacked under third_party_wheels/ (git-ignored):
-#   pip download fla-core einops --no-deps -d /tmp/fla
+# needs fla-core, einops and packaging unpacked under third_party_wheels/ (git-ignored):
+#   pip download fla-core einops packaging --no-deps -d /tmp/fla
 #   mkdir -p third_party_wheels && (cd third_party_wheels && for w in /tmp/fla/*.whl; do unzip -q -o "$w"; done)
 # and carried to the GPU machine along with libterrazzo.so. Run alone with
 #   TERRAZZO_LIB=... bash scripts/gpu-check.sh linear
