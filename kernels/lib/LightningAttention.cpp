@@ -77,8 +77,9 @@ LaunchTarget targetOf(const TensorArg &q, const LightningAttentionOptions &o) {
 // Dk = Dv = 128 that is 128 programs, and 127 registers on sm_90a); the
 // output pass reads 128 key columns at a time and writes 64 value columns
 // (136 registers, no spills). TZ_LIGHTNING_TILES="chunk,stateA,stateB,
-// blockK,blockV" overrides the GPU choice (for tuning runs; each a power of
-// two from 16 to 128, blockK and the state tiles capped by the head dims).
+// blockK,blockV[,segmentChunks]" overrides the choice on either device (for
+// tuning runs, and for tests of other tiles on the interpreter; each tile a
+// power of two from 16 to 128, capped by the head dims).
 struct Tiles {
   int64_t chunk, stateA, stateB, blockK, blockV;
   int64_t segmentChunks = 0; // chunks per segment of the states passes; 0: chosen by segmentsFor
@@ -109,10 +110,10 @@ Tiles tilesFromEnvironment(const char *text) {
 }
 
 Tiles tilesFor(const LaunchTarget &t) {
-  if (t.device != TensorArg::Device::Cuda)
-    return {16, 16, 16, 16, 16};
   if (const char *env = std::getenv("TZ_LIGHTNING_TILES"); env && *env)
     return tilesFromEnvironment(env);
+  if (t.device != TensorArg::Device::Cuda)
+    return {16, 16, 16, 16, 16};
   return {64, 32, 64, 128, 64};
 }
 

@@ -111,6 +111,23 @@ def test_library_head_dims(rng, DK, DV):
     run(rng, BF16 or F16, B=1, H=2, N=40, DK=DK, DV=DV, decay=True, initial=True, dfinal=True)
 
 
+@pytest.mark.parametrize("tiles", ["32,16,32,32,16,1", "64,32,16,16,32,3", "16,16,16,16,16,1000", "128,32,32,32,32"])
+def test_other_tiles(rng, monkeypatch, tiles):
+    """TZ_LIGHTNING_TILES (chunk, state tiles, output tiles, chunks per
+    segment): the GPU's 64- and 128-row chunks, one chunk per segment, a
+    single segment, on the interpreter."""
+    monkeypatch.setenv("TZ_LIGHTNING_TILES", tiles)
+    run(rng, F16, B=1, H=2, N=300, DK=32, DV=32, decay=True, initial=True, dfinal=True)
+
+
+def test_tiles_override_is_checked(rng, monkeypatch):
+    q, k, v, _ = inputs(rng, F16, 1, 1, 8, 16, 16)
+    for bad in ("64,24,64,128,64", "64,32,64,128", "64,32,64,128,64,-1", "a,b"):
+        monkeypatch.setenv("TZ_LIGHTNING_TILES", bad)
+        with pytest.raises(ValueError, match="argument 'TZ_LIGHTNING_TILES': expected chunk,stateA"):
+            tz.ops.lightning_attention(q, k, v)
+
+
 def test_strong_decay_and_long_sequence(rng):
     """Slopes up to 8 (lambda ~ 3e-4: the decay underflows across a chunk)
     over six chunks; without decay the state grows with N."""
