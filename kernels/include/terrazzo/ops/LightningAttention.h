@@ -13,7 +13,8 @@
 // Layout: q and k are (B, H, N, Dk), v and out (B, H, N, Dv); Dk and Dv are
 // powers of two from 16 to 256; q, k, v float16 or bfloat16 alike. Any
 // non-negative strides work ((B, N, H, D) memory is passed by permuting shape
-// and strides). decay: float32 (H,) slopes s >= 0 (finite), any stride.
+// and strides). decay: float32 (H,) slopes, any stride; they should be
+// finite and >= 0 (not checked: the values may live on the device).
 #pragma once
 
 #include "terrazzo/ops/TensorArg.h"
