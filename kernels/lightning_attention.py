@@ -50,7 +50,8 @@ with dS_f the gradient of the final state, R the reverse carried state
     dv = output(k, q, do, M = R,   intra_scale = scale)        (REVERSE)
 
 lightning_backward_states runs the two states passes (forward S, reverse R)
-in one launch, side by side.
+in one launch, side by side; lightning_chunk_dqdk computes dq and dk in one
+pass (the weighted do v^T of a chunk serves both, transposed for dk).
 
 The decay enters only through _decay_pow (lambda^n = exp2(-g n) with
 g = s * log2(e)); a variant with another decay rule changes that function
@@ -280,6 +281,64 @@ def lightning_segment_scan(totals_ptr, entries_ptr, init_ptr, final_ptr, decay_p
 # ---------------------------------------------------------------------------
 
 @tz.jit
+def _segment_entry(entries_ptr, bh, t, start, N, g, chunks_per_seg, D_QK: tz.constexpr, D_V: tz.constexpr,
+                   CHUNK: tz.constexpr, REVERSE: tz.constexpr, HAS_DECAY: tz.constexpr):
+    # Where the state entering chunk t's segment is, and its decay to the
+    # chunk: over the rows from the segment's start to the chunk's (from the
+    # chunk's end to the segment's end in REVERSE).
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    n_segs = (n_chunks + chunks_per_seg - 1) // chunks_per_seg
+    seg = t // chunks_per_seg
+    e_base = entries_ptr + (bh.to(tz.int64) * n_segs + seg) * (D_QK * D_V)
+    if HAS_DECAY:
+        seg_rows = chunks_per_seg * CHUNK
+        if REVERSE:
+            gap = tz.minimum(seg * seg_rows + seg_rows, N) - tz.minimum(start + CHUNK, N)
+        else:
+            gap = start - seg * seg_rows
+        e_decay = _decay_pow(g, gap)
+    else:
+        e_decay = 1.0
+    return e_base, e_decay
+
+
+@tz.jit
+def _carried_state(m_base, e_base, e_decay, rows, cols, stride_mr, stride_mc, dtype: tz.constexpr):
+    # The chunk's state within its segment plus the decayed state entering
+    # the segment, as a tensor-core operand of `dtype`.
+    m = _state_tile(m_base, rows, cols, stride_mr, stride_mc).to(tz.float32)
+    return (m + _state_tile(e_base, rows, cols, stride_mr, stride_mc) * e_decay).to(dtype)
+
+
+@tz.jit
+def _intra_weights(scores, r, g, REVERSE: tz.constexpr, HAS_DECAY: tz.constexpr):
+    # Row r attends column c of its chunk when c <= r (forward) or c >= r
+    # (REVERSE), weighted lambda^|r - c|.
+    if REVERSE:
+        dist = r[None, :] - r[:, None]
+    else:
+        dist = r[:, None] - r[None, :]
+    if HAS_DECAY:
+        w = tz.where(dist >= 0, scores * _decay_pow(g, tz.maximum(dist, 0)), 0.0)
+    else:
+        w = tz.where(dist >= 0, scores, 0.0)
+    return w
+
+
+@tz.jit
+def _inter_weights(inter, r, g, start, N, CHUNK: tz.constexpr, REVERSE: tz.constexpr, HAS_DECAY: tz.constexpr):
+    # The carried state reaches row r decayed lambda^(r + 1) (forward) or
+    # lambda^(L - 1 - r) (REVERSE, L the chunk's valid rows).
+    if HAS_DECAY:
+        if REVERSE:
+            length = tz.minimum(N - start, CHUNK)
+            inter = inter * _decay_pow(g, tz.maximum(length - 1 - r, 0))[:, None]
+        else:
+            inter = inter * _decay_pow(g, r + 1)[:, None]
+    return inter
+
+
+@tz.jit
 def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, entries_ptr, out_ptr, decay_ptr,
                            stride_qb, stride_qh, stride_qs, stride_qd,
                            stride_kb, stride_kh, stride_ks, stride_kd,
@@ -292,7 +351,8 @@ def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, entries_ptr, out_ptr
     # q, k: (B, H, N, D_QK); v, out: (B, H, N, D_V). The carried state of
     # chunk t is read at states_ptr + (bh * NT + t) * D_QK * D_V, element
     # (r, c) of the (D_QK, D_V) tile at r * stride_mr + c * stride_mc (a
-    # transposed read is a swap of the two strides).
+    # transposed read is a swap of the two strides); the entering state of
+    # its segment likewise from entries_ptr.
     t = tz.program_id(0)
     offs_v = tz.program_id(1) * BLOCK_V + tz.arange(0, BLOCK_V)
     bh = tz.program_id(2)
@@ -306,18 +366,8 @@ def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, entries_ptr, out_ptr
     q_base = _base(q_ptr, b, h, stride_qb, stride_qh)
     k_base = _base(k_ptr, b, h, stride_kb, stride_kh)
     m_base = states_ptr + (bh.to(tz.int64) * n_chunks + t) * (D_QK * D_V)
-    # The carried state is the chunk's state within its segment plus the
-    # state entering the segment, decayed over the rows between them.
-    n_segs = (n_chunks + chunks_per_seg - 1) // chunks_per_seg
-    seg = t // chunks_per_seg
-    e_base = entries_ptr + (bh.to(tz.int64) * n_segs + seg) * (D_QK * D_V)
-    if HAS_DECAY:
-        seg_rows = chunks_per_seg * CHUNK
-        if REVERSE:
-            gap = tz.minimum(seg * seg_rows + seg_rows, N) - tz.minimum(start + CHUNK, N)
-        else:
-            gap = start - seg * seg_rows
-        e_decay = _decay_pow(g, gap)
+    e_base, e_decay = _segment_entry(entries_ptr, bh, t, start, N, g, chunks_per_seg, D_QK, D_V, CHUNK, REVERSE,
+                                     HAS_DECAY)
 
     scores = tz.zeros((CHUNK, CHUNK), dtype=tz.float32)
     inter = tz.zeros((CHUNK, BLOCK_V), dtype=tz.float32)
@@ -326,34 +376,82 @@ def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, entries_ptr, out_ptr
         q = _load_rows(q_base, rows, offs_k, N, stride_qs, stride_qd)
         k = _load_rows(k_base, rows, offs_k, N, stride_ks, stride_kd)
         scores = tz.dot(q, k.T, scores)
-        m = _state_tile(m_base, offs_k, offs_v, stride_mr, stride_mc).to(tz.float32)
-        e = _state_tile(e_base, offs_k, offs_v, stride_mr, stride_mc)
-        if HAS_DECAY:
-            m = m + e * e_decay
-        else:
-            m = m + e
-        inter = tz.dot(q, m.to(q.dtype), inter)
+        m = _carried_state(m_base, e_base, e_decay, offs_k, offs_v, stride_mr, stride_mc, q.dtype)
+        inter = tz.dot(q, m, inter)
 
-    # Row r attends column c of its chunk when c <= r (forward) or c >= r
-    # (REVERSE), weighted lambda^|r - c|.
-    if REVERSE:
-        dist = r[None, :] - r[:, None]
-    else:
-        dist = r[:, None] - r[None, :]
-    if HAS_DECAY:
-        scores = tz.where(dist >= 0, scores * _decay_pow(g, tz.maximum(dist, 0)), 0.0)
-        if REVERSE:
-            length = tz.minimum(N - start, CHUNK)
-            inter = inter * _decay_pow(g, tz.maximum(length - 1 - r, 0))[:, None]
-        else:
-            inter = inter * _decay_pow(g, r + 1)[:, None]
-    else:
-        scores = tz.where(dist >= 0, scores, 0.0)
+    scores = _intra_weights(scores, r, g, REVERSE, HAS_DECAY)
+    inter = _inter_weights(inter, r, g, start, N, CHUNK, REVERSE, HAS_DECAY)
     v = _load_rows(_base(v_ptr, b, h, stride_vb, stride_vh), rows, offs_v, N, stride_vs, stride_vd)
     acc = tz.dot((scores * intra_scale).to(v.dtype), v, inter * inter_scale)
     o_base = _base(out_ptr, b, h, stride_ob, stride_oh)
     tz.store(o_base + rows[:, None] * stride_os + offs_v[None, :] * stride_od, acc.to(out_ptr.dtype.element_ty),
              mask=rows[:, None] < N)
+
+
+@tz.jit
+def lightning_chunk_dqdk(q_ptr, k_ptr, v_ptr, do_ptr, fwd_states_ptr, fwd_entries_ptr, rev_states_ptr,
+                         rev_entries_ptr, dq_ptr, dk_ptr, decay_ptr,
+                         stride_qb, stride_qh, stride_qs, stride_qd,
+                         stride_kb, stride_kh, stride_ks, stride_kd,
+                         stride_vb, stride_vh, stride_vs, stride_vd,
+                         stride_dob, stride_doh, stride_dos, stride_dod,
+                         stride_dqb, stride_dqh, stride_dqs, stride_dqd,
+                         stride_dkb, stride_dkh, stride_dks, stride_dkd,
+                         H, N, scale, chunks_per_seg,
+                         DK: tz.constexpr, DV: tz.constexpr, BLOCK_O: tz.constexpr, BLOCK_V: tz.constexpr,
+                         CHUNK: tz.constexpr, HAS_DECAY: tz.constexpr = False):
+    # dq and dk of one chunk and BLOCK_O of their columns, sharing the
+    # decayed, masked P = do v^T of the chunk (dq uses it causally, dk its
+    # transpose):
+    #   dq = scale * (P k + lambda^(r+1) do S^T)
+    #   dk = scale * P^T q + lambda^(L-1-r) v R^T
+    # S from the forward states (and entries), R from the reverse ones, both
+    # stored as (DK, DV) tiles. Grid (cdiv(N, CHUNK), DK / BLOCK_O, B * H).
+    t = tz.program_id(0)
+    offs_o = tz.program_id(1) * BLOCK_O + tz.arange(0, BLOCK_O)
+    bh = tz.program_id(2)
+    b = bh // H
+    h = bh % H
+    g = _decay_rate(decay_ptr, h, HAS_DECAY)
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    start = t * CHUNK
+    r = tz.arange(0, CHUNK)
+    rows = start + r
+    do_base = _base(do_ptr, b, h, stride_dob, stride_doh)
+    v_base = _base(v_ptr, b, h, stride_vb, stride_vh)
+    chunk_at = (bh.to(tz.int64) * n_chunks + t) * (DK * DV)
+    fe_base, fe_decay = _segment_entry(fwd_entries_ptr, bh, t, start, N, g, chunks_per_seg, DK, DV, CHUNK, False,
+                                       HAS_DECAY)
+    re_base, re_decay = _segment_entry(rev_entries_ptr, bh, t, start, N, g, chunks_per_seg, DK, DV, CHUNK, True,
+                                       HAS_DECAY)
+
+    p = tz.zeros((CHUNK, CHUNK), dtype=tz.float32)
+    inter_q = tz.zeros((CHUNK, BLOCK_O), dtype=tz.float32)
+    inter_k = tz.zeros((CHUNK, BLOCK_O), dtype=tz.float32)
+    for vv in tz.static_range(0, DV, BLOCK_V):
+        offs_v = vv + tz.arange(0, BLOCK_V)
+        do = _load_rows(do_base, rows, offs_v, N, stride_dos, stride_dod)
+        v = _load_rows(v_base, rows, offs_v, N, stride_vs, stride_vd)
+        p = tz.dot(do, v.T, p)
+        # (BLOCK_V, BLOCK_O) tiles of S^T and R^T: element (c, r) at r * DV + c.
+        s_t = _carried_state(fwd_states_ptr + chunk_at, fe_base, fe_decay, offs_v, offs_o, 1, DV, do.dtype)
+        inter_q = tz.dot(do, s_t, inter_q)
+        r_t = _carried_state(rev_states_ptr + chunk_at, re_base, re_decay, offs_v, offs_o, 1, DV, do.dtype)
+        inter_k = tz.dot(v, r_t, inter_k)
+
+    p = _intra_weights(p, r, g, False, HAS_DECAY)
+    inter_q = _inter_weights(inter_q, r, g, start, N, CHUNK, False, HAS_DECAY)
+    inter_k = _inter_weights(inter_k, r, g, start, N, CHUNK, True, HAS_DECAY)
+    k = _load_rows(_base(k_ptr, b, h, stride_kb, stride_kh), rows, offs_o, N, stride_ks, stride_kd)
+    q = _load_rows(_base(q_ptr, b, h, stride_qb, stride_qh), rows, offs_o, N, stride_qs, stride_qd)
+    p_in = p.to(k.dtype)
+    dq = tz.dot(p_in, k, inter_q) * scale
+    dk = tz.dot(p_in.T, q) * scale + inter_k
+    mask = rows[:, None] < N
+    tz.store(_base(dq_ptr, b, h, stride_dqb, stride_dqh) + rows[:, None] * stride_dqs + offs_o[None, :] * stride_dqd,
+             dq.to(dq_ptr.dtype.element_ty), mask=mask)
+    tz.store(_base(dk_ptr, b, h, stride_dkb, stride_dkh) + rows[:, None] * stride_dks + offs_o[None, :] * stride_dkd,
+             dk.to(dk_ptr.dtype.element_ty), mask=mask)
 
 
 # ---------------------------------------------------------------------------

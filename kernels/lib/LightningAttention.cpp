@@ -1,7 +1,7 @@
 // Host wrappers of kernels/lightning_attention.py: argument checks, chunk and
 // tile sizes, the carried-state scratches, and the launches of the forward
 // (states, then outputs), the backward (forward and reverse states side by
-// side, then dQ, dK, dV) and the decode step.
+// side, then dQ with dK, then dV) and the decode step.
 #include "ArgumentChecks.h"
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/LightningAttention.h"
@@ -322,9 +322,29 @@ void lightningAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
   // What the reverse scan leaves after the first segment is dS_0 (with
   // N == 0: dS_f itself).
   runScan(rev, dFinalState, dInitialState, true, d, options, target, tiles);
-  // dq_i = scale * (do_i S_i^T): the forward with (q, k, v) -> (do, v, k).
-  runOutput({dout, v, k, dq, d.DV, d.DK, true, scale, scale, false}, fwd, d, options, target, tiles);
-  runOutput({v, dout, q, dk, d.DV, d.DK, true, scale, 1.0, true}, rev, d, options, target, tiles);
+  // dq and dk share each chunk's do v^T (lightning_chunk_dqdk); dv is the
+  // reverse output of (k, q, do) over R.
+  {
+    std::vector<HostValue> args = {q.pointer(),           k.pointer(),          v.pointer(),
+                                   dout.pointer(),        fwd.states.pointer(), fwd.entries.pointer(),
+                                   rev.states.pointer(),  rev.entries.pointer(), dq.pointer(),
+                                   dk.pointer(),          pointerOrNone(options.decay)};
+    for (const TensorArg *t : std::initializer_list<const TensorArg *>{&q, &k, &v, &dout, &dq, &dk})
+      appendStrides(args, t, 4);
+    for (int64_t x : {d.H, d.N})
+      args.push_back(HostValue::integer(x));
+    args.push_back(HostValue::floating(scale));
+    args.push_back(HostValue::integer(cps));
+    int64_t blockO = std::min(d.DK, tiles.blockV), blockV = std::min(d.DV, tiles.blockK);
+    Keywords kw = {{"DK", HostValue::integer(d.DK)},
+                   {"DV", HostValue::integer(d.DV)},
+                   {"BLOCK_O", HostValue::integer(blockO)},
+                   {"BLOCK_V", HostValue::integer(blockV)},
+                   {"CHUNK", HostValue::integer(tiles.chunk)},
+                   {"HAS_DECAY", HostValue::boolean(options.decay != nullptr)}};
+    runKernel(libraryKernel("lightning_chunk_dqdk"), target, {cdiv(d.N, tiles.chunk), d.DK / blockO, d.B * d.H},
+              args, kw);
+  }
   runOutput({k, q, dout, dv, d.DK, d.DV, false, scale, 1.0, true}, rev, d, options, target, tiles);
 }
 

@@ -69,6 +69,18 @@ def test_lightning_backward_states(arch):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
+def test_lightning_dqdk(arch):
+    q = np.zeros((B, H, N, D), np.float16)
+    states = np.zeros((B * H, N // 64, D, D), np.float16)
+    entries = np.zeros((B * H, 2, D, D), np.float32)
+    info = compile_kernel("lightning_attention.py", "lightning_chunk_dqdk",
+                          (q, q, q, q, states, entries, states, entries, q, q, np.zeros(H, np.float32))
+                          + st(q) * 6 + (H, N, 0.1, 2),
+                          dict(DK=D, DV=D, BLOCK_O=64, BLOCK_V=128, CHUNK=64, HAS_DECAY=True), arch)
+    assert spills(info) == 0 or arch != "sm_90a", f"dq/dk: {info['registers']} registers, {spills(info)} spills"
+
+
+@pytest.mark.parametrize("arch", ARCHS)
 def test_lightning_decode(arch):
     q = np.zeros((B, H, 1, D), np.float16)
     state = np.zeros((B, H, D, D), np.float32)
