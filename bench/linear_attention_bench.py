@@ -233,10 +233,14 @@ def run_tile_sweep(torch, tz, S, results):
             x.grad = None
         tz.ops.lightning_attention(qg, kg, vg, decay=decay).backward(do)
 
+    os.environ.pop("TZ_LIGHTNING_TILES", None)
+    ref = tz.ops.lightning_attention(q, k, v, decay=decay)
     for tiles in TILE_SWEEP:
         os.environ["TZ_LIGHTNING_TILES"] = tiles
         row = {"S": S, "B": B, "tiles": tiles}
         try:
+            # Each setting must give the default tiles' output (both round in bf16).
+            row["max_rel_diff_vs_default"] = rel(torch, tz.ops.lightning_attention(q, k, v, decay=decay), ref)
             row["fwd"] = common.cuda_time(lambda: tz.ops.lightning_attention(q, k, v, decay=decay), reps=30,
                                           budget_s=1.5)
             row["fwd_bwd"] = common.cuda_time(fwd_bwd, reps=30, budget_s=1.5)
@@ -249,11 +253,12 @@ def run_tile_sweep(torch, tz, S, results):
 
 def sweep_markdown(rows):
     lines = ["", "## Our tiles (TZ_LIGHTNING_TILES = chunk,stateA,stateB,blockK,blockV[,segment chunks]), decay on", "",
-             "| S | B | tiles | fwd ms | fwd+bwd ms |", "| --- | --- | --- | --- | --- |"]
+             "| S | B | tiles | fwd ms | fwd+bwd ms | max rel diff vs default tiles |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         med = lambda key: r[key]["median_ms"] if key in r else None
-        lines.append(f"| {r['S']} | {r['B']} | {r['tiles']} | {fmt(med('fwd'))} | {fmt(med('fwd_bwd'))} |"
-                     + (f" {r['error']}" if "error" in r else ""))
+        lines.append(f"| {r['S']} | {r['B']} | {r['tiles']} | {fmt(med('fwd'))} | {fmt(med('fwd_bwd'))} | "
+                     f"{fmt(r.get('max_rel_diff_vs_default'), '{:.1e}')} |" + (f" {r['error']}" if "error" in r else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -82,6 +82,15 @@ def test_head_dims(DK, DV):
     run_case(torch.bfloat16, 1, 2, 333, DK, DV, True, initial=False)
 
 
+@pytest.mark.parametrize("tiles", ["64,32,64,128,64,1000000", "64,32,64,128,128,8", "128,32,64,128,64",
+                                   "32,32,64,128,128,1", "64,64,64,128,64,32"])
+def test_other_tiles(monkeypatch, tiles):
+    """The benchmark's tile sweep settings (TZ_LIGHTNING_TILES) give correct
+    results too."""
+    monkeypatch.setenv("TZ_LIGHTNING_TILES", tiles)
+    run_case(torch.bfloat16, 1, 4, 1500, 128, 128, True, initial=True)
+
+
 def test_strides_and_scale():
     run_case(torch.float16, 2, 3, 130, 128, 128, True, initial=True, layout="bshd", scale=0.05)
 
