@@ -12,11 +12,11 @@ so o_i = sum_{j <= i} lambda^(i - j) (q_i . k_j) v_j + lambda^(i + 1) q_i S_0.
 Chunked algorithm (chunks of CHUNK rows; a chunk starting at row c0 holds L
 valid rows, L < CHUNK only for the last one):
 
-  * lightning_chunk_states walks the chunks of one (b, h) in order, one
-    (BLOCK_A, BLOCK_B) tile of the float32 state per program, and stores the
-    state *entering* each chunk (the carried state) into a scratch of shape
-    (B * H, NT, DA, DB) (in the input dtype: it is only ever read as a
-    tensor-core operand), then the final state (float32):
+  * lightning_chunk_states walks the chunks of one (b, h) in order (of one
+    segment, below), one (BLOCK_A, BLOCK_B) tile of the float32 state per
+    program, and stores the state *entering* each chunk (the carried state)
+    into a scratch of shape (B * H, NT, DA, DB) (in the input dtype: it is
+    only ever read as a tensor-core operand), updating it by
         M <- lambda^L M + sum_j lambda^(L - 1 - r_j) a_j^T b_j    (r_j = j - c0)
     With REVERSE it walks from the last chunk to the first and adds
         M <- lambda^L M + sum_i lambda^(r_i + 1) a_i^T b_i
@@ -45,7 +45,7 @@ with dS_f the gradient of the final state, R the reverse carried state
 (R of the last chunk = dS_f, R after the first chunk = dS_0):
 
     dq = scale * output(do, v, k, M = S^T)                     (forward mask)
-    R  = states(a = scale * q, b = do, REVERSE, init = dS_f)
+    R  = states(a = q, b = do, a_scale = scale, REVERSE, init = dS_f)
     dk = output(v, do, q, M = R^T, intra_scale = scale)        (REVERSE)
     dv = output(k, q, do, M = R,   intra_scale = scale)        (REVERSE)
 
