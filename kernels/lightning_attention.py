@@ -53,6 +53,12 @@ lightning_backward_states runs the two states passes (forward S, reverse R)
 in one launch, side by side; lightning_chunk_dqdk computes dq and dk in one
 pass (the weighted do v^T of a chunk serves both, transposed for dk).
 
+FEATURE_MAP(x) (an elementwise @tz.jit function of a float32 tile, or None)
+maps q and k where they are loaded (linear attention with a kernel feature
+map: phi(q_t) S_t with S_t built from phi(k_t)); the backward applies
+FEATURE_MAP_GRAD(x, g) (the map's derivative at x times g) to the gradients
+of the mapped q and k.
+
 The decay enters only through _decay_pow (lambda^n = exp2(-g n) with
 g = s * log2(e)); a variant with another decay rule changes that function
 and the exponents passed to it (docs/linear-attention.md).
@@ -105,6 +111,17 @@ def _load_rows(base, rows, cols, n_rows, stride_r, stride_c):
 
 
 @tz.jit
+def _features(x, rows, n_rows, FEATURE_MAP: tz.constexpr):
+    # q or k rows through the optional feature map (elementwise, in float32);
+    # rows past the sequence stay 0 whatever the map gives for 0.
+    if FEATURE_MAP is None:
+        y = x
+    else:
+        y = tz.where(rows[:, None] < n_rows, FEATURE_MAP(x.to(tz.float32)), 0.0).to(x.dtype)
+    return y
+
+
+@tz.jit
 def _state_tile(base, rows, cols, stride_r, stride_c):
     return tz.load(base + rows[:, None] * stride_r + cols[None, :] * stride_c)
 
@@ -121,7 +138,7 @@ def _chunk_states(pid_a, pid_b, bh, seg, a_ptr, b_ptr, init_ptr, states_ptr, tot
                   H, N, a_scale, chunks_per_seg,
                   DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
                   CHUNK: tz.constexpr, REVERSE: tz.constexpr, HAS_DECAY: tz.constexpr,
-                  HAS_INITIAL: tz.constexpr):
+                  HAS_INITIAL: tz.constexpr, FEATURE_MAP: tz.constexpr):
     # One (BLOCK_A, BLOCK_B) tile of the state of (b, h) = divmod(bh, H)
     # through the chunks of segment `seg` (see lightning_chunk_states).
     offs_a = pid_a * BLOCK_A + tz.arange(0, BLOCK_A)
@@ -160,7 +177,7 @@ def _chunk_states(pid_a, pid_b, bh, seg, a_ptr, b_ptr, init_ptr, states_ptr, tot
         tz.store(states_base + t.to(tz.int64) * (DA * DB) + offs_a[:, None] * DB + offs_b[None, :],
                  m.to(states_ptr.dtype.element_ty))
         rows = start + r
-        a = _load_rows(a_base, rows, offs_a, N, stride_as, stride_ad)
+        a = _features(_load_rows(a_base, rows, offs_a, N, stride_as, stride_ad), rows, N, FEATURE_MAP)
         bt = _load_rows(b_base, rows, offs_b, N, stride_bs, stride_bd)
         if HAS_DECAY:
             length = tz.minimum(N - start, CHUNK)
@@ -183,8 +200,8 @@ def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, totals_ptr, decay
                            H, N, a_scale, chunks_per_seg,
                            DA: tz.constexpr, DB: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
                            CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False,
-                           HAS_INITIAL: tz.constexpr = False):
-    # a: (B, H, N, DA), b: (B, H, N, DB); init: float32 (B, H, DA, DB)
+                           HAS_INITIAL: tz.constexpr = False, FEATURE_MAP: tz.constexpr = None):
+    # a: (B, H, N, DA) (q or k: FEATURE_MAP applies), b: (B, H, N, DB); init: float32 (B, H, DA, DB)
     # (strides given); states: contiguous (B * H, NT, DA, DB), the input
     # dtype, each chunk's state relative to its segment; totals: float32
     # contiguous (B * H, n_segs, DA, DB). Grid (DA / BLOCK_A, DB / BLOCK_B,
@@ -195,7 +212,8 @@ def lightning_chunk_states(a_ptr, b_ptr, init_ptr, states_ptr, totals_ptr, decay
     _chunk_states(tz.program_id(0), tz.program_id(1), z // n_segs, z % n_segs, a_ptr, b_ptr, init_ptr, states_ptr,
                   totals_ptr, decay_ptr, stride_ab, stride_ah, stride_as, stride_ad,
                   stride_bb, stride_bh, stride_bs, stride_bd, stride_ib, stride_ih, stride_ir, stride_ic,
-                  H, N, a_scale, chunks_per_seg, DA, DB, BLOCK_A, BLOCK_B, CHUNK, REVERSE, HAS_DECAY, HAS_INITIAL)
+                  H, N, a_scale, chunks_per_seg, DA, DB, BLOCK_A, BLOCK_B, CHUNK, REVERSE, HAS_DECAY, HAS_INITIAL,
+                  FEATURE_MAP)
 
 
 @tz.jit
@@ -210,7 +228,8 @@ def lightning_backward_states(k_ptr, v_ptr, init_ptr, fwd_states_ptr, fwd_totals
                               H, N, scale, chunks_per_seg,
                               DK: tz.constexpr, DV: tz.constexpr, BLOCK_A: tz.constexpr, BLOCK_B: tz.constexpr,
                               CHUNK: tz.constexpr, HAS_DECAY: tz.constexpr = False,
-                              HAS_INITIAL: tz.constexpr = False, HAS_DFINAL: tz.constexpr = False):
+                              HAS_INITIAL: tz.constexpr = False, HAS_DFINAL: tz.constexpr = False,
+                              FEATURE_MAP: tz.constexpr = None):
     # Both sequential passes of the backward in one launch (grid (DK /
     # BLOCK_A, DV / BLOCK_B, 2 * B * H * n_segs)), side by side: the first
     # half recomputes the forward states of (k, v) from the initial state;
@@ -223,13 +242,15 @@ def lightning_backward_states(k_ptr, v_ptr, init_ptr, fwd_states_ptr, fwd_totals
         _chunk_states(tz.program_id(0), tz.program_id(1), z // n_segs, z % n_segs, k_ptr, v_ptr, init_ptr,
                       fwd_states_ptr, fwd_totals_ptr, decay_ptr, stride_kb, stride_kh, stride_ks, stride_kd,
                       stride_vb, stride_vh, stride_vs, stride_vd, stride_ib, stride_ih, stride_ir, stride_ic,
-                      H, N, 1.0, chunks_per_seg, DK, DV, BLOCK_A, BLOCK_B, CHUNK, False, HAS_DECAY, HAS_INITIAL)
+                      H, N, 1.0, chunks_per_seg, DK, DV, BLOCK_A, BLOCK_B, CHUNK, False, HAS_DECAY, HAS_INITIAL,
+                      FEATURE_MAP)
     else:
         zr = z - half
         _chunk_states(tz.program_id(0), tz.program_id(1), zr // n_segs, zr % n_segs, q_ptr, do_ptr, dfinal_ptr,
                       rev_states_ptr, rev_totals_ptr, decay_ptr, stride_qb, stride_qh, stride_qs, stride_qd,
                       stride_dob, stride_doh, stride_dos, stride_dod, stride_fb, stride_fh, stride_fr, stride_fc,
-                      H, N, scale, chunks_per_seg, DK, DV, BLOCK_A, BLOCK_B, CHUNK, True, HAS_DECAY, HAS_DFINAL)
+                      H, N, scale, chunks_per_seg, DK, DV, BLOCK_A, BLOCK_B, CHUNK, True, HAS_DECAY, HAS_DFINAL,
+                      FEATURE_MAP)
 
 
 @tz.jit
@@ -347,8 +368,10 @@ def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, entries_ptr, out_ptr
                            stride_ob, stride_oh, stride_os, stride_od,
                            H, N, intra_scale, inter_scale, chunks_per_seg,
                            D_QK: tz.constexpr, D_V: tz.constexpr, BLOCK_K: tz.constexpr, BLOCK_V: tz.constexpr,
-                           CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False):
-    # q, k: (B, H, N, D_QK); v, out: (B, H, N, D_V). The carried state of
+                           CHUNK: tz.constexpr, REVERSE: tz.constexpr = False, HAS_DECAY: tz.constexpr = False,
+                           FEATURE_MAP: tz.constexpr = None):
+    # q, k: (B, H, N, D_QK) (queries and keys: FEATURE_MAP applies to both);
+    # v, out: (B, H, N, D_V). The carried state of
     # chunk t is read at states_ptr + (bh * NT + t) * D_QK * D_V, element
     # (r, c) of the (D_QK, D_V) tile at r * stride_mr + c * stride_mc (a
     # transposed read is a swap of the two strides); the entering state of
@@ -373,8 +396,8 @@ def lightning_chunk_output(q_ptr, k_ptr, v_ptr, states_ptr, entries_ptr, out_ptr
     inter = tz.zeros((CHUNK, BLOCK_V), dtype=tz.float32)
     for kk in tz.static_range(0, D_QK, BLOCK_K):
         offs_k = kk + tz.arange(0, BLOCK_K)
-        q = _load_rows(q_base, rows, offs_k, N, stride_qs, stride_qd)
-        k = _load_rows(k_base, rows, offs_k, N, stride_ks, stride_kd)
+        q = _features(_load_rows(q_base, rows, offs_k, N, stride_qs, stride_qd), rows, N, FEATURE_MAP)
+        k = _features(_load_rows(k_base, rows, offs_k, N, stride_ks, stride_kd), rows, N, FEATURE_MAP)
         scores = tz.dot(q, k.T, scores)
         m = _carried_state(m_base, e_base, e_decay, offs_k, offs_v, stride_mr, stride_mc, q.dtype)
         inter = tz.dot(q, m, inter)
@@ -399,7 +422,8 @@ def lightning_chunk_dqdk(q_ptr, k_ptr, v_ptr, do_ptr, fwd_states_ptr, fwd_entrie
                          stride_dkb, stride_dkh, stride_dks, stride_dkd,
                          H, N, scale, chunks_per_seg,
                          DK: tz.constexpr, DV: tz.constexpr, BLOCK_O: tz.constexpr, BLOCK_V: tz.constexpr,
-                         CHUNK: tz.constexpr, HAS_DECAY: tz.constexpr = False):
+                         CHUNK: tz.constexpr, HAS_DECAY: tz.constexpr = False, FEATURE_MAP: tz.constexpr = None,
+                         FEATURE_MAP_GRAD: tz.constexpr = None):
     # dq and dk of one chunk and BLOCK_O of their columns, sharing the
     # decayed, masked P = do v^T of the chunk (dq uses it causally, dk its
     # transpose):
@@ -445,8 +469,12 @@ def lightning_chunk_dqdk(q_ptr, k_ptr, v_ptr, do_ptr, fwd_states_ptr, fwd_entrie
     k = _load_rows(_base(k_ptr, b, h, stride_kb, stride_kh), rows, offs_o, N, stride_ks, stride_kd)
     q = _load_rows(_base(q_ptr, b, h, stride_qb, stride_qh), rows, offs_o, N, stride_qs, stride_qd)
     p_in = p.to(k.dtype)
-    dq = tz.dot(p_in, k, inter_q) * scale
-    dk = tz.dot(p_in.T, q) * scale + inter_k
+    dq = tz.dot(p_in, _features(k, rows, N, FEATURE_MAP), inter_q) * scale
+    dk = tz.dot(p_in.T, _features(q, rows, N, FEATURE_MAP)) * scale + inter_k
+    if FEATURE_MAP is not None:
+        # Gradients of the mapped q and k, back through the map.
+        dq = FEATURE_MAP_GRAD(q.to(tz.float32), dq)
+        dk = FEATURE_MAP_GRAD(k.to(tz.float32), dk)
     mask = rows[:, None] < N
     tz.store(_base(dq_ptr, b, h, stride_dqb, stride_dqh) + rows[:, None] * stride_dqs + offs_o[None, :] * stride_dqd,
              dq.to(dq_ptr.dtype.element_ty), mask=mask)
@@ -467,7 +495,8 @@ def lightning_decode(q_ptr, k_ptr, v_ptr, state_ptr, new_state_ptr, out_ptr, dec
                      stride_nb, stride_nh, stride_nr, stride_nc,
                      stride_ob, stride_oh, stride_od,
                      H, scale,
-                     DK: tz.constexpr, DV: tz.constexpr, BLOCK_V: tz.constexpr, HAS_DECAY: tz.constexpr = False):
+                     DK: tz.constexpr, DV: tz.constexpr, BLOCK_V: tz.constexpr, HAS_DECAY: tz.constexpr = False,
+                     FEATURE_MAP: tz.constexpr = None):
     # S' = lambda S + k^T v, o = scale * q S'. Each program reads and writes
     # only its own (DK, BLOCK_V) slice, so new_state may be state (in place).
     offs_k = tz.arange(0, DK)
@@ -479,6 +508,10 @@ def lightning_decode(q_ptr, k_ptr, v_ptr, state_ptr, new_state_ptr, out_ptr, dec
     q = tz.load(_base(q_ptr, b, h, stride_qb, stride_qh) + offs_k * stride_qd).to(tz.float32)
     k = tz.load(_base(k_ptr, b, h, stride_kb, stride_kh) + offs_k * stride_kd).to(tz.float32)
     v = tz.load(_base(v_ptr, b, h, stride_vb, stride_vh) + offs_v * stride_vd).to(tz.float32)
+    if FEATURE_MAP is not None:
+        # Rounded to the input dtype, as the chunked forward's operands are.
+        q = FEATURE_MAP(q).to(q_ptr.dtype.element_ty).to(tz.float32)
+        k = FEATURE_MAP(k).to(k_ptr.dtype.element_ty).to(tz.float32)
     s = _state_tile(_base(state_ptr, b, h, stride_sb, stride_sh), offs_k, offs_v, stride_sr, stride_sc)
     s = s.to(tz.float32)
     if HAS_DECAY:

@@ -47,6 +47,11 @@ void checkLike(const TensorArg &t, const std::string &name, const TensorArg &lik
 }
 
 void checkOptions(const LightningAttentionOptions &o, const Dims &d, const TensorArg &q) {
+  using K = HostValue::Kind;
+  if (o.featureMap.kind != K::None && o.featureMap.kind != K::Function)
+    fail("feature_map", "must be a @tz.jit function or None");
+  if (o.featureMapGrad.kind != K::None && o.featureMapGrad.kind != K::Function)
+    fail("feature_map_grad", "must be a @tz.jit function or None");
   if (o.scale && !std::isfinite(*o.scale))
     fail("scale", "must be finite, got " + std::to_string(*o.scale));
   if (const TensorArg *s = o.decay) {
@@ -193,6 +198,7 @@ void runStates(const TensorArg &a, const TensorArg &b, const TensorArg *init, co
   kw.emplace_back("DA", HostValue::integer(d.DK));
   kw.emplace_back("DB", HostValue::integer(d.DV));
   kw.emplace_back("HAS_INITIAL", HostValue::boolean(init != nullptr));
+  kw.emplace_back("FEATURE_MAP", o.featureMap);
   runKernel(libraryKernel("lightning_chunk_states"), target, {d.DK / blockA, d.DV / blockB, d.B * d.H * buf.segments},
             args, kw);
 }
@@ -250,7 +256,8 @@ void runOutput(const OutputLaunch &l, const StateBuffers &buf, const Dims &d, co
                  {"BLOCK_V", HostValue::integer(blockV)},
                  {"CHUNK", HostValue::integer(tiles.chunk)},
                  {"REVERSE", HostValue::boolean(l.reverse)},
-                 {"HAS_DECAY", HostValue::boolean(o.decay != nullptr)}};
+                 {"HAS_DECAY", HostValue::boolean(o.decay != nullptr)},
+                 {"FEATURE_MAP", o.featureMap}};
   runKernel(libraryKernel("lightning_chunk_output"), target, {cdiv(d.N, tiles.chunk), l.DV / blockV, d.B * d.H}, args,
             kw);
 }
@@ -287,6 +294,8 @@ void lightningAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
   checkState(dFinalState, "dfinal_state", d, q);
   checkState(dInitialState, "dinitial_state", d, q);
   checkOptions(options, d, q);
+  if (options.featureMap.kind != HostValue::Kind::None && options.featureMapGrad.kind == HostValue::Kind::None)
+    fail("feature_map_grad", "is needed for the backward of a feature_map (its derivative: (x, g) -> phi'(x) * g)");
   LaunchTarget target = targetOf(q, options);
   Tiles tiles = tilesFor(target);
   double scale = scaleOf(options, d);
@@ -315,6 +324,7 @@ void lightningAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
     kw.emplace_back("DV", HostValue::integer(d.DV));
     kw.emplace_back("HAS_INITIAL", HostValue::boolean(initialState != nullptr));
     kw.emplace_back("HAS_DFINAL", HostValue::boolean(dFinalState != nullptr));
+    kw.emplace_back("FEATURE_MAP", options.featureMap);
     runKernel(libraryKernel("lightning_backward_states"), target,
               {d.DK / blockA, d.DV / blockB, 2 * d.B * d.H * fwd.segments}, args, kw);
   }
@@ -341,7 +351,9 @@ void lightningAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
                    {"BLOCK_O", HostValue::integer(blockO)},
                    {"BLOCK_V", HostValue::integer(blockV)},
                    {"CHUNK", HostValue::integer(tiles.chunk)},
-                   {"HAS_DECAY", HostValue::boolean(options.decay != nullptr)}};
+                   {"HAS_DECAY", HostValue::boolean(options.decay != nullptr)},
+                   {"FEATURE_MAP", options.featureMap},
+                   {"FEATURE_MAP_GRAD", options.featureMapGrad}};
     runKernel(libraryKernel("lightning_chunk_dqdk"), target, {cdiv(d.N, tiles.chunk), d.DK / blockO, d.B * d.H},
               args, kw);
   }
@@ -376,7 +388,8 @@ void lightningAttentionDecode(const TensorArg &q, const TensorArg &k, const Tens
   Keywords kw = {{"DK", HostValue::integer(d.DK)},
                  {"DV", HostValue::integer(d.DV)},
                  {"BLOCK_V", HostValue::integer(blockV)},
-                 {"HAS_DECAY", HostValue::boolean(options.decay != nullptr)}};
+                 {"HAS_DECAY", HostValue::boolean(options.decay != nullptr)},
+                 {"FEATURE_MAP", options.featureMap}};
   runKernel(libraryKernel("lightning_decode"), target, {d.DV / blockV, d.B * d.H, 1}, args, kw);
 }
 

@@ -140,10 +140,13 @@ struct LightningArgs {
   std::optional<TensorArg> decay;
   terrazzo::ops::LightningAttentionOptions options;
 
-  LightningArgs(const TensorArg &q, const py::object &decayObj, std::optional<double> scale) {
+  LightningArgs(const TensorArg &q, const py::object &decayObj, std::optional<double> scale,
+                const py::object &featureMap, const py::object &featureMapGrad) {
     decay = optionalTensor(decayObj, "decay");
     options.decay = ptrOf(decay);
     options.scale = scale;
+    options.featureMap = toHostValue(featureMap);
+    options.featureMapGrad = toHostValue(featureMapGrad);
     options.stream = streamOf(q);
   }
   LightningArgs(const LightningArgs &) = delete;
@@ -264,9 +267,10 @@ void bindOps(py::module_ &m) {
   ops.def(
       "lightning_attention_forward",
       [](py::object q, py::object k, py::object v, py::object decay, std::optional<double> scale,
-         py::object initialState, bool returnFinalState, py::object outBuf, py::object finalBuf) -> py::object {
+         py::object initialState, bool returnFinalState, py::object featureMap, py::object outBuf,
+         py::object finalBuf) -> py::object {
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
-        LightningArgs a(tq, decay, scale);
+        LightningArgs a(tq, decay, scale, featureMap, py::none());
         auto init = optionalTensor(initialState, "initial_state");
         py::object out = outputOr(outBuf, v);
         TensorArg tout = tensorArg(out, "out");
@@ -279,15 +283,16 @@ void bindOps(py::module_ &m) {
       },
       "Lightning attention forward: out, or (out, final_state).", py::arg("q"), py::arg("k"), py::arg("v"),
       py::arg("decay") = py::none(), py::arg("scale") = py::none(), py::arg("initial_state") = py::none(),
-      py::arg("return_final_state") = false, py::arg("out") = py::none(), py::arg("final_state_out") = py::none());
+      py::arg("return_final_state") = false, py::arg("feature_map") = py::none(), py::arg("out") = py::none(),
+      py::arg("final_state_out") = py::none());
   ops.def(
       "lightning_attention_backward",
       [](py::object q, py::object k, py::object v, py::object dout, py::object decay, std::optional<double> scale,
-         py::object initialState, py::object dFinalState, bool needDInitial, py::object dqBuf, py::object dkBuf,
-         py::object dvBuf, py::object dInitBuf) {
+         py::object initialState, py::object dFinalState, bool needDInitial, py::object featureMap,
+         py::object featureMapGrad, py::object dqBuf, py::object dkBuf, py::object dvBuf, py::object dInitBuf) {
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         TensorArg tdout = tensorArg(dout, "dout");
-        LightningArgs a(tq, decay, scale);
+        LightningArgs a(tq, decay, scale, featureMap, featureMapGrad);
         auto init = optionalTensor(initialState, "initial_state");
         auto dfin = optionalTensor(dFinalState, "dfinal_state");
         py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
@@ -301,15 +306,16 @@ void bindOps(py::module_ &m) {
       "Lightning attention backward: (dq, dk, dv, dinitial_state or None).", py::arg("q"), py::arg("k"),
       py::arg("v"), py::arg("dout"), py::arg("decay") = py::none(), py::arg("scale") = py::none(),
       py::arg("initial_state") = py::none(), py::arg("dfinal_state") = py::none(),
-      py::arg("need_dinitial_state") = true, py::arg("dq") = py::none(), py::arg("dk") = py::none(),
+      py::arg("need_dinitial_state") = true, py::arg("feature_map") = py::none(),
+      py::arg("feature_map_grad") = py::none(), py::arg("dq") = py::none(), py::arg("dk") = py::none(),
       py::arg("dv") = py::none(), py::arg("dinitial_state") = py::none());
   ops.def(
       "lightning_attention_decode",
       [](py::object q, py::object k, py::object v, py::object state, py::object decay, std::optional<double> scale,
-         bool inplace, py::object outBuf, py::object newStateBuf) {
+         bool inplace, py::object featureMap, py::object outBuf, py::object newStateBuf) {
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         TensorArg tstate = tensorArg(state, "state");
-        LightningArgs a(tq, decay, scale);
+        LightningArgs a(tq, decay, scale, featureMap, py::none());
         py::object out = outputOr(outBuf, v);
         py::object newState = inplace ? state : stateOr(newStateBuf, q, tq, tv);
         // Without a new state (q or v malformed) the library's checks of q and v fail first.
@@ -319,7 +325,7 @@ void bindOps(py::module_ &m) {
       },
       "One lightning-attention decoding step: (out, new_state).", py::arg("q"), py::arg("k"), py::arg("v"),
       py::arg("state"), py::arg("decay") = py::none(), py::arg("scale") = py::none(), py::arg("inplace") = false,
-      py::arg("out") = py::none(), py::arg("new_state_out") = py::none());
+      py::arg("feature_map") = py::none(), py::arg("out") = py::none(), py::arg("new_state_out") = py::none());
 
   ops.def(
       "focused_linear_attention_forward",

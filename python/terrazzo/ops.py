@@ -204,24 +204,26 @@ def cosine_sim_attention_backward(q, k, v, out, lse, dout, *, scale=10.0, causal
 # --- lightning attention (linear attention with decay) ---------------------------------
 
 
-def _la_forward(q, k, v, decay, scale, initial_state, need_final):
+def _la_forward(q, k, v, decay, scale, initial_state, need_final, feature_map=None):
     import torch
     out = torch.empty_like(v)
     final = None
     if need_final:
         final = torch.empty((q.shape[0], q.shape[1], q.shape[3], v.shape[3]), dtype=torch.float32, device=q.device)
-    _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, need_final, out=out, final_state_out=final)
+    _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, need_final, feature_map, out=out,
+                                     final_state_out=final)
     return out, final
 
 
-def _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial):
+def _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial, feature_map=None,
+                 feature_map_grad=None):
     import torch
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     dinit = None
     if need_dinitial:
         dinit = torch.empty((q.shape[0], q.shape[1], q.shape[3], v.shape[3]), dtype=torch.float32, device=q.device)
-    _ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial, dq=dq,
-                                      dk=dk, dv=dv, dinitial_state=dinit)
+    _ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial,
+                                      feature_map, feature_map_grad, dq=dq, dk=dk, dv=dv, dinitial_state=dinit)
     return dq, dk, dv, dinit
 
 
@@ -239,10 +241,11 @@ def _lightning_attention_function():
 
         class LightningAttention(torch.autograd.Function):
             @staticmethod
-            def forward(ctx, q, k, v, initial_state, decay, scale, return_final_state):
-                out, final = _la_forward(q, k, v, decay, scale, initial_state, return_final_state)
+            def forward(ctx, q, k, v, initial_state, decay, scale, return_final_state, feature_map, feature_map_grad):
+                out, final = _la_forward(q, k, v, decay, scale, initial_state, return_final_state, feature_map)
                 ctx.save_for_backward(q, k, v, initial_state, decay)
                 ctx.scale = scale
+                ctx.maps = (feature_map, feature_map_grad)
                 return (out, final) if return_final_state else out
 
             @staticmethod
@@ -250,14 +253,15 @@ def _lightning_attention_function():
                 q, k, v, initial_state, decay = ctx.saved_tensors
                 need_dinit = initial_state is not None and ctx.needs_input_grad[3]
                 dq, dk, dv, dinit = _la_backward(q, k, v, dout.contiguous(), decay, ctx.scale, initial_state, dfinal,
-                                                 need_dinit)
-                return dq, dk, dv, dinit, None, None, None
+                                                 need_dinit, *ctx.maps)
+                return dq, dk, dv, dinit, None, None, None, None, None
 
         _lightning_function = LightningAttention
     return _lightning_function
 
 
-def lightning_attention(q, k, v, *, decay=None, scale=None, initial_state=None, return_final_state=False):
+def lightning_attention(q, k, v, *, decay=None, scale=None, initial_state=None, return_final_state=False,
+                        feature_map=None, feature_map_grad=None):
     """Lightning attention (Lightning Attention-2 / TransNormerLLM): causal
     linear attention with an optional per-head exponential decay. Per batch
     and head, with lambda = exp(-decay[h]) and q multiplied by ``scale``
@@ -271,14 +275,20 @@ def lightning_attention(q, k, v, *, decay=None, scale=None, initial_state=None, 
     ``initial_state``: float32 (B, H, Dk, Dv) or None. Returns the output
     (like v), and with ``return_final_state`` also the float32 final state
     S_{N-1}. With torch tensors the result is differentiable in q, k, v and
-    the initial state."""
+    the initial state.
+
+    ``feature_map``: an optional ``@tz.jit`` function phi(x) of a float32
+    tile, applied elementwise to q and k inside the kernels (o_t = phi(q_t)
+    S_t, S_t built from phi(k_t)); the backward needs ``feature_map_grad(x,
+    g)``, returning phi'(x) * g (docs/linear-attention.md)."""
     if _is_torch(q):
-        return _lightning_attention_function().apply(q, k, v, initial_state, decay, scale, return_final_state)
-    return _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, return_final_state)
+        return _lightning_attention_function().apply(q, k, v, initial_state, decay, scale, return_final_state,
+                                                     feature_map, feature_map_grad)
+    return _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, return_final_state, feature_map)
 
 
 def lightning_attention_backward(q, k, v, dout, *, decay=None, scale=None, initial_state=None, dfinal_state=None,
-                                 need_dinitial_state=True):
+                                 need_dinitial_state=True, feature_map=None, feature_map_grad=None):
     """Gradients of lightning_attention for the output gradient ``dout`` and
     (optionally) the gradient of the final state ``dfinal_state`` (float32
     (B, H, Dk, Dv)). Returns (dq, dk, dv, dinitial_state): dq, dk like q,
@@ -286,12 +296,13 @@ def lightning_attention_backward(q, k, v, dout, *, decay=None, scale=None, initi
     ``need_dinitial_state=False``; the gradient of a zero initial state
     when none is given)."""
     if _is_torch(q):
-        return _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial_state)
+        return _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial_state,
+                            feature_map, feature_map_grad)
     return tuple(_ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state,
-                                                   need_dinitial_state))
+                                                   need_dinitial_state, feature_map, feature_map_grad))
 
 
-def lightning_attention_decode(q, k, v, state, *, decay=None, scale=None, inplace=False):
+def lightning_attention_decode(q, k, v, state, *, decay=None, scale=None, inplace=False, feature_map=None):
     """One decoding step of lightning_attention: q, k (B, H, 1, Dk), v
     (B, H, 1, Dv) and the float32 (B, H, Dk, Dv) state after the previous
     tokens. Returns (out, new_state) with new_state = lambda * state + k^T v
@@ -302,9 +313,10 @@ def lightning_attention_decode(q, k, v, state, *, decay=None, scale=None, inplac
         import torch
         out = torch.empty_like(v)
         new_state = state if inplace else torch.empty_like(state, memory_format=torch.contiguous_format)
-        _ops.lightning_attention_decode(q, k, v, state, decay, scale, False, out=out, new_state_out=new_state)
+        _ops.lightning_attention_decode(q, k, v, state, decay, scale, False, feature_map, out=out,
+                                        new_state_out=new_state)
         return out, new_state
-    return tuple(_ops.lightning_attention_decode(q, k, v, state, decay, scale, inplace))
+    return tuple(_ops.lightning_attention_decode(q, k, v, state, decay, scale, inplace, feature_map))
 
 
 # --- focused linear attention (FLatten) -------------------------------------------------

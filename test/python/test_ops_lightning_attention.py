@@ -201,6 +201,72 @@ def test_decode_poisoned_outputs_and_strides(rng):
 
 
 # ---------------------------------------------------------------------------
+# a feature map (linear attention with phi(x) = elu(x) + 1)
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def elu_plus_one(x):
+    return tz.where(x > 0.0, x + 1.0, tz.exp(x))
+
+
+@tz.jit
+def elu_plus_one_grad(x, g):
+    return tz.where(x > 0.0, g, g * tz.exp(x))
+
+
+def elu_plus_one_np(x):
+    x = np.asarray(x, np.float64)
+    return np.where(x > 0, x + 1.0, np.exp(np.minimum(x, 0.0)))
+
+
+def elu_plus_one_grad_np(x):
+    x = np.asarray(x, np.float64)
+    return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_feature_map(rng, dtype):
+    """phi(q_t) S_t with S_t from phi(k_t): the output, final state, every
+    gradient (through phi's derivative) and decoding, against the recurrence
+    on phi(q), phi(k) in float64; N = 37 so the padding rows (phi(0) = 1)
+    must stay out of the states."""
+    dtype = np.dtype(dtype)
+    B, H, N, DK, DV = 1, 2, 37, 16, 32
+    q, k, v, do = inputs(rng, dtype, B, H, N, DK, DV)
+    dec = slopes(rng, H)
+    init = randn(rng, (B, H, DK, DV), np.float32)
+    dfin = randn(rng, (B, H, DK, DV), np.float32, 0.3)
+    maps = dict(feature_map=elu_plus_one)
+    out, fin = tz.ops.lightning_attention(q, k, v, decay=dec, initial_state=init, return_final_state=True, **maps)
+    pq, pk = elu_plus_one_np(q), elu_plus_one_np(k)
+    r_out, r_fin, _ = ref_forward(pq, pk, v, dec, None, init)
+    check("out", out, r_out, OUT_TOL[dtype])
+    check("final_state", fin, r_fin, STATE_TOL[dtype])
+    grads = tz.ops.lightning_attention_backward(q, k, v, do, decay=dec, initial_state=init, dfinal_state=dfin,
+                                                feature_map=elu_plus_one, feature_map_grad=elu_plus_one_grad)
+    rdq, rdk, rdv, rdinit = ref_backward(pq, pk, v, do, dec, None, init, dfin)
+    refs = (rdq * elu_plus_one_grad_np(q), rdk * elu_plus_one_grad_np(k), rdv, rdinit)
+    for name, got, ref in zip(("dq", "dk", "dv", "dinitial_state"), grads, refs):
+        check(name, got, ref, GRAD_TOL[dtype])
+    # decode the last three tokens from the state the forward reached before them
+    _, state = tz.ops.lightning_attention(q[:, :, :N - 3], k[:, :, :N - 3], v[:, :, :N - 3], decay=dec,
+                                          initial_state=init, return_final_state=True, **maps)
+    for t in range(N - 3, N):
+        o, state = tz.ops.lightning_attention_decode(q[:, :, t:t + 1], k[:, :, t:t + 1], v[:, :, t:t + 1], state,
+                                                     decay=dec, inplace=True, **maps)
+        check(f"decode out {t}", o, r_out[:, :, t:t + 1], OUT_TOL[dtype])
+    check("decode final state", state, r_fin, STATE_TOL[dtype])
+
+
+def test_feature_map_needs_its_gradient_for_the_backward(rng):
+    q, k, v, do = inputs(rng, F16, 1, 1, 8, 16, 16)
+    with pytest.raises(ValueError, match="argument 'feature_map_grad': is needed for the backward"):
+        tz.ops.lightning_attention_backward(q, k, v, do, feature_map=elu_plus_one)
+    with pytest.raises(ValueError, match="argument 'feature_map': must be a @tz.jit function"):
+        tz.ops.lightning_attention(q, k, v, feature_map=3)
+
+
+# ---------------------------------------------------------------------------
 # the reference itself, and argument errors
 # ---------------------------------------------------------------------------
 

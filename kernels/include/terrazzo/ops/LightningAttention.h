@@ -26,7 +26,11 @@ namespace terrazzo::ops {
 struct LightningAttentionOptions {
   std::optional<double> scale;     // default 1 / sqrt(Dk), applied to q
   const TensorArg *decay = nullptr; // float32 (H,), or null: no decay
-  void *stream = nullptr;           // CUstream of a GPU call (null: the default stream)
+  // Optional feature map: a jit function phi(x) of a float32 tile, applied
+  // elementwise to q and k (o_t = phi(q_t) S_t, S_t from phi(k_t)), and for
+  // the backward its derivative featureMapGrad(x, g) = phi'(x) * g. None: no map.
+  HostValue featureMap, featureMapGrad;
+  void *stream = nullptr; // CUstream of a GPU call (null: the default stream)
 };
 
 // out: like v. initialState: float32 (B, H, Dk, Dv) or null (zeros).
