@@ -80,6 +80,32 @@ def test_lightning_dqdk(arch):
     assert spills(info) == 0 or arch != "sm_90a", f"dq/dk: {info['registers']} registers, {spills(info)} spills"
 
 
+@tz.jit
+def elu_plus_one(x):
+    return tz.where(x > 0.0, x + 1.0, tz.exp(x))
+
+
+@tz.jit
+def elu_plus_one_grad(x, g):
+    return tz.where(x > 0.0, g, g * tz.exp(x))
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_lightning_feature_map(arch):
+    q = np.zeros((B, H, N, D), np.float16)
+    states = np.zeros((B * H, N // 64, D, D), np.float16)
+    entries = np.zeros((B * H, 2, D, D), np.float32)
+    decay = np.zeros(H, np.float32)
+    compile_kernel("lightning_attention.py", "lightning_chunk_output",
+                   (q, q, q, states, entries, q, decay) + st(q) * 3 + (D, 1) + st(q) + (H, N, 0.1, 0.1, 2),
+                   dict(D_QK=D, D_V=D, BLOCK_K=128, BLOCK_V=64, CHUNK=64, HAS_DECAY=True,
+                        FEATURE_MAP=elu_plus_one), arch)
+    compile_kernel("lightning_attention.py", "lightning_chunk_dqdk",
+                   (q, q, q, q, states, entries, states, entries, q, q, decay) + st(q) * 6 + (H, N, 0.1, 2),
+                   dict(DK=D, DV=D, BLOCK_O=64, BLOCK_V=128, CHUNK=64, HAS_DECAY=True, FEATURE_MAP=elu_plus_one,
+                        FEATURE_MAP_GRAD=elu_plus_one_grad), arch)
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_lightning_decode(arch):
     q = np.zeros((B, H, 1, D), np.float16)
