@@ -91,6 +91,35 @@ def test_other_tiles(monkeypatch, tiles):
     run_case(torch.bfloat16, 1, 4, 1500, 128, 128, True, initial=True)
 
 
+@tz.jit
+def elu_plus_one(x):
+    return tz.where(x > 0.0, x + 1.0, tz.exp(x))
+
+
+@tz.jit
+def elu_plus_one_grad(x, g):
+    return tz.where(x > 0.0, g, g * tz.exp(x))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_feature_map(dtype):
+    """feature_map=elu + 1 through autograd: the reference maps q and k in
+    float64 (torch differentiates the map there)."""
+    B, H, N, D = 2, 4, 700, 64
+    q, k, v = (make((B, H, N, D), dtype) for _ in range(3))
+    dec = torch.rand(H, device="cuda") * 0.3
+    out = tz.ops.lightning_attention(q, k, v, decay=dec, feature_map=elu_plus_one, feature_map_grad=elu_plus_one_grad)
+    qr, kr, vr = (x.detach().double().requires_grad_() for x in (q, k, v))
+    phi = lambda x: torch.where(x > 0, x + 1.0, torch.exp(x.clamp_max(0.0)))
+    r_out, _ = reference(phi(qr), phi(kr), vr, dec, D ** -0.5, None)
+    assert rel_err(out, r_out.detach()) <= BOUND[dtype]
+    do = torch.randn_like(out)
+    out.backward(do)
+    r_out.backward(do.double())
+    for name, got, ref in (("dq", q, qr), ("dk", k, kr), ("dv", v, vr)):
+        assert rel_err(got.grad, ref.grad) <= 2 * BOUND[dtype], name
+
+
 def test_strides_and_scale():
     run_case(torch.float16, 2, 3, 130, 128, 128, True, initial=True, layout="bshd", scale=0.05)
 
