@@ -155,8 +155,8 @@ def run_variants(torch, tz, results):
     sh = VARIANT_SHAPE
     B, H, N, D, n = sh["B"], sh["H"], sh["N"], sh["D"], sh["agents"]
     torch.manual_seed(0)
-    q, k, v, do = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
-                   for _ in range(4))
+    q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16, requires_grad=True) for _ in range(3))
+    do = torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16)
     agents = torch.randn(B, H, n, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
     impls = {
         "focused": {"ours": lambda: tz.ops.focused_linear_attention(q, k, v),
@@ -177,9 +177,9 @@ def run_variants(torch, tz, results):
                     x.grad = None
                 fn().backward(do)
             try:
-                out = fn()
+                out = fn().detach()
                 if ref is None:
-                    ref = out.detach()
+                    ref = out
                 case[name + "_err_vs_ours"] = rel(torch, out, ref)
                 torch.cuda.synchronize()
                 base = torch.cuda.memory_allocated()
