@@ -34,6 +34,12 @@ Dims checkInputs(const TensorArg &q, const TensorArg &k, const TensorArg &v, con
   if (agents.shape[0] != d.B || agents.shape[1] != d.H || agents.shape[3] != d.D)
     fail("agents", "expected shape (" + str(d.B) + ", " + str(d.H) + ", n, " + str(d.D) + "), got " +
                        checks::shapeString(agents.shape));
+  // Empty token or agent sets have no attention to speak of (and flash
+  // attention's row statistics need rows).
+  if (d.N < 1)
+    fail("q", "agent attention needs at least one token, got shape " + checks::shapeString(q.shape));
+  if (d.n < 1)
+    fail("agents", "agent attention needs at least one agent, got shape " + checks::shapeString(agents.shape));
   for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}, {&agents, "agents"}}) {
     checks::requireSameDevice(*t, name, q, "q");
     checks::requireStrides(*t, name, false);

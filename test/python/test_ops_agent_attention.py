@@ -103,3 +103,7 @@ def test_argument_errors(rng):
         tz.ops.agent_attention(q, q, q, agents.astype(np.float32))
     with pytest.raises(ValueError, match="argument 'v': expected shape"):
         tz.ops.agent_attention(q, q, q[:, :, :4], agents)
+    with pytest.raises(ValueError, match="argument 'agents': agent attention needs at least one agent"):
+        tz.ops.agent_attention(q, q, q, agents[:, :, :0])
+    with pytest.raises(ValueError, match="argument 'q': agent attention needs at least one token"):
+        tz.ops.agent_attention(q[:, :, :0], q[:, :, :0], q[:, :, :0], agents)

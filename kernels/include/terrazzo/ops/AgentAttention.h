@@ -9,8 +9,8 @@
 // Neither N x N nor N x n scores are materialised: each pass is a flash
 // attention (tiles only); what is kept between them is agent_values and the
 // two passes' log-sum-exps. q, k, v (B, H, N, D), agents (B, H, n, D), float16
-// or bfloat16 alike, D from 1 to 256, any non-negative strides; scale
-// defaults to 1 / sqrt(D). Non-causal.
+// or bfloat16 alike, D from 1 to 256, N >= 1 and n >= 1, any non-negative
+// strides; scale defaults to 1 / sqrt(D). Non-causal.
 #pragma once
 
 #include "terrazzo/ops/TensorArg.h"
