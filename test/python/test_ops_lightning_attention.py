@@ -104,7 +104,7 @@ def test_whole_chunks_wide_keys_and_strides(rng, dtype):
     run(rng, dtype, B=1, H=2, N=32, DK=32, DV=16, decay=True, initial=True, dfinal=True, scale=0.3, layout="bshd")
 
 
-@pytest.mark.parametrize("DK,DV", [(64, 128), (256, 16)])
+@pytest.mark.parametrize("DK,DV", [(64, 128), (256, 16), (16, 256)])
 def test_library_head_dims(rng, DK, DV):
     """The issue's head dims (64, 128, 256) on the interpreter, bf16, with
     decay, an initial state and a final-state gradient."""
