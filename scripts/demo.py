@@ -218,6 +218,26 @@ def main():
         ok &= check(f"cosine_sim_attention {np.dtype(dtype).name} causal fwd", o,
                     (p / p.sum(-1, keepdims=True)) @ v.astype(np.float64), bound, t)
 
+    # Lightning attention (kernels/lightning_attention.py): causal linear
+    # attention with a per-head decay, chunked with a carried float32 state;
+    # the reference is the recurrence S_t = lambda S_{t-1} + k_t^T v_t,
+    # o_t = q_t S_t / sqrt(D), step by step.
+    for dtype, bound in ((np.float16, 4e-3), (bfloat16, 3e-2)):
+        if dtype is None:
+            continue
+        t = time.perf_counter()
+        B, H, N, D = 2, 4, 150, 64
+        q, k, v = (rng.standard_normal((B, H, N, D)).astype(dtype) for _ in range(3))
+        slopes = np.array([0.0, 0.02, 0.1, 0.5], np.float32)
+        o = to_host(tz.ops.lightning_attention(*(to_device(x) for x in (q, k, v)), decay=to_device(slopes)), dtype)
+        state = np.zeros((B, H, D, D))
+        ref = np.zeros((B, H, N, D))
+        lam = np.exp(-slopes.astype(np.float64))[None, :, None, None]
+        for i in range(N):
+            state = lam * state + k[:, :, i, :, None].astype(np.float64) * v[:, :, i, None, :].astype(np.float64)
+            ref[:, :, i] = np.einsum("bhk,bhkv->bhv", q[:, :, i].astype(np.float64) / np.sqrt(D), state)
+        ok &= check(f"lightning_attention {np.dtype(dtype).name} decay fwd", o, ref, bound, t)
+
     print("all checks passed" if ok else "SOME CHECKS FAILED")
     return 0 if ok else 1
 

@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|linear|linear-tests|linear-bench|all]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
@@ -53,6 +53,32 @@ if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   if [ -f bench/run_all.py ]; then
     $PY bench/run_all.py --out "$OUT/bench" > "$OUT/bench.log" 2>&1 || status=1
     tail -n 40 "$OUT/bench.log" | tee -a "$OUT/summary.txt"
+  fi
+fi
+# --- linear attention (issue 15) -------------------------------------------------
+# The GPU tests of lightning, focused linear and agent attention, and the
+# benchmark against fla (and PyTorch). The benchmark needs fla-core, einops and
+# packaging unpacked under third_party_wheels/ (git-ignored):
+#   pip download fla-core einops packaging --no-deps -d /tmp/fla
+#   mkdir -p third_party_wheels && (cd third_party_wheels && for w in /tmp/fla/*.whl; do unzip -q -o "$w"; done)
+# and carried to the GPU machine along with libterrazzo.so. Run with
+#   TERRAZZO_LIB=... bash scripts/gpu-check.sh linear          (tests, then the benchmark)
+#   TERRAZZO_LIB=... bash scripts/gpu-check.sh linear-tests    (each alone, to fit one device call)
+#   TERRAZZO_LIB=... bash scripts/gpu-check.sh linear-bench
+# (`all` runs the benchmark here; its tests section already ran test_gpu_*.py.)
+if [ "$WHAT" = linear ] || [ "$WHAT" = linear-tests ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_lightning_attention.py \
+    test/python/test_gpu_linear_attention_variants.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-gpu-linear-attention.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-gpu-linear-attention.log" | tee -a "$OUT/summary.txt"
+fi
+if [ "$WHAT" = linear ] || [ "$WHAT" = linear-bench ] || [ "$WHAT" = all ]; then
+  if [ -d third_party_wheels/fla ]; then
+    $PY bench/linear_attention_bench.py --out "$OUT/linear-attention" > "$OUT/linear-attention-bench.log" 2>&1 \
+      || status=1
+    tail -n 20 "$OUT/linear-attention-bench.log" | tee -a "$OUT/summary.txt"
+  else
+    echo "linear attention bench skipped: third_party_wheels/fla is missing" | tee -a "$OUT/summary.txt"
   fi
 fi
 exit $status

@@ -97,4 +97,43 @@ AttentionDims checkAttentionInputs(const TensorArg &q, const TensorArg &k, const
   return d;
 }
 
+LinearAttentionDims checkLinearAttentionInputs(const TensorArg &q, const TensorArg &k, const TensorArg &v,
+                                               int64_t maxHeadDim) {
+  auto str = [](int64_t x) { return std::to_string(x); };
+  requireRank(q, "q", 4, "(B, H, N, Dk)");
+  requireRank(k, "k", 4, "(B, H, N, Dk)");
+  requireRank(v, "v", 4, "(B, H, N, Dv)");
+  requireDtype(q, "q", {"float16", "bfloat16"});
+  requireSameDtype(k, "k", q, "q");
+  requireSameDtype(v, "v", q, "q");
+  LinearAttentionDims d{q.shape[0], q.shape[1], q.shape[2], q.shape[3], v.shape[3]};
+  requireShape(k, "k", q.shape);
+  if (v.shape[0] != d.B || v.shape[1] != d.H || v.shape[2] != d.N)
+    fail("v", "expected shape (" + str(d.B) + ", " + str(d.H) + ", " + str(d.N) + ", Dv) like q's first three, got " +
+                  shapeString(v.shape));
+  auto ok = [&](int64_t x) { return x >= 16 && x <= maxHeadDim && (x & (x - 1)) == 0; };
+  std::string allowed = "a power of two from 16 to " + str(maxHeadDim);
+  if (!ok(d.DK))
+    fail("q", "head dim " + str(d.DK) + " is not supported (" + allowed + ")");
+  if (!ok(d.DV))
+    fail("v", "head dim " + str(d.DV) + " is not supported (" + allowed + ")");
+  for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
+    requireSameDevice(*t, name, q, "q");
+    requireStrides(*t, name, false);
+    requireData(*t, name);
+  }
+  return d;
+}
+
+void requireLike(const TensorArg &t, const std::string &arg, const TensorArg &like, const std::string &likeArg,
+                 bool allowFloat32) {
+  requireRank(t, arg, like.shape.size(), "");
+  requireShape(t, arg, like.shape);
+  if (!(allowFloat32 && t.dtype == "float32"))
+    requireSameDtype(t, arg, like, likeArg);
+  requireSameDevice(t, arg, like, likeArg);
+  requireStrides(t, arg, false);
+  requireData(t, arg);
+}
+
 } // namespace terrazzo::ops::checks

@@ -33,4 +33,17 @@ struct AttentionDims {
 AttentionDims checkAttentionInputs(const TensorArg &q, const TensorArg &k, const TensorArg &v,
                                    bool (*headDimOk)(int64_t), const char *headDims);
 
+// Problem dimensions of linear attention, read off the checked q, k, v.
+struct LinearAttentionDims {
+  int64_t B, H, N, DK, DV;
+};
+// q and k (B, H, N, Dk), v (B, H, N, Dv): fp16/bf16 alike, Dk and Dv powers
+// of two from 16 to maxHeadDim, one device, non-negative strides.
+LinearAttentionDims checkLinearAttentionInputs(const TensorArg &q, const TensorArg &k, const TensorArg &v,
+                                               int64_t maxHeadDim);
+// An output or gradient: exactly `like`'s shape, its dtype (or float32 when
+// `allowFloat32`), its device, non-negative strides.
+void requireLike(const TensorArg &t, const std::string &arg, const TensorArg &like, const std::string &likeArg,
+                 bool allowFloat32);
+
 } // namespace terrazzo::ops::checks

@@ -6,6 +6,9 @@
 
 #include "terrazzo/ops/Attention.h"
 #include "terrazzo/ops/CosineSimAttention.h"
+#include "terrazzo/ops/LightningAttention.h"
+#include "terrazzo/ops/FocusedLinearAttention.h"
+#include "terrazzo/ops/AgentAttention.h"
 #include "terrazzo/ops/Tuning.h"
 
 #include <pybind11/numpy.h>
@@ -113,6 +116,41 @@ struct CosineSimArgs {
   }
   CosineSimArgs(const CosineSimArgs &) = delete;
   CosineSimArgs &operator=(const CosineSimArgs &) = delete;
+};
+
+// An optional tensor argument, converted when given.
+std::optional<TensorArg> optionalTensor(const py::object &obj, const std::string &name) {
+  if (obj.is_none())
+    return std::nullopt;
+  return tensorArg(obj, name);
+}
+
+const TensorArg *ptrOf(const std::optional<TensorArg> &t) { return t ? &*t : nullptr; }
+
+// A new float32 numpy state (B, H, Dk, Dv) for q (B, H, N, Dk) and v (B, H, N, Dv),
+// or the caller's buffer. With malformed q or v the library's checks fail first.
+py::object stateOr(py::object given, const py::object &q, const TensorArg &tq, const TensorArg &tv) {
+  if (!given.is_none() || tq.shape.size() != 4 || tv.shape.size() != 4)
+    return given;
+  return outputOr(given, q, {tq.shape[0], tq.shape[1], tq.shape[3], tv.shape[3]});
+}
+
+// Options of lightning attention; they point into this object.
+struct LightningArgs {
+  std::optional<TensorArg> decay;
+  terrazzo::ops::LightningAttentionOptions options;
+
+  LightningArgs(const TensorArg &q, const py::object &decayObj, std::optional<double> scale,
+                const py::object &featureMap, const py::object &featureMapGrad) {
+    decay = optionalTensor(decayObj, "decay");
+    options.decay = ptrOf(decay);
+    options.scale = scale;
+    options.featureMap = toHostValue(featureMap);
+    options.featureMapGrad = toHostValue(featureMapGrad);
+    options.stream = streamOf(q);
+  }
+  LightningArgs(const LightningArgs &) = delete;
+  LightningArgs &operator=(const LightningArgs &) = delete;
 };
 } // namespace
 
@@ -225,6 +263,139 @@ void bindOps(py::module_ &m) {
       py::arg("key_mask") = py::none(), py::arg("key_lens") = py::none(), py::arg("need_dbias") = true,
       py::arg("dq") = py::none(), py::arg("dk") = py::none(), py::arg("dv") = py::none(),
       py::arg("dbias") = py::none());
+
+  ops.def(
+      "lightning_attention_forward",
+      [](py::object q, py::object k, py::object v, py::object decay, std::optional<double> scale,
+         py::object initialState, bool returnFinalState, py::object featureMap, py::object outBuf,
+         py::object finalBuf) -> py::object {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        LightningArgs a(tq, decay, scale, featureMap, py::none());
+        auto init = optionalTensor(initialState, "initial_state");
+        py::object out = outputOr(outBuf, v);
+        TensorArg tout = tensorArg(out, "out");
+        py::object fin = returnFinalState ? stateOr(finalBuf, q, tq, tv) : py::object(py::none());
+        auto tfin = optionalTensor(fin, "final_state");
+        terrazzo::ops::lightningAttentionForward(tq, tk, tv, tout, ptrOf(init), ptrOf(tfin), a.options);
+        if (returnFinalState)
+          return py::make_tuple(out, fin);
+        return out;
+      },
+      "Lightning attention forward: out, or (out, final_state).", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("decay") = py::none(), py::arg("scale") = py::none(), py::arg("initial_state") = py::none(),
+      py::arg("return_final_state") = false, py::arg("feature_map") = py::none(), py::arg("out") = py::none(),
+      py::arg("final_state_out") = py::none());
+  ops.def(
+      "lightning_attention_backward",
+      [](py::object q, py::object k, py::object v, py::object dout, py::object decay, std::optional<double> scale,
+         py::object initialState, py::object dFinalState, bool needDInitial, py::object featureMap,
+         py::object featureMapGrad, py::object dqBuf, py::object dkBuf, py::object dvBuf, py::object dInitBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        TensorArg tdout = tensorArg(dout, "dout");
+        LightningArgs a(tq, decay, scale, featureMap, featureMapGrad);
+        auto init = optionalTensor(initialState, "initial_state");
+        auto dfin = optionalTensor(dFinalState, "dfinal_state");
+        py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
+        py::object dinit = needDInitial ? stateOr(dInitBuf, q, tq, tv) : py::object(py::none());
+        auto tdinit = optionalTensor(dinit, "dinitial_state");
+        terrazzo::ops::lightningAttentionBackward(tq, tk, tv, tdout, ptrOf(init), ptrOf(dfin), tensorArg(dq, "dq"),
+                                                  tensorArg(dk, "dk"), tensorArg(dv, "dv"), ptrOf(tdinit),
+                                                  a.options);
+        return py::make_tuple(dq, dk, dv, dinit);
+      },
+      "Lightning attention backward: (dq, dk, dv, dinitial_state or None).", py::arg("q"), py::arg("k"),
+      py::arg("v"), py::arg("dout"), py::arg("decay") = py::none(), py::arg("scale") = py::none(),
+      py::arg("initial_state") = py::none(), py::arg("dfinal_state") = py::none(),
+      py::arg("need_dinitial_state") = true, py::arg("feature_map") = py::none(),
+      py::arg("feature_map_grad") = py::none(), py::arg("dq") = py::none(), py::arg("dk") = py::none(),
+      py::arg("dv") = py::none(), py::arg("dinitial_state") = py::none());
+  ops.def(
+      "lightning_attention_decode",
+      [](py::object q, py::object k, py::object v, py::object state, py::object decay, std::optional<double> scale,
+         bool inplace, py::object featureMap, py::object outBuf, py::object newStateBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        TensorArg tstate = tensorArg(state, "state");
+        LightningArgs a(tq, decay, scale, featureMap, py::none());
+        py::object out = outputOr(outBuf, v);
+        py::object newState = inplace ? state : stateOr(newStateBuf, q, tq, tv);
+        // Without a new state (q or v malformed) the library's checks of q and v fail first.
+        TensorArg tnew = newState.is_none() ? TensorArg{} : tensorArg(newState, "new_state");
+        terrazzo::ops::lightningAttentionDecode(tq, tk, tv, tstate, tensorArg(out, "out"), tnew, a.options);
+        return py::make_tuple(out, newState);
+      },
+      "One lightning-attention decoding step: (out, new_state).", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("state"), py::arg("decay") = py::none(), py::arg("scale") = py::none(), py::arg("inplace") = false,
+      py::arg("feature_map") = py::none(), py::arg("out") = py::none(), py::arg("new_state_out") = py::none());
+
+  ops.def(
+      "focused_linear_attention_forward",
+      [](py::object q, py::object k, py::object v, double power, double eps, bool causal, py::object outBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        terrazzo::ops::FocusedLinearAttentionOptions o{power, eps, causal, streamOf(tq)};
+        py::object out = outputOr(outBuf, v);
+        terrazzo::ops::focusedLinearAttentionForward(tq, tk, tv, tensorArg(out, "out"), o);
+        return out;
+      },
+      "Focused linear attention forward.", py::arg("q"), py::arg("k"), py::arg("v"), py::arg("power") = 3.0,
+      py::arg("eps") = 1e-6, py::arg("causal") = false, py::arg("out") = py::none());
+  ops.def(
+      "focused_linear_attention_backward",
+      [](py::object q, py::object k, py::object v, py::object dout, double power, double eps, bool causal,
+         py::object dqBuf, py::object dkBuf, py::object dvBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        terrazzo::ops::FocusedLinearAttentionOptions o{power, eps, causal, streamOf(tq)};
+        py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
+        terrazzo::ops::focusedLinearAttentionBackward(tq, tk, tv, tensorArg(dout, "dout"), tensorArg(dq, "dq"),
+                                                      tensorArg(dk, "dk"), tensorArg(dv, "dv"), o);
+        return py::make_tuple(dq, dk, dv);
+      },
+      "Focused linear attention backward: (dq, dk, dv).", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("dout"), py::arg("power") = 3.0, py::arg("eps") = 1e-6, py::arg("causal") = false,
+      py::arg("dq") = py::none(), py::arg("dk") = py::none(), py::arg("dv") = py::none());
+
+  ops.def(
+      "agent_attention_forward",
+      [](py::object q, py::object k, py::object v, py::object agents, std::optional<double> scale, py::object outBuf,
+         py::object agentValuesBuf, py::object agentLseBuf, py::object lseBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        TensorArg ta = tensorArg(agents, "agents");
+        py::object out = outputOr(outBuf, q), agentValues = outputOr(agentValuesBuf, agents);
+        // Row statistics; with a malformed q or agents the library's checks fail first.
+        py::object agentLse = agentLseBuf, lse = lseBuf;
+        if (agentLse.is_none() && ta.shape.size() == 4)
+          agentLse = outputOr(py::none(), agents, {ta.shape[0], ta.shape[1], ta.shape[2]});
+        if (lse.is_none() && tq.shape.size() == 4)
+          lse = outputOr(py::none(), q, {tq.shape[0], tq.shape[1], tq.shape[2]});
+        TensorArg tAgentLse = agentLse.is_none() ? TensorArg{} : tensorArg(agentLse, "agent_lse");
+        TensorArg tlse = lse.is_none() ? TensorArg{} : tensorArg(lse, "lse");
+        terrazzo::ops::AgentAttentionOptions o{scale, streamOf(tq)};
+        terrazzo::ops::agentAttentionForward(tq, tk, tv, ta, tensorArg(out, "out"), tensorArg(agentValues, "agent_values"),
+                                             tAgentLse, tlse, o);
+        return py::make_tuple(out, agentValues, agentLse, lse);
+      },
+      "Agent attention forward: (out, agent_values, agent_lse, lse).", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("agents"), py::arg("scale") = py::none(), py::arg("out") = py::none(),
+      py::arg("agent_values") = py::none(), py::arg("agent_lse") = py::none(), py::arg("lse") = py::none());
+  ops.def(
+      "agent_attention_backward",
+      [](py::object q, py::object k, py::object v, py::object agents, py::object out, py::object agentValues,
+         py::object agentLse, py::object lse, py::object dout, std::optional<double> scale, py::object dqBuf,
+         py::object dkBuf, py::object dvBuf, py::object dagentsBuf) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        TensorArg ta = tensorArg(agents, "agents");
+        py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
+        py::object dagents = outputOr(dagentsBuf, agents);
+        terrazzo::ops::AgentAttentionOptions o{scale, streamOf(tq)};
+        terrazzo::ops::agentAttentionBackward(
+            tq, tk, tv, ta, tensorArg(out, "out"), tensorArg(agentValues, "agent_values"),
+            tensorArg(agentLse, "agent_lse"), tensorArg(lse, "lse"), tensorArg(dout, "dout"), tensorArg(dq, "dq"),
+            tensorArg(dk, "dk"), tensorArg(dv, "dv"), tensorArg(dagents, "dagents"), o);
+        return py::make_tuple(dq, dk, dv, dagents);
+      },
+      "Agent attention backward: (dq, dk, dv, dagents).", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("agents"), py::arg("out"), py::arg("agent_values"), py::arg("agent_lse"), py::arg("lse"),
+      py::arg("dout"), py::arg("scale") = py::none(), py::arg("dq") = py::none(), py::arg("dk") = py::none(),
+      py::arg("dv") = py::none(), py::arg("dagents") = py::none());
 }
 
 } // namespace terrazzo::python

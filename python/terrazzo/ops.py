@@ -5,10 +5,12 @@ and launch.
 Inputs may be numpy arrays (run on the CPU interpreter, results returned as
 numpy arrays) or torch tensors: CUDA tensors run on the GPU on torch's current
 stream, CPU tensors on the interpreter, and autograd works through
-``flash_attention`` and ``cosine_sim_attention`` (torch.autograd.Functions
-whose backward runs the library's backward kernels).
+``flash_attention``, ``cosine_sim_attention`` and ``lightning_attention``
+(torch.autograd.Functions whose backward runs the library's backward
+kernels).
 
-Shapes: q is (B, H, N_Q, D); k and v are (B, H_KV, N_K, D) with H_KV dividing
+Shapes of the softmax attentions (lightning attention's are in its
+docstring): q is (B, H, N_Q, D); k and v are (B, H_KV, N_K, D) with H_KV dividing
 H. Any strides work (pass a transposed view for (B, S, H, D) memory). Causal
 masking is aligned bottom-right for cross attention. Bad arguments raise
 ValueError or TypeError naming the argument, before anything runs.
@@ -197,3 +199,239 @@ def cosine_sim_attention_backward(q, k, v, out, lse, dout, *, scale=10.0, causal
                             need_dbias)
     return tuple(_ops.cosine_sim_attention_backward(q, k, v, out, lse, dout, causal, scale, groups, eps, bias,
                                                     key_mask, key_lens, need_dbias))
+
+
+# --- lightning attention (linear attention with decay) ---------------------------------
+
+
+def _la_forward(q, k, v, decay, scale, initial_state, need_final, feature_map=None):
+    import torch
+    out = torch.empty_like(v)
+    final = None
+    if need_final:
+        final = torch.empty((q.shape[0], q.shape[1], q.shape[3], v.shape[3]), dtype=torch.float32, device=q.device)
+    _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, need_final, feature_map, out=out,
+                                     final_state_out=final)
+    return out, final
+
+
+def _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial, feature_map=None,
+                 feature_map_grad=None):
+    import torch
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    dinit = None
+    if need_dinitial:
+        dinit = torch.empty((q.shape[0], q.shape[1], q.shape[3], v.shape[3]), dtype=torch.float32, device=q.device)
+    _ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial,
+                                      feature_map, feature_map_grad, dq=dq, dk=dk, dv=dv, dinitial_state=dinit)
+    return dq, dk, dv, dinit
+
+
+_lightning_function = None
+
+
+def _lightning_attention_function():
+    """torch.autograd.Function over the library's lightning-attention forward
+    and backward, defined on first use (importing terrazzo does not import
+    torch). Differentiable in q, k, v and the initial state; the final state
+    is an output whose gradient flows back too."""
+    global _lightning_function
+    if _lightning_function is None:
+        import torch
+
+        class LightningAttention(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, initial_state, decay, scale, return_final_state, feature_map, feature_map_grad):
+                out, final = _la_forward(q, k, v, decay, scale, initial_state, return_final_state, feature_map)
+                ctx.save_for_backward(q, k, v, initial_state, decay)
+                ctx.scale = scale
+                ctx.maps = (feature_map, feature_map_grad)
+                return (out, final) if return_final_state else out
+
+            @staticmethod
+            def backward(ctx, dout, dfinal=None):
+                q, k, v, initial_state, decay = ctx.saved_tensors
+                need_dinit = initial_state is not None and ctx.needs_input_grad[3]
+                dq, dk, dv, dinit = _la_backward(q, k, v, dout.contiguous(), decay, ctx.scale, initial_state, dfinal,
+                                                 need_dinit, *ctx.maps)
+                return dq, dk, dv, dinit, None, None, None, None, None
+
+        _lightning_function = LightningAttention
+    return _lightning_function
+
+
+def lightning_attention(q, k, v, *, decay=None, scale=None, initial_state=None, return_final_state=False,
+                        feature_map=None, feature_map_grad=None):
+    """Lightning attention (Lightning Attention-2 / TransNormerLLM): causal
+    linear attention with an optional per-head exponential decay. Per batch
+    and head, with lambda = exp(-decay[h]) and q multiplied by ``scale``
+    (default Dk ** -0.5)::
+
+        S_t = lambda * S_{t-1} + k_t^T v_t,    o_t = q_t S_t,    S_{-1} = initial_state (or 0)
+
+    q, k: (B, H, N, Dk); v: (B, H, N, Dv), float16 or bfloat16 alike; Dk, Dv
+    powers of two from 16 to 256; any N (computed in chunks, state in
+    float32). ``decay``: float32 (H,) slopes s >= 0, or None (no decay).
+    ``initial_state``: float32 (B, H, Dk, Dv) or None. Returns the output
+    (like v), and with ``return_final_state`` also the float32 final state
+    S_{N-1}. With torch tensors the result is differentiable in q, k, v and
+    the initial state.
+
+    ``feature_map``: an optional ``@tz.jit`` function phi(x) of a float32
+    tile, applied elementwise to q and k inside the kernels (o_t = phi(q_t)
+    S_t, S_t built from phi(k_t)); the backward needs ``feature_map_grad(x,
+    g)``, returning phi'(x) * g (docs/linear-attention.md)."""
+    if _is_torch(q):
+        return _lightning_attention_function().apply(q, k, v, initial_state, decay, scale, return_final_state,
+                                                     feature_map, feature_map_grad)
+    return _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, return_final_state, feature_map)
+
+
+def lightning_attention_backward(q, k, v, dout, *, decay=None, scale=None, initial_state=None, dfinal_state=None,
+                                 need_dinitial_state=True, feature_map=None, feature_map_grad=None):
+    """Gradients of lightning_attention for the output gradient ``dout`` and
+    (optionally) the gradient of the final state ``dfinal_state`` (float32
+    (B, H, Dk, Dv)). Returns (dq, dk, dv, dinitial_state): dq, dk like q,
+    dv like v, dinitial_state float32 (B, H, Dk, Dv) (None with
+    ``need_dinitial_state=False``; the gradient of a zero initial state
+    when none is given)."""
+    if _is_torch(q):
+        return _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial_state,
+                            feature_map, feature_map_grad)
+    return tuple(_ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state,
+                                                   need_dinitial_state, feature_map, feature_map_grad))
+
+
+def lightning_attention_decode(q, k, v, state, *, decay=None, scale=None, inplace=False, feature_map=None):
+    """One decoding step of lightning_attention: q, k (B, H, 1, Dk), v
+    (B, H, 1, Dv) and the float32 (B, H, Dk, Dv) state after the previous
+    tokens. Returns (out, new_state) with new_state = lambda * state + k^T v
+    and out = scale * q new_state (like v). With ``inplace`` the new state is
+    written into ``state`` (and returned). Step-by-step decoding from the
+    forward's final state continues the forward exactly (same recurrence)."""
+    if _is_torch(q):
+        import torch
+        out = torch.empty_like(v)
+        new_state = state if inplace else torch.empty_like(state, memory_format=torch.contiguous_format)
+        _ops.lightning_attention_decode(q, k, v, state, decay, scale, False, feature_map, out=out,
+                                        new_state_out=new_state)
+        return out, new_state
+    return tuple(_ops.lightning_attention_decode(q, k, v, state, decay, scale, inplace, feature_map))
+
+
+# --- focused linear attention (FLatten) -------------------------------------------------
+
+_focused_function = None
+
+
+def _focused_linear_attention_function():
+    """torch.autograd.Function over the library's focused-linear-attention
+    forward and backward, defined on first use."""
+    global _focused_function
+    if _focused_function is None:
+        import torch
+
+        class FocusedLinearAttention(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, power, eps, causal):
+                out = torch.empty_like(v)
+                _ops.focused_linear_attention_forward(q, k, v, power, eps, causal, out=out)
+                ctx.save_for_backward(q, k, v)
+                ctx.options = (power, eps, causal)
+                return out
+
+            @staticmethod
+            def backward(ctx, dout):
+                q, k, v = ctx.saved_tensors
+                dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+                _ops.focused_linear_attention_backward(q, k, v, dout.contiguous(), *ctx.options, dq=dq, dk=dk, dv=dv)
+                return dq, dk, dv, None, None, None
+
+        _focused_function = FocusedLinearAttention
+    return _focused_function
+
+
+def focused_linear_attention(q, k, v, *, power=3.0, eps=1e-6, causal=False):
+    """Focused linear attention (FLatten), non-causal. Per batch and head,
+    with phi applied to each row of q and k over the head dim::
+
+        r(x) = ReLU(x) + eps,   phi(x) = ||r|| * r**power / ||r**power||
+        out_i = phi(q_i) KV / (phi(q_i) . ks + eps)
+        KV = mean_j phi(k_j)^T v_j,   ks = mean_j phi(k_j)
+
+    q, k: (B, H, N, Dk); v: (B, H, N, Dv); float16 or bfloat16 alike; Dk, Dv
+    powers of two from 16 to 128. The depthwise convolution on v that
+    FLatten adds is the caller's. ``causal=True`` is not supported yet
+    (raises). With torch tensors the result is differentiable in q, k, v."""
+    if _is_torch(q):
+        return _focused_linear_attention_function().apply(q, k, v, power, eps, causal)
+    return _ops.focused_linear_attention_forward(q, k, v, power, eps, causal)
+
+
+def focused_linear_attention_backward(q, k, v, dout, *, power=3.0, eps=1e-6, causal=False):
+    """Gradients (dq, dk, dv) of focused_linear_attention for ``dout``."""
+    if _is_torch(q):
+        import torch
+        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        _ops.focused_linear_attention_backward(q, k, v, dout, power, eps, causal, dq=dq, dk=dk, dv=dv)
+        return dq, dk, dv
+    return tuple(_ops.focused_linear_attention_backward(q, k, v, dout, power, eps, causal))
+
+
+# --- agent attention ------------------------------------------------------------------
+
+_agent_function = None
+
+
+def _agent_attention_function():
+    """torch.autograd.Function over the library's agent-attention forward and
+    backward (two flash-attention passes each way), defined on first use."""
+    global _agent_function
+    if _agent_function is None:
+        import torch
+
+        class AgentAttention(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, agents, scale):
+                B, H, N, _ = q.shape
+                n = agents.shape[2]
+                out, agent_values = torch.empty_like(q), torch.empty_like(agents)
+                agent_lse = torch.empty((B, H, n), dtype=torch.float32, device=q.device)
+                lse = torch.empty((B, H, N), dtype=torch.float32, device=q.device)
+                _ops.agent_attention_forward(q, k, v, agents, scale, out=out, agent_values=agent_values,
+                                             agent_lse=agent_lse, lse=lse)
+                ctx.save_for_backward(q, k, v, agents, out, agent_values, agent_lse, lse)
+                ctx.scale = scale
+                return out
+
+            @staticmethod
+            def backward(ctx, dout):
+                q, k, v, agents, out, agent_values, agent_lse, lse = ctx.saved_tensors
+                dq, dk, dv, dagents = (torch.empty_like(x) for x in (q, k, v, agents))
+                _ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout.contiguous(),
+                                              ctx.scale, dq=dq, dk=dk, dv=dv, dagents=dagents)
+                return dq, dk, dv, dagents, None
+
+        _agent_function = AgentAttention
+    return _agent_function
+
+
+def agent_attention(q, k, v, agents, *, scale=None, return_saved=False):
+    """Agent attention: ``agent_values = softmax(scale * agents k^T) v``, then
+    ``out = softmax(scale * q agents^T) agent_values``, as two flash-attention
+    passes (no N x n score matrix in memory). q, k, v: (B, H, N, D); agents
+    (B, H, n, D) (typically pooled from q); float16 or bfloat16 alike; scale
+    defaults to D ** -0.5. With torch tensors the result is differentiable in
+    q, k, v and the agents. With numpy arrays and ``return_saved``, returns
+    (out, saved) where ``saved`` is what agent_attention_backward needs."""
+    if _is_torch(q):
+        return _agent_attention_function().apply(q, k, v, agents, scale)
+    out, agent_values, agent_lse, lse = _ops.agent_attention_forward(q, k, v, agents, scale)
+    return (out, (out, agent_values, agent_lse, lse)) if return_saved else out
+
+
+def agent_attention_backward(q, k, v, agents, saved, dout, *, scale=None):
+    """Gradients (dq, dk, dv, dagents) of agent_attention, from the ``saved``
+    tensors its forward returned with ``return_saved=True``."""
+    out, agent_values, agent_lse, lse = saved
+    return tuple(_ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout, scale))

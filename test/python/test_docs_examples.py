@@ -32,3 +32,17 @@ def test_attention_variant_example_detects_a_wrong_bias(monkeypatch):
 
     monkeypatch.setattr(example, "reference", wrong)
     assert example.main() == 1
+
+
+def test_lightning_prefill_decode_example(capsys):
+    example = load("lightning_prefill_decode")
+    assert example.main() == 0, capsys.readouterr().out
+
+
+def test_lightning_prefill_decode_example_detects_a_wrong_decay(monkeypatch):
+    """The example's check can fail: against a reference whose decay is 10%
+    off it must."""
+    example = load("lightning_prefill_decode")
+    reference = example.reference
+    monkeypatch.setattr(example, "reference", lambda q, k, v, slopes: reference(q, k, v, slopes * 1.1))
+    assert example.main() == 1
