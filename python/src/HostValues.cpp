@@ -46,14 +46,9 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
   }
   if (py::isinstance<py::float_>(obj))
     return HostValue::floating(obj.cast<double>());
-  // numpy scalars (np.int64, np.float32, np.bool_) behave like Python numbers.
-  if (py::hasattr(obj, "dtype") && py::hasattr(obj, "item") && !py::isinstance<py::array>(obj) &&
-      py::hasattr(obj, "ndim") && obj.attr("ndim").cast<int>() == 0 && !py::hasattr(obj, "__dlpack_device__"))
-    return toHostValue(obj.attr("item")(), keepAlive);
-  if (py::isinstance<py::str>(obj))
-    return HostValue::string(obj.cast<std::string>());
   // Objects of the terrazzo package identify themselves through a marker
-  // attribute rather than an import of the package from C++.
+  // attribute rather than an import of the package from C++. Checked first: a
+  // module with a __getattr__ (libdevice) answers every other probe.
   if (py::hasattr(obj, "__terrazzo_kind__")) {
     std::string kind = obj.attr("__terrazzo_kind__").cast<std::string>();
     if (kind == "dtype")
@@ -65,6 +60,12 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
     if (kind == "module")
       return HostValue::terrazzoModule();
   }
+  // numpy scalars (np.int64, np.float32, np.bool_) behave like Python numbers.
+  if (py::hasattr(obj, "dtype") && py::hasattr(obj, "item") && !py::isinstance<py::array>(obj) &&
+      py::hasattr(obj, "ndim") && obj.attr("ndim").cast<int>() == 0 && !py::hasattr(obj, "__dlpack_device__"))
+    return toHostValue(obj.attr("item")(), keepAlive);
+  if (py::isinstance<py::str>(obj))
+    return HostValue::string(obj.cast<std::string>());
   if (py::isinstance<py::module_>(obj)) {
     std::string name = obj.attr("__name__").cast<std::string>();
     if (name == "terrazzo" || name == "terrazzo.language" || name == "triton.language")

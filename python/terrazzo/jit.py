@@ -31,6 +31,10 @@ class JITFunction:
         self.__name__ = fn.__name__
         self.__doc__ = fn.__doc__
         lines, first_line = inspect.getsourcelines(fn)
+        # Decorators are Python's business (they may hold dicts and lambdas,
+        # as triton.heuristics does): the compiler gets the source from `def`.
+        start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("def ")), 0)
+        lines, first_line = lines[start:], first_line + start
         source = "".join(lines)
         filename = inspect.getsourcefile(fn) or "<unknown>"
         self._kernel = _terrazzo.Kernel(source, filename, first_line - 1, fn.__name__, self._lookup)
@@ -58,6 +62,10 @@ class JITFunction:
     def ir(self, *args, **kwargs):
         return self._kernel.ir(args, kwargs)
 
+    def run(self, grid, args, kwargs):
+        """Launches with `grid` (a tuple, or a callable of the meta-parameters)."""
+        self._kernel.run(resolve_grid(grid, self.param_names, args, kwargs), tuple(args), kwargs)
+
     def __getitem__(self, grid):
         def launch(*args, **kwargs):
             self._kernel.run(resolve_grid(grid, self.param_names, args, kwargs), args, kwargs)
@@ -79,8 +87,23 @@ class JITFunction:
         return f"<terrazzo.JITFunction {self.__name__}>"
 
 
-def jit(fn=None):
-    """Decorator turning a Python-syntax function into a terrazzo kernel."""
+def jit(fn=None, *, noinline=None, do_not_specialize=None, do_not_specialize_on_alignment=None, debug=None,
+        repr=None, launch_metadata=None, version=None):
+    """Decorator turning a Python-syntax function into a terrazzo kernel.
+
+    The keywords are Triton's and are accepted so Triton source runs as it is;
+    none changes what the kernel computes. Every call is inlined, so
+    `noinline` has no effect; `do_not_specialize*`, `debug`, `repr`,
+    `launch_metadata` and `version` are recorded in `options` and not used."""
+    options = {k: v for k, v in dict(noinline=noinline, do_not_specialize=do_not_specialize,
+                                     do_not_specialize_on_alignment=do_not_specialize_on_alignment, debug=debug,
+                                     repr=repr, launch_metadata=launch_metadata, version=version).items()
+               if v is not None}
+
+    def make(f):
+        kernel = JITFunction(f)
+        kernel.options = options
+        return kernel
     if fn is None:
-        return lambda f: JITFunction(f)
-    return JITFunction(fn)
+        return make
+    return make(fn)

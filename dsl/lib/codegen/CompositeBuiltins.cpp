@@ -1,0 +1,506 @@
+// Builtins composed from other tz operations (see CompositeBuiltins.h).
+//
+// The one primitive they share is `takeAlong`: the element at index 0 or 1 of
+// a size-2 axis, with that axis removed. It is a select against the axis index
+// followed by an integer sum over the axis, carried out on the integer image
+// of the elements (floats are bitcast), so every bit pattern — NaN payloads,
+// -0.0, infinities — comes out unchanged. Splitting a dimension of n into
+// (n/2, 2) with a reshape and taking both halves pairs neighbours, which is
+// what a tree reduction and a prefix scan need.
+#include "CompositeBuiltins.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+#include <map>
+
+using namespace mlir;
+
+namespace terrazzo::dsl {
+
+namespace {
+
+using Values = std::vector<CgValue>;
+
+CgValue call(KernelBuilder &kb, const char *name, Values positional, SourceLoc loc) {
+  CallArgs a;
+  a.positional = std::move(positional);
+  a.positionalLocs.assign(a.positional.size(), loc);
+  return kb.callBuiltin(name, a, loc);
+}
+
+CgValue shapeTuple(ArrayRef<int64_t> shape) {
+  Values dims;
+  for (int64_t d : shape)
+    dims.push_back(CgValue::integer(d));
+  return CgValue::tuple(std::move(dims));
+}
+
+RankedTensorType tileType(KernelBuilder &kb, const CgValue &v, SourceLoc loc, const std::string &what) {
+  Value x = kb.requireIr(v, loc, what);
+  auto t = dyn_cast<RankedTensorType>(x.getType());
+  if (!t)
+    kb.fail(loc, what + " must be a tile, not " + kb.describe(v));
+  return t;
+}
+
+std::vector<int64_t> shapeOfValue(const CgValue &v) {
+  if (auto t = dyn_cast<RankedTensorType>(v.ir.getType()))
+    return {t.getShape().begin(), t.getShape().end()};
+  return {};
+}
+
+CgValue reshapeTo(KernelBuilder &kb, const CgValue &x, ArrayRef<int64_t> shape, SourceLoc loc) {
+  return call(kb, "reshape", {x, shapeTuple(shape)}, loc);
+}
+
+// 0..n-1 laid along `axis` of a rank-`rank` tile (size 1 elsewhere).
+CgValue indexAlong(KernelBuilder &kb, int64_t n, int64_t axis, int64_t rank, SourceLoc loc) {
+  CgValue r = call(kb, "arange", {CgValue::integer(0), CgValue::integer(n)}, loc);
+  if (rank == 1)
+    return r;
+  std::vector<int64_t> shape(rank, 1);
+  shape[axis] = n;
+  return reshapeTo(kb, r, shape, loc);
+}
+
+// The element at `index` of `axis` (size 1 or 2) of tile `x`, that axis removed.
+CgValue takeAlong(KernelBuilder &kb, const CgValue &x, int64_t axis, int64_t index, SourceLoc loc) {
+  auto t = cast<RankedTensorType>(x.ir.getType());
+  Type elem = t.getElementType();
+  if (isa<tz::PointerType>(elem))
+    kb.fail(loc, "splitting a tile of pointers is not supported; split the offsets, then add them to the pointer");
+  auto &b = kb.builder();
+  unsigned width = elem.getIntOrFloatBitWidth();
+  Value w = x.ir;
+  if (isa<FloatType>(elem))
+    w = kb.castTo(w, b.getIntegerType(width), loc, /*bitcast=*/true);
+  if (width < 32)
+    w = kb.castTo(w, b.getI32Type(), loc);
+  Type work = tz::getElementTypeOrSelf(w.getType());
+  CgValue cw = CgValue::fromIr(w);
+  if (t.getDimSize(axis) > 1) {
+    CgValue at = kb.compareOp(CmpOpKind::Eq, indexAlong(kb, t.getDimSize(axis), axis, t.getRank(), loc),
+                              CgValue::integer(index), loc);
+    cw = call(kb, "where", {at, cw, CgValue::integer(0)}, loc);
+  }
+  SmallVector<int64_t> shape(t.getShape());
+  shape.erase(shape.begin() + axis);
+  Type rt = shape.empty() ? work : Type(RankedTensorType::get(shape, work));
+  Value r = b.create<tz::ReduceOp>(kb.location(loc), rt, tz::ReduceKindAttr::get(&kb.context(), tz::ReduceKind::Sum),
+                                   cw.ir, b.getI32IntegerAttr(axis));
+  if (isa<FloatType>(elem)) {
+    r = kb.castTo(r, b.getIntegerType(width), loc);
+    r = kb.castTo(r, elem, loc, /*bitcast=*/true);
+  } else {
+    r = kb.castTo(r, elem, loc);
+  }
+  return CgValue::fromIr(r);
+}
+
+// join: a new minor dimension of 2 holding a and b (broadcast together).
+CgValue join(KernelBuilder &kb, const CgValue &a, const CgValue &b, SourceLoc loc) {
+  Value x, y;
+  if (a.isIr() && b.isIr() && a.ir.getType() == b.ir.getType()) {
+    x = a.ir;
+    y = b.ir;
+  } else {
+    std::tie(x, y) = kb.unify(a, b, loc, "tz.join");
+  }
+  CgValue cx = call(kb, "expand_dims", {CgValue::fromIr(x), CgValue::integer(-1)}, loc);
+  CgValue cy = call(kb, "expand_dims", {CgValue::fromIr(y), CgValue::integer(-1)}, loc);
+  std::vector<int64_t> shape = shapeOfValue(cx);
+  shape.back() = 2;
+  cx = CgValue::fromIr(kb.broadcastTo(cx.ir, shape, loc));
+  cy = CgValue::fromIr(kb.broadcastTo(cy.ir, shape, loc));
+  CgValue first = kb.compareOp(CmpOpKind::Eq, indexAlong(kb, 2, shape.size() - 1, shape.size(), loc),
+                               CgValue::integer(0), loc);
+  return call(kb, "where", {first, cx, cy}, loc);
+}
+
+// Moves the last dimension of `c` to position `axis`.
+CgValue lastTo(KernelBuilder &kb, const CgValue &c, int64_t axis, SourceLoc loc) {
+  int64_t rank = shapeOfValue(c).size();
+  if (axis == rank - 1)
+    return c;
+  Values perm;
+  for (int64_t d = 0; d < axis; ++d)
+    perm.push_back(CgValue::integer(d));
+  perm.push_back(CgValue::integer(rank - 1));
+  for (int64_t d = axis; d < rank - 1; ++d)
+    perm.push_back(CgValue::integer(d));
+  return call(kb, "permute", {c, CgValue::tuple(perm)}, loc);
+}
+
+// Tiles e and o of one shape interleaved along `axis`: result[2i] = e[i],
+// result[2i+1] = o[i].
+CgValue interleaveAlong(KernelBuilder &kb, const CgValue &e, const CgValue &o, int64_t axis, SourceLoc loc) {
+  std::vector<int64_t> shape = shapeOfValue(e);
+  CgValue c = lastTo(kb, join(kb, e, o, loc), axis + 1, loc);
+  shape[axis] *= 2;
+  return reshapeTo(kb, c, shape, loc);
+}
+
+// Neighbouring pairs along `axis`: (x[2i], x[2i+1]) as two tiles.
+std::pair<CgValue, CgValue> pairsAlong(KernelBuilder &kb, const CgValue &x, int64_t axis, SourceLoc loc) {
+  std::vector<int64_t> shape = shapeOfValue(x);
+  std::vector<int64_t> split(shape.begin(), shape.begin() + axis);
+  split.push_back(shape[axis] / 2);
+  split.push_back(2);
+  split.insert(split.end(), shape.begin() + axis + 1, shape.end());
+  CgValue pairs = reshapeTo(kb, x, split, loc);
+  return {takeAlong(kb, pairs, axis + 1, 0, loc), takeAlong(kb, pairs, axis + 1, 1, loc)};
+}
+
+CgValue flipAlong(KernelBuilder &kb, const CgValue &x, int64_t axis, SourceLoc loc) {
+  std::vector<int64_t> shape = shapeOfValue(x);
+  int64_t steps = 0;
+  while ((int64_t(1) << steps) < shape[axis])
+    ++steps;
+  // Index bits of `axis` as `steps` dimensions of 2; reversing the index flips every bit.
+  std::vector<int64_t> bits(shape.begin(), shape.begin() + axis);
+  bits.insert(bits.end(), steps, 2);
+  bits.insert(bits.end(), shape.begin() + axis + 1, shape.end());
+  CgValue y = reshapeTo(kb, x, bits, loc);
+  for (int64_t i = 0; i < steps; ++i) {
+    CgValue swapped = join(kb, takeAlong(kb, y, axis + i, 1, loc), takeAlong(kb, y, axis + i, 0, loc), loc);
+    y = lastTo(kb, swapped, axis + i, loc);
+  }
+  return reshapeTo(kb, y, shape, loc);
+}
+
+// A combine step: left and right groups (one value per input) to one group.
+using Combine = std::function<Values(const Values &left, const Values &right)>;
+
+Combine userCombine(KernelBuilder &kb, const CgValue &fn, const char *what, SourceLoc loc) {
+  if (fn.kind != CgValue::Kind::Function && fn.kind != CgValue::Kind::Builtin)
+    kb.fail(loc, std::string("combine_fn of tz.") + what + " must be a @jit function, not " + kb.describe(fn));
+  return [&kb, fn, what, loc](const Values &left, const Values &right) {
+    CallArgs a;
+    a.positional = left;
+    a.positional.insert(a.positional.end(), right.begin(), right.end());
+    a.positionalLocs.assign(a.positional.size(), loc);
+    CgValue r = kb.callValue(fn, a, loc);
+    Values out = r.kind == CgValue::Kind::Tuple ? r.elems : Values{r};
+    if (out.size() != left.size())
+      kb.fail(loc, std::string("the combine_fn of tz.") + what + " returned " + std::to_string(out.size()) +
+                       " values for " + std::to_string(left.size()) + " inputs");
+    std::vector<int64_t> shape = shapeOfValue(left[0]);
+    for (size_t i = 0; i < out.size(); ++i) {
+      Value v = out[i].isIr() ? out[i].ir : kb.materializeAs(out[i], left[i].ir.getType(), loc);
+      out[i] = CgValue::fromIr(kb.broadcastTo(v, shape, loc));
+    }
+    return out;
+  };
+}
+
+Values inputsOf(KernelBuilder &kb, const CgValue &input, const char *what, SourceLoc loc) {
+  Values xs = input.kind == CgValue::Kind::Tuple ? input.elems : Values{input};
+  if (xs.empty())
+    kb.fail(loc, std::string("tz.") + what + " needs at least one input tile");
+  auto first = tileType(kb, xs[0], loc, std::string("the input of tz.") + what);
+  for (auto &x : xs) {
+    auto t = tileType(kb, x, loc, std::string("the input of tz.") + what);
+    if (t.getShape() != first.getShape())
+      kb.fail(loc, std::string("the inputs of tz.") + what + " must have one shape, not " + kb.typeName(first) +
+                       " and " + kb.typeName(t));
+  }
+  return xs;
+}
+
+int64_t normalizeAxis(KernelBuilder &kb, const CgValue &axis, int64_t rank, SourceLoc loc) {
+  int64_t a = kb.requireInt(axis, loc, "axis");
+  if (a < -rank || a >= rank)
+    kb.fail(loc, "axis " + std::to_string(a) + " is out of range for a tile of rank " + std::to_string(rank));
+  return a < 0 ? a + rank : a;
+}
+
+// Tree reduction along `axis`, combining neighbours so that the combine
+// function always sees a left group that precedes its right group.
+Values treeReduce(KernelBuilder &kb, Values xs, int64_t axis, const Combine &combine, SourceLoc loc) {
+  while (shapeOfValue(xs[0])[axis] > 1) {
+    Values lo, hi;
+    for (auto &x : xs) {
+      auto [a, b] = pairsAlong(kb, x, axis, loc);
+      lo.push_back(a);
+      hi.push_back(b);
+    }
+    xs = combine(lo, hi);
+  }
+  for (auto &x : xs)
+    x = takeAlong(kb, x, axis, 0, loc);
+  return xs;
+}
+
+CgValue reduceBuiltin(KernelBuilder &kb, const CgValue &input, const CgValue &axisArg, bool keepDims,
+                      const Combine &combine, const char *what, SourceLoc loc) {
+  Values xs = inputsOf(kb, input, what, loc);
+  std::vector<int64_t> shape = shapeOfValue(xs[0]);
+  int64_t axis = 0;
+  if (axisArg.kind == CgValue::Kind::None) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    for (auto &x : xs)
+      x = reshapeTo(kb, x, {n}, loc);
+  } else {
+    axis = normalizeAxis(kb, axisArg, shape.size(), loc);
+  }
+  xs = treeReduce(kb, xs, axis, combine, loc);
+  if (keepDims)
+    for (auto &x : xs) {
+      if (axisArg.kind == CgValue::Kind::None)
+        x = CgValue::fromIr(kb.broadcastTo(x.ir, std::vector<int64_t>(shape.size(), 1), loc));
+      else
+        x = call(kb, "expand_dims", {x, CgValue::integer(axis)}, loc);
+    }
+  return input.kind == CgValue::Kind::Tuple ? CgValue::tuple(xs) : xs[0];
+}
+
+// Inclusive scan along `axis` by pairing neighbours: scan the pair sums, then
+// fill in the even positions. Returns the scan and the scan shifted by one
+// (position i holds scan[i-1]; position 0 holds an unused value).
+std::pair<Values, Values> pairScan(KernelBuilder &kb, const Values &xs, int64_t axis, const Combine &combine,
+                                   SourceLoc loc) {
+  std::vector<int64_t> shape = shapeOfValue(xs[0]);
+  if (shape[axis] == 1)
+    return {xs, xs};
+  Values even, odd;
+  for (auto &x : xs) {
+    auto [a, b] = pairsAlong(kb, x, axis, loc);
+    even.push_back(a);
+    odd.push_back(b);
+  }
+  auto [scanned, shifted] = pairScan(kb, combine(even, odd), axis, combine, loc);
+  // scanned[i] covers x[0..2i+1]; shifted[i] = scanned[i-1] covers x[0..2i-1].
+  Values withEven = combine(shifted, even);
+  CgValue first = kb.compareOp(CmpOpKind::Eq, indexAlong(kb, shape[axis] / 2, axis, shape.size(), loc),
+                               CgValue::integer(0), loc);
+  Values inc, incShifted;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    CgValue evenOut = call(kb, "where", {first, even[i], withEven[i]}, loc);
+    inc.push_back(interleaveAlong(kb, evenOut, scanned[i], axis, loc));
+    incShifted.push_back(interleaveAlong(kb, shifted[i], evenOut, axis, loc));
+  }
+  return {inc, incShifted};
+}
+
+CgValue scanBuiltin(KernelBuilder &kb, const CgValue &input, const CgValue &axisArg, bool reverse,
+                    const Combine &combine, const char *what, SourceLoc loc) {
+  Values xs = inputsOf(kb, input, what, loc);
+  int64_t axis = normalizeAxis(kb, axisArg, shapeOfValue(xs[0]).size(), loc);
+  Combine step = combine;
+  if (reverse) {
+    // A reverse scan is a forward scan of the flipped input whose combine
+    // takes its groups the other way round, flipped back.
+    for (auto &x : xs)
+      x = flipAlong(kb, x, axis, loc);
+    step = [combine](const Values &l, const Values &r) { return combine(r, l); };
+  }
+  Values out = pairScan(kb, xs, axis, step, loc).first;
+  if (reverse)
+    for (auto &x : out)
+      x = flipAlong(kb, x, axis, loc);
+  return input.kind == CgValue::Kind::Tuple ? CgValue::tuple(out) : out[0];
+}
+
+bool flag(Binder &b, const std::string &name) { return b.has(name) && b.integer(name); }
+
+} // namespace
+
+std::string unsupportedTritonName(const std::string &name) {
+  static const std::map<std::string, std::string> reasons = {
+      {"sort", "tl.sort is not supported by terrazzo"},
+      {"topk", "tl.topk is not supported by terrazzo"},
+      {"bitonic_merge", "tl.bitonic_merge is not supported by terrazzo"},
+      {"gather", "tl.gather is not supported by terrazzo"},
+      {"dot_scaled", "tl.dot_scaled (microscaled fp8/fp4 dot) is not supported by terrazzo"},
+      {"inline_asm_elementwise", "tl.inline_asm_elementwise is not supported by terrazzo (the interpreter cannot run PTX)"},
+      {"map_elementwise", "tl.map_elementwise is not supported by terrazzo"},
+      {"rand", "tl.rand (Philox random numbers) is not supported by terrazzo"},
+      {"rand4x", "tl.rand4x (Philox random numbers) is not supported by terrazzo"},
+      {"randint", "tl.randint (Philox random numbers) is not supported by terrazzo"},
+      {"randint4x", "tl.randint4x (Philox random numbers) is not supported by terrazzo"},
+      {"randn", "tl.randn (Philox random numbers) is not supported by terrazzo"},
+      {"randn4x", "tl.randn4x (Philox random numbers) is not supported by terrazzo"},
+      {"philox", "tl.philox is not supported by terrazzo"},
+      {"philox_impl", "tl.philox_impl is not supported by terrazzo"},
+      {"pair_uniform_to_normal", "tl.pair_uniform_to_normal is not supported by terrazzo"},
+      {"uint_to_uniform_float", "tl.uint_to_uniform_float is not supported by terrazzo (no unsigned integers)"},
+      {"uint8", "unsigned integer dtype tl.uint8 is not supported by terrazzo"},
+      {"uint16", "unsigned integer dtype tl.uint16 is not supported by terrazzo"},
+      {"uint32", "unsigned integer dtype tl.uint32 is not supported by terrazzo"},
+      {"uint64", "unsigned integer dtype tl.uint64 is not supported by terrazzo"},
+      {"float8e4nv", "fp8 dtype tl.float8e4nv is not supported by terrazzo yet"},
+      {"float8e5", "fp8 dtype tl.float8e5 is not supported by terrazzo yet"},
+      {"float8e4b15", "fp8 dtype tl.float8e4b15 is not supported by terrazzo yet"},
+      {"float8e4b8", "fp8 dtype tl.float8e4b8 is not supported by terrazzo yet"},
+      {"float8e5b16", "fp8 dtype tl.float8e5b16 is not supported by terrazzo yet"},
+      {"slice", "tl.slice is not supported by terrazzo"},
+      {"condition", "tl.condition is not supported by terrazzo"},
+      {"tuple", "tl.tuple is not supported by terrazzo inside kernels (write a Python tuple)"},
+      {"tensor", "tl.tensor is a type: it is only accepted as an annotation"},
+      {"tensor_descriptor", "tl.tensor_descriptor is a type: it is only accepted as an annotation"},
+      {"block_type", "tl.block_type is a type: it is only accepted as an annotation"},
+      {"pointer_type", "tl.pointer_type is not supported inside terrazzo kernels"},
+      {"const", "tl.const is a type: it is only accepted as an annotation"},
+      {"void", "tl.void is not supported inside terrazzo kernels"},
+      {"constexpr_type", "tl.constexpr_type is not supported inside terrazzo kernels"},
+      {"pi32_t", "tl.pi32_t is not supported inside terrazzo kernels"},
+      {"target_info", "tl.target_info is not supported by terrazzo"},
+      {"PropagateNan", "tl.PropagateNan is not supported inside terrazzo kernels (NaN always propagates)"},
+  };
+  auto it = reasons.find(name);
+  return it == reasons.end() ? std::string() : it->second;
+}
+
+void addCompositeBuiltins(BuiltinTable &t) {
+  t["join"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "join", args, loc, {"a", "b"});
+    return join(kb, b.get("a"), b.get("b"), loc);
+  };
+  t["split"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "split", args, loc, {"a"});
+    auto tile = tileType(kb, b.get("a"), loc, "the argument of tz.split");
+    if (tile.getShape().back() != 2)
+      kb.fail(loc, "tz.split needs a tile whose last dimension is 2, not " + kb.typeName(tile));
+    int64_t last = tile.getRank() - 1;
+    return CgValue::tuple({takeAlong(kb, b.get("a"), last, 0, loc), takeAlong(kb, b.get("a"), last, 1, loc)});
+  };
+  t["interleave"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "interleave", args, loc, {"a", "b"});
+    CgValue c = join(kb, b.get("a"), b.get("b"), loc);
+    std::vector<int64_t> shape = shapeOfValue(c);
+    if (shape.size() == 1)
+      return c;
+    shape.pop_back();
+    shape.back() *= 2;
+    return reshapeTo(kb, c, shape, loc);
+  };
+  t["cat"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    // Triton only promises the elements of both (can_reorder); these are in
+    // order, `input` first, along dimension 0.
+    Binder b(kb, "cat", args, loc, {"input", "other", "can_reorder="});
+    auto ta = tileType(kb, b.get("input"), loc, "argument 'input' of tz.cat");
+    auto tb = tileType(kb, b.get("other"), loc, "argument 'other' of tz.cat");
+    if (ta.getShape() != tb.getShape())
+      kb.fail(loc, "tz.cat needs two tiles of one shape, not " + kb.typeName(ta) + " and " + kb.typeName(tb));
+    CgValue c = lastTo(kb, join(kb, b.get("input"), b.get("other"), loc), 0, loc);
+    std::vector<int64_t> shape(ta.getShape());
+    shape[0] *= 2;
+    return reshapeTo(kb, c, shape, loc);
+  };
+  t["flip"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "flip", args, loc, {"x", "dim="});
+    auto tile = tileType(kb, b.get("x"), loc, "argument 'x' of tz.flip");
+    int64_t dim = b.has("dim") ? normalizeAxis(kb, b.get("dim"), tile.getRank(), loc) : tile.getRank() - 1;
+    return flipAlong(kb, b.get("x"), dim, loc);
+  };
+  t["ravel"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "ravel", args, loc, {"x", "can_reorder="});
+    auto tile = tileType(kb, b.get("x"), loc, "argument 'x' of tz.ravel");
+    return reshapeTo(kb, b.get("x"), {tile.getNumElements()}, loc);
+  };
+
+  t["reduce"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "reduce", args, loc, {"input", "axis", "combine_fn", "keep_dims="});
+    return reduceBuiltin(kb, b.get("input"), b.get("axis"), flag(b, "keep_dims"),
+                         userCombine(kb, b.get("combine_fn"), "reduce", loc), "reduce", loc);
+  };
+  t["associative_scan"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "associative_scan", args, loc, {"input", "axis", "combine_fn", "reverse="});
+    return scanBuiltin(kb, b.get("input"), b.get("axis"), flag(b, "reverse"),
+                       userCombine(kb, b.get("combine_fn"), "associative_scan", loc), "associative_scan", loc);
+  };
+  t["reduce_or"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "reduce_or", args, loc, {"input", "axis", "keep_dims="});
+    auto tile = tileType(kb, b.get("input"), loc, "argument 'input' of tz.reduce_or");
+    if (!isa<IntegerType>(tile.getElementType()))
+      kb.fail(loc, "tz.reduce_or needs integer elements, not " + kb.typeName(tile.getElementType()));
+    Combine orCombine = [&kb, loc](const Values &l, const Values &r) {
+      return Values{kb.binaryOp(BinOpKind::BitOr, l[0], r[0], loc)};
+    };
+    return reduceBuiltin(kb, b.get("input"), b.get("axis"), flag(b, "keep_dims"), orCombine, "reduce_or", loc);
+  };
+
+  t["histogram"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "histogram", args, loc, {"input", "num_bins", "mask="});
+    auto tile = tileType(kb, b.get("input"), loc, "argument 'input' of tz.histogram");
+    if (tile.getRank() != 1 || !isa<IntegerType>(tile.getElementType()))
+      kb.fail(loc, "tz.histogram needs a 1-D integer tile, not " + kb.typeName(tile));
+    int64_t bins = b.integer("num_bins");
+    // One row per element, one column per bin: count the matches per column.
+    CgValue values = call(kb, "expand_dims", {b.get("input"), CgValue::integer(1)}, loc);
+    CgValue binIds = call(kb, "expand_dims", {call(kb, "arange", {CgValue::integer(0), CgValue::integer(bins)}, loc),
+                                              CgValue::integer(0)},
+                          loc);
+    CgValue hits = kb.compareOp(CmpOpKind::Eq, values, binIds, loc);
+    if (b.has("mask")) {
+      CgValue mask = CgValue::fromIr(kb.castTo(b.ir("mask"), kb.builder().getI1Type(), loc));
+      hits = kb.binaryOp(BinOpKind::BitAnd, hits, call(kb, "expand_dims", {mask, CgValue::integer(1)}, loc), loc);
+    }
+    CgValue counts = CgValue::fromIr(kb.castTo(hits.ir, kb.builder().getI32Type(), loc));
+    return call(kb, "sum", {counts, CgValue::integer(0)}, loc);
+  };
+
+  t["softmax"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    // As triton.language.standard.softmax: the max and the sum are taken along
+    // dim (0 when None) and broadcast back by the usual rules.
+    Binder b(kb, "softmax", args, loc, {"x", "dim=", "keep_dims=", "ieee_rounding="});
+    CgValue dim = b.has("dim") ? b.get("dim") : CgValue::integer(0);
+    CallArgs maxArgs;
+    maxArgs.positional = {b.get("x"), dim};
+    maxArgs.positionalLocs = {loc, loc};
+    maxArgs.keywords = {{"keep_dims", CgValue::boolean(flag(b, "keep_dims"))}};
+    CgValue z = kb.binaryOp(BinOpKind::Sub, b.get("x"), kb.callBuiltin("max", maxArgs, loc), loc);
+    CgValue num = call(kb, "exp", {z}, loc);
+    CallArgs sumArgs = maxArgs;
+    sumArgs.positional[0] = num;
+    return kb.binaryOp(BinOpKind::Div, num, kb.callBuiltin("sum", sumArgs, loc), loc);
+  };
+  t["swizzle2d"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    // Row-major (i, j) of a size_i x size_j grid renumbered so that groups of
+    // size_g rows are walked column by column.
+    Binder b(kb, "swizzle2d", args, loc, {"i", "j", "size_i", "size_j", "size_g"});
+    auto op = [&](BinOpKind k, const CgValue &x, const CgValue &y) { return kb.binaryOp(k, x, y, loc); };
+    CgValue ij = op(BinOpKind::Add, op(BinOpKind::Mul, b.get("i"), b.get("size_j")), b.get("j"));
+    CgValue perGroup = op(BinOpKind::Mul, b.get("size_g"), b.get("size_j"));
+    CgValue firstRow = op(BinOpKind::Mul, op(BinOpKind::FloorDiv, ij, perGroup), b.get("size_g"));
+    CallArgs m;
+    m.positional = {op(BinOpKind::Sub, b.get("size_i"), firstRow), b.get("size_g")};
+    m.positionalLocs = {loc, loc};
+    CgValue groupRows = kb.callBuiltin("minimum", m, loc);
+    CgValue inGroup = op(BinOpKind::Mod, ij, perGroup);
+    return CgValue::tuple({op(BinOpKind::Add, firstRow, op(BinOpKind::Mod, inGroup, groupRows)),
+                           op(BinOpKind::FloorDiv, inGroup, groupRows)});
+  };
+  t["umulhi"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    // The high 32 bits of the unsigned 64-bit product of two 32-bit integers.
+    Binder b(kb, "umulhi", args, loc, {"x", "y"});
+    auto [x, y] = kb.unify(b.get("x"), b.get("y"), loc, "tz.umulhi");
+    if (!tz::getElementTypeOrSelf(x.getType()).isInteger(32))
+      kb.fail(loc, "tz.umulhi needs int32 operands, not " + kb.typeName(x.getType()));
+    auto &bd = kb.builder();
+    CgValue low32 = CgValue::integer(0xFFFFFFFFll);
+    CgValue wx = kb.binaryOp(BinOpKind::BitAnd, CgValue::fromIr(kb.castTo(x, bd.getI64Type(), loc)), low32, loc);
+    CgValue wy = kb.binaryOp(BinOpKind::BitAnd, CgValue::fromIr(kb.castTo(y, bd.getI64Type(), loc)), low32, loc);
+    CgValue hi = kb.binaryOp(BinOpKind::RShift, kb.binaryOp(BinOpKind::Mul, wx, wy, loc), CgValue::integer(32), loc);
+    return CgValue::fromIr(kb.castTo(hi.ir, bd.getI32Type(), loc));
+  };
+  auto arithmetic = [](const char *name, BinOpKind k) {
+    return [name, k](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+      Binder b(kb, name, args, loc, {"x", "y", "sanitize_overflow="});
+      return kb.binaryOp(k, b.get("x"), b.get("y"), loc);
+    };
+  };
+  t["add"] = arithmetic("add", BinOpKind::Add);
+  t["sub"] = arithmetic("sub", BinOpKind::Sub);
+  t["mul"] = arithmetic("mul", BinOpKind::Mul);
+  t["assume"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    // A promise to the optimizer; nothing here uses it.
+    Binder b(kb, "assume", args, loc, {"cond"});
+    (void)b;
+    return CgValue::none();
+  };
+}
+
+} // namespace terrazzo::dsl
