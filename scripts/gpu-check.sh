@@ -57,6 +57,13 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ] || [ "$WHAT" = triton ]; then
     -q -p no:cacheprovider -rf > "$OUT/pytest-triton-ported.log" 2>&1 || status=1
   tail -n 15 "$OUT/pytest-triton-ported.log" | tee -a "$OUT/summary.txt"
 fi
+# The tutorial matmul from one Triton source file, compiled by Triton and by
+# terrazzo (TFLOP/s, first launch), and a cached launch's overhead next to a
+# torch op.
+if [ "$WHAT" = bench ] || [ "$WHAT" = all ] || [ "$WHAT" = triton ]; then
+  $PY bench/bench_triton_source.py --out "$OUT/bench" > "$OUT/bench-triton-source.log" 2>&1 || status=1
+  tail -n 5 "$OUT/bench-triton-source.log" | tee -a "$OUT/summary.txt"
+fi
 # --- end issue 17 -------------------------------------------------------------
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   if [ -f bench/run_all.py ]; then

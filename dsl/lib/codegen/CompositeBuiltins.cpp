@@ -11,7 +11,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 
 using namespace mlir;
 
@@ -97,8 +99,10 @@ CgValue takeAlong(KernelBuilder &kb, const CgValue &x, int64_t axis, int64_t ind
   return CgValue::fromIr(r);
 }
 
-// join: a new minor dimension of 2 holding a and b (broadcast together).
-CgValue join(KernelBuilder &kb, const CgValue &a, const CgValue &b, SourceLoc loc) {
+// a and b (broadcast together) stacked along a new dimension of 2 inserted at
+// `pos` (their rank: a new minor dimension, as tz.join). Built with
+// expand_dims and a select, so no transpose is needed wherever it goes.
+CgValue joinAt(KernelBuilder &kb, const CgValue &a, const CgValue &b, int64_t pos, SourceLoc loc) {
   Value x, y;
   if (a.isIr() && b.isIr() && a.ir.getType() == b.ir.getType()) {
     x = a.ir;
@@ -106,36 +110,28 @@ CgValue join(KernelBuilder &kb, const CgValue &a, const CgValue &b, SourceLoc lo
   } else {
     std::tie(x, y) = kb.unify(a, b, loc, "tz.join");
   }
-  CgValue cx = call(kb, "expand_dims", {CgValue::fromIr(x), CgValue::integer(-1)}, loc);
-  CgValue cy = call(kb, "expand_dims", {CgValue::fromIr(y), CgValue::integer(-1)}, loc);
+  CgValue cx = call(kb, "expand_dims", {CgValue::fromIr(x), CgValue::integer(pos)}, loc);
+  CgValue cy = call(kb, "expand_dims", {CgValue::fromIr(y), CgValue::integer(pos)}, loc);
   std::vector<int64_t> shape = shapeOfValue(cx);
-  shape.back() = 2;
+  shape[pos] = 2;
   cx = CgValue::fromIr(kb.broadcastTo(cx.ir, shape, loc));
   cy = CgValue::fromIr(kb.broadcastTo(cy.ir, shape, loc));
-  CgValue first = kb.compareOp(CmpOpKind::Eq, indexAlong(kb, 2, shape.size() - 1, shape.size(), loc),
-                               CgValue::integer(0), loc);
+  CgValue first =
+      kb.compareOp(CmpOpKind::Eq, indexAlong(kb, 2, pos, shape.size(), loc), CgValue::integer(0), loc);
   return call(kb, "where", {first, cx, cy}, loc);
 }
 
-// Moves the last dimension of `c` to position `axis`.
-CgValue lastTo(KernelBuilder &kb, const CgValue &c, int64_t axis, SourceLoc loc) {
-  int64_t rank = shapeOfValue(c).size();
-  if (axis == rank - 1)
-    return c;
-  Values perm;
-  for (int64_t d = 0; d < axis; ++d)
-    perm.push_back(CgValue::integer(d));
-  perm.push_back(CgValue::integer(rank - 1));
-  for (int64_t d = axis; d < rank - 1; ++d)
-    perm.push_back(CgValue::integer(d));
-  return call(kb, "permute", {c, CgValue::tuple(perm)}, loc);
+CgValue join(KernelBuilder &kb, const CgValue &a, const CgValue &b, SourceLoc loc) {
+  int64_t rank = std::max(a.isIr() ? (int64_t)shapeOfValue(a).size() : 0,
+                          b.isIr() ? (int64_t)shapeOfValue(b).size() : 0);
+  return joinAt(kb, a, b, rank, loc);
 }
 
 // Tiles e and o of one shape interleaved along `axis`: result[2i] = e[i],
 // result[2i+1] = o[i].
 CgValue interleaveAlong(KernelBuilder &kb, const CgValue &e, const CgValue &o, int64_t axis, SourceLoc loc) {
   std::vector<int64_t> shape = shapeOfValue(e);
-  CgValue c = lastTo(kb, join(kb, e, o, loc), axis + 1, loc);
+  CgValue c = joinAt(kb, e, o, axis + 1, loc);
   shape[axis] *= 2;
   return reshapeTo(kb, c, shape, loc);
 }
@@ -162,8 +158,7 @@ CgValue flipAlong(KernelBuilder &kb, const CgValue &x, int64_t axis, SourceLoc l
   bits.insert(bits.end(), shape.begin() + axis + 1, shape.end());
   CgValue y = reshapeTo(kb, x, bits, loc);
   for (int64_t i = 0; i < steps; ++i) {
-    CgValue swapped = join(kb, takeAlong(kb, y, axis + i, 1, loc), takeAlong(kb, y, axis + i, 0, loc), loc);
-    y = lastTo(kb, swapped, axis + i, loc);
+    y = joinAt(kb, takeAlong(kb, y, axis + i, 1, loc), takeAlong(kb, y, axis + i, 0, loc), axis + i, loc);
   }
   return reshapeTo(kb, y, shape, loc);
 }
@@ -288,15 +283,13 @@ CgValue scanBuiltin(KernelBuilder &kb, const CgValue &input, const CgValue &axis
                     const Combine &combine, const char *what, SourceLoc loc) {
   Values xs = inputsOf(kb, input, what, loc);
   int64_t axis = normalizeAxis(kb, axisArg, shapeOfValue(xs[0]).size(), loc);
-  Combine step = combine;
   if (reverse) {
-    // A reverse scan is a forward scan of the flipped input whose combine
-    // takes its groups the other way round, flipped back.
+    // As Triton: a forward scan of the flipped input, flipped back (the
+    // combine's left group is the one accumulated from the end).
     for (auto &x : xs)
       x = flipAlong(kb, x, axis, loc);
-    step = [combine](const Values &l, const Values &r) { return combine(r, l); };
   }
-  Values out = pairScan(kb, xs, axis, step, loc).first;
+  Values out = pairScan(kb, xs, axis, combine, loc).first;
   if (reverse)
     for (auto &x : out)
       x = flipAlong(kb, x, axis, loc);
@@ -384,7 +377,7 @@ void addCompositeBuiltins(BuiltinTable &t) {
     auto tb = tileType(kb, b.get("other"), loc, "argument 'other' of tz.cat");
     if (ta.getShape() != tb.getShape())
       kb.fail(loc, "tz.cat needs two tiles of one shape, not " + kb.typeName(ta) + " and " + kb.typeName(tb));
-    CgValue c = lastTo(kb, join(kb, b.get("input"), b.get("other"), loc), 0, loc);
+    CgValue c = joinAt(kb, b.get("input"), b.get("other"), 0, loc);
     std::vector<int64_t> shape(ta.getShape());
     shape[0] *= 2;
     return reshapeTo(kb, c, shape, loc);
