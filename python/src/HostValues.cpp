@@ -5,6 +5,8 @@
 
 #include <pybind11/numpy.h>
 
+#include <unordered_map>
+
 namespace py = pybind11;
 
 namespace terrazzo::python {
@@ -24,10 +26,23 @@ size_t spannedBytes(const py::array &a, const std::string &what) {
   return last + a.itemsize();
 }
 
+// numpy's str(dtype) runs Python code (a few microseconds per array and
+// launch), so names are remembered per dtype object. Dtype objects of the
+// built-in types are singletons; the cache keeps a reference to each key (so
+// an address is never reused) and stops growing past a few dozen entries.
 std::string dtypeName(const py::array &a) {
-  std::string name = py::str(a.dtype()).cast<std::string>();
+  static auto *names = new std::unordered_map<PyObject *, std::string>();
+  py::dtype dtype = a.dtype();
+  auto it = names->find(dtype.ptr());
+  if (it != names->end())
+    return it->second;
+  std::string name = py::str(dtype).cast<std::string>();
   if (name == "bool")
-    return "int1";
+    name = "int1";
+  if (names->size() < 64) {
+    dtype.inc_ref();
+    names->emplace(dtype.ptr(), name);
+  }
   return name;
 }
 } // namespace

@@ -11,6 +11,8 @@ from . import _terrazzo
 def resolve_grid(grid, param_names, args, kwargs, extra=None):
     """The launch grid as a tuple: `grid` itself, or `grid(meta)` when it is
     callable, meta mapping parameter names (and `extra`) to the arguments."""
+    if type(grid) is tuple:
+        return grid
     if callable(grid):
         meta = dict(zip(param_names, args))
         meta.update(kwargs)
@@ -38,6 +40,7 @@ class JITFunction:
         source = "".join(lines)
         filename = inspect.getsourcefile(fn) or "<unknown>"
         self._kernel = _terrazzo.Kernel(source, filename, first_line - 1, fn.__name__, self._lookup)
+        self._param_names = list(self._kernel.param_names)
 
     def _lookup(self, name):
         """Resolves a module-level name the kernel uses: closure variables,
@@ -57,7 +60,7 @@ class JITFunction:
 
     @property
     def param_names(self):
-        return self._kernel.param_names
+        return self._param_names
 
     def ir(self, *args, **kwargs):
         return self._kernel.ir(args, kwargs)
