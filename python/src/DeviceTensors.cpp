@@ -41,19 +41,22 @@ std::string typestrName(const std::string &t) {
   return t;
 }
 
+} // namespace
+
 bool isTorchTensor(const py::handle &obj) {
   // torch.Tensor, looked up once torch has been imported (not before: a
   // launch may come before the caller imports torch).
   static PyObject *tensorType = nullptr;
   if (!tensorType) {
-    py::object modules = py::module_::import("sys").attr("modules");
-    if (!modules.contains("torch"))
+    // sys.modules is one dict for the life of the interpreter.
+    static PyObject *modules = py::object(py::module_::import("sys").attr("modules")).release().ptr();
+    PyObject *torch = PyDict_GetItemString(modules, "torch"); // borrowed
+    if (!torch)
       return false;
-    tensorType = py::object(modules["torch"].attr("Tensor")).release().ptr();
+    tensorType = py::object(py::reinterpret_borrow<py::object>(torch).attr("Tensor")).release().ptr();
   }
   return PyObject_IsInstance(obj.ptr(), tensorType) == 1;
 }
-} // namespace
 
 std::optional<HostValue> fromDeviceTensor(const py::handle &obj) {
   if (isTorchTensor(obj)) {

@@ -61,10 +61,23 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
   }
   if (py::isinstance<py::float_>(obj))
     return HostValue::floating(obj.cast<double>());
+  // The common launch arguments first: every failed attribute probe below
+  // costs a Python exception.
+  if (py::isinstance<py::str>(obj))
+    return HostValue::string(obj.cast<std::string>());
+  if (py::isinstance<py::array>(obj)) {
+    auto a = py::reinterpret_borrow<py::array>(obj);
+    return HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, "array argument"));
+  }
+  bool torchTensor = isTorchTensor(obj);
+  if (torchTensor)
+    if (auto device = fromDeviceTensor(obj))
+      return *device;
   // Objects of the terrazzo package identify themselves through a marker
-  // attribute rather than an import of the package from C++. Checked first: a
-  // module with a __getattr__ (libdevice) answers every other probe.
-  if (py::hasattr(obj, "__terrazzo_kind__")) {
+  // attribute rather than an import of the package from C++. Checked before
+  // the numpy-scalar probe: a module with a __getattr__ (libdevice) answers
+  // every probe.
+  if (!torchTensor && py::hasattr(obj, "__terrazzo_kind__")) {
     std::string kind = obj.attr("__terrazzo_kind__").cast<std::string>();
     if (kind == "dtype")
       return HostValue::dtype(obj.attr("name").cast<std::string>());
@@ -76,22 +89,17 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
       return HostValue::terrazzoModule();
   }
   // numpy scalars (np.int64, np.float32, np.bool_) behave like Python numbers.
-  if (py::hasattr(obj, "dtype") && py::hasattr(obj, "item") && !py::isinstance<py::array>(obj) &&
-      py::hasattr(obj, "ndim") && obj.attr("ndim").cast<int>() == 0 && !py::hasattr(obj, "__dlpack_device__"))
+  if (py::hasattr(obj, "dtype") && py::hasattr(obj, "item") && py::hasattr(obj, "ndim") &&
+      obj.attr("ndim").cast<int>() == 0 && !py::hasattr(obj, "__dlpack_device__"))
     return toHostValue(obj.attr("item")(), keepAlive);
-  if (py::isinstance<py::str>(obj))
-    return HostValue::string(obj.cast<std::string>());
   if (py::isinstance<py::module_>(obj)) {
     std::string name = obj.attr("__name__").cast<std::string>();
     if (name == "terrazzo" || name == "terrazzo.language" || name == "triton.language")
       return HostValue::terrazzoModule();
   }
-  if (py::isinstance<py::array>(obj)) {
-    auto a = py::reinterpret_borrow<py::array>(obj);
-    return HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, "array argument"));
-  }
-  if (auto device = fromDeviceTensor(obj))
-    return *device;
+  if (!torchTensor)
+    if (auto device = fromDeviceTensor(obj))
+      return *device;
   if (keepAlive && hasDLPack(obj))
     return fromDLPack(obj, *keepAlive);
   return HostValue::unsupported(py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>());
