@@ -81,6 +81,13 @@ class JITFunction:
         ptx) and the assembler's statistics (registers, spills, shared_bytes)."""
         return self._kernel.compile_for_gpu(args, kwargs)
 
+    def warmup(self, *args, grid=None, **kwargs):
+        """Compiles this specialization for the GPU without launching it
+        (Triton's warmup): the result has n_regs, n_spills and
+        metadata.shared / metadata.num_warps of the compiled kernel."""
+        info = self.compile_for_gpu(*args, **kwargs)
+        return CompiledKernel(info, kwargs.get("num_warps", 4))
+
     def __call__(self, *args, **kwargs):
         raise RuntimeError(
             f"{self.__name__} is a terrazzo kernel: launch it with {self.__name__}[grid](...), "
@@ -88,6 +95,24 @@ class JITFunction:
 
     def __repr__(self):
         return f"<terrazzo.JITFunction {self.__name__}>"
+
+
+class CompiledKernel:
+    """What JITFunction.warmup returns: the statistics of one compilation."""
+
+    class _Metadata:
+        def __init__(self, shared, num_warps):
+            self.shared, self.num_warps = shared, num_warps
+
+    def __init__(self, info, num_warps):
+        self.info = info
+        self.n_regs = info["registers"]
+        self.n_spills = info["spill_store_bytes"] + info["spill_load_bytes"]
+        self.metadata = CompiledKernel._Metadata(info["shared_bytes"], num_warps)
+        self.asm = {"ptx": info["ptx"], "llir": info["llvm"]}
+
+    def _init_handles(self):
+        """Nothing to do: the module is loaded on the first launch."""
 
 
 def jit(fn=None, *, noinline=None, do_not_specialize=None, do_not_specialize_on_alignment=None, debug=None,

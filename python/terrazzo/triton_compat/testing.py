@@ -90,3 +90,56 @@ def assert_close(x, y, atol=None, rtol=None, err_msg=""):
     atol = 1e-2 if atol is None else atol
     rtol = 0.0 if rtol is None else rtol
     np.testing.assert_allclose(host(x), host(y), atol=atol, rtol=rtol, err_msg=err_msg)
+
+
+class Benchmark:
+    """One benchmark sweep of triton.testing.perf_report: `x_names` take each
+    of `x_vals`, and for each value of `line_arg` in `line_vals` the function
+    is called with those plus `args`."""
+
+    def __init__(self, x_names, x_vals, line_arg, line_vals, line_names, plot_name, args, xlabel="", ylabel="",
+                 x_log=False, y_log=False, styles=None):
+        self.x_names, self.x_vals = list(x_names), list(x_vals)
+        self.line_arg, self.line_vals, self.line_names = line_arg, list(line_vals), list(line_names)
+        self.plot_name, self.args = plot_name, dict(args)
+        self.xlabel, self.ylabel, self.x_log, self.y_log, self.styles = xlabel, ylabel, x_log, y_log, styles
+
+
+class Mark:
+    """What perf_report returns: `.run(print_data=True)` runs the sweeps and
+    prints one table per benchmark (plots are not drawn)."""
+
+    def __init__(self, fn, benchmarks):
+        self.fn, self.benchmarks = fn, benchmarks
+
+    def _rows(self, bench):
+        rows = []
+        for x in bench.x_vals:
+            xs = list(x) if isinstance(x, (list, tuple)) else [x] * len(bench.x_names)
+            values = []
+            for line in bench.line_vals:
+                result = self.fn(**dict(zip(bench.x_names, xs)), **{bench.line_arg: line}, **bench.args)
+                values.append(result[0] if isinstance(result, (list, tuple)) else result)
+            rows.append(xs + values)
+        return rows
+
+    def run(self, show_plots=False, print_data=False, save_path="", return_df=False, **kwargs):
+        benchmarks = self.benchmarks if isinstance(self.benchmarks, (list, tuple)) else [self.benchmarks]
+        tables = []
+        for bench in benchmarks:
+            header = bench.x_names + bench.line_names
+            rows = self._rows(bench)
+            tables.append((header, rows))
+            if print_data:
+                print(bench.plot_name + ":")
+                print("  ".join(f"{h:>14}" for h in header))
+                for row in rows:
+                    print("  ".join(f"{v:>14.6g}" if isinstance(v, float) else f"{v!s:>14}" for v in row))
+        if return_df:
+            return tables if len(tables) > 1 else tables[0]
+        return None
+
+
+def perf_report(benchmarks):
+    """Marks a function for benchmarking (Triton's decorator): see Mark.run."""
+    return lambda fn: Mark(fn, benchmarks)
