@@ -158,6 +158,16 @@ _BUILTINS = {
     "sub": ("(x, y, sanitize_overflow=True)", "x - y."),
     "mul": ("(x, y, sanitize_overflow=True)", "x * y."),
     "assume": ("(cond)", "A promise to the optimizer (not used)."),
+    "randint": ("(seed, offset, n_rounds=10)", "Philox4x32 random bits (int32 holding uint32 bits) per offset."),
+    "randint4x": ("(seed, offset, n_rounds=10)", "Four blocks of Philox4x32 random bits per offset."),
+    "rand": ("(seed, offset, n_rounds=10)", "Uniform float32 in [0, 1) per offset (Philox)."),
+    "rand4x": ("(seed, offset, n_rounds=10)", "Four blocks of uniform float32 in [0, 1)."),
+    "randn": ("(seed, offset, n_rounds=10)", "Standard normal float32 per offset (Philox + Box-Muller)."),
+    "randn4x": ("(seed, offset, n_rounds=10)", "Four blocks of standard normal float32."),
+    "philox": ("(seed, c0, c1, c2, c3, n_rounds=10)", "Philox4x32 of the counter (c0..c3) under the seed."),
+    "philox_impl": ("(c0, c1, c2, c3, k0, k1, n_rounds=10)", "Philox4x32 rounds under the key (k0, k1)."),
+    "uint_to_uniform_float": ("(x)", "32 random bits to a uniform float32 in [0, 1)."),
+    "pair_uniform_to_normal": ("(u1, u2)", "Two uniforms to two standard normals (Box-Muller)."),
 }
 
 for _name, (_sig, _doc) in _BUILTINS.items():

@@ -230,3 +230,66 @@ def test_umulhi_and_reduce_or(rng):
     for v in x.tolist():
         acc |= v
     assert_equal(orred, np.array([acc], np.int32))
+
+
+# Philox4x32 from its definition (Salmon et al., SC'11): each round multiplies
+# counter words 0 and 2 by fixed constants, swaps in the high halves xor-ed
+# with the other words and the key, and bumps the key by the Weyl constants.
+MASK32 = 0xFFFFFFFF
+
+
+def philox4x32(counters, key, rounds=10):
+    c = [np.asarray(v, dtype=np.uint64) & MASK32 for v in counters]
+    k0, k1 = np.uint64(key[0] & MASK32), np.uint64(key[1] & MASK32)
+    for _ in range(rounds):
+        p0 = np.uint64(0xD2511F53) * c[0]
+        p1 = np.uint64(0xCD9E8D57) * c[2]
+        c = [((p1 >> np.uint64(32)) ^ c[1] ^ k0) & MASK32, p1 & MASK32,
+             ((p0 >> np.uint64(32)) ^ c[3] ^ k1) & MASK32, p0 & MASK32]
+        k0 = (k0 + np.uint64(0x9E3779B9)) & MASK32
+        k1 = (k1 + np.uint64(0xBB67AE85)) & MASK32
+    return c
+
+
+def test_philox_reference_known_answers():
+    # Random123's known-answer vectors for Philox4x32-10.
+    assert [int(v) for v in philox4x32([0, 0, 0, 0], (0, 0))] == [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+    m = MASK32
+    assert [int(v) for v in philox4x32([m, m, m, m], (m, m))] == [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
+
+
+def uniform_of(bits):
+    """Triton's map of 32 random bits to [0, 1): the signed value folded to
+    non-negative, times the largest scale that stays below 1."""
+    x = bits.astype(np.uint32).view(np.int32).astype(np.float64)
+    return np.where(x < 0, -x - 1, x) * 4.6566127342e-10
+
+
+@pytest.mark.parametrize("seed", [0, 123456789, 2**40 + 77, -5])
+def test_randint4x_rand_randn_match_philox(seed):
+    block = 64
+    bits = poisoned(4 * block, np.int32)
+    uniform, normal = poisoned(block), poisoned(block)
+    k.random_streams_kernel[(1,)](seed, bits, uniform, normal, BLOCK=block)
+    s = seed & (2**64 - 1)
+    ref = philox4x32([np.arange(block), 0, 0, 0], (s & MASK32, s >> 32))
+    assert_equal(bits, np.concatenate(ref).astype(np.uint32).view(np.int32))
+    u = uniform_of(ref[0])
+    assert_close(uniform, u, rtol=2.0**-22)
+    assert ((uniform >= 0) & (uniform < 1)).all()
+    u1, u2 = np.maximum(1e-7, u), uniform_of(ref[1])
+    r = np.sqrt(-2 * np.log(u1))
+    assert_close(normal, r * np.cos(2 * np.pi * u2), rtol=1e-5, scale=r + 1e-3)
+
+
+def test_seeded_dropout(rng):
+    n, p, seed = 1000, 0.4, 1234
+    x = rng.standard_normal(n).astype(np.float32)
+    out = poisoned(n)
+    k._seeded_dropout[(triton.cdiv(n, 256),)](x, out, n, p, seed, BLOCK_SIZE=256)
+    u = uniform_of(philox4x32([np.arange(n), 0, 0, 0], (seed, 0))[0])
+    clear = np.abs(u - p) > 1e-6  # the f32 uniform could fall either side of p
+    ref = np.where(u > p, x.astype(np.float64) / (1 - p), 0.0)
+    assert_close(out[clear], ref[clear], rtol=1e-6, scale=np.abs(ref[clear]) + 1e-30)
+    kept = (out != 0).mean()
+    assert abs(kept - (1 - p)) < 0.08

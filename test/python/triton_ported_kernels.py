@@ -323,3 +323,30 @@ def int_ops_kernel(x_ptr, y_ptr, hi_ptr, or_ptr, BLOCK: tl.constexpr):
     y = tl.load(y_ptr + offs)
     tl.store(hi_ptr + offs, tl.umulhi(x, y))
     tl.store(or_ptr, tl.reduce_or(x, 0))
+
+
+# --- tutorial 04: low-memory dropout (Philox random numbers) ---------------------
+
+@triton.jit
+def _seeded_dropout(x_ptr, output_ptr, n_elements, p, seed, BLOCK_SIZE: tl.constexpr):
+    pid = tl.program_id(axis=0)
+    block_start = pid * BLOCK_SIZE
+    offsets = block_start + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements
+    x = tl.load(x_ptr + offsets, mask=mask)
+    random = tl.rand(seed, offsets)
+    x_keep = random > p
+    output = tl.where(x_keep, x / (1 - p), 0.0)
+    tl.store(output_ptr + offsets, output, mask=mask)
+
+
+@triton.jit
+def random_streams_kernel(seed, bits_ptr, uniform_ptr, normal_ptr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    r0, r1, r2, r3 = tl.randint4x(seed, offs)
+    tl.store(bits_ptr + offs, r0)
+    tl.store(bits_ptr + BLOCK + offs, r1)
+    tl.store(bits_ptr + 2 * BLOCK + offs, r2)
+    tl.store(bits_ptr + 3 * BLOCK + offs, r3)
+    tl.store(uniform_ptr + offs, tl.rand(seed, offs))
+    tl.store(normal_ptr + offs, tl.randn(seed, offs))

@@ -100,8 +100,7 @@ def condition(*args, **kwargs):
 
 
 _UNSUPPORTED = ["sort", "topk", "bitonic_merge", "gather", "dot_scaled", "inline_asm_elementwise",
-                "map_elementwise", "rand", "rand4x", "randint", "randint4x", "randn", "randn4x", "philox",
-                "philox_impl", "pair_uniform_to_normal", "uint_to_uniform_float"]
+                "map_elementwise"]
 for _name in _UNSUPPORTED:
     globals()[_name] = _kernel_only(_name, "(...)", "Not supported by terrazzo: a kernel using it fails to compile.")
 
