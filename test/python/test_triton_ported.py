@@ -293,3 +293,14 @@ def test_seeded_dropout(rng):
     assert_close(out[clear], ref[clear], rtol=1e-6, scale=np.abs(ref[clear]) + 1e-30)
     kept = (out != 0).mean()
     assert abs(kept - (1 - p)) < 0.08
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_gather(rng, axis):
+    N, K, M = 8, 16, 4
+    src = rng.standard_normal((N, M) if axis == 0 else (M, N)).astype(np.float16)
+    src.flat[3] = -0.0
+    index = rng.integers(0, N, size=(K, M) if axis == 0 else (M, K)).astype(np.int32)
+    out = poisoned(index.shape, np.float16)
+    k.gather_kernel[(1,)](src, index, out, N=N, K=K, M=M, AXIS=axis)
+    assert_equal(out, np.take_along_axis(src, index, axis=axis))

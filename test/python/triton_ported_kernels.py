@@ -350,3 +350,17 @@ def random_streams_kernel(seed, bits_ptr, uniform_ptr, normal_ptr, BLOCK: tl.con
     tl.store(bits_ptr + 3 * BLOCK + offs, r3)
     tl.store(uniform_ptr + offs, tl.rand(seed, offs))
     tl.store(normal_ptr + offs, tl.randn(seed, offs))
+
+
+@triton.jit
+def gather_kernel(src_ptr, index_ptr, out_ptr, N: tl.constexpr, K: tl.constexpr, M: tl.constexpr,
+                  AXIS: tl.constexpr):
+    # AXIS 0: src [N, M], index [K, M]; AXIS 1: src [M, N], index [M, K].
+    if AXIS == 0:
+        src = tl.load(src_ptr + tl.arange(0, N)[:, None] * M + tl.arange(0, M)[None, :])
+        idx_offs = tl.arange(0, K)[:, None] * M + tl.arange(0, M)[None, :]
+    else:
+        src = tl.load(src_ptr + tl.arange(0, M)[:, None] * N + tl.arange(0, N)[None, :])
+        idx_offs = tl.arange(0, M)[:, None] * K + tl.arange(0, K)[None, :]
+    index = tl.load(index_ptr + idx_offs)
+    tl.store(out_ptr + idx_offs, src.gather(index, AXIS))

@@ -65,38 +65,82 @@ CgValue indexAlong(KernelBuilder &kb, int64_t n, int64_t axis, int64_t rank, Sou
   return reshapeTo(kb, r, shape, loc);
 }
 
+int64_t normalizeAxis(KernelBuilder &kb, const CgValue &axis, int64_t rank, SourceLoc loc) {
+  int64_t a = kb.requireInt(axis, loc, "axis");
+  if (a < -rank || a >= rank)
+    kb.fail(loc, "axis " + std::to_string(a) + " is out of range for a tile of rank " + std::to_string(rank));
+  return a < 0 ? a + rank : a;
+}
+
+// Elements as integers of at least 32 bits carrying their exact bits (floats
+// bitcast, narrow integers widened), so a select against zero followed by a
+// sum moves any value, NaN payloads and -0.0 included, unchanged.
+Value toIntImage(KernelBuilder &kb, Value v, const char *what, SourceLoc loc) {
+  Type elem = tz::getElementTypeOrSelf(v.getType());
+  if (isa<tz::PointerType>(elem))
+    kb.fail(loc, std::string(what) + " of a tile of pointers is not supported; apply it to the offsets, then add "
+                                     "them to the pointer");
+  auto &b = kb.builder();
+  unsigned width = elem.getIntOrFloatBitWidth();
+  if (isa<FloatType>(elem))
+    v = kb.castTo(v, b.getIntegerType(width), loc, /*bitcast=*/true);
+  if (width < 32)
+    v = kb.castTo(v, b.getI32Type(), loc);
+  return v;
+}
+
+Value fromIntImage(KernelBuilder &kb, Value v, Type elem, SourceLoc loc) {
+  if (isa<FloatType>(elem)) {
+    v = kb.castTo(v, kb.builder().getIntegerType(elem.getIntOrFloatBitWidth()), loc);
+    return kb.castTo(v, elem, loc, /*bitcast=*/true);
+  }
+  return kb.castTo(v, elem, loc);
+}
+
+// Sum over `axis` of an integer image, removing that axis.
+Value sumAlong(KernelBuilder &kb, Value w, int64_t axis, SourceLoc loc) {
+  auto t = cast<RankedTensorType>(w.getType());
+  SmallVector<int64_t> shape(t.getShape());
+  shape.erase(shape.begin() + axis);
+  Type rt = shape.empty() ? t.getElementType() : Type(RankedTensorType::get(shape, t.getElementType()));
+  auto &b = kb.builder();
+  return b.create<tz::ReduceOp>(kb.location(loc), rt, tz::ReduceKindAttr::get(&kb.context(), tz::ReduceKind::Sum),
+                                w, b.getI32IntegerAttr(axis));
+}
+
 // The element at `index` of `axis` (size 1 or 2) of tile `x`, that axis removed.
 CgValue takeAlong(KernelBuilder &kb, const CgValue &x, int64_t axis, int64_t index, SourceLoc loc) {
   auto t = cast<RankedTensorType>(x.ir.getType());
-  Type elem = t.getElementType();
-  if (isa<tz::PointerType>(elem))
-    kb.fail(loc, "splitting a tile of pointers is not supported; split the offsets, then add them to the pointer");
-  auto &b = kb.builder();
-  unsigned width = elem.getIntOrFloatBitWidth();
-  Value w = x.ir;
-  if (isa<FloatType>(elem))
-    w = kb.castTo(w, b.getIntegerType(width), loc, /*bitcast=*/true);
-  if (width < 32)
-    w = kb.castTo(w, b.getI32Type(), loc);
-  Type work = tz::getElementTypeOrSelf(w.getType());
-  CgValue cw = CgValue::fromIr(w);
+  CgValue cw = CgValue::fromIr(toIntImage(kb, x.ir, "splitting", loc));
   if (t.getDimSize(axis) > 1) {
     CgValue at = kb.compareOp(CmpOpKind::Eq, indexAlong(kb, t.getDimSize(axis), axis, t.getRank(), loc),
                               CgValue::integer(index), loc);
     cw = call(kb, "where", {at, cw, CgValue::integer(0)}, loc);
   }
-  SmallVector<int64_t> shape(t.getShape());
-  shape.erase(shape.begin() + axis);
-  Type rt = shape.empty() ? work : Type(RankedTensorType::get(shape, work));
-  Value r = b.create<tz::ReduceOp>(kb.location(loc), rt, tz::ReduceKindAttr::get(&kb.context(), tz::ReduceKind::Sum),
-                                   cw.ir, b.getI32IntegerAttr(axis));
-  if (isa<FloatType>(elem)) {
-    r = kb.castTo(r, b.getIntegerType(width), loc);
-    r = kb.castTo(r, elem, loc, /*bitcast=*/true);
-  } else {
-    r = kb.castTo(r, elem, loc);
-  }
-  return CgValue::fromIr(r);
+  return CgValue::fromIr(fromIntImage(kb, sumAlong(kb, cw.ir, axis, loc), t.getElementType(), loc));
+}
+
+// gather: out[..., i, ...] = src[..., index[..., i, ...], ...] along `axis`,
+// as a one-hot selection over a new source axis next to it.
+CgValue gather(KernelBuilder &kb, const CgValue &src, const CgValue &index, const CgValue &axisArg, SourceLoc loc) {
+  auto ts = tileType(kb, src, loc, "argument 'src' of tz.gather");
+  auto ti = tileType(kb, index, loc, "argument 'index' of tz.gather");
+  if (!isa<IntegerType>(ti.getElementType()))
+    kb.fail(loc, "the index of tz.gather must be an integer tile, not " + kb.typeName(ti));
+  if (ts.getRank() != ti.getRank())
+    kb.fail(loc, "tz.gather needs src and index of one rank, not " + kb.typeName(ts) + " and " + kb.typeName(ti));
+  int64_t axis = normalizeAxis(kb, axisArg, ts.getRank(), loc);
+  for (int64_t d = 0; d < ts.getRank(); ++d)
+    if (d != axis && ts.getDimSize(d) != ti.getDimSize(d))
+      kb.fail(loc, "tz.gather: index dimension " + std::to_string(d) + " must match the source's (" +
+                       kb.typeName(ts) + " and " + kb.typeName(ti) + ")");
+  int64_t rank = ts.getRank();
+  CgValue image = CgValue::fromIr(toIntImage(kb, src.ir, "tz.gather", loc));
+  CgValue sources = call(kb, "expand_dims", {image, CgValue::integer(axis)}, loc);          // [.., 1, N, ..]
+  CgValue wanted = call(kb, "expand_dims", {index, CgValue::integer(axis + 1)}, loc);       // [.., K, 1, ..]
+  CgValue hit = kb.compareOp(CmpOpKind::Eq, wanted, indexAlong(kb, ts.getDimSize(axis), axis + 1, rank + 1, loc), loc);
+  CgValue picked = call(kb, "where", {hit, sources, CgValue::integer(0)}, loc);            // [.., K, N, ..]
+  return CgValue::fromIr(fromIntImage(kb, sumAlong(kb, picked.ir, axis + 1, loc), ts.getElementType(), loc));
 }
 
 // a and b (broadcast together) stacked along a new dimension of 2 inserted at
@@ -202,12 +246,6 @@ Values inputsOf(KernelBuilder &kb, const CgValue &input, const char *what, Sourc
   return xs;
 }
 
-int64_t normalizeAxis(KernelBuilder &kb, const CgValue &axis, int64_t rank, SourceLoc loc) {
-  int64_t a = kb.requireInt(axis, loc, "axis");
-  if (a < -rank || a >= rank)
-    kb.fail(loc, "axis " + std::to_string(a) + " is out of range for a tile of rank " + std::to_string(rank));
-  return a < 0 ? a + rank : a;
-}
 
 // Tree reduction along `axis`, combining neighbours so that the combine
 // function always sees a left group that precedes its right group.
@@ -408,7 +446,6 @@ std::string unsupportedTritonName(const std::string &name) {
       {"sort", "tl.sort is not supported by terrazzo"},
       {"topk", "tl.topk is not supported by terrazzo"},
       {"bitonic_merge", "tl.bitonic_merge is not supported by terrazzo"},
-      {"gather", "tl.gather is not supported by terrazzo"},
       {"dot_scaled", "tl.dot_scaled (microscaled fp8/fp4 dot) is not supported by terrazzo"},
       {"inline_asm_elementwise", "tl.inline_asm_elementwise is not supported by terrazzo (the interpreter cannot run PTX)"},
       {"map_elementwise", "tl.map_elementwise is not supported by terrazzo"},
@@ -443,6 +480,10 @@ void addCompositeBuiltins(BuiltinTable &t) {
   t["join"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
     Binder b(kb, "join", args, loc, {"a", "b"});
     return join(kb, b.get("a"), b.get("b"), loc);
+  };
+  t["gather"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, "gather", args, loc, {"src", "index", "axis"});
+    return gather(kb, b.get("src"), b.get("index"), b.get("axis"), loc);
   };
   t["split"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
     Binder b(kb, "split", args, loc, {"a"});
