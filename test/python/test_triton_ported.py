@@ -304,3 +304,18 @@ def test_gather(rng, axis):
     out = poisoned(index.shape, np.float16)
     k.gather_kernel[(1,)](src, index, out, N=N, K=K, M=M, AXIS=axis)
     assert_equal(out, np.take_along_axis(src, index, axis=axis))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int16])
+def test_sort_and_topk(rng, dtype):
+    R, N, K = 4, 32, 8
+    if dtype == np.float32:
+        x = rng.standard_normal((R, N)).astype(dtype)
+        x[0, :4] = x[0, 4]          # ties
+    else:
+        x = rng.integers(-50, 50, size=(R, N)).astype(dtype)
+    asc, desc, top = poisoned((R, N), dtype), poisoned((R, N), dtype), poisoned((R, K), dtype)
+    k.sort_kernel[(1,)](x, asc, desc, top, R=R, N=N, K=K)
+    assert_equal(asc, np.sort(x, axis=1))
+    assert_equal(desc, np.sort(x, axis=1)[:, ::-1])
+    assert_equal(top, np.sort(x, axis=1)[:, ::-1][:, :K])

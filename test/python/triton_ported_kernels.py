@@ -364,3 +364,12 @@ def gather_kernel(src_ptr, index_ptr, out_ptr, N: tl.constexpr, K: tl.constexpr,
         idx_offs = tl.arange(0, M)[:, None] * K + tl.arange(0, K)[None, :]
     index = tl.load(index_ptr + idx_offs)
     tl.store(out_ptr + idx_offs, src.gather(index, AXIS))
+
+
+@triton.jit
+def sort_kernel(x_ptr, asc_ptr, desc_ptr, top_ptr, R: tl.constexpr, N: tl.constexpr, K: tl.constexpr):
+    rows = tl.arange(0, R)[:, None]
+    x = tl.load(x_ptr + rows * N + tl.arange(0, N)[None, :])
+    tl.store(asc_ptr + rows * N + tl.arange(0, N)[None, :], tl.sort(x))
+    tl.store(desc_ptr + rows * N + tl.arange(0, N)[None, :], x.sort(descending=True))
+    tl.store(top_ptr + rows * K + tl.arange(0, K)[None, :], tl.topk(x, K))

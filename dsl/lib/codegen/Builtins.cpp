@@ -794,7 +794,7 @@ const char *const kTileMethods[] = {"to", "sum", "max", "min", "argmax", "argmin
                                     "exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "abs", "sigmoid",
                                     "xor_sum", "sin", "cos", "floor", "ceil", "erf", "cast", "cdiv", "reduce",
                                     "associative_scan", "histogram", "split", "flip", "ravel", "reduce_or",
-                                    "softmax", "gather", "atomic_add", "atomic_and", "atomic_cas", "atomic_max",
+                                    "softmax", "gather", "sort", "atomic_add", "atomic_and", "atomic_cas", "atomic_max",
                                     "atomic_min", "atomic_or", "atomic_xchg", "atomic_xor", "store", "advance"};
 } // namespace
 
