@@ -160,6 +160,7 @@ _BUILTINS = {
     "assume": ("(cond)", "A promise to the optimizer (not used)."),
     "sort": ("(x, dim=None, descending=False)", "x sorted along its last dimension (bitonic network)."),
     "topk": ("(x, k, dim=None)", "The k largest elements along the last dimension, largest first."),
+    "bitonic_merge": ("(x, dim=None, descending=False)", "Orders a bitonic sequence along the last dimension."),
     "gather": ("(src, index, axis)", "out[.., i, ..] = src[.., index[.., i, ..], ..] along axis."),
     "randint": ("(seed, offset, n_rounds=10)", "Philox4x32 random bits (int32 holding uint32 bits) per offset."),
     "randint4x": ("(seed, offset, n_rounds=10)", "Four blocks of Philox4x32 random bits per offset."),

@@ -319,3 +319,13 @@ def test_sort_and_topk(rng, dtype):
     assert_equal(asc, np.sort(x, axis=1))
     assert_equal(desc, np.sort(x, axis=1)[:, ::-1])
     assert_equal(top, np.sort(x, axis=1)[:, ::-1][:, :K])
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_bitonic_merge_orders_a_bitonic_sequence(rng, descending):
+    n = 64
+    v = rng.standard_normal(n).astype(np.float32)
+    x = np.concatenate([np.sort(v[:23]), np.sort(v[23:])[::-1]])   # rising, then falling
+    out = poisoned(n)
+    k.bitonic_merge_kernel[(1,)](x, out, N=n, DESCENDING=descending)
+    assert_equal(out, np.sort(x)[::-1] if descending else np.sort(x))

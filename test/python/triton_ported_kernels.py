@@ -373,3 +373,9 @@ def sort_kernel(x_ptr, asc_ptr, desc_ptr, top_ptr, R: tl.constexpr, N: tl.conste
     tl.store(asc_ptr + rows * N + tl.arange(0, N)[None, :], tl.sort(x))
     tl.store(desc_ptr + rows * N + tl.arange(0, N)[None, :], x.sort(descending=True))
     tl.store(top_ptr + rows * K + tl.arange(0, K)[None, :], tl.topk(x, K))
+
+
+@triton.jit
+def bitonic_merge_kernel(x_ptr, out_ptr, N: tl.constexpr, DESCENDING: tl.constexpr):
+    offs = tl.arange(0, N)
+    tl.store(out_ptr + offs, tl.bitonic_merge(tl.load(x_ptr + offs), descending=DESCENDING))

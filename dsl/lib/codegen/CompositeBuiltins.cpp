@@ -342,12 +342,13 @@ bool flag(Binder &b, const std::string &name) { return b.has(name) && b.integer(
 // i is clear, descending otherwise (all ascending in the last block), flipped
 // for a descending sort. Pairs are formed by splitting the dimension into
 // (n / 2d, 2, d); ordering a pair is a select, so values move bit-exactly.
-CgValue bitonicSort(KernelBuilder &kb, const CgValue &x, bool descending, SourceLoc loc) {
+// firstSize = n runs only the final merge (tz.bitonic_merge of a bitonic input).
+CgValue bitonicSort(KernelBuilder &kb, const CgValue &x, bool descending, SourceLoc loc, int64_t firstSize = 2) {
   std::vector<int64_t> shape = shapeOfValue(x);
   int64_t rank = shape.size(), n = shape.back();
   std::vector<int64_t> outer(shape.begin(), shape.end() - 1);
   CgValue v = x;
-  for (int64_t size = 2; size <= n; size *= 2) {
+  for (int64_t size = std::min(firstSize, n); size <= n; size *= 2) {
     for (int64_t d = size / 2; d >= 1; d /= 2) {
       std::vector<int64_t> split = outer;
       split.insert(split.end(), {n / (2 * d), 2, d});
@@ -488,7 +489,6 @@ int64_t roundsArg(Binder &b) { return b.has("n_rounds") ? b.integer("n_rounds") 
 
 std::string unsupportedTritonName(const std::string &name) {
   static const std::map<std::string, std::string> reasons = {
-      {"bitonic_merge", "tl.bitonic_merge is not supported by terrazzo"},
       {"dot_scaled", "tl.dot_scaled (microscaled fp8/fp4 dot) is not supported by terrazzo"},
       {"inline_asm_elementwise", "tl.inline_asm_elementwise is not supported by terrazzo (the interpreter cannot run PTX)"},
       {"map_elementwise", "tl.map_elementwise is not supported by terrazzo"},
@@ -546,6 +546,13 @@ void addCompositeBuiltins(BuiltinTable &t) {
     std::vector<int64_t> blocks(tile.getShape().begin(), tile.getShape().end() - 1);
     blocks.insert(blocks.end(), {n / k, k});
     return takeAlong(kb, reshapeTo(kb, sorted, blocks, loc), tile.getRank() - 1, 0, loc);
+  };
+  t["bitonic_merge"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    // The last stage of the bitonic sort: orders a bitonic sequence.
+    Binder b(kb, "bitonic_merge", args, loc, {"x", "dim=", "descending="});
+    auto tile = tileType(kb, b.get("x"), loc, "argument 'x' of tz.bitonic_merge");
+    sortDim(kb, b, tile, "bitonic_merge", loc);
+    return bitonicSort(kb, b.get("x"), flag(b, "descending"), loc, tile.getShape().back());
   };
   t["split"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
     Binder b(kb, "split", args, loc, {"a"});

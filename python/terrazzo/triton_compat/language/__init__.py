@@ -99,7 +99,7 @@ def condition(*args, **kwargs):
     raise RuntimeError("tl.condition is not supported by terrazzo")
 
 
-_UNSUPPORTED = ["bitonic_merge", "dot_scaled", "inline_asm_elementwise",
+_UNSUPPORTED = ["dot_scaled", "inline_asm_elementwise",
                 "map_elementwise"]
 for _name in _UNSUPPORTED:
     globals()[_name] = _kernel_only(_name, "(...)", "Not supported by terrazzo: a kernel using it fails to compile.")
