@@ -15,7 +15,8 @@ its arguments in place sees them as the caller left them. A configuration
 that fails to compile or launch is skipped (its error is kept in
 `timings`). Tensors named in `reset_to_zero` are zeroed before each timed
 launch; `prune_configs_by={"early_config_prune": fn}` narrows the configs
-(fn(configs, named_args) -> configs) before timing. On the CPU interpreter
+(fn(configs, named_args) -> configs) before timing, and `{"perf_model": est,
+"top_k": k}` keeps the k configs with the smallest est(**args, **config). On the CPU interpreter
 (host arrays) nothing is timed: the first remaining configuration runs.
 """
 
@@ -63,6 +64,8 @@ class Autotuner:
         self.restore_value = list(restore_value or [])
         self.reset_to_zero = list(reset_to_zero or [])
         self.early_config_prune = (prune_configs_by or {}).get("early_config_prune")
+        self.perf_model = (prune_configs_by or {}).get("perf_model")
+        self.top_k = (prune_configs_by or {}).get("top_k")
         self.best = {}        # (key values, device) -> Config
         self.timings = {}     # same key -> {repr(config): ms or error}
         self.last_source = None  # "memory", "disk" or "timed", for tests
@@ -99,9 +102,17 @@ class Autotuner:
         self.fn.run(g, args, dict(full, **config.launch_options()))
 
     def _candidates(self, args, kwargs):
-        if self.early_config_prune is None:
-            return self.configs
-        return list(self.early_config_prune(self.configs, self._named(args, kwargs)))
+        configs = self.configs
+        named = self._named(args, kwargs)
+        if self.early_config_prune is not None:
+            configs = list(self.early_config_prune(configs, named))
+        if self.perf_model is not None and self.top_k is not None:
+            # Keep the top_k (a count, or a fraction when a float) by estimated time.
+            k = self.top_k if isinstance(self.top_k, int) else int(len(configs) * self.top_k)
+            ranked = sorted(configs, key=lambda c: self.perf_model(**named, **c.kwargs, num_warps=c.num_warps,
+                                                                   num_stages=c.num_stages))
+            configs = ranked[:max(1, k)]
+        return configs
 
     def _zero_outputs(self, args, kwargs):
         named = self._named(args, kwargs)

@@ -153,3 +153,37 @@ def test_misuse_is_a_diagnostic(kernel, args, message):
     x = np.zeros(8, np.float32)
     with pytest.raises(terrazzo.CompilationError, match=re.escape(message)):
         kernel[(1,)](x, **args)
+
+
+def _estimated_time(n, BLOCK, num_warps, num_stages, **rest):
+    return abs(BLOCK - 64)  # pretend 64 is best
+
+
+@triton.autotune(configs=[triton.Config({"BLOCK": b}) for b in (16, 32, 64, 128)], key=["n"],
+                 prune_configs_by={"perf_model": _estimated_time, "top_k": 2})
+@triton.jit
+def write_block_modelled(out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(out_ptr + offs, offs * 0 + BLOCK, mask=offs < n)
+
+
+def test_autotune_perf_model_keeps_the_best_estimates():
+    n = 100
+    out = poisoned(n, np.int32)
+    write_block_modelled[lambda meta: (triton.cdiv(n, meta["BLOCK"]),)](out, n)
+    assert_equal(out, np.full(n, 64, np.int32))  # the interpreter runs the best-estimated survivor
+    kept = write_block_modelled._candidates((out, n), {})
+    assert [c.kwargs["BLOCK"] for c in kept] == [64, 32]
+
+
+@triton.jit
+def tuple_builder(x_ptr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    pair = tl.tuple([tl.load(x_ptr + offs), 2.0])
+    tl.store(x_ptr + offs, pair[0] * pair[1])
+
+
+def test_tl_tuple_in_a_kernel():
+    x = np.arange(8, dtype=np.float32)
+    tuple_builder[(1,)](x, BLOCK=8)
+    assert_equal(x, np.arange(8, dtype=np.float64) * 2)

@@ -104,7 +104,7 @@ def kernel_rows():
 @pytest.mark.parametrize("expr,status,notes", list(kernel_rows()))
 def test_kernel_use_matches_status(expr, status, notes):
     name = expr.rsplit(".", 1)[1]
-    if "annotation" in notes:
+    if status == "accepted" and "annotation" in notes:
         # A type: fine as an annotation, an error inside the body.
         compile_probe("pass", params=f"x_ptr: {expr}")
         with pytest.raises(terrazzo.CompilationError, match=re.escape(name)):

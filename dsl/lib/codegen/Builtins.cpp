@@ -833,7 +833,8 @@ CgValue KernelBuilder::memberOfModule(const std::string &name, SourceLoc loc) {
     return CgValue::integer(kMaxTileElements);
   if (std::string why = unsupportedTritonName(name); !why.empty())
     fail(loc, why);
-  fail(loc, "module 'terrazzo' has no attribute '" + name + "'");
+  fail(loc, "module 'terrazzo' has no attribute '" + name +
+                "' (docs/language.md section 14 lists the Triton and libdevice names terrazzo supports)");
 }
 
 CgValue KernelBuilder::attributeOf(const CgValue &base, const std::string &name, SourceLoc loc) {

@@ -503,7 +503,6 @@ std::string unsupportedTritonName(const std::string &name) {
       {"float8e5b16", "fp8 dtype tl.float8e5b16 is not supported by terrazzo yet"},
       {"slice", "tl.slice is not supported by terrazzo"},
       {"condition", "tl.condition is not supported by terrazzo"},
-      {"tuple", "tl.tuple is not supported by terrazzo inside kernels (write a Python tuple)"},
       {"tensor", "tl.tensor is a type: it is only accepted as an annotation"},
       {"tensor_descriptor", "tl.tensor_descriptor is a type: it is only accepted as an annotation"},
       {"block_type", "tl.block_type is a type: it is only accepted as an annotation"},
@@ -553,6 +552,14 @@ void addCompositeBuiltins(BuiltinTable &t) {
     auto tile = tileType(kb, b.get("x"), loc, "argument 'x' of tz.bitonic_merge");
     sortDim(kb, b, tile, "bitonic_merge", loc);
     return bitonicSort(kb, b.get("x"), flag(b, "descending"), loc, tile.getShape().back());
+  };
+  t["tuple"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    // tl.tuple(iterable): the same elements as a tuple.
+    Binder b(kb, "tuple", args, loc, {"args"});
+    CgValue v = b.get("args");
+    if (v.kind != CgValue::Kind::Tuple)
+      kb.fail(loc, "tz.tuple needs a tuple or list, not " + kb.describe(v));
+    return v;
   };
   t["split"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
     Binder b(kb, "split", args, loc, {"a"});

@@ -58,7 +58,7 @@ class const(_TypeName):
 
 
 class tuple(_TypeName):  # noqa: A001 (Triton's name)
-    pass
+    """tl.tuple(iterable) inside kernels builds a tuple; on the host, a type name."""
 
 
 class tuple_type(_TypeName):
