@@ -99,7 +99,7 @@ class Autotuner:
         if config.pre_hook is not None:
             config.pre_hook(self._named(args, full))
         g = resolve_grid(grid, self.fn.param_names, args, full)
-        self.fn.run(g, args, dict(full, **config.launch_options()))
+        self.fn.launch_with(g, args, dict(full, **config.launch_options()))
 
     def _candidates(self, args, kwargs):
         configs = self.configs
@@ -172,7 +172,11 @@ class Autotuner:
         values = list(args) + list(kwargs.values())
         return any(hasattr(v, "__array_interface__") or (hasattr(v, "is_cuda") and not v.is_cuda) for v in values)
 
-    def run(self, grid, args, kwargs):
+    def run(self, *args, grid, warmup=False, **kwargs):
+        """Triton's Autotuner.run(*args, grid=...)."""
+        self.launch_with(grid, args, kwargs)
+
+    def launch_with(self, grid, args, kwargs):
         if self._on_host(args, kwargs):
             # Timing the interpreter says nothing about the GPU: run the first candidate.
             self.last_source = "interpreter"
@@ -200,7 +204,7 @@ class Autotuner:
         self._launch(grid, config, args, kwargs)
 
     def __getitem__(self, grid):
-        return lambda *args, **kwargs: self.run(grid, args, kwargs)
+        return lambda *args, **kwargs: self.launch_with(grid, args, kwargs)
 
     def best_config(self, *args, **kwargs):
         """The configuration chosen for these arguments (after a launch)."""

@@ -65,9 +65,17 @@ class JITFunction:
     def ir(self, *args, **kwargs):
         return self._kernel.ir(args, kwargs)
 
-    def run(self, grid, args, kwargs):
-        """Launches with `grid` (a tuple, or a callable of the meta-parameters)."""
+    def launch_with(self, grid, args, kwargs):
+        """Launches with `grid` (a tuple, or a callable of the meta-parameters);
+        the autotuner and heuristics launch through this."""
         self._kernel.run(resolve_grid(grid, self.param_names, args, kwargs), tuple(args), kwargs)
+
+    def run(self, *args, grid, warmup=False, **kwargs):
+        """Triton's kernel.run(*args, grid=..., warmup=False): a launch, or with
+        warmup=True a compilation only (see warmup)."""
+        if warmup:
+            return self.warmup(*args, grid=grid, **kwargs)
+        self.launch_with(grid, args, kwargs)
 
     def __getitem__(self, grid):
         def launch(*args, **kwargs):

@@ -343,7 +343,7 @@ def _route_launches_to_gpu(request, monkeypatch):
         return
     tzjit = sys.modules["terrazzo.jit"]  # the package's `jit` name is the decorator
 
-    def run(self, grid, args, kwargs):
+    def launch_with(self, grid, args, kwargs):
         g = tzjit.resolve_grid(grid, self.param_names, args, kwargs)
         args = tuple(args)
         if TEST_DEVICE == "cuda":
@@ -352,10 +352,10 @@ def _route_launches_to_gpu(request, monkeypatch):
             _compile_then_run(self._kernel.run, self._kernel, args, kwargs)(g, args, kwargs)
 
     def getitem(self, grid):
-        return lambda *args, **kwargs: run(self, grid, args, kwargs)
+        return lambda *args, **kwargs: launch_with(self, grid, args, kwargs)
 
-    # Launches through kernel[grid](...) and through kernel.run(...), which the
-    # autotuner and triton_compat.heuristics use.
+    # Launches through kernel[grid](...) and through kernel.launch_with(...),
+    # which kernel.run, the autotuner and triton_compat.heuristics use.
     monkeypatch.setattr(tzjit.JITFunction, "__getitem__", getitem)
-    monkeypatch.setattr(tzjit.JITFunction, "run", run)
+    monkeypatch.setattr(tzjit.JITFunction, "launch_with", launch_with)
     yield

@@ -187,3 +187,14 @@ def test_tl_tuple_in_a_kernel():
     x = np.arange(8, dtype=np.float32)
     tuple_builder[(1,)](x, BLOCK=8)
     assert_equal(x, np.arange(8, dtype=np.float64) * 2)
+
+
+def test_kernel_run_with_grid_keyword_as_triton():
+    out = poisoned(8, np.int32)
+    takes_num_warps.run(out, 7, grid=(1,), warmup=False, BLOCK=8)
+    assert_equal(out, np.full(8, 7, np.int32))
+    compiled = takes_num_warps.run(out, 7, grid=(1,), warmup=True, BLOCK=8)
+    assert compiled.n_regs > 0
+    fill = poisoned(20, np.int32)
+    fill_heuristic.run(fill, 20, grid=(1,))
+    assert_equal(fill, np.arange(20, dtype=np.int32) + 32000)

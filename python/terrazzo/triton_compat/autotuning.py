@@ -47,17 +47,21 @@ class Heuristics:
     def param_names(self):
         return self.fn_wrapped.param_names
 
-    def run(self, grid, args, kwargs):
+    def run(self, *args, grid, warmup=False, **kwargs):
+        """Triton's Heuristics.run(*args, grid=...)."""
+        self.launch_with(grid, args, kwargs)
+
+    def launch_with(self, grid, args, kwargs):
         named = dict(zip(self.param_names, args))
         named.update(kwargs)
         extra = {}
         for name, rule in self.values.items():
             extra[name] = rule({**named, **extra})
         full = dict(kwargs, **extra)
-        self.fn_wrapped.run(grid, args, full)
+        self.fn_wrapped.launch_with(grid, args, full)
 
     def __getitem__(self, grid):
-        return lambda *args, **kwargs: self.run(grid, args, kwargs)
+        return lambda *args, **kwargs: self.launch_with(grid, args, kwargs)
 
 
 def heuristics(values):
