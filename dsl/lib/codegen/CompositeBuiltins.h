@@ -12,6 +12,11 @@ namespace terrazzo::dsl {
 
 void addCompositeBuiltins(BuiltinTable &table);
 
+// The parts addCompositeBuiltins adds, one file each.
+void addCombineBuiltins(BuiltinTable &table); // CombineBuiltins.cpp
+void addSortBuiltins(BuiltinTable &table);    // SortBuiltins.cpp
+void addRandomBuiltins(BuiltinTable &table);  // RandomBuiltins.cpp
+
 // The Triton names terrazzo does not implement, with the reason given in the
 // error when a kernel uses one (empty when the name is unknown).
 std::string unsupportedTritonName(const std::string &name);
