@@ -198,3 +198,16 @@ def test_kernel_run_with_grid_keyword_as_triton():
     fill = poisoned(20, np.int32)
     fill_heuristic.run(fill, 20, grid=(1,))
     assert_equal(fill, np.arange(20, dtype=np.int32) + 32000)
+
+
+@triton.jit
+def annotated(x_ptr: tl.pointer_type(tl.float32), n: tl.int32, out: tl.tensor, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(out + offs, tl.load(x_ptr + offs) * n)
+
+
+def test_triton_type_annotations_are_accepted():
+    x = np.arange(8, dtype=np.float32)
+    out = poisoned(8)
+    annotated[(1,)](x, 3, out, BLOCK=8)
+    assert_equal(out, np.arange(8, dtype=np.float64) * 3)

@@ -32,10 +32,12 @@ TRITON_MAX_TENSOR_NUMEL = 1 << 20
 
 
 class _TypeName:
-    """A Triton type used in annotations; not a value kernels can build."""
+    """A Triton type used in annotations (`x_ptr: tl.pointer_type(tl.float32)`
+    is evaluated when the module loads, so building one must work); kernels
+    cannot use it as a value."""
 
     def __init__(self, *args, **kwargs):
-        raise RuntimeError(f"tl.{type(self).__name__} is a type name: use it in annotations only")
+        self.args, self.kwargs = args, kwargs
 
     def __class_getitem__(cls, item):
         return cls
