@@ -49,6 +49,22 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   $PY scripts/demo.py > "$OUT/demo.log" 2>&1 || status=1
   tail -n 1 "$OUT/demo.log" | tee -a "$OUT/summary.txt"
 fi
+# --- issue 17: Triton kernels with only the imports changed -----------------
+# The ported tutorial kernels (test_triton_ported.py) on the GPU, each launch's
+# buffers copied over and back (conftest's GPU routing), same float64 checks.
+if [ "$WHAT" = tests ] || [ "$WHAT" = all ] || [ "$WHAT" = triton ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_triton_ported.py test/python/test_triton_coverage.py \
+    -q -p no:cacheprovider -rf > "$OUT/pytest-triton-ported.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-triton-ported.log" | tee -a "$OUT/summary.txt"
+fi
+# The tutorial matmul from one Triton source file, compiled by Triton and by
+# terrazzo (TFLOP/s, first launch), and a cached launch's overhead next to a
+# torch op.
+if [ "$WHAT" = bench ] || [ "$WHAT" = all ] || [ "$WHAT" = triton ]; then
+  $PY bench/bench_triton_source.py --out "$OUT/bench" > "$OUT/bench-triton-source.log" 2>&1 || status=1
+  tail -n 5 "$OUT/bench-triton-source.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 17 -------------------------------------------------------------
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   if [ -f bench/run_all.py ]; then
     $PY bench/run_all.py --out "$OUT/bench" > "$OUT/bench.log" 2>&1 || status=1

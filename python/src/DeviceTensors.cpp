@@ -41,28 +41,53 @@ std::string typestrName(const std::string &t) {
   return t;
 }
 
+} // namespace
+
 bool isTorchTensor(const py::handle &obj) {
   // torch.Tensor, looked up once torch has been imported (not before: a
   // launch may come before the caller imports torch).
   static PyObject *tensorType = nullptr;
   if (!tensorType) {
-    py::object modules = py::module_::import("sys").attr("modules");
-    if (!modules.contains("torch"))
+    // sys.modules is one dict for the life of the interpreter.
+    static PyObject *modules = py::object(py::module_::import("sys").attr("modules")).release().ptr();
+    PyObject *torch = PyDict_GetItemString(modules, "torch"); // borrowed
+    if (!torch)
       return false;
-    tensorType = py::object(modules["torch"].attr("Tensor")).release().ptr();
+    tensorType = py::object(py::reinterpret_borrow<py::object>(torch).attr("Tensor")).release().ptr();
   }
   return PyObject_IsInstance(obj.ptr(), tensorType) == 1;
+}
+
+namespace {
+// Attribute and method names as interned strings made once (obj.attr("x")
+// builds a new string on every call, four times per tensor and launch). They
+// are never freed: they must outlive the interpreter's last launch.
+PyObject *interned(const char *name) { return PyUnicode_InternFromString(name); }
+
+py::object attribute(const py::handle &obj, PyObject *name) {
+  PyObject *r = PyObject_GetAttr(obj.ptr(), name);
+  if (!r)
+    throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(r);
+}
+
+py::object callMethod(const py::handle &obj, PyObject *name) {
+  PyObject *r = PyObject_CallMethodNoArgs(obj.ptr(), name);
+  if (!r)
+    throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(r);
 }
 } // namespace
 
 std::optional<HostValue> fromDeviceTensor(const py::handle &obj) {
   if (isTorchTensor(obj)) {
-    if (!obj.attr("is_cuda").cast<bool>())
+    static PyObject *isCuda = interned("is_cuda"), *getDevice = interned("get_device"),
+                    *dataPtr = interned("data_ptr"), *dtype = interned("dtype");
+    if (!attribute(obj, isCuda).cast<bool>())
       return std::nullopt;
-    py::object device = obj.attr("device");
-    int index = device.attr("index").is_none() ? 0 : device.attr("index").cast<int>();
-    auto ptr = obj.attr("data_ptr")().cast<uintptr_t>();
-    return HostValue::devicePointer(torchDtypeName(obj.attr("dtype")), reinterpret_cast<void *>(ptr), 0, index);
+    int index = callMethod(obj, getDevice).cast<int>(); // the CUDA ordinal
+    auto ptr = callMethod(obj, dataPtr).cast<uintptr_t>();
+    return HostValue::devicePointer(torchDtypeName(attribute(obj, dtype)), reinterpret_cast<void *>(ptr), 0, index);
   }
   if (py::hasattr(obj, "__cuda_array_interface__")) {
     py::dict cai = obj.attr("__cuda_array_interface__");

@@ -12,6 +12,9 @@ namespace terrazzo::python {
 
 // A device pointer for `obj` when it is a tensor in GPU memory; nullopt
 // when it is not a GPU tensor at all.
+// A torch.Tensor (false until the caller has imported torch).
+bool isTorchTensor(const pybind11::handle &obj);
+
 std::optional<HostValue> fromDeviceTensor(const pybind11::handle &obj);
 
 // torch's current CUDA stream on `device` (null when torch is not loaded),

@@ -5,6 +5,8 @@
 
 #include <pybind11/numpy.h>
 
+#include <unordered_map>
+
 namespace py = pybind11;
 
 namespace terrazzo::python {
@@ -24,10 +26,23 @@ size_t spannedBytes(const py::array &a, const std::string &what) {
   return last + a.itemsize();
 }
 
+// numpy's str(dtype) runs Python code (a few microseconds per array and
+// launch), so names are remembered per dtype object. Dtype objects of the
+// built-in types are singletons; the cache keeps a reference to each key (so
+// an address is never reused) and stops growing past a few dozen entries.
 std::string dtypeName(const py::array &a) {
-  std::string name = py::str(a.dtype()).cast<std::string>();
+  static auto *names = new std::unordered_map<PyObject *, std::string>();
+  py::dtype dtype = a.dtype();
+  auto it = names->find(dtype.ptr());
+  if (it != names->end())
+    return it->second;
+  std::string name = py::str(dtype).cast<std::string>();
   if (name == "bool")
-    return "int1";
+    name = "int1";
+  if (names->size() < 64) {
+    dtype.inc_ref();
+    names->emplace(dtype.ptr(), name);
+  }
   return name;
 }
 } // namespace
@@ -46,15 +61,23 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
   }
   if (py::isinstance<py::float_>(obj))
     return HostValue::floating(obj.cast<double>());
-  // numpy scalars (np.int64, np.float32, np.bool_) behave like Python numbers.
-  if (py::hasattr(obj, "dtype") && py::hasattr(obj, "item") && !py::isinstance<py::array>(obj) &&
-      py::hasattr(obj, "ndim") && obj.attr("ndim").cast<int>() == 0 && !py::hasattr(obj, "__dlpack_device__"))
-    return toHostValue(obj.attr("item")(), keepAlive);
+  // The common launch arguments first: every failed attribute probe below
+  // costs a Python exception.
   if (py::isinstance<py::str>(obj))
     return HostValue::string(obj.cast<std::string>());
+  if (py::isinstance<py::array>(obj)) {
+    auto a = py::reinterpret_borrow<py::array>(obj);
+    return HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, "array argument"));
+  }
+  bool torchTensor = isTorchTensor(obj);
+  if (torchTensor)
+    if (auto device = fromDeviceTensor(obj))
+      return *device;
   // Objects of the terrazzo package identify themselves through a marker
-  // attribute rather than an import of the package from C++.
-  if (py::hasattr(obj, "__terrazzo_kind__")) {
+  // attribute rather than an import of the package from C++. Checked before
+  // the numpy-scalar probe: a module with a __getattr__ (libdevice) answers
+  // every probe.
+  if (!torchTensor && py::hasattr(obj, "__terrazzo_kind__")) {
     std::string kind = obj.attr("__terrazzo_kind__").cast<std::string>();
     if (kind == "dtype")
       return HostValue::dtype(obj.attr("name").cast<std::string>());
@@ -65,17 +88,18 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
     if (kind == "module")
       return HostValue::terrazzoModule();
   }
+  // numpy scalars (np.int64, np.float32, np.bool_) behave like Python numbers.
+  if (py::hasattr(obj, "dtype") && py::hasattr(obj, "item") && py::hasattr(obj, "ndim") &&
+      obj.attr("ndim").cast<int>() == 0 && !py::hasattr(obj, "__dlpack_device__"))
+    return toHostValue(obj.attr("item")(), keepAlive);
   if (py::isinstance<py::module_>(obj)) {
     std::string name = obj.attr("__name__").cast<std::string>();
     if (name == "terrazzo" || name == "terrazzo.language" || name == "triton.language")
       return HostValue::terrazzoModule();
   }
-  if (py::isinstance<py::array>(obj)) {
-    auto a = py::reinterpret_borrow<py::array>(obj);
-    return HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, "array argument"));
-  }
-  if (auto device = fromDeviceTensor(obj))
-    return *device;
+  if (!torchTensor)
+    if (auto device = fromDeviceTensor(obj))
+      return *device;
   if (keepAlive && hasDLPack(obj))
     return fromDLPack(obj, *keepAlive);
   return HostValue::unsupported(py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>());

@@ -47,10 +47,28 @@ struct LaunchOptions {
   py::object stream = py::none();
 };
 
-LaunchOptions takeLaunchOptions(terrazzo::Keywords &keywords, const py::dict &kwargs) {
+// A keyword that names a kernel parameter binds to that parameter and is not
+// a launch option (Triton's rule: the softmax tutorial's kernel takes
+// `num_stages: tl.constexpr` and is launched with num_stages=...).
+LaunchOptions takeLaunchOptions(terrazzo::Keywords &keywords, const py::dict &kwargs, const Kernel &kernel) {
+  std::vector<std::string> paramNames;
+  for (auto &kv : keywords)
+    if (kv.first == "num_warps" || kv.first == "num_stages" || kv.first == "min_blocks_per_sm" ||
+        kv.first == "stream") {
+      paramNames = kernel.paramNames();
+      break;
+    }
   LaunchOptions o;
+  auto isParam = [&](const std::string &name) {
+    return std::find(paramNames.begin(), paramNames.end(), name) != paramNames.end();
+  };
+  auto isOption = [](const std::string &name) {
+    return name == "num_warps" || name == "num_stages" || name == "min_blocks_per_sm" || name == "stream";
+  };
   for (auto it = keywords.begin(); it != keywords.end();) {
-    if (it->first == "num_warps" || it->first == "num_stages" || it->first == "min_blocks_per_sm") {
+    if (!isOption(it->first) || isParam(it->first)) {
+      ++it;
+    } else if (it->first == "num_warps" || it->first == "num_stages" || it->first == "min_blocks_per_sm") {
       if (it->second.kind != HostValue::Kind::Int)
         throw py::type_error(it->first + " must be an integer");
       int value = static_cast<int>(it->second.intValue);
@@ -165,7 +183,7 @@ PYBIND11_MODULE(_terrazzo, m) {
         auto g = toGrid(grid);
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
-        LaunchOptions o = takeLaunchOptions(kw, kwargs);
+        LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
         if (runsOnGpu(pos, kw)) {
           k.launch(g, pos, kw, o.gpu, streamFor(o, pos));
           return;
@@ -178,7 +196,7 @@ PYBIND11_MODULE(_terrazzo, m) {
       .def("compile_for_gpu", [](Kernel &k, py::tuple args, py::dict kwargs) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
-        LaunchOptions o = takeLaunchOptions(kw, kwargs);
+        LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
         if (kwargs.contains("arch")) {
           o.gpu.arch = kwargs["arch"].cast<std::string>();
           kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());

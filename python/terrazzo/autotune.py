@@ -13,7 +13,11 @@ Timing uses CUDA events around each launch on the current torch stream
 are saved before timing and restored afterwards, so a kernel that updates
 its arguments in place sees them as the caller left them. A configuration
 that fails to compile or launch is skipped (its error is kept in
-`timings`).
+`timings`). Tensors named in `reset_to_zero` are zeroed before each timed
+launch; `prune_configs_by={"early_config_prune": fn}` narrows the configs
+(fn(configs, named_args) -> configs) before timing, and `{"perf_model": est,
+"top_k": k}` keeps the k configs with the smallest est(**args, **config). On the CPU interpreter
+(host arrays) nothing is timed: the first remaining configuration runs.
 """
 
 import hashlib
@@ -29,11 +33,12 @@ class Config:
     min_blocks_per_sm > 0 bounds registers so that many blocks fit on one
     multiprocessor (more warps to hide latency, at the risk of spills)."""
 
-    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0):
+    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None):
         self.kwargs = dict(kwargs)
         self.num_warps = num_warps
         self.num_stages = num_stages
         self.min_blocks_per_sm = min_blocks_per_sm
+        self.pre_hook = pre_hook  # called with the named arguments before each launch of this config
 
     def launch_options(self):
         options = {"num_warps": self.num_warps, "num_stages": self.num_stages}
@@ -51,15 +56,20 @@ class Config:
 
 
 class Autotuner:
-    def __init__(self, fn, configs, key, warmup, rep, restore_value):
+    def __init__(self, fn, configs, key, warmup, rep, restore_value, reset_to_zero=None, prune_configs_by=None):
         self.fn = fn
         self.configs = list(configs)
         self.key = list(key)
         self.warmup, self.rep = warmup, rep
         self.restore_value = list(restore_value or [])
+        self.reset_to_zero = list(reset_to_zero or [])
+        self.early_config_prune = (prune_configs_by or {}).get("early_config_prune")
+        self.perf_model = (prune_configs_by or {}).get("perf_model")
+        self.top_k = (prune_configs_by or {}).get("top_k")
         self.best = {}        # (key values, device) -> Config
         self.timings = {}     # same key -> {repr(config): ms or error}
         self.last_source = None  # "memory", "disk" or "timed", for tests
+        self.__name__ = fn.__name__
         source = inspect.getsource(fn.fn)
         self._identity = hashlib.sha256(
             (fn.__name__ + "\n" + source + "\n" + json.dumps([c.describe() for c in self.configs], sort_keys=True,
@@ -79,16 +89,44 @@ class Autotuner:
         dtypes = [str(a.dtype) for a in args if hasattr(a, "data_ptr")]
         return tuple(values), tuple(dtypes)
 
+    def _named(self, args, kwargs):
+        named = dict(zip(self.fn.param_names, args))
+        named.update(kwargs)
+        return named
+
     def _launch(self, grid, config, args, kwargs):
-        g = resolve_grid(grid, self.fn.param_names, args, kwargs, config.kwargs)
-        self.fn._kernel.run(g, args, dict(kwargs, **config.kwargs, **config.launch_options()))
+        full = dict(kwargs, **config.kwargs)
+        if config.pre_hook is not None:
+            config.pre_hook(self._named(args, full))
+        g = resolve_grid(grid, self.fn.param_names, args, full)
+        self.fn.launch_with(g, args, dict(full, **config.launch_options()))
+
+    def _candidates(self, args, kwargs):
+        configs = self.configs
+        named = self._named(args, kwargs)
+        if self.early_config_prune is not None:
+            configs = list(self.early_config_prune(configs, named))
+        if self.perf_model is not None and self.top_k is not None:
+            # Keep the top_k (a count, or a fraction when a float) by estimated time.
+            k = self.top_k if isinstance(self.top_k, int) else int(len(configs) * self.top_k)
+            ranked = sorted(configs, key=lambda c: self.perf_model(**named, **c.kwargs, num_warps=c.num_warps,
+                                                                   num_stages=c.num_stages))
+            configs = ranked[:max(1, k)]
+        return configs
+
+    def _zero_outputs(self, args, kwargs):
+        named = self._named(args, kwargs)
+        for n in self.reset_to_zero:
+            named[n].zero_()
 
     def _time(self, grid, config, args, kwargs):
         import torch
         for _ in range(self.warmup):
+            self._zero_outputs(args, kwargs)
             self._launch(grid, config, args, kwargs)
         times = []
         for _ in range(self.rep):
+            self._zero_outputs(args, kwargs)
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             self._launch(grid, config, args, kwargs)
@@ -104,7 +142,7 @@ class Autotuner:
         named.update(kwargs)
         saved = {n: named[n].clone() for n in self.restore_value}
         results = {}
-        for config in self.configs:
+        for config in self._candidates(args, kwargs):
             try:
                 results[repr(config)] = self._time(grid, config, args, kwargs)
             except Exception as e:  # a config that does not compile or launch is skipped
@@ -125,29 +163,48 @@ class Autotuner:
     def _disk_key(self, cache_key):
         return "autotune\n" + self._identity + "\n" + json.dumps(cache_key)
 
+    @staticmethod
+    def _on_host(args, kwargs):
+        """True when the launch runs on the CPU interpreter (host arrays)."""
+        import os
+        if os.environ.get("TZ_INTERPRET", "0") not in ("", "0"):
+            return True
+        values = list(args) + list(kwargs.values())
+        return any(hasattr(v, "__array_interface__") or (hasattr(v, "is_cuda") and not v.is_cuda) for v in values)
+
+    def run(self, *args, grid, warmup=False, **kwargs):
+        """Triton's Autotuner.run(*args, grid=...)."""
+        self.launch_with(grid, args, kwargs)
+
+    def launch_with(self, grid, args, kwargs):
+        if self._on_host(args, kwargs):
+            # Timing the interpreter says nothing about the GPU: run the first candidate.
+            self.last_source = "interpreter"
+            self._launch(grid, self._candidates(args, kwargs)[0], args, kwargs)
+            return
+        import torch
+        key_values, dtypes = self._key_values(args, kwargs)
+        cache_key = [list(key_values), list(dtypes), torch.cuda.get_device_name()]
+        memo = json.dumps(cache_key)
+        config = self.best.get(memo)
+        if config is not None:
+            self.last_source = "memory"
+        else:
+            stored = _terrazzo.disk_cache_get(self._disk_key(cache_key))
+            if stored is not None:
+                record = json.loads(stored.decode())
+                if 0 <= record["index"] < len(self.configs) and repr(self.configs[record["index"]]) == record["config"]:
+                    config = self.configs[record["index"]]
+                    self.timings[memo] = record["timings"]
+                    self.last_source = "disk"
+            if config is None:
+                config = self._choose(grid, args, kwargs, cache_key)
+                self.last_source = "timed"
+            self.best[memo] = config
+        self._launch(grid, config, args, kwargs)
+
     def __getitem__(self, grid):
-        def launch(*args, **kwargs):
-            import torch
-            key_values, dtypes = self._key_values(args, kwargs)
-            cache_key = [list(key_values), list(dtypes), torch.cuda.get_device_name()]
-            memo = json.dumps(cache_key)
-            config = self.best.get(memo)
-            if config is not None:
-                self.last_source = "memory"
-            else:
-                stored = _terrazzo.disk_cache_get(self._disk_key(cache_key))
-                if stored is not None:
-                    record = json.loads(stored.decode())
-                    if 0 <= record["index"] < len(self.configs) and repr(self.configs[record["index"]]) == record["config"]:
-                        config = self.configs[record["index"]]
-                        self.timings[memo] = record["timings"]
-                        self.last_source = "disk"
-                if config is None:
-                    config = self._choose(grid, args, kwargs, cache_key)
-                    self.last_source = "timed"
-                self.best[memo] = config
-            self._launch(grid, config, args, kwargs)
-        return launch
+        return lambda *args, **kwargs: self.launch_with(grid, args, kwargs)
 
     def best_config(self, *args, **kwargs):
         """The configuration chosen for these arguments (after a launch)."""
@@ -156,8 +213,8 @@ class Autotuner:
         return self.best.get(json.dumps([list(key_values), list(dtypes), torch.cuda.get_device_name()]))
 
 
-def autotune(configs, key, warmup=3, rep=10, restore_value=None):
+def autotune(configs, key, warmup=3, rep=10, restore_value=None, reset_to_zero=None, prune_configs_by=None):
     """Decorator over a @tz.jit kernel: see the module docstring."""
     def decorate(fn):
-        return Autotuner(fn, configs, key, warmup, rep, restore_value)
+        return Autotuner(fn, configs, key, warmup, rep, restore_value, reset_to_zero, prune_configs_by)
     return decorate

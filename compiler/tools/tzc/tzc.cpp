@@ -23,6 +23,8 @@ namespace {
 void usage() {
   std::cerr << "usage: tzc FILE --kernel NAME [--signature SIG] [-D NAME=VALUE]...\n"
                "           [--emit=tz|tzgpu|llvm-mlir|llvm|ptx|cubin] [--arch=sm_90a] [--num-warps=N]\n"
+               "           [--num-stages=N] [--min-blocks-per-sm=N]\n"
+               "  the launch options are those of a Python launch (num_warps, num_stages, min_blocks_per_sm)\n"
                "  --emit=cubin assembles with nvJitLink and prints registers, spills and shared memory\n";
 }
 
@@ -79,6 +81,8 @@ int main(int argc, char **argv) {
     } else if (a.rfind("--emit=", 0) == 0) emit = a.substr(7);
     else if (a.rfind("--arch=", 0) == 0) gpu.arch = a.substr(7);
     else if (a.rfind("--num-warps=", 0) == 0) gpu.numWarps = std::atoi(a.c_str() + 12);
+    else if (a.rfind("--num-stages=", 0) == 0) gpu.numStages = std::atoi(a.c_str() + 13);
+    else if (a.rfind("--min-blocks-per-sm=", 0) == 0) gpu.minBlocksPerSM = std::atoi(a.c_str() + 20);
     else if (a == "-h" || a == "--help") { usage(); return 0; }
     else if (file.empty()) file = a;
     else { usage(); return 2; }

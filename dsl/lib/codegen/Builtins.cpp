@@ -1,5 +1,7 @@
 // The terrazzo builtins (`tz.load`, `tz.dot`, `tz.sum`, ...), with Triton's
 // argument names, and the attributes of the module, of tiles and of dtypes.
+#include "BuiltinBinder.h"
+#include "CompositeBuiltins.h"
 #include "KernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -14,76 +16,6 @@ using namespace mlir;
 namespace terrazzo::dsl {
 
 namespace {
-
-// Binds call arguments to a builtin's parameter list. A parameter spelled
-// "name=" is optional; "*name" collects the remaining positional arguments.
-class Binder {
-public:
-  Binder(KernelBuilder &kb, const std::string &fn, CallArgs &args, SourceLoc loc,
-         std::vector<std::string> params)
-      : kb_(kb), fn_(fn), loc_(loc) {
-    size_t pos = 0;
-    for (auto &p : params) {
-      bool optional = !p.empty() && p.back() == '=';
-      bool star = !p.empty() && p[0] == '*';
-      std::string name = optional ? p.substr(0, p.size() - 1) : star ? p.substr(1) : p;
-      names_.push_back(name);
-      if (star) {
-        while (pos < args.positional.size())
-          rest_.push_back(args.positional[pos++]);
-        values_.emplace_back();
-        continue;
-      }
-      if (pos < args.positional.size())
-        values_.emplace_back(args.positional[pos++]);
-      else
-        values_.emplace_back();
-      required_.push_back(!optional);
-    }
-    if (pos < args.positional.size())
-      kb.fail(loc, "tz." + fn + "() takes at most " + std::to_string(pos) + " positional argument" +
-                       (pos == 1 ? "" : "s") + " but " + std::to_string(args.positional.size()) + " were given");
-    for (auto &[name, value] : args.keywords) {
-      auto it = std::find(names_.begin(), names_.end(), name);
-      if (it == names_.end())
-        kb.fail(loc, "tz." + fn + "() got an unexpected keyword argument '" + name + "'");
-      auto &slot = values_[it - names_.begin()];
-      if (slot)
-        kb.fail(loc, "tz." + fn + "() got multiple values for argument '" + name + "'");
-      slot = value;
-    }
-    size_t r = 0;
-    for (size_t i = 0; i < params.size(); ++i) {
-      if (params[i][0] == '*')
-        continue;
-      if (required_[r++] && !values_[i])
-        kb.fail(loc, "tz." + fn + "() is missing required argument '" + names_[i] + "'");
-    }
-  }
-  bool has(const std::string &name) const {
-    auto &v = slot(name);
-    return v && v->kind != CgValue::Kind::None;
-  }
-  CgValue get(const std::string &name) const { return slot(name).value_or(CgValue::none()); }
-  Value ir(const std::string &name) { return kb_.requireIr(get(name), loc_, "argument '" + name + "' of tz." + fn_); }
-  int64_t integer(const std::string &name) { return kb_.requireInt(get(name), loc_, "argument '" + name + "' of tz." + fn_); }
-  const std::vector<CgValue> &rest() const { return rest_; }
-
-private:
-  const std::optional<CgValue> &slot(const std::string &name) const {
-    auto it = std::find(names_.begin(), names_.end(), name);
-    return values_[it - names_.begin()];
-  }
-  KernelBuilder &kb_;
-  std::string fn_;
-  SourceLoc loc_;
-  std::vector<std::string> names_;
-  std::vector<std::optional<CgValue>> values_;
-  std::vector<bool> required_;
-  std::vector<CgValue> rest_;
-};
-
-using BuiltinFn = std::function<CgValue(KernelBuilder &, CallArgs &, SourceLoc)>;
 
 ArrayRef<int64_t> shapeOf(Type t) {
   if (auto tile = dyn_cast<RankedTensorType>(t))
@@ -114,6 +46,21 @@ BuiltinFn unaryMath(const char *name) {
     if (!isa<FloatType>(elementOf(x.getType())))
       x = kb.castTo(x, kb.builder().getF32Type(), loc);
     return CgValue::fromIr(kb.builder().create<OpT>(kb.location(loc), x));
+  };
+}
+
+// A two-operand float math op (pow, atan2, copysign): operands promoted
+// together; integer operands become float32.
+template <typename OpT>
+BuiltinFn binaryMath(const char *name) {
+  return [name](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
+    Binder b(kb, name, args, loc, {"arg0", "arg1"});
+    auto [x, y] = kb.unify(b.get("arg0"), b.get("arg1"), loc, name);
+    if (!isa<FloatType>(elementOf(x.getType()))) {
+      x = kb.castTo(x, kb.builder().getF32Type(), loc);
+      y = kb.castTo(y, kb.builder().getF32Type(), loc);
+    }
+    return CgValue::fromIr(kb.builder().create<OpT>(kb.location(loc), x, y));
   };
 }
 
@@ -282,20 +229,31 @@ CgValue elementwiseBinary(KernelBuilder &kb, CallArgs &args, SourceLoc loc, cons
                                : Value(builder.create<arith::MinSIOp>(l, x, y)));
 }
 
+// Python's min()/max(): folded on compile-time numbers; once a run-time value
+// takes part, the remaining arguments fold through tz.minimum/tz.maximum (as
+// Triton does, so `min(num_pid_m - first_pid_m, GROUP_SIZE_M)` works). Like
+// Python, ties keep the earlier argument.
 CgValue pythonMinMax(KernelBuilder &kb, CallArgs &args, SourceLoc loc, bool isMax) {
   std::vector<CgValue> items = args.positional;
   if (items.size() == 1 && items[0].kind == CgValue::Kind::Tuple)
     items = items[0].elems;
   if (items.empty() || !args.keywords.empty())
     kb.fail(loc, std::string(isMax ? "max" : "min") + "() needs at least one argument");
+  if (items.size() == 1 && items[0].isIr())
+    kb.fail(loc, std::string(isMax ? "max" : "min") + "() of a single tile: use tz." + (isMax ? "max" : "min") +
+                     "(x) to reduce it");
   CgValue best = items[0];
   for (size_t i = 1; i < items.size(); ++i) {
-    if (!best.isNumber() || !items[i].isNumber())
-      kb.fail(loc, std::string("Python's ") + (isMax ? "max" : "min") +
-                       "() works on compile-time numbers; use tz.maximum/tz.minimum on tiles");
-    bool greater = kb.compareOp(CmpOpKind::Gt, items[i], best, loc).boolValue;
-    if (greater == isMax && !kb.compareOp(CmpOpKind::Eq, items[i], best, loc).boolValue)
-      best = items[i];
+    if (best.isNumber() && items[i].isNumber()) {
+      bool greater = kb.compareOp(CmpOpKind::Gt, items[i], best, loc).boolValue;
+      if (greater == isMax && !kb.compareOp(CmpOpKind::Eq, items[i], best, loc).boolValue)
+        best = items[i];
+      continue;
+    }
+    CallArgs pair;
+    pair.positional = {best, items[i]};
+    pair.positionalLocs = {loc, loc};
+    best = kb.callBuiltin(isMax ? "maximum" : "minimum", pair, loc);
   }
   return best;
 }
@@ -558,6 +516,20 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
     t["floor"] = unaryMath<math::FloorOp>("floor");
     t["ceil"] = unaryMath<math::CeilOp>("ceil");
     t["erf"] = unaryMath<math::ErfOp>("erf");
+    // libdevice functions that have a math-dialect op (the GPU lowering
+    // calls libdevice for them; the interpreter evaluates them in double).
+    t["tan"] = unaryMath<math::TanOp>("tan");
+    t["atan"] = unaryMath<math::AtanOp>("atan");
+    t["expm1"] = unaryMath<math::ExpM1Op>("expm1");
+    t["log10"] = unaryMath<math::Log10Op>("log10");
+    t["log1p"] = unaryMath<math::Log1pOp>("log1p");
+    t["trunc"] = unaryMath<math::TruncOp>("trunc");
+    t["round"] = unaryMath<math::RoundOp>("round");
+    t["rint"] = unaryMath<math::RoundEvenOp>("rint");
+    t["nearbyint"] = unaryMath<math::RoundEvenOp>("nearbyint");
+    t["pow"] = binaryMath<math::PowFOp>("pow");
+    t["atan2"] = binaryMath<math::Atan2Op>("atan2");
+    t["copysign"] = binaryMath<math::CopySignOp>("copysign");
     t["sigmoid"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
       Binder b(kb, "sigmoid", args, loc, {"x"});
       Value x = b.ir("x");
@@ -809,15 +781,21 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
     t["py.float"] = convert(CgValue::Kind::Float);
     t["py.bool"] = convert(CgValue::Kind::Bool);
     t["py.print"] = t["static_print"];
+    addCompositeBuiltins(t);
     return t;
   }();
   return table;
 }
 
 // Tile methods that forward to the builtin of the same name.
+// (Triton's tensor member functions.)
 const char *const kTileMethods[] = {"to", "sum", "max", "min", "argmax", "argmin", "cumsum", "cumprod",
                                     "reshape", "view", "trans", "permute", "broadcast_to", "expand_dims",
-                                    "exp", "exp2", "log", "log2", "sqrt", "abs", "sigmoid", "xor_sum"};
+                                    "exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "abs", "sigmoid",
+                                    "xor_sum", "sin", "cos", "floor", "ceil", "erf", "cast", "cdiv", "reduce",
+                                    "associative_scan", "histogram", "split", "flip", "ravel", "reduce_or",
+                                    "softmax", "gather", "sort", "atomic_add", "atomic_and", "atomic_cas", "atomic_max",
+                                    "atomic_min", "atomic_or", "atomic_xchg", "atomic_xor", "store", "advance"};
 } // namespace
 
 bool KernelBuilder::isBuiltin(const std::string &name) const { return builtinTable().count(name) > 0; }
@@ -841,14 +819,22 @@ CgValue KernelBuilder::memberOfModule(const std::string &name, SourceLoc loc) {
     c.kind = CgValue::Kind::ConstexprClass;
     return c;
   }
-  if (name == "language" || name == "tl") {
+  // Submodules of triton.language that kernels reach builtins through
+  // (tl.math.exp, libdevice.tanh after `from triton.language.extra import libdevice`).
+  if (name == "language" || name == "tl" || name == "math" || name == "extra" || name == "cuda" ||
+      name == "libdevice") {
     CgValue c;
     c.kind = CgValue::Kind::Module;
     return c;
   }
   if (name == "range" || name == "static_range" || isBuiltin(name))
     return CgValue::builtin(name);
-  fail(loc, "module 'terrazzo' has no attribute '" + name + "'");
+  if (name == "TRITON_MAX_TENSOR_NUMEL")
+    return CgValue::integer(kMaxTileElements);
+  if (std::string why = unsupportedTritonName(name); !why.empty())
+    fail(loc, why);
+  fail(loc, "module 'terrazzo' has no attribute '" + name +
+                "' (docs/language.md section 14 lists the Triton and libdevice names terrazzo supports)");
 }
 
 CgValue KernelBuilder::attributeOf(const CgValue &base, const std::string &name, SourceLoc loc) {
@@ -907,6 +893,18 @@ CgValue KernelBuilder::attributeOf(const CgValue &base, const std::string &name,
       return CgValue::integer(t.getIntOrFloatBitWidth());
     fail(loc, "dtype has no attribute '" + name + "'");
   }
+  case CgValue::Kind::Int:
+  case CgValue::Kind::Float:
+  case CgValue::Kind::Bool:
+    // A constexpr number converts like a tile: tl.constexpr(3).to(tl.int64).
+    if (name == "to") {
+      CgValue method;
+      method.kind = CgValue::Kind::Method;
+      method.text = "cast";
+      method.elems = {base};
+      return method;
+    }
+    fail(loc, describe(base) + " has no attribute '" + name + "'");
   default:
     fail(loc, describe(base) + " has no attribute '" + name + "'");
   }

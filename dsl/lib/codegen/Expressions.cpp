@@ -1,5 +1,6 @@
 // Code generation for expressions: names, attributes, calls (builtins and
 // inlined jit functions), operators, subscripts and conditional expressions.
+#include "CompositeBuiltins.h"
 #include "KernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -46,8 +47,10 @@ CgValue KernelBuilder::hostToCg(const HostValue &h, SourceLoc loc, const std::st
   case K::String: return CgValue::string(h.text);
   case K::Dtype: {
     Type t = dtypeFromName(h.text);
-    if (!t)
-      fail(loc, what + " has unsupported dtype '" + h.text + "'");
+    if (!t) {
+      std::string why = unsupportedTritonName(h.text);
+      fail(loc, what + (why.empty() ? " has unsupported dtype '" + h.text + "'" : ": " + why));
+    }
     return CgValue::dtype(t);
   }
   case K::Function: {

@@ -116,8 +116,11 @@ std::vector<HostValue> bindArguments(const JitFunction &fn, const std::vector<Ho
 }
 
 std::string specializationKey(const JitFunction &fn, const std::vector<HostValue> &args) {
+  return std::to_string(fn.fingerprint().size()) + ':' + fn.fingerprint() + argumentKey(fn, args);
+}
+
+std::string argumentKey(const JitFunction &fn, const std::vector<HostValue> &args) {
   std::ostringstream key;
-  key << fn.fingerprint().size() << ':' << fn.fingerprint();
   for (size_t i = 0; i < args.size(); ++i) {
     const HostValue &a = args[i];
     key << '|';

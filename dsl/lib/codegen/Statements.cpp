@@ -401,7 +401,28 @@ void KernelBuilder::genFor(const Stmt &s) {
   CallArgs args;
   for (auto &a : iter.operands)
     args.positional.push_back(eval(*a));
-  if (!iter.keywords.empty() || args.positional.empty() || args.positional.size() > 3)
+  // tz.range/tz.static_range take Triton's keywords: `step` (static_range's
+  // and range's), and range's scheduling hints, which are accepted and not
+  // used (the GPU pipeliner decides the stages of each loop itself).
+  static const char *const kRangeHints[] = {"num_stages", "loop_unroll_factor", "disallow_acc_multi_buffer",
+                                            "flatten", "warp_specialize", "disable_licm"};
+  for (auto &kw : iter.keywords) {
+    bool hint = std::find(std::begin(kRangeHints), std::end(kRangeHints), kw.name) != std::end(kRangeHints);
+    if (callee.text == "py.range" || (kw.name != "step" && (callee.text == "static_range" || !hint)))
+      fail(kw.loc, std::string(callee.text == "py.range" ? "range" : "tz." + callee.text) +
+                       "() got an unexpected keyword argument '" + kw.name + "'");
+    CgValue value = eval(*kw.value);
+    if (kw.name == "step") {
+      if (args.positional.size() == 3)
+        fail(kw.loc, "range() got multiple values for argument 'step'");
+      if (args.positional.size() == 1)
+        args.positional.insert(args.positional.begin(), CgValue::integer(0));
+      args.positional.push_back(value);
+    } else if (!value.isConstexpr()) {
+      fail(kw.loc, "the range hint '" + kw.name + "' must be a compile-time value");
+    }
+  }
+  if (args.positional.empty() || args.positional.size() > 3)
     fail(iter.loc, "range takes 1 to 3 positional arguments");
   if (s.targets[0]->kind != ExprKind::Name)
     fail(s.targets[0]->loc, "the loop variable must be a name");

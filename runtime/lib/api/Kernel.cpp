@@ -58,7 +58,10 @@ namespace {
 } // namespace
 
 Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
-  std::string key = dsl::specializationKey(*fn, bound);
+  // Every entry of `cache` belongs to this one function, so the launch-time
+  // lookup keys on the arguments alone (the function's source text, part of
+  // the full specialization key, would be copied on every launch).
+  std::string key = dsl::argumentKey(*fn, bound);
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   // A hit is only valid while the globals it was compiled against keep
@@ -66,7 +69,7 @@ Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
   if (it != cache.end() && dsl::globalsUnchanged(it->second->kernel))
     return *it->second;
   auto spec = std::make_unique<Specialization>();
-  spec->key = key;
+  spec->key = dsl::specializationKey(*fn, bound);
   spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
   auto start = std::chrono::steady_clock::now();
   spec->kernel = dsl::generateKernel(*spec->context, *fn, bound);

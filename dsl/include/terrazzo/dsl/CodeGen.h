@@ -28,6 +28,10 @@ std::vector<HostValue> bindArguments(const JitFunction &fn, const std::vector<Ho
 // values, argument dtypes, and Triton's integer and pointer properties
 // (value == 1, divisibility by 16, 16-byte alignment).
 std::string specializationKey(const JitFunction &fn, const std::vector<HostValue> &args);
+// The per-argument part of that key (without the function's fingerprint):
+// enough to tell apart the specializations of one function, and cheap to
+// build on every launch.
+std::string argumentKey(const JitFunction &fn, const std::vector<HostValue> &args);
 
 struct SpecializedKernel {
   mlir::OwningOpRef<mlir::ModuleOp> module;

@@ -1,0 +1,22 @@
+# tzc takes the launch options of a Python launch: --num-stages sets how many
+# pipeline slots a K loop's operand copies get (3: slots "of 3"; 1: no async
+# copies at all), and --min-blocks-per-sm is accepted beside --num-warps.
+# RUN: tzc %s --kernel matmul --signature '*fp16,*fp16,*fp32,i32' -D BM=64 -D BN=64 -D BK=32 --emit=tzgpu --arch=sm_80 --num-stages=3 --num-warps=4 --min-blocks-per-sm=1 | FileCheck %s --check-prefix=THREE
+# RUN: tzc %s --kernel matmul --signature '*fp16,*fp16,*fp32,i32' -D BM=64 -D BN=64 -D BK=32 --emit=tzgpu --arch=sm_80 --num-stages=1 | FileCheck %s --check-prefix=ONE
+
+# THREE: tzgpu.async_copy {{.*}} of 3
+# ONE-NOT: tzgpu.async_copy
+
+import terrazzo as tz
+
+@tz.jit
+def matmul(a_ptr, b_ptr, c_ptr, K, BM: tz.constexpr, BN: tz.constexpr, BK: tz.constexpr):
+    rm = tz.arange(0, BM)
+    rn = tz.arange(0, BN)
+    rk = tz.arange(0, BK)
+    acc = tz.zeros((BM, BN), dtype=tz.float32)
+    for k in range(0, K, BK):
+        a = tz.load(a_ptr + rm[:, None] * K + (k + rk)[None, :])
+        b = tz.load(b_ptr + (k + rk)[:, None] * BN + rn[None, :])
+        acc = tz.dot(a, b, acc)
+    tz.store(c_ptr + rm[:, None] * BN + rn[None, :], acc)
