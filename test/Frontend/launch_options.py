@@ -1,10 +1,11 @@
 # tzc takes the launch options of a Python launch: --num-stages sets how many
-# pipeline slots a K loop's operand copies get (3: slots "of 3"; 1: no async
-# copies at all), and --min-blocks-per-sm is accepted beside --num-warps.
+# pipeline tiles a K loop's operand buffers get (3: a 3-tile buffer; 1: no
+# async copies at all), and --min-blocks-per-sm is accepted beside --num-warps.
 # RUN: tzc %s --kernel matmul --signature '*fp16,*fp16,*fp32,i32' -D BM=64 -D BN=64 -D BK=32 --emit=tzgpu --arch=sm_80 --num-stages=3 --num-warps=4 --min-blocks-per-sm=1 | FileCheck %s --check-prefix=THREE
 # RUN: tzc %s --kernel matmul --signature '*fp16,*fp16,*fp32,i32' -D BM=64 -D BN=64 -D BK=32 --emit=tzgpu --arch=sm_80 --num-stages=1 | FileCheck %s --check-prefix=ONE
 
-# THREE: tzgpu.async_copy {{.*}} of 3
+# THREE: tzgpu.local_alloc {offset = {{[0-9]+}} : i64} : !tzgpu.memdesc<3x32x64xf16
+# THREE: tzgpu.async_copy
 # ONE-NOT: tzgpu.async_copy
 
 import terrazzo as tz
