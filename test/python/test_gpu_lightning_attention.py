@@ -47,6 +47,9 @@ def run_case(dtype, B, H, N, DK, DV, decay, initial, layout="bhsd", scale=None):
     else:
         mk = lambda D: make((B, H, N, D), dtype)
     q, k, v = mk(DK), mk(DK), mk(DV)
+    for x in (q, k, v):
+        if not x.is_leaf:  # the (B, S, H, D) views: keep their gradients to compare
+            x.retain_grad()
     dec = torch.rand(H, device="cuda") * 0.5 if decay else None
     if decay:
         dec[0] = 0.0
