@@ -6,6 +6,8 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 
 namespace py = pybind11;
@@ -16,14 +18,19 @@ namespace {
 // Positional and keyword Python arguments -> host values. The arrays stay
 // alive for the call (the caller's tuple/dict references them); DLPack
 // exports are held in `keepAlive` until the call returns.
-std::pair<std::vector<HostValue>, terrazzo::Keywords> convertArgs(const py::tuple &args, const py::dict &kwargs,
+// Errors about an argument name the kernel's parameter it binds.
+std::pair<std::vector<HostValue>, terrazzo::Keywords> convertArgs(const Kernel &kernel, const py::tuple &args,
+                                                                  const py::dict &kwargs,
                                                                   std::vector<py::object> &keepAlive) {
+  std::vector<std::string> names = kernel.paramNames();
   std::vector<HostValue> positional;
-  for (auto a : args)
-    positional.push_back(terrazzo::python::toHostValue(a, &keepAlive));
+  for (size_t i = 0; i < args.size(); ++i)
+    positional.push_back(terrazzo::python::toHostValue(args[i], &keepAlive, i < names.size() ? names[i] : ""));
   terrazzo::Keywords keywords;
-  for (auto [k, v] : kwargs)
-    keywords.emplace_back(k.cast<std::string>(), terrazzo::python::toHostValue(v, &keepAlive));
+  for (auto [k, v] : kwargs) {
+    std::string name = k.cast<std::string>();
+    keywords.emplace_back(name, terrazzo::python::toHostValue(v, &keepAlive, name));
+  }
   return {positional, keywords};
 }
 
@@ -32,9 +39,14 @@ std::array<int64_t, 3> toGrid(const py::tuple &grid) {
     throw py::value_error("grid must have 1 to 3 dimensions, got " + std::to_string(grid.size()));
   std::array<int64_t, 3> g = {1, 1, 1};
   for (size_t i = 0; i < grid.size(); ++i) {
-    if (!py::isinstance<py::int_>(grid[i]))
+    if (!py::isinstance<py::int_>(grid[i]) || py::isinstance<py::bool_>(grid[i]))
       throw py::type_error("grid dimensions must be integers");
-    g[i] = grid[i].cast<int64_t>();
+    try {
+      g[i] = grid[i].cast<int64_t>();
+    } catch (const py::cast_error &) {
+      throw py::value_error("grid dimension " + std::to_string(i) + " (" + py::str(grid[i]).cast<std::string>() +
+                            ") does not fit in 64 bits");
+    }
     if (g[i] < 0)
       throw py::value_error("grid dimensions must be non-negative");
   }
@@ -53,6 +65,9 @@ LaunchOptions takeLaunchOptions(terrazzo::Keywords &keywords, const py::dict &kw
     if (it->first == "num_warps" || it->first == "num_stages" || it->first == "min_blocks_per_sm") {
       if (it->second.kind != HostValue::Kind::Int)
         throw py::type_error(it->first + " must be an integer");
+      // Range-checked here: a cast to int would turn 2**32 + 4 into 4.
+      if (it->second.intValue < INT32_MIN || it->second.intValue > INT32_MAX)
+        throw py::value_error(it->first + " is out of range: " + std::to_string(it->second.intValue));
       int value = static_cast<int>(it->second.intValue);
       if (it->first == "num_warps")
         o.gpu.numWarps = value;
@@ -158,13 +173,13 @@ PYBIND11_MODULE(_terrazzo, m) {
       .def_property_readonly("num_specializations", &Kernel::numSpecializations)
       .def("ir", [](Kernel &k, py::tuple args, py::dict kwargs) {
         std::vector<py::object> keepAlive;
-        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         return k.ir(pos, kw);
       })
       .def("run", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         auto g = toGrid(grid);
         std::vector<py::object> keepAlive;
-        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         LaunchOptions o = takeLaunchOptions(kw, kwargs);
         if (runsOnGpu(pos, kw)) {
           k.launch(g, pos, kw, o.gpu, streamFor(o, pos));
@@ -177,9 +192,12 @@ PYBIND11_MODULE(_terrazzo, m) {
       })
       .def("compile_for_gpu", [](Kernel &k, py::tuple args, py::dict kwargs) {
         std::vector<py::object> keepAlive;
-        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         LaunchOptions o = takeLaunchOptions(kw, kwargs);
         if (kwargs.contains("arch")) {
+          if (!py::isinstance<py::str>(kwargs["arch"]))
+            throw py::type_error("arch must be a string such as 'sm_90a', got " +
+                                 py::str(py::type::handle_of(kwargs["arch"]).attr("__name__")).cast<std::string>());
           o.gpu.arch = kwargs["arch"].cast<std::string>();
           kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
         }
@@ -201,7 +219,7 @@ PYBIND11_MODULE(_terrazzo, m) {
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         auto g = toGrid(grid);
         std::vector<py::object> keepAlive;
-        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         std::string printed;
         k.interpret(g, pos, kw, &printed);
         if (!printed.empty())

@@ -62,8 +62,13 @@ TensorArg tensorArg(const py::handle &obj, const std::string &name) {
 // An output buffer: the caller's (torch callers allocate their own), or a
 // new numpy array shaped like `like`.
 py::object outputOr(py::object given, const py::object &like, const std::vector<int64_t> &shape = {}) {
-  if (!given.is_none())
+  if (!given.is_none()) {
+    // The library writes outputs through their pointer: a read-only array
+    // (np.frombuffer of bytes, a broadcast view) must not be handed over.
+    if (py::isinstance<py::array>(given) && !py::reinterpret_borrow<py::array>(given).writeable())
+      throw py::value_error("an output array is read-only; pass a writable array");
     return given;
+  }
   if (!py::isinstance<py::array>(like))
     throw py::type_error("torch tensors need their output buffers passed in (use terrazzo.ops)");
   if (!shape.empty())

@@ -33,10 +33,7 @@ bool dumpRequested(const std::string &stage) {
   return false;
 }
 
-namespace {
-// Renders an interpreter error at the kernel line it points at.
-[[noreturn]] void rethrowAtSource(const interp::InterpreterError &e, const dsl::SpecializedKernel &k) {
-  mlir::Location loc = e.loc();
+[[noreturn]] void throwAtSource(mlir::Location loc, const std::string &message, const dsl::SpecializedKernel &k) {
   if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
     if (!fused.getLocations().empty())
       loc = fused.getLocations().front();
@@ -46,12 +43,18 @@ namespace {
       if (src->filename() != fl.getFilename().str())
         continue;
       if (!src->lineText(at.line).empty())
-        throw dsl::DslError(src.get(), at, e.message());
+        throw dsl::DslError(src.get(), at, message);
     }
     dsl::SourceFile bare(fl.getFilename().str(), "");
-    throw dsl::DslError(&bare, at, e.message());
+    throw dsl::DslError(&bare, at, message);
   }
-  throw dsl::DslError(nullptr, dsl::SourceLoc{}, e.message());
+  throw dsl::DslError(nullptr, dsl::SourceLoc{}, message);
+}
+
+namespace {
+// Renders an interpreter error at the kernel line it points at.
+[[noreturn]] void rethrowAtSource(const interp::InterpreterError &e, const dsl::SpecializedKernel &k) {
+  throwAtSource(e.loc(), e.message(), k);
 }
 } // namespace
 
@@ -173,7 +176,12 @@ void Kernel::interpret(std::array<int64_t, 3> grid, const std::vector<HostValue>
         throw std::invalid_argument("argument '" + impl_->fn->param(i).name + "' has no data");
       a.kind = interp::KernelArgument::Kind::Pointer;
       a.bufferIndex = buffers.size();
-      buffers.push_back({h.data, h.bytes, impl_->fn->param(i).name});
+      buffers.push_back({h.data, h.bytes, impl_->fn->param(i).name, h.readOnly});
+      if (!h.shape.empty()) {
+        buffers.back().itemBytes = h.itemBytes;
+        buffers.back().shape = h.shape;
+        buffers.back().byteStrides = h.byteStrides;
+      }
       break;
     case HostValue::Kind::Int:
       a.kind = interp::KernelArgument::Kind::Int;

@@ -21,6 +21,10 @@ namespace terrazzo {
 // compiled stage on stderr.
 bool dumpRequested(const std::string &stage);
 
+// A DslError at `loc` (the kernel line it points at, quoted from the
+// specialization's sources).
+[[noreturn]] void throwAtSource(mlir::Location loc, const std::string &message, const dsl::SpecializedKernel &k);
+
 // How one run-time argument is passed to a GPU kernel.
 enum class ParamKind : char { Pointer, I1, I32, I64, F32, F64 };
 

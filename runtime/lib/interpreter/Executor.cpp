@@ -1,6 +1,8 @@
 //===- Executor.cpp - op dispatch and value bookkeeping -------------------===//
 #include "Executor.h"
 
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -47,6 +49,30 @@ void Executor::execute(Operation &op) {
   if (it == table.end())
     fail(&op, "the interpreter cannot execute '" + op.getName().getStringRef() + "'");
   it->second(*this, &op);
+  if (op.getNumResults() != 0 && op.getNumRegions() == 0)
+    inheritProvenance(op);
+}
+
+// A pointer computed from pointers (addptr, splat, broadcast, reshape,
+// where, ...) keeps the buffer they all came from; pointers of different
+// buffers, or made from integers, get none. Ops with regions bind their
+// results to the yielded tiles, which already carry theirs.
+void Executor::inheritProvenance(Operation &op) {
+  Value result = op.getResult(0);
+  if (!isa<tz::PointerType>(tz::getElementTypeOrSelf(result.getType())))
+    return;
+  int32_t buffer = -1;
+  bool first = true;
+  for (Value operand : op.getOperands()) {
+    if (!isa<tz::PointerType>(tz::getElementTypeOrSelf(operand.getType())))
+      continue;
+    int32_t from = get(operand).buffer;
+    buffer = first || from == buffer ? from : -1;
+    first = false;
+  }
+  for (Value r : op.getResults())
+    if (isa<tz::PointerType>(tz::getElementTypeOrSelf(r.getType())))
+      values_[r]->buffer = buffer;
 }
 
 const TileRef &Executor::getRef(Value value) const {

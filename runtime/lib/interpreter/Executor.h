@@ -90,6 +90,8 @@ public:
   [[noreturn]] static void fail(mlir::Operation *op, const llvm::Twine &message);
 
 private:
+  void inheritProvenance(mlir::Operation &op);
+
   Memory &memory_;
   std::string *printOutput_;
   std::array<int64_t, 3> programId_ = {0, 0, 0};

@@ -46,6 +46,7 @@ TileRef makeArgument(BlockArgument parameter, const KernelArgument &argument,
                       Twine(buffers.size()));
     tile->i[0] = static_cast<int64_t>(
         reinterpret_cast<uint64_t>(buffers[argument.bufferIndex].data));
+    tile->buffer = argument.bufferIndex;
     break;
   case KernelArgument::Kind::Int:
     if (*kind == ElemKind::Ptr)

@@ -29,6 +29,11 @@ struct HostBuffer {
   void *data = nullptr;
   size_t bytes = 0;
   std::string name; // argument name, for error messages
+  bool readOnly = false; // stores and atomics into it are refused
+  // A strided array: the bytes of its elements are the only ones accessible
+  // (the gaps between them are not). Empty shape: every byte is.
+  size_t itemBytes = 0;
+  std::vector<int64_t> shape, byteStrides;
 };
 
 // The value of one kernel argument, in the order of the func.func arguments.
