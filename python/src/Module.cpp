@@ -136,6 +136,13 @@ PYBIND11_MODULE(_terrazzo, m) {
       py::set_error(compilationError, e.what());
     }
   });
+  // Ctrl-C stops an interpreter run: the interpreter runs with the GIL held
+  // and calls this between programs and every few thousand loop iterations.
+  terrazzo::setInterruptCheck([] {
+    py::gil_scoped_acquire gil; // cheap when held; safe if a caller released it
+    if (PyErr_CheckSignals() != 0)
+      throw py::error_already_set();
+  });
   m.def("version", &terrazzo::version);
   m.def("gpu_available", &terrazzo::gpuAvailable);
   m.def("gpu_unavailable_reason", &terrazzo::gpuUnavailableReason);

@@ -181,3 +181,54 @@ def test_grid_beyond_64_bits_is_a_value_error(grid):
 def test_grid_of_bools_is_refused():
     with pytest.raises(TypeError, match="grid dimensions must be integers"):
         copy[(True,)](*copy_args(), BLOCK=64)
+
+
+# ---------------------------------------------------------------------------
+# long interpreter runs can be interrupted (Ctrl-C is a signal like this one)
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def spin(out_ptr, n):
+    while n > 0:
+        tz.store(out_ptr, n)
+
+
+@tz.jit
+def touch(x_ptr):
+    tz.load(x_ptr)
+
+
+class Alarm(Exception):
+    pass
+
+
+def interrupted_after(seconds, launch):
+    import signal
+    import time
+
+    def ring(signum, frame):
+        raise Alarm()
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    try:
+        with pytest.raises(Alarm):
+            launch()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return time.monotonic() - start
+
+
+def test_endless_kernel_loop_can_be_interrupted():
+    out = np.zeros(1, np.int32)
+    elapsed = interrupted_after(0.5, lambda: spin[(1,)](out, 1))
+    assert elapsed < 5, elapsed
+    assert out[0] == 1  # it did run
+
+
+def test_huge_grid_can_be_interrupted():
+    x = np.ones(1, np.float32)
+    elapsed = interrupted_after(0.5, lambda: touch[(2**31 - 1,)](x))
+    assert elapsed < 5, elapsed

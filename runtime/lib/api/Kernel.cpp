@@ -21,6 +21,8 @@ namespace terrazzo {
 
 const char *version() { return "0.1.0"; }
 
+void setInterruptCheck(void (*check)()) { interp::setInterruptCheck(check); }
+
 bool dumpRequested(const std::string &stage) {
   const char *env = std::getenv("TZ_DUMP");
   if (!env)

@@ -6,6 +6,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
+
 using namespace mlir;
 
 namespace terrazzo::interp {
@@ -117,6 +119,17 @@ ElemKind Executor::elemKind(Operation *op, Type type) {
   llvm::raw_string_ostream os(name);
   os << element;
   fail(op, "the interpreter does not support values of type " + name);
+}
+
+namespace {
+std::atomic<void (*)()> interruptCheck{nullptr};
+} // namespace
+
+void setInterruptCheck(void (*check)()) { interruptCheck = check; }
+
+void Executor::checkInterrupt() {
+  if (auto check = interruptCheck.load())
+    check();
 }
 
 void Executor::fail(Operation *op, const Twine &message) {

@@ -93,6 +93,7 @@ void runKernel(func::FuncOp kernel, const LaunchGrid &grid, const std::vector<Ho
     for (int64_t z = 0; z < size[2]; ++z) {
       for (int64_t y = 0; y < size[1]; ++y) {
         for (int64_t x = 0; x < size[0]; ++x) {
+          Executor::checkInterrupt();
           executor.setProgram({x, y, z}, size);
           Operation *terminator = executor.runBlock(body, argumentTiles);
           if (!isa<func::ReturnOp>(terminator))

@@ -16,6 +16,14 @@ Memory::Memory(const std::vector<HostBuffer> &buffers) : buffers_(buffers) {
     uint64_t begin = reinterpret_cast<uint64_t>(buffer.data);
     bool empty = !buffer.data || buffer.bytes == 0;
     own_.push_back({begin, empty ? begin : begin + buffer.bytes, buffer.readOnly, buffer.shape.empty()});
+    // Peeling off indices largest stride first leaves the offset inside one
+    // element, for the layouts slicing, transposing and broadcasting produce
+    // (each stride at least the extent of the smaller ones).
+    auto &dims = stridedDims_.emplace_back();
+    for (size_t d = 0; d < buffer.shape.size(); ++d)
+      if (buffer.shape[d] > 1 && buffer.byteStrides[d] > 0)
+        dims.push_back({buffer.byteStrides[d], buffer.shape[d]});
+    llvm::sort(dims, [](auto &x, auto &y) { return x.first > y.first; });
     if (!empty)
       ranges_.push_back({begin, begin + buffer.bytes, &buffer});
   }
@@ -31,7 +39,7 @@ void Memory::checkSlow(uint64_t address, unsigned bytes, int32_t buffer, bool wr
     if (address >= b.begin && last <= b.end && last > address) {
       if (write && b.readOnly)
         reportReadOnly(buffers_[buffer], op, access, element, ptrType);
-      if (!insideElement(buffers_[buffer], address, bytes))
+      if (!insideElement(buffer, address, bytes))
         reportBetweenElements(buffers_[buffer], address, op, access, element, ptrType);
       return;
     }
@@ -43,7 +51,7 @@ void Memory::checkSlow(uint64_t address, unsigned bytes, int32_t buffer, bool wr
         if (write && range.buffer->readOnly)
           reportReadOnly(*range.buffer, op, access, element, ptrType);
         if (!range.buffer->shape.empty()) {
-          if (!insideElement(*range.buffer, address, bytes))
+          if (!insideElement(range.buffer - buffers_.data(), address, bytes))
             reportBetweenElements(*range.buffer, address, op, access, element, ptrType);
           return; // not cached: every access to a strided buffer is checked
         }
@@ -75,22 +83,14 @@ void printElementIndex(raw_ostream &os, int64_t element, ArrayRef<int64_t> shape
 }
 } // namespace
 
-bool Memory::insideElement(const HostBuffer &b, uint64_t address, unsigned bytes) {
+bool Memory::insideElement(size_t index, uint64_t address, unsigned bytes) const {
+  const HostBuffer &b = buffers_[index];
   if (b.shape.empty())
     return true;
-  // Peel off the index of each dimension, largest stride first: for the
-  // layouts slicing, transposing and broadcasting produce (each stride at
-  // least the extent of the smaller ones), what is left is the offset inside
-  // one element.
-  SmallVector<std::pair<int64_t, int64_t>, 4> dims; // (stride, extent)
-  for (size_t d = 0; d < b.shape.size(); ++d)
-    if (b.shape[d] > 1 && b.byteStrides[d] > 0)
-      dims.push_back({b.byteStrides[d], b.shape[d]});
-  llvm::sort(dims, [](auto &x, auto &y) { return x.first > y.first; });
   uint64_t offset = address - reinterpret_cast<uint64_t>(b.data);
-  for (auto [stride, extent] : dims) {
-    uint64_t index = std::min<uint64_t>(offset / stride, extent - 1);
-    offset -= index * stride;
+  for (auto [stride, extent] : stridedDims_[index]) {
+    uint64_t i = std::min<uint64_t>(offset / stride, extent - 1);
+    offset -= i * stride;
   }
   return offset + bytes <= b.itemBytes;
 }

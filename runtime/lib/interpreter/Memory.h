@@ -78,9 +78,9 @@ private:
   [[noreturn]] void reportOutOfBounds(uint64_t address, unsigned bytes, int32_t buffer,
                                       mlir::Operation *op, const char *access, int64_t element,
                                       mlir::Type ptrType) const;
-  // Whether [address, address + bytes) lies within one element of the
-  // strided buffer `b` (not in a gap between elements).
-  static bool insideElement(const HostBuffer &b, uint64_t address, unsigned bytes);
+  // Whether [address, address + bytes) lies within one element of strided
+  // buffer `index` (not in a gap between elements).
+  bool insideElement(size_t index, uint64_t address, unsigned bytes) const;
   [[noreturn]] void reportBetweenElements(const HostBuffer &target, uint64_t address, mlir::Operation *op,
                                           const char *access, int64_t element, mlir::Type ptrType) const;
   [[noreturn]] void reportReadOnly(const HostBuffer &target, mlir::Operation *op, const char *access,
@@ -89,6 +89,9 @@ private:
   const std::vector<HostBuffer> &buffers_;
   std::vector<Range> ranges_;
   std::vector<Owned> own_;
+  // Per buffer, the (byte stride, extent) of each dimension that is stepped
+  // along, largest stride first; empty for dense buffers.
+  std::vector<llvm::SmallVector<std::pair<int64_t, int64_t>, 4>> stridedDims_;
   uint64_t lastBegin_ = 1, lastEnd_ = 0; // the buffer hit last; empty at first
   bool lastReadOnly_ = false;
 };

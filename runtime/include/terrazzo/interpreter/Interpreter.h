@@ -67,6 +67,10 @@ struct LaunchGrid {
 // " (in program (x, y, z))". Programs run one at a time, x fastest, then y,
 // then z. `printOutput` receives the output of device_print (stdout if null),
 // one line "pid (x, y, z) <prefix> <values>" per print op and program.
+// The function runKernel calls between programs and every 4096 loop
+// iterations (see terrazzo::setInterruptCheck); it may throw to stop the run.
+void setInterruptCheck(void (*check)());
+
 void runKernel(mlir::func::FuncOp kernel, const LaunchGrid &grid,
                const std::vector<HostBuffer> &buffers,
                const std::vector<KernelArgument> &arguments,
