@@ -48,12 +48,6 @@ bool rowMajor(const py::array &a) {
   return true;
 }
 
-// A numpy array as a pointer argument. A kernel reaches the memory of a
-// pointer from its first element, so an array that is not row-major
-// contiguous would be read in memory order rather than index order; unless
-// the caller says the kernel indexes it with its strides (tz.strided), it is
-// refused rather than silently misread.
-HostValue arrayPointer(const py::array &a, const std::string &argName, bool strided);
 std::string dtypeName(const py::array &a) {
   std::string name = py::str(a.dtype()).cast<std::string>();
   if (name == "bool")
@@ -61,6 +55,11 @@ std::string dtypeName(const py::array &a) {
   return name;
 }
 
+// A numpy array as a pointer argument. A kernel reaches the memory of a
+// pointer from its first element, so an array that is not row-major
+// contiguous would be read in memory order rather than index order; unless
+// the caller says the kernel indexes it with its strides (tz.strided), it is
+// refused rather than silently misread.
 HostValue arrayPointer(const py::array &a, const std::string &argName, bool strided) {
   HostValue h = HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, argName));
   h.readOnly = !a.writeable();

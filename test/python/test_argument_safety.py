@@ -203,3 +203,15 @@ def test_partly_out_of_bounds_atomic_updates_nothing():
     with pytest.raises(tz.CompilationError, match="out-of-bounds atomic_rmw"):
         atomic_tile[(1,)](out, BLOCK=16)
     assert (out == 0).all()
+
+
+def test_torch_cpu_tensors_follow_the_same_rules(rng):
+    torch = pytest.importorskip("torch")
+    base = torch.from_numpy(random_nonzero(rng, (8, 6)))
+    out = poisoned((6, 8))
+    with pytest.raises(ValueError, match="argument 'x_ptr' is not a contiguous tensor"):
+        copy_contiguous[(1,)](base.T, out, 48, BLOCK=64)
+    assert_untouched(out)
+    t = base.T
+    copy_strided_2d[(1,)](tz.strided(t), out, 6, 8, *t.stride(), BR=8, BC=8)
+    assert_equal(out.astype(np.float64), t.numpy().astype(np.float64))

@@ -44,7 +44,7 @@ void validateGpuOptions(const GpuOptions &options) {
   if (options.minBlocksPerSM < 0 || options.minBlocksPerSM > 32)
     throw std::invalid_argument("min_blocks_per_sm must be from 0 to 32, got " +
                                 std::to_string(options.minBlocksPerSM));
-  if (!options.arch.empty() && !llvm::is_contained(target::supportedArchs(), options.arch)) {
+  if (!options.arch.empty() && !llvm::is_contained(target::supportedArchs(), llvm::StringRef(options.arch))) {
     std::string known;
     for (llvm::StringRef a : target::supportedArchs())
       known += (known.empty() ? "" : ", ") + a.str();
@@ -92,7 +92,7 @@ constexpr int64_t kMaxTileElementsPerThread = 256;
 
 void checkTileSizes(const Specialization &spec, int numWarps) {
   int64_t limit = kMaxTileElementsPerThread * 32 * numWarps;
-  spec.kernel.module->walk([&](mlir::Operation *op) {
+  spec.kernel.module.get()->walk([&](mlir::Operation *op) {
     for (mlir::Type type : op->getResultTypes()) {
       auto tile = mlir::dyn_cast<mlir::RankedTensorType>(type);
       if (!tile || !tile.hasStaticShape() || tile.getNumElements() <= limit)
