@@ -137,11 +137,13 @@ void runScaleAdd(const std::string &kernelFile, bool gpu, std::mt19937 &rng) {
   out.download();
   double worst = 0;
   for (int64_t i = 0; i < n; ++i) {
-    double ref = double(alpha) * x.host[i] + double(y.host[i]);
-    double err = std::fabs(out.host[i] - ref) / std::max(std::fabs(ref), 1e-3);
+    double product = double(alpha) * x.host[i], ref = product + double(y.host[i]);
+    // Relative to the operands' size: a sum that cancels is still exact to
+    // the roundings of its terms.
+    double err = std::fabs(out.host[i] - ref) / (std::fabs(product) + std::fabs(y.host[i]));
     worst = std::isnan(out.host[i]) ? INFINITY : std::max(worst, err);
   }
-  // One float32 multiply-add: at most two roundings of 2**-24 each.
+  // A float32 multiply and add: at most two roundings of 2**-24 each.
   report(worst <= 2.5e-7, "scale_add from " + kernelFile.substr(kernelFile.rfind('/') + 1) + " n=1000", worst,
          2.5e-7);
 }
