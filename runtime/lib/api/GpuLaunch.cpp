@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
+#include <climits>
 #include <cstring>
 
 namespace terrazzo {
@@ -90,22 +91,41 @@ std::vector<ParamKind> paramKinds(mlir::func::FuncOp f) {
 // of memory), so it is refused up front at the line that makes the tile.
 constexpr int64_t kMaxTileElementsPerThread = 256;
 
+// The source line and column an op came from ({INT_MAX, INT_MAX} if none),
+// to report the first offending line of the kernel.
+std::pair<unsigned, unsigned> sourcePosition(mlir::Location loc) {
+  if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
+    if (!fused.getLocations().empty())
+      loc = fused.getLocations().front();
+  if (auto fl = mlir::dyn_cast<mlir::FileLineColLoc>(loc))
+    return {fl.getLine(), fl.getColumn()};
+  return {UINT_MAX, UINT_MAX};
+}
+
 void checkTileSizes(const Specialization &spec, int numWarps) {
   int64_t limit = kMaxTileElementsPerThread * 32 * numWarps;
+  mlir::Operation *first = nullptr;
+  int64_t elements = 0;
   spec.kernel.module.get()->walk([&](mlir::Operation *op) {
     for (mlir::Type type : op->getResultTypes()) {
       auto tile = mlir::dyn_cast<mlir::RankedTensorType>(type);
       if (!tile || !tile.hasStaticShape() || tile.getNumElements() <= limit)
         continue;
-      throwAtSource(op->getLoc(),
-                    "this tile has " + std::to_string(tile.getNumElements()) + " elements, " +
-                        std::to_string(tile.getNumElements() / (32 * numWarps)) + " per thread with num_warps=" +
-                        std::to_string(numWarps) + "; the GPU compiler takes at most " +
-                        std::to_string(kMaxTileElementsPerThread) + " per thread (" + std::to_string(limit) +
-                        " elements): use smaller blocks or more warps",
-                    spec.kernel);
+      if (!first || sourcePosition(op->getLoc()) < sourcePosition(first->getLoc())) {
+        first = op;
+        elements = tile.getNumElements();
+      }
     }
   });
+  if (!first)
+    return;
+  throwAtSource(first->getLoc(),
+                "this tile has " + std::to_string(elements) + " elements, " +
+                    std::to_string(elements / (32 * numWarps)) + " per thread with num_warps=" +
+                    std::to_string(numWarps) + "; the GPU compiler takes at most " +
+                    std::to_string(kMaxTileElementsPerThread) + " per thread (" + std::to_string(limit) +
+                    " elements): use smaller blocks or more warps",
+                spec.kernel);
 }
 
 pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::GpuCompileOptions &options) {
