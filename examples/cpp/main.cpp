@@ -102,7 +102,7 @@ template <typename T> struct Buffer {
 int failures = 0;
 
 void report(bool ok, const std::string &what, double error, double bound) {
-  std::printf("  %s  %-44s max rel err %.2e (bound %.0e)\n", ok ? "ok  " : "FAIL", what.c_str(), error, bound);
+  std::printf("  %s  %-44s max rel err %.2e (bound %.1e)\n", ok ? "ok  " : "FAIL", what.c_str(), error, bound);
   failures += !ok;
 }
 

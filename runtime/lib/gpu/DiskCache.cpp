@@ -163,6 +163,11 @@ void DiskCache::noteWriteFailure(const std::string &what, int error) {
   ++writeFailures_;
   if (warnedWrite_.exchange(true))
     return;
+  if (error == EFBIG) {
+    warn("a kernel cache entry is over the " + std::to_string(kMaxEntryBytes) +
+         "-byte limit of an entry and is kept in memory only");
+    return;
+  }
   warn("cannot write the kernel cache in " + dir_ + " (" + what + ": " + std::strerror(error) +
        "); compiled kernels stay in this process's memory only. Set TZ_CACHE_DIR to a writable directory.");
 }
