@@ -201,7 +201,8 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
                                      const GpuOptions &options) {
   validateGpuOptions(options);
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
-  Specialization &spec = impl_->specialize(bound);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound); // alive even if replaced meanwhile
+  Specialization &spec = *held;
   GpuCompilation out;
   pipeline::GpuCompileOptions copts;
   copts.arch = options.arch.empty() ? "sm_90a" : options.arch;
@@ -240,7 +241,8 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
                                   "; the GPU allows 0 to " + std::to_string(maxGrid[i]));
   validateGpuOptions(options);
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
-  Specialization &spec = impl_->specialize(bound);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound); // alive even if replaced meanwhile
+  Specialization &spec = *held;
 
   const gpu::DeviceInfo &device = gpu::currentDevice();
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;

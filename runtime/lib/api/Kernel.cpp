@@ -60,15 +60,15 @@ namespace {
 }
 } // namespace
 
-Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
+std::shared_ptr<Specialization> Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
   std::string key = dsl::specializationKey(*fn, bound);
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   // A hit is only valid while the globals it was compiled against keep
   // their values.
   if (it != cache.end() && dsl::globalsUnchanged(it->second->kernel))
-    return *it->second;
-  auto spec = std::make_unique<Specialization>();
+    return it->second;
+  auto spec = std::make_shared<Specialization>();
   spec->key = key;
   spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
   spec->kernel = dsl::generateKernel(*spec->context, *fn, bound);
@@ -77,10 +77,9 @@ Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
     spec->kernel.module->print(llvm::errs());
     llvm::errs() << "\n";
   }
-  auto &slot = cache[key];
-  slot = std::move(spec);
+  cache[key] = spec;
   ++compilations;
-  return *slot;
+  return spec;
 }
 
 Kernel::Kernel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -148,7 +147,8 @@ size_t Kernel::numSpecializations() const {
 
 std::string Kernel::ir(const std::vector<HostValue> &args, const Keywords &keywords) {
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
-  Specialization &spec = impl_->specialize(bound);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound);
+  Specialization &spec = *held;
   std::string text;
   llvm::raw_string_ostream os(text);
   spec.kernel.module->print(os);
@@ -161,7 +161,8 @@ void Kernel::interpret(std::array<int64_t, 3> grid, const std::vector<HostValue>
     if (g < 0)
       throw std::invalid_argument("grid dimensions must be non-negative");
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
-  Specialization &spec = impl_->specialize(bound);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound);
+  Specialization &spec = *held;
   std::vector<interp::HostBuffer> buffers;
   std::vector<interp::KernelArgument> arguments;
   for (size_t i = 0; i < bound.size(); ++i) {

@@ -49,10 +49,12 @@ struct Specialization {
 struct Kernel::Impl {
   std::shared_ptr<dsl::JitFunction> fn;
   std::mutex mutex;
-  std::map<std::string, std::unique_ptr<Specialization>> cache;
+  // Shared, so a caller keeps its specialization alive while another thread
+  // replaces the cache entry (a re-specialization after a global changed).
+  std::map<std::string, std::shared_ptr<Specialization>> cache;
   size_t compilations = 0;
 
-  Specialization &specialize(const std::vector<HostValue> &bound);
+  std::shared_ptr<Specialization> specialize(const std::vector<HostValue> &bound);
 };
 
 } // namespace terrazzo
