@@ -165,6 +165,11 @@ PYBIND11_MODULE(_terrazzo, m) {
   });
   terrazzo::python::bindOps(m);
 
+  // Compiling and running release the GIL (other Python threads run
+  // meanwhile; two threads may launch at once). Everything that touches
+  // Python inside takes it back: the resolver of a kernel's globals, the
+  // interrupt check. The arguments were converted before, with the GIL, and
+  // the objects behind them stay referenced by the call's tuple and dict.
   py::class_<Kernel, std::shared_ptr<Kernel>>(m, "Kernel")
       .def(py::init([](const std::string &source, const std::string &filename, int lineOffset,
                        const std::string &name, py::object lookup) {
@@ -181,6 +186,7 @@ PYBIND11_MODULE(_terrazzo, m) {
       .def("ir", [](Kernel &k, py::tuple args, py::dict kwargs) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
+        py::gil_scoped_release release;
         return k.ir(pos, kw);
       })
       .def("run", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
@@ -188,12 +194,17 @@ PYBIND11_MODULE(_terrazzo, m) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         LaunchOptions o = takeLaunchOptions(kw, kwargs);
+        std::string printed;
         if (runsOnGpu(pos, kw)) {
-          k.launch(g, pos, kw, o.gpu, streamFor(o, pos));
+          void *stream = streamFor(o, pos);
+          py::gil_scoped_release release;
+          k.launch(g, pos, kw, o.gpu, stream);
           return;
         }
-        std::string printed;
-        k.interpret(g, pos, kw, &printed);
+        {
+          py::gil_scoped_release release;
+          k.interpret(g, pos, kw, &printed);
+        }
         if (!printed.empty())
           py::print(printed, py::arg("end") = "");
       })
@@ -208,7 +219,11 @@ PYBIND11_MODULE(_terrazzo, m) {
           o.gpu.arch = kwargs["arch"].cast<std::string>();
           kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
         }
-        terrazzo::GpuCompilation c = k.compileForGpu(pos, kw, o.gpu);
+        terrazzo::GpuCompilation c;
+        {
+          py::gil_scoped_release release;
+          c = k.compileForGpu(pos, kw, o.gpu);
+        }
         py::dict d;
         d["kernel_name"] = c.kernelName;
         d["arch"] = c.arch;
@@ -228,7 +243,10 @@ PYBIND11_MODULE(_terrazzo, m) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         std::string printed;
-        k.interpret(g, pos, kw, &printed);
+        {
+          py::gil_scoped_release release;
+          k.interpret(g, pos, kw, &printed);
+        }
         if (!printed.empty())
           py::print(printed, py::arg("end") = "");
       });

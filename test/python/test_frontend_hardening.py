@@ -232,3 +232,71 @@ def test_huge_grid_can_be_interrupted():
     x = np.ones(1, np.float32)
     elapsed = interrupted_after(0.5, lambda: touch[(2**31 - 1,)](x))
     assert elapsed < 5, elapsed
+
+
+# ---------------------------------------------------------------------------
+# compiling and running release the GIL
+# ---------------------------------------------------------------------------
+
+@tz.jit
+def count_up(out_ptr, n):
+    acc = 0
+    for i in range(n):
+        acc += i % 7
+    tz.store(out_ptr, acc)
+
+
+def test_interpreter_run_releases_the_gil():
+    import threading
+    ticks = [0]
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks[0] += 1
+
+    out = np.zeros(1, np.int64)
+    n = 200000
+    count_up[(1,)](out, n)  # compile first: only the run is measured
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        before = ticks[0]
+        count_up[(1,)](out, n)
+        during = ticks[0] - before
+    finally:
+        stop.set()
+        counter.join()
+    assert out[0] == sum(i % 7 for i in range(n))
+    assert during > 1000, f"the other thread ran only {during} times while the kernel ran"
+
+
+@tz.jit
+def scaled_copy(x_ptr, out_ptr, factor, n, BLOCK: tz.constexpr):
+    offs = tz.program_id(0) * BLOCK + tz.arange(0, BLOCK)
+    mask = offs < n
+    tz.store(out_ptr + offs, tz.load(x_ptr + offs, mask=mask) * factor, mask=mask)
+
+
+def test_threads_launch_the_same_kernel_at_once(rng):
+    import threading
+    xs = [rng.standard_normal(3000).astype(np.float32) for _ in range(4)]
+    outs = [poisoned(3000) for _ in range(4)]
+    errors = []
+
+    def work(t):
+        try:
+            for _ in range(5):
+                scaled_copy[(tz.cdiv(3000, 256),)](xs[t], outs[t], float(t + 2), 3000, BLOCK=256)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    for t in range(4):
+        np.testing.assert_array_equal(outs[t].astype(np.float64),
+                                      (xs[t] * np.float32(t + 2)).astype(np.float64))
