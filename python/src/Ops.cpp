@@ -154,7 +154,10 @@ void bindOps(py::module_ &m) {
         }
         auto options = flashOptions(causal, scale, scoreMod, maskMod, seqlens ? &*seqlens : nullptr);
         options.stream = streamOf(tq);
-        terrazzo::ops::flashAttentionForward(tq, tk, tv, tout, tlse ? &*tlse : nullptr, options);
+        {
+          py::gil_scoped_release release; // as for kernel launches (Module.cpp)
+          terrazzo::ops::flashAttentionForward(tq, tk, tv, tout, tlse ? &*tlse : nullptr, options);
+        }
         if (returnLse)
           return py::make_tuple(out, lse);
         return out;
@@ -175,8 +178,11 @@ void bindOps(py::module_ &m) {
         py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
         auto options = flashOptions(causal, scale, scoreMod, maskMod, seqlens ? &*seqlens : nullptr);
         options.stream = streamOf(tq);
-        terrazzo::ops::flashAttentionBackward(tq, tk, tv, tout, tlse, tdout, tensorArg(dq, "dq"), tensorArg(dk, "dk"),
-                                              tensorArg(dv, "dv"), options);
+        TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
+        {
+          py::gil_scoped_release release;
+          terrazzo::ops::flashAttentionBackward(tq, tk, tv, tout, tlse, tdout, tdq, tdk, tdv, options);
+        }
         return py::make_tuple(dq, dk, dv);
       },
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("dout"),
@@ -197,7 +203,10 @@ void bindOps(py::module_ &m) {
         if (lse.is_none() && tq.shape.size() == 4)
           lse = outputOr(lseBuf, q, {tq.shape[0], tq.shape[1], tq.shape[2]});
         TensorArg tlse = lse.is_none() ? TensorArg{} : tensorArg(lse, "lse");
-        terrazzo::ops::cosineSimAttentionForward(tq, tk, tv, tout, tlse, a.options);
+        {
+          py::gil_scoped_release release;
+          terrazzo::ops::cosineSimAttentionForward(tq, tk, tv, tout, tlse, a.options);
+        }
         return py::make_tuple(out, lse);
       },
       "Cosine-similarity attention forward: returns (out, lse).", py::arg("q"), py::arg("k"), py::arg("v"),
@@ -219,9 +228,12 @@ void bindOps(py::module_ &m) {
         std::optional<TensorArg> tdbias;
         if (!dbias.is_none())
           tdbias = tensorArg(dbias, "dbias");
-        terrazzo::ops::cosineSimAttentionBackward(tq, tk, tv, tout, tlse, tdout, tensorArg(dq, "dq"),
-                                                  tensorArg(dk, "dk"), tensorArg(dv, "dv"),
-                                                  tdbias ? &*tdbias : nullptr, a.options);
+        TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
+        {
+          py::gil_scoped_release release;
+          terrazzo::ops::cosineSimAttentionBackward(tq, tk, tv, tout, tlse, tdout, tdq, tdk, tdv,
+                                                    tdbias ? &*tdbias : nullptr, a.options);
+        }
         return py::make_tuple(dq, dk, dv, dbias);
       },
       "Cosine-similarity attention backward: returns (dq, dk, dv, dbias or None).", py::arg("q"), py::arg("k"),
