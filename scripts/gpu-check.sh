@@ -108,9 +108,8 @@ if [ "$WHAT" = sanitize ]; then
   $PY scripts/sanitize_library_kernels.py > "$OUT/sanitizer-plain.log" 2>&1 || status=1
   tail -n 1 "$OUT/sanitizer-plain.log" | tee -a "$OUT/summary.txt"
   for tool in ${SANITIZER_TOOLS:-memcheck racecheck synccheck}; do
-    extra=()
-    [ "$tool" = memcheck ] && extra=(--leak-check full)
-    "$SANITIZER" --tool "$tool" "${extra[@]}" --error-exitcode 1 --print-limit 50 \
+    # (No --leak-check: torch's caching allocator keeps its blocks to the end.)
+    "$SANITIZER" --tool "$tool" --error-exitcode 1 --print-limit 50 \
       $PY scripts/sanitize_library_kernels.py > "$OUT/sanitizer-$tool.log" 2>&1 || status=1
     echo "$tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|cases ran' "$OUT/sanitizer-$tool.log" | tr '\n' ' ')" |
       tee -a "$OUT/summary.txt"
