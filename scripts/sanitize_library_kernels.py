@@ -2,7 +2,8 @@
 compute-sanitizer (memcheck, racecheck, synccheck) to watch: flash attention
 and cosine-sim attention, forward and backward, at ragged shapes (lengths
 that are not multiples of any block), causal and not, GQA, key lengths, key
-masks, biases, a (B, S, H, D) transposed layout and bfloat16.
+masks, biases, a score_mod and a mask_mod, a (B, S, H, D) transposed layout
+and bfloat16.
 
 Shapes are small on purpose: under the sanitizer every access is checked
 (hundreds of times slower), and the bugs it finds (an unmasked tail, a
@@ -20,6 +21,16 @@ import torch
 import terrazzo as tz
 
 
+@tz.jit
+def distance_bias(score, b, h, q_idx, kv_idx):
+    return score - 0.01 * (h + 1) * tz.abs(q_idx - kv_idx)
+
+
+@tz.jit
+def window(b, h, q_idx, kv_idx):
+    return (q_idx - kv_idx < 32) & (kv_idx - q_idx < 32)
+
+
 def make(shape, dtype, layout="bhsd"):
     if layout == "bshd":
         b, h, s, d = shape
@@ -33,6 +44,8 @@ def flash_cases():
             yield dict(B=2, H=4, H_KV=2, NQ=77, NK=93, D=64, dtype=dtype, causal=causal, layout="bhsd", lens=False)
     yield dict(B=2, H=2, H_KV=2, NQ=45, NK=45, D=128, dtype=torch.float16, causal=True, layout="bshd", lens=False)
     yield dict(B=3, H=2, H_KV=1, NQ=33, NK=70, D=32, dtype=torch.float16, causal=False, layout="bhsd", lens=True)
+    yield dict(B=2, H=4, H_KV=2, NQ=45, NK=70, D=64, dtype=torch.float16, causal=False, layout="bhsd", lens=False,
+               mods=True)
 
 
 def run_flash(c):
@@ -42,7 +55,8 @@ def run_flash(c):
     lens = None
     if c["lens"]:
         lens = torch.tensor([c["NK"], c["NK"] // 2 + 1, 1][: c["B"]], device="cuda", dtype=torch.int32)
-    out = tz.ops.flash_attention(q, k, v, causal=c["causal"], seqlens_k=lens)
+    mods = dict(score_mod=distance_bias, mask_mod=window) if c.get("mods") else {}
+    out = tz.ops.flash_attention(q, k, v, causal=c["causal"], seqlens_k=lens, **mods)
     out.backward(torch.randn_like(out))
     torch.cuda.synchronize()
     for name, t in (("out", out), ("dq", q.grad), ("dk", k.grad), ("dv", v.grad)):
