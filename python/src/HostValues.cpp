@@ -113,7 +113,10 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive,
         return arrayPointer(py::reinterpret_borrow<py::array>(inner), argName, true);
       if (keepAlive && hasDLPack(inner))
         return fromDLPack(inner, *keepAlive, argName, true);
-      return toHostValue(inner, keepAlive, argName); // device tensors take strides as they are
+      if (auto device = fromDeviceTensor(inner))
+        return *device; // GPU tensors are passed by data pointer whatever their strides
+      throw py::type_error("tz.strided wraps an array or tensor; " + describe(argName) + " is a " +
+                           py::str(py::type::handle_of(inner).attr("__name__")).cast<std::string>());
     }
     if (kind == "jit")
       return obj.attr("_kernel").cast<std::shared_ptr<Kernel>>()->asValue();

@@ -215,3 +215,8 @@ def test_torch_cpu_tensors_follow_the_same_rules(rng):
     t = base.T
     copy_strided_2d[(1,)](tz.strided(t), out, 6, 8, *t.stride(), BR=8, BC=8)
     assert_equal(out.astype(np.float64), t.numpy().astype(np.float64))
+
+
+def test_strided_wraps_arrays_only():
+    with pytest.raises(TypeError, match="tz.strided wraps an array or tensor; argument 'x_ptr' is a list"):
+        copy_contiguous[(1,)](tz.strided([1.0, 2.0]), poisoned(2), 2, BLOCK=2)
