@@ -300,3 +300,17 @@ def test_threads_launch_the_same_kernel_at_once(rng):
     for t in range(4):
         np.testing.assert_array_equal(outs[t].astype(np.float64),
                                       (xs[t] * np.float32(t + 2)).astype(np.float64))
+
+
+@tz.jit
+def dot_out_dtype(a_ptr, out_ptr, N: tz.constexpr, OUT: tz.constexpr):
+    r = tz.arange(0, N)
+    idx = r[:, None] * N + r[None, :]
+    a = tz.load(a_ptr + idx)
+    tz.store(out_ptr + idx, tz.dot(a, a, out_dtype=OUT))
+
+
+@pytest.mark.parametrize("out", [tz.int32, tz.int8])
+def test_dot_out_dtype_must_be_a_float(out):
+    expect_diagnostic(dot_out_dtype, "tz.dot(", "tz.dot out_dtype must be a floating-point type",
+                      np.ones((16, 16), np.float16), np.zeros((16, 16), np.float32), N=16, OUT=out)

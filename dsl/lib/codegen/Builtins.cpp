@@ -491,6 +491,9 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
         bm = kb.castTo(bm, common, loc);
       }
       Type outElem = b.has("out_dtype") ? dtypeArg(kb, b.get("out_dtype"), loc, "out_dtype") : kb.builder().getF32Type();
+      if (!isa<FloatType>(outElem))
+        kb.fail(loc, "tz.dot out_dtype must be a floating-point type (float16, bfloat16, float32 or float64), not " +
+                         kb.typeName(outElem));
       if (cast<RankedTensorType>(a.getType()).getElementType().isF64())
         outElem = kb.builder().getF64Type();
       auto accType = RankedTensorType::get({ta.getDimSize(0), tb.getDimSize(1)}, outElem);
