@@ -252,7 +252,14 @@ TEST_F(DiskCacheTest, ForeignVersionEntryMissesAndIsRebuilt) {
   std::string bytes = readFile(path);
   bytes[8] = char(bytes[8] + 1); // the format version, right after the magic
   writeFile(path, bytes);
+  testing::internal::CaptureStderr();
   EXPECT_EQ(cache.get("k"), std::nullopt);
+  EXPECT_EQ(cache.get("k"), std::nullopt);
+  std::string err = testing::internal::GetCapturedStderr();
+  size_t first = err.find("has another format version");
+  ASSERT_NE(first, std::string::npos) << err;
+  EXPECT_EQ(err.find("has another format version", first + 1), std::string::npos) << "reported twice: " << err;
+  EXPECT_EQ(cache.corruptEntriesDropped(), 0u); // well-formed: not damage
   cache.put("k", "payload");
   EXPECT_EQ(cache.get("k"), "payload");
 }

@@ -75,7 +75,7 @@ template <typename T> bool readLE(std::string_view data, size_t &pos, T &value) 
   return true;
 }
 
-enum class Check { Hit, OtherKey, Damaged };
+enum class Check { Hit, OtherKey, OtherVersion, Damaged };
 
 // Checks an entry file's bytes against `key`; on a hit, sets payload.
 Check parseEntry(std::string_view file, const std::string &key, std::string_view &payload) {
@@ -88,7 +88,7 @@ Check parseEntry(std::string_view file, const std::string &key, std::string_view
     return Check::Damaged;
   // Another format version is a well-formed file this build cannot read.
   if (version != kFormatVersion)
-    return Check::OtherKey;
+    return Check::OtherVersion;
   if (file.size() - pos < keySize)
     return Check::Damaged;
   std::string_view storedKey = file.substr(pos, keySize);
@@ -229,6 +229,12 @@ std::optional<std::string> DiskCache::get(const std::string &key) {
     case Check::Hit:
       return std::string(payload);
     case Check::OtherKey:
+      return std::nullopt;
+    case Check::OtherVersion:
+      // Left in place (another build may still read it); the next put for
+      // this key replaces it.
+      if (!warnedForeign_.exchange(true))
+        warn("kernel cache entry " + path + " has another format version; it is rebuilt on the next compile");
       return std::nullopt;
     case Check::Damaged:
       damage = "truncated or corrupt";

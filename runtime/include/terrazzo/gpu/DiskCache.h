@@ -5,8 +5,9 @@
 // truncated, corrupt, oversized, not a regular file (a FIFO never blocks a
 // read) or belongs to another key is a miss (and a damaged one is deleted, to
 // be rebuilt by the next put); a write that fails is dropped, and the cache
-// works from memory. The first write failure and the first damaged entry of
-// a cache are reported once on stderr; counters let tests see every one.
+// works from memory. The first write failure, the first damaged entry and
+// the first entry of another format version of a cache are reported once on
+// stderr; counters let tests see every one.
 // Entries are published atomically (written to a temporary file, fsynced,
 // then renamed), so concurrent readers and writers, in threads or
 // processes, see either an old or a new complete entry. A relative
@@ -60,7 +61,7 @@ private:
   std::string dir_;
   std::atomic<uint64_t> corruptDropped_{0};
   std::atomic<uint64_t> writeFailures_{0};
-  std::atomic<bool> warnedWrite_{false}, warnedDamaged_{false};
+  std::atomic<bool> warnedWrite_{false}, warnedDamaged_{false}, warnedForeign_{false};
 };
 
 } // namespace terrazzo::gpu
