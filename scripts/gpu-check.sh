@@ -9,12 +9,24 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|linear|linear-tests|linear-bench|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|linear|linear-tests|linear-bench|all]
+#
+# Two more steps run only when named (issue 18; see their sections below):
+#   cpp-example  the installed C++ package's example (examples/cpp) with --gpu.
+#                Carry an installed prefix instead of the bare library:
+#                  cmake --install build --prefix build/carry/prefix
+#                  strip --strip-unneeded build/carry/prefix/lib/libterrazzo.so
+#                  TERRAZZO_PREFIX=build/carry/prefix bash scripts/gpu-check.sh cpp-example
+#   sanitize     every library kernel under compute-sanitizer memcheck, racecheck
+#                and synccheck (logs: $OUT/sanitizer-<tool>.log)
+#                  TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh sanitize
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
-LIB=${TERRAZZO_LIB:-build/runtime/libterrazzo.so}
+PREFIX=${TERRAZZO_PREFIX:-}
+LIB=${TERRAZZO_LIB:-${PREFIX:+$PREFIX/lib/libterrazzo.so}}
+LIB=${LIB:-build/runtime/libterrazzo.so}
 PY=${PYTHON:-python3}
 WHAT=${1:-all}
 status=0
@@ -96,5 +108,53 @@ if [ "$WHAT" = linear ] || [ "$WHAT" = linear-bench ] || [ "$WHAT" = all ]; then
   else
     echo "linear attention bench skipped: third_party_wheels/fla is missing" | tee -a "$OUT/summary.txt"
   fi
+fi
+
+# --- issue 18: the installed C++ package's example on the GPU ----------------
+# examples/cpp built against the carried prefix with find_package(Terrazzo):
+# a DSL kernel JIT-compiled from a file and the library's flash attention on
+# device buffers, each checked against a float64 reference; then the same on
+# the interpreter (what CI runs).
+if [ "$WHAT" = cpp-example ]; then
+  if [ -z "$PREFIX" ] || [ ! -f "$PREFIX/lib/cmake/Terrazzo/TerrazzoConfig.cmake" ]; then
+    echo "cpp-example: set TERRAZZO_PREFIX to a carried install prefix" | tee -a "$OUT/summary.txt"
+    exit 1
+  fi
+  cmake -S examples/cpp -B build-gpu-example -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$PWD/$PREFIX" > "$OUT/cpp-example-build.log" 2>&1 &&
+    cmake --build build-gpu-example >> "$OUT/cpp-example-build.log" 2>&1
+  if [ $? -ne 0 ]; then
+    echo "cpp-example: build failed (see cpp-example-build.log)" | tee -a "$OUT/summary.txt"
+    exit 1
+  fi
+  build-gpu-example/terrazzo_example --gpu > "$OUT/cpp-example-gpu.log" 2>&1 || status=1
+  build-gpu-example/terrazzo_example > "$OUT/cpp-example-cpu.log" 2>&1 || status=1
+  cat "$OUT/cpp-example-gpu.log" "$OUT/cpp-example-cpu.log" | tee -a "$OUT/summary.txt"
+fi
+
+# --- issue 18: compute-sanitizer over the library kernels ---------------------
+# scripts/sanitize_library_kernels.py runs flash and cosine-sim attention,
+# forward and backward, at ragged shapes with masks, key lengths, biases, GQA,
+# a transposed layout and bf16. Each tool's log ends with its error summary;
+# copy the logs to bench/results/<date>-<gpu>-sanitizer/ when they are clean.
+if [ "$WHAT" = sanitize ]; then
+  SANITIZER=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)}
+  if [ -z "$SANITIZER" ]; then
+    echo "sanitize: compute-sanitizer not found (set COMPUTE_SANITIZER)" | tee -a "$OUT/summary.txt"
+    exit 1
+  fi
+  # One plain run first: it checks the cases and compiles every kernel into
+  # the cache, so the tools spend their time on the kernels, not on the
+  # compiler (host code). SANITIZER_TOOLS picks tools (one per device call
+  # if the three do not fit in one).
+  $PY scripts/sanitize_library_kernels.py > "$OUT/sanitizer-plain.log" 2>&1 || status=1
+  tail -n 1 "$OUT/sanitizer-plain.log" | tee -a "$OUT/summary.txt"
+  for tool in ${SANITIZER_TOOLS:-memcheck racecheck synccheck}; do
+    # (No --leak-check: torch's caching allocator keeps its blocks to the end.)
+    "$SANITIZER" --tool "$tool" --error-exitcode 1 --print-limit 50 \
+      $PY scripts/sanitize_library_kernels.py > "$OUT/sanitizer-$tool.log" 2>&1 || status=1
+    echo "$tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|cases ran' "$OUT/sanitizer-$tool.log" | tr '\n' ' ')" |
+      tee -a "$OUT/summary.txt"
+  done
 fi
 exit $status

@@ -26,7 +26,9 @@ fi
 
 BUILD=${TERRAZZO_BUILD_DIR:-build}
 if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$(command -v $PY)"
+  # TERRAZZO_CMAKE_ARGS: extra configure options (e.g. scripts/sanitize-host.sh's).
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$(command -v $PY)" \
+    ${TERRAZZO_CMAKE_ARGS:-}
 fi
 echo "== building (this takes a while the first time)"
 ninja -C "$BUILD" -j"${TERRAZZO_JOBS:-$(nproc)}"

@@ -58,7 +58,8 @@ bool hasDLPack(const py::handle &obj) {
   return !py::isinstance<py::array>(obj) && py::hasattr(obj, "__dlpack__");
 }
 
-HostValue fromDLPack(const py::handle &obj, std::vector<py::object> &keepAlive) {
+HostValue fromDLPack(const py::handle &obj, std::vector<py::object> &keepAlive, const std::string &argName,
+                     bool strided) {
   py::object capsule = obj.attr("__dlpack__")();
   auto *managed = static_cast<DLManagedTensor *>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
   if (!managed)
@@ -72,6 +73,7 @@ HostValue fromDLPack(const py::handle &obj, std::vector<py::object> &keepAlive) 
   size_t itemBytes = t.dtype.code == kDLBool ? 1 : t.dtype.bits / 8;
   int64_t elements = 1;
   uint64_t lastElement = 0;
+  std::vector<int64_t> shape, elementStrides;
   for (int32_t d = 0; d < t.ndim; ++d) {
     elements *= t.shape[d];
     int64_t stride = t.strides ? t.strides[d] : 1;
@@ -82,9 +84,33 @@ HostValue fromDLPack(const py::handle &obj, std::vector<py::object> &keepAlive) 
       throw py::value_error("tensors with negative strides are not supported; pass a copy");
     if (t.shape[d] > 0)
       lastElement += (uint64_t)(t.shape[d] - 1) * stride;
+    shape.push_back(t.shape[d]);
+    elementStrides.push_back(stride);
   }
   size_t bytes = elements == 0 ? 0 : (lastElement + 1) * itemBytes;
-  return HostValue::pointer(dtype, static_cast<char *>(t.data) + t.byteOffset, bytes);
+  HostValue h = HostValue::pointer(dtype, static_cast<char *>(t.data) + t.byteOffset, bytes);
+  // Row-major contiguous (size-1 dimensions never step, so their strides do
+  // not matter)? Otherwise the kernel would misread it, as for numpy arrays.
+  bool rowMajor = true;
+  int64_t expected = 1;
+  for (int32_t d = t.ndim; d-- > 0;) {
+    if (shape[d] != 1 && elementStrides[d] != expected)
+      rowMajor = false;
+    expected *= shape[d];
+  }
+  if (rowMajor || elements == 0)
+    return h;
+  std::string what = argName.empty() ? "a tensor argument" : "argument '" + argName + "'";
+  if (!strided)
+    throw py::value_error(what + " is not a contiguous tensor: a kernel reads a pointer argument's memory from "
+                                 "its first element in row-major order, so it would see the wrong elements. "
+                                 "Pass .contiguous(), or tz.strided(...) if the kernel indexes it with its "
+                                 "strides");
+  h.itemBytes = itemBytes;
+  h.shape = shape;
+  for (int64_t s : elementStrides)
+    h.byteStrides.push_back(s * static_cast<int64_t>(itemBytes));
+  return h;
 }
 
 } // namespace terrazzo::python

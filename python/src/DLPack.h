@@ -7,6 +7,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <string>
 #include <vector>
 
 namespace terrazzo::python {
@@ -17,6 +18,9 @@ bool hasDLPack(const pybind11::handle &obj);
 
 // Pointer value for a DLPack tensor. The capsule that owns the export is
 // appended to `keepAlive`; releasing it after the launch frees the export.
-HostValue fromDLPack(const pybind11::handle &obj, std::vector<pybind11::object> &keepAlive);
+// A tensor that is not row-major contiguous is refused (naming `argName`)
+// unless `strided` (tz.strided): then its layout travels with the pointer.
+HostValue fromDLPack(const pybind11::handle &obj, std::vector<pybind11::object> &keepAlive,
+                     const std::string &argName, bool strided);
 
 } // namespace terrazzo::python

@@ -12,19 +12,44 @@ namespace py = pybind11;
 namespace terrazzo::python {
 
 namespace {
+// "argument 'x'" (or "an array argument" when the name is not known).
+std::string describe(const std::string &argName) {
+  return argName.empty() ? "an array argument" : "argument '" + argName + "'";
+}
+
+std::string tupleText(const py::ssize_t *values, py::ssize_t n) {
+  std::string text = "(";
+  for (py::ssize_t d = 0; d < n; ++d)
+    text += (d ? ", " : "") + std::to_string(values[d]);
+  return text + (n == 1 ? ",)" : ")");
+}
+
 // Bytes spanned by a strided array, measured from its data pointer; negative
 // strides are rejected since the kernel addresses memory from the base.
-size_t spannedBytes(const py::array &a, const std::string &what) {
+size_t spannedBytes(const py::array &a, const std::string &argName) {
   if (a.size() == 0)
     return 0;
   size_t last = 0;
   for (py::ssize_t d = 0; d < a.ndim(); ++d) {
     if (a.strides(d) < 0)
-      throw py::value_error(what + " has a negative stride; pass a copy");
+      throw py::value_error(describe(argName) + " has a negative stride; pass a copy");
     last += (a.shape(d) - 1) * a.strides(d);
   }
   return last + a.itemsize();
 }
+
+// Row-major contiguous, ignoring the strides of dimensions of size 1 (which
+// are never stepped along).
+bool rowMajor(const py::array &a) {
+  py::ssize_t expected = a.itemsize();
+  for (py::ssize_t d = a.ndim(); d-- > 0;) {
+    if (a.shape(d) != 1 && a.strides(d) != expected)
+      return a.size() == 0;
+    expected *= a.shape(d);
+  }
+  return true;
+}
+
 
 // numpy's str(dtype) runs Python code (a few microseconds per array and
 // launch), so names are remembered per dtype object. Dtype objects of the
@@ -45,9 +70,32 @@ std::string dtypeName(const py::array &a) {
   }
   return name;
 }
+
+// A numpy array as a pointer argument. A kernel reaches the memory of a
+// pointer from its first element, so an array that is not row-major
+// contiguous would be read in memory order rather than index order; unless
+// the caller says the kernel indexes it with its strides (tz.strided), it is
+// refused rather than silently misread.
+HostValue arrayPointer(const py::array &a, const std::string &argName, bool strided) {
+  HostValue h = HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, argName));
+  h.readOnly = !a.writeable();
+  if (rowMajor(a))
+    return h;
+  if (!strided)
+    throw py::value_error(
+        describe(argName) + " is not a C-contiguous array (shape " + tupleText(a.shape(), a.ndim()) +
+        ", strides " + tupleText(a.strides(), a.ndim()) +
+        " bytes): a kernel reads a pointer argument's memory from its first element in row-major order, so "
+        "it would see the wrong elements. Pass np.ascontiguousarray(...), or tz.strided(...) if the kernel "
+        "indexes it with its strides");
+  h.itemBytes = a.itemsize();
+  h.shape.assign(a.shape(), a.shape() + a.ndim());
+  h.byteStrides.assign(a.strides(), a.strides() + a.ndim());
+  return h;
+}
 } // namespace
 
-HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive) {
+HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive, const std::string &argName) {
   if (obj.is_none())
     return HostValue::none();
   if (py::isinstance<py::bool_>(obj))
@@ -65,10 +113,8 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
   // costs a Python exception.
   if (py::isinstance<py::str>(obj))
     return HostValue::string(obj.cast<std::string>());
-  if (py::isinstance<py::array>(obj)) {
-    auto a = py::reinterpret_borrow<py::array>(obj);
-    return HostValue::pointer(dtypeName(a), const_cast<void *>(a.data()), spannedBytes(a, "array argument"));
-  }
+  if (py::isinstance<py::array>(obj))
+    return arrayPointer(py::reinterpret_borrow<py::array>(obj), argName, false);
   bool torchTensor = isTorchTensor(obj);
   if (torchTensor)
     if (auto device = fromDeviceTensor(obj))
@@ -82,7 +128,18 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
     if (kind == "dtype")
       return HostValue::dtype(obj.attr("name").cast<std::string>());
     if (kind == "constexpr")
-      return toHostValue(obj.attr("value"), keepAlive);
+      return toHostValue(obj.attr("value"), keepAlive, argName);
+    if (kind == "strided") {
+      py::object inner = obj.attr("array");
+      if (py::isinstance<py::array>(inner))
+        return arrayPointer(py::reinterpret_borrow<py::array>(inner), argName, true);
+      if (keepAlive && hasDLPack(inner))
+        return fromDLPack(inner, *keepAlive, argName, true);
+      if (auto device = fromDeviceTensor(inner))
+        return *device; // GPU tensors are passed by data pointer whatever their strides
+      throw py::type_error("tz.strided wraps an array or tensor; " + describe(argName) + " is a " +
+                           py::str(py::type::handle_of(inner).attr("__name__")).cast<std::string>());
+    }
     if (kind == "jit")
       return obj.attr("_kernel").cast<std::shared_ptr<Kernel>>()->asValue();
     if (kind == "module")
@@ -91,7 +148,7 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
   // numpy scalars (np.int64, np.float32, np.bool_) behave like Python numbers.
   if (py::hasattr(obj, "dtype") && py::hasattr(obj, "item") && py::hasattr(obj, "ndim") &&
       obj.attr("ndim").cast<int>() == 0 && !py::hasattr(obj, "__dlpack_device__"))
-    return toHostValue(obj.attr("item")(), keepAlive);
+    return toHostValue(obj.attr("item")(), keepAlive, argName);
   if (py::isinstance<py::module_>(obj)) {
     std::string name = obj.attr("__name__").cast<std::string>();
     if (name == "terrazzo" || name == "terrazzo.language" || name == "triton.language")
@@ -101,7 +158,7 @@ HostValue toHostValue(const py::handle &obj, std::vector<py::object> *keepAlive)
     if (auto device = fromDeviceTensor(obj))
       return *device;
   if (keepAlive && hasDLPack(obj))
-    return fromDLPack(obj, *keepAlive);
+    return fromDLPack(obj, *keepAlive, argName, false);
   return HostValue::unsupported(py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>());
 }
 

@@ -6,6 +6,8 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 
 namespace py = pybind11;
@@ -16,14 +18,19 @@ namespace {
 // Positional and keyword Python arguments -> host values. The arrays stay
 // alive for the call (the caller's tuple/dict references them); DLPack
 // exports are held in `keepAlive` until the call returns.
-std::pair<std::vector<HostValue>, terrazzo::Keywords> convertArgs(const py::tuple &args, const py::dict &kwargs,
+// Errors about an argument name the kernel's parameter it binds.
+std::pair<std::vector<HostValue>, terrazzo::Keywords> convertArgs(const Kernel &kernel, const py::tuple &args,
+                                                                  const py::dict &kwargs,
                                                                   std::vector<py::object> &keepAlive) {
+  std::vector<std::string> names = kernel.paramNames();
   std::vector<HostValue> positional;
-  for (auto a : args)
-    positional.push_back(terrazzo::python::toHostValue(a, &keepAlive));
+  for (size_t i = 0; i < args.size(); ++i)
+    positional.push_back(terrazzo::python::toHostValue(args[i], &keepAlive, i < names.size() ? names[i] : ""));
   terrazzo::Keywords keywords;
-  for (auto [k, v] : kwargs)
-    keywords.emplace_back(k.cast<std::string>(), terrazzo::python::toHostValue(v, &keepAlive));
+  for (auto [k, v] : kwargs) {
+    std::string name = k.cast<std::string>();
+    keywords.emplace_back(name, terrazzo::python::toHostValue(v, &keepAlive, name));
+  }
   return {positional, keywords};
 }
 
@@ -32,9 +39,14 @@ std::array<int64_t, 3> toGrid(const py::tuple &grid) {
     throw py::value_error("grid must have 1 to 3 dimensions, got " + std::to_string(grid.size()));
   std::array<int64_t, 3> g = {1, 1, 1};
   for (size_t i = 0; i < grid.size(); ++i) {
-    if (!py::isinstance<py::int_>(grid[i]))
+    if (!py::isinstance<py::int_>(grid[i]) || py::isinstance<py::bool_>(grid[i]))
       throw py::type_error("grid dimensions must be integers");
-    g[i] = grid[i].cast<int64_t>();
+    try {
+      g[i] = grid[i].cast<int64_t>();
+    } catch (const py::cast_error &) {
+      throw py::value_error("grid dimension " + std::to_string(i) + " (" + py::str(grid[i]).cast<std::string>() +
+                            ") does not fit in 64 bits");
+    }
     if (g[i] < 0)
       throw py::value_error("grid dimensions must be non-negative");
   }
@@ -71,6 +83,9 @@ LaunchOptions takeLaunchOptions(terrazzo::Keywords &keywords, const py::dict &kw
     } else if (it->first == "num_warps" || it->first == "num_stages" || it->first == "min_blocks_per_sm") {
       if (it->second.kind != HostValue::Kind::Int)
         throw py::type_error(it->first + " must be an integer");
+      // Range-checked here: a cast to int would turn 2**32 + 4 into 4.
+      if (it->second.intValue < INT32_MIN || it->second.intValue > INT32_MAX)
+        throw py::value_error(it->first + " is out of range: " + std::to_string(it->second.intValue));
       int value = static_cast<int>(it->second.intValue);
       if (it->first == "num_warps")
         o.gpu.numWarps = value;
@@ -139,6 +154,13 @@ PYBIND11_MODULE(_terrazzo, m) {
       py::set_error(compilationError, e.what());
     }
   });
+  // Ctrl-C stops an interpreter run: the interpreter runs with the GIL held
+  // and calls this between programs and every few thousand loop iterations.
+  terrazzo::setInterruptCheck([] {
+    py::gil_scoped_acquire gil; // cheap when held; safe if a caller released it
+    if (PyErr_CheckSignals() != 0)
+      throw py::error_already_set();
+  });
   m.def("version", &terrazzo::version);
   m.def("gpu_available", &terrazzo::gpuAvailable);
   m.def("gpu_unavailable_reason", &terrazzo::gpuUnavailableReason);
@@ -161,6 +183,11 @@ PYBIND11_MODULE(_terrazzo, m) {
   });
   terrazzo::python::bindOps(m);
 
+  // Compiling and running release the GIL (other Python threads run
+  // meanwhile; two threads may launch at once). Everything that touches
+  // Python inside takes it back: the resolver of a kernel's globals, the
+  // interrupt check. The arguments were converted before, with the GIL, and
+  // the objects behind them stay referenced by the call's tuple and dict.
   py::class_<Kernel, std::shared_ptr<Kernel>>(m, "Kernel")
       .def(py::init([](const std::string &source, const std::string &filename, int lineOffset,
                        const std::string &name, py::object lookup) {
@@ -176,32 +203,45 @@ PYBIND11_MODULE(_terrazzo, m) {
       .def_property_readonly("num_specializations", &Kernel::numSpecializations)
       .def("ir", [](Kernel &k, py::tuple args, py::dict kwargs) {
         std::vector<py::object> keepAlive;
-        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
+        py::gil_scoped_release release;
         return k.ir(pos, kw);
       })
       .def("run", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         auto g = toGrid(grid);
         std::vector<py::object> keepAlive;
-        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
+        std::string printed;
         if (runsOnGpu(pos, kw)) {
-          k.launch(g, pos, kw, o.gpu, streamFor(o, pos));
+          void *stream = streamFor(o, pos);
+          py::gil_scoped_release release;
+          k.launch(g, pos, kw, o.gpu, stream);
           return;
         }
-        std::string printed;
-        k.interpret(g, pos, kw, &printed);
+        {
+          py::gil_scoped_release release;
+          k.interpret(g, pos, kw, &printed);
+        }
         if (!printed.empty())
           py::print(printed, py::arg("end") = "");
       })
       .def("compile_for_gpu", [](Kernel &k, py::tuple args, py::dict kwargs) {
         std::vector<py::object> keepAlive;
-        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
         if (kwargs.contains("arch")) {
+          if (!py::isinstance<py::str>(kwargs["arch"]))
+            throw py::type_error("arch must be a string such as 'sm_90a', got " +
+                                 py::str(py::type::handle_of(kwargs["arch"]).attr("__name__")).cast<std::string>());
           o.gpu.arch = kwargs["arch"].cast<std::string>();
           kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
         }
-        terrazzo::GpuCompilation c = k.compileForGpu(pos, kw, o.gpu);
+        terrazzo::GpuCompilation c;
+        {
+          py::gil_scoped_release release;
+          c = k.compileForGpu(pos, kw, o.gpu);
+        }
         py::dict d;
         d["kernel_name"] = c.kernelName;
         d["arch"] = c.arch;
@@ -223,9 +263,12 @@ PYBIND11_MODULE(_terrazzo, m) {
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         auto g = toGrid(grid);
         std::vector<py::object> keepAlive;
-        auto [pos, kw] = convertArgs(args, kwargs, keepAlive);
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         std::string printed;
-        k.interpret(g, pos, kw, &printed);
+        {
+          py::gil_scoped_release release;
+          k.interpret(g, pos, kw, &printed);
+        }
         if (!printed.empty())
           py::print(printed, py::arg("end") = "");
       });

@@ -65,8 +65,13 @@ TensorArg tensorArg(const py::handle &obj, const std::string &name) {
 // An output buffer: the caller's (torch callers allocate their own), or a
 // new numpy array shaped like `like`.
 py::object outputOr(py::object given, const py::object &like, const std::vector<int64_t> &shape = {}) {
-  if (!given.is_none())
+  if (!given.is_none()) {
+    // The library writes outputs through their pointer: a read-only array
+    // (np.frombuffer of bytes, a broadcast view) must not be handed over.
+    if (py::isinstance<py::array>(given) && !py::reinterpret_borrow<py::array>(given).writeable())
+      throw py::value_error("an output array is read-only; pass a writable array");
     return given;
+  }
   if (!py::isinstance<py::array>(like))
     throw py::type_error("torch tensors need their output buffers passed in (use terrazzo.ops)");
   if (!shape.empty())
@@ -187,7 +192,10 @@ void bindOps(py::module_ &m) {
         }
         auto options = flashOptions(causal, scale, scoreMod, maskMod, seqlens ? &*seqlens : nullptr);
         options.stream = streamOf(tq);
-        terrazzo::ops::flashAttentionForward(tq, tk, tv, tout, tlse ? &*tlse : nullptr, options);
+        {
+          py::gil_scoped_release release; // as for kernel launches (Module.cpp)
+          terrazzo::ops::flashAttentionForward(tq, tk, tv, tout, tlse ? &*tlse : nullptr, options);
+        }
         if (returnLse)
           return py::make_tuple(out, lse);
         return out;
@@ -208,8 +216,11 @@ void bindOps(py::module_ &m) {
         py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
         auto options = flashOptions(causal, scale, scoreMod, maskMod, seqlens ? &*seqlens : nullptr);
         options.stream = streamOf(tq);
-        terrazzo::ops::flashAttentionBackward(tq, tk, tv, tout, tlse, tdout, tensorArg(dq, "dq"), tensorArg(dk, "dk"),
-                                              tensorArg(dv, "dv"), options);
+        TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
+        {
+          py::gil_scoped_release release;
+          terrazzo::ops::flashAttentionBackward(tq, tk, tv, tout, tlse, tdout, tdq, tdk, tdv, options);
+        }
         return py::make_tuple(dq, dk, dv);
       },
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("dout"),
@@ -230,7 +241,10 @@ void bindOps(py::module_ &m) {
         if (lse.is_none() && tq.shape.size() == 4)
           lse = outputOr(lseBuf, q, {tq.shape[0], tq.shape[1], tq.shape[2]});
         TensorArg tlse = lse.is_none() ? TensorArg{} : tensorArg(lse, "lse");
-        terrazzo::ops::cosineSimAttentionForward(tq, tk, tv, tout, tlse, a.options);
+        {
+          py::gil_scoped_release release;
+          terrazzo::ops::cosineSimAttentionForward(tq, tk, tv, tout, tlse, a.options);
+        }
         return py::make_tuple(out, lse);
       },
       "Cosine-similarity attention forward: returns (out, lse).", py::arg("q"), py::arg("k"), py::arg("v"),
@@ -252,9 +266,12 @@ void bindOps(py::module_ &m) {
         std::optional<TensorArg> tdbias;
         if (!dbias.is_none())
           tdbias = tensorArg(dbias, "dbias");
-        terrazzo::ops::cosineSimAttentionBackward(tq, tk, tv, tout, tlse, tdout, tensorArg(dq, "dq"),
-                                                  tensorArg(dk, "dk"), tensorArg(dv, "dv"),
-                                                  tdbias ? &*tdbias : nullptr, a.options);
+        TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
+        {
+          py::gil_scoped_release release;
+          terrazzo::ops::cosineSimAttentionBackward(tq, tk, tv, tout, tlse, tdout, tdq, tdk, tdv,
+                                                    tdbias ? &*tdbias : nullptr, a.options);
+        }
         return py::make_tuple(dq, dk, dv, dbias);
       },
       "Cosine-similarity attention backward: returns (dq, dk, dv, dbias or None).", py::arg("q"), py::arg("k"),

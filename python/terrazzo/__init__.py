@@ -15,8 +15,9 @@ from .language import *  # noqa: F401,F403  (the language namespace: tz.load, tz
 from .language import constexpr, dtype, cdiv
 from . import language
 from . import ops
+from .strided import strided
 
 __version__ = _version()
 __terrazzo_kind__ = "module"
 
-__all__ = ["jit", "JITFunction", "autotune", "Config", "Autotuner", "CompilationError", "constexpr", "dtype", "cdiv", "language", "ops"] + language.__all__
+__all__ = ["jit", "JITFunction", "autotune", "Config", "Autotuner", "CompilationError", "constexpr", "dtype", "cdiv", "language", "ops", "strided"] + language.__all__

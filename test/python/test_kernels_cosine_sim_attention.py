@@ -30,11 +30,23 @@ DTYPES = [pytest.param(np.float16, id="f16"), pytest.param(BF16, id="bf16",
 _kernels = {}
 
 
+class StridedLauncher:
+    """A library kernel whose array arguments are indexed with their strides
+    (passed alongside), so every array goes in as tz.strided."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def interpret(self, grid, args, constexprs):
+        args = tuple(tz.strided(a) if isinstance(a, np.ndarray) else a for a in args)
+        self.kernel.interpret(grid, args, constexprs)
+
+
 def kernel(name):
     """One Kernel per name for the whole module, so specializations compiled
     by one test are reused by the next."""
     if name not in _kernels:
-        _kernels[name] = tz._terrazzo.Kernel.from_file(KERNEL_FILE, name)
+        _kernels[name] = StridedLauncher(tz._terrazzo.Kernel.from_file(KERNEL_FILE, name))
     return _kernels[name]
 
 

@@ -5,7 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -189,6 +195,158 @@ TEST_F(DiskCacheTest, UnwritableDirectoryIsSilent) {
   EXPECT_NO_THROW(cache.put("k", "payload"));
   EXPECT_EQ(cache.writeFailures(), 1u);
   EXPECT_EQ(cache.get("k"), std::nullopt);
+}
+
+TEST_F(DiskCacheTest, FifoAtTheEntryPathDoesNotBlockAndIsReplaced) {
+  DiskCache cache(dir);
+  std::string path = cache.pathFor("k");
+  fs::create_directories(fs::path(path).parent_path());
+  ASSERT_EQ(mkfifo(path.c_str(), 0644), 0);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(cache.get("k"), std::nullopt); // would block forever in a plain open()
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(cache.corruptEntriesDropped(), 1u);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(path)));
+  cache.put("k", "payload");
+  EXPECT_EQ(cache.get("k"), "payload");
+}
+
+TEST_F(DiskCacheTest, DirectoryAtTheEntryPathIsAMissAndAFailedWrite) {
+  DiskCache cache(dir);
+  std::string path = cache.pathFor("k");
+  fs::create_directories(path);
+  EXPECT_EQ(cache.get("k"), std::nullopt);
+  EXPECT_NO_THROW(cache.put("k", "payload"));
+  EXPECT_EQ(cache.writeFailures(), 1u);
+  EXPECT_EQ(cache.get("k"), std::nullopt);
+}
+
+TEST_F(DiskCacheTest, OversizedEntryIsNotReadAndIsDeleted) {
+  DiskCache cache(dir);
+  std::string path = cache.pathFor("k");
+  fs::create_directories(fs::path(path).parent_path());
+  writeFile(path, "TZCACHE1");
+  fs::resize_file(path, DiskCache::kMaxEntryBytes + 1); // sparse: no real disk use
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(cache.get("k"), std::nullopt);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(cache.corruptEntriesDropped(), 1u);
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(DiskCacheTest, OversizedPayloadIsNotWritten) {
+  DiskCache cache(dir);
+  // Zero pages mapped on demand: a payload of the limit's size costs no memory.
+  void *pages = mmap(nullptr, DiskCache::kMaxEntryBytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(pages, MAP_FAILED);
+  cache.put("k", std::string_view(static_cast<const char *>(pages), DiskCache::kMaxEntryBytes));
+  munmap(pages, DiskCache::kMaxEntryBytes);
+  EXPECT_EQ(cache.writeFailures(), 1u);
+  EXPECT_FALSE(fs::exists(cache.pathFor("k")));
+}
+
+TEST_F(DiskCacheTest, ForeignVersionEntryMissesAndIsRebuilt) {
+  DiskCache cache(dir);
+  cache.put("k", "payload");
+  std::string path = cache.pathFor("k");
+  std::string bytes = readFile(path);
+  bytes[8] = char(bytes[8] + 1); // the format version, right after the magic
+  writeFile(path, bytes);
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(cache.get("k"), std::nullopt);
+  EXPECT_EQ(cache.get("k"), std::nullopt);
+  std::string err = testing::internal::GetCapturedStderr();
+  size_t first = err.find("has another format version");
+  ASSERT_NE(first, std::string::npos) << err;
+  EXPECT_EQ(err.find("has another format version", first + 1), std::string::npos) << "reported twice: " << err;
+  EXPECT_EQ(cache.corruptEntriesDropped(), 0u); // well-formed: not damage
+  cache.put("k", "payload");
+  EXPECT_EQ(cache.get("k"), "payload");
+}
+
+TEST_F(DiskCacheTest, UnwritableCacheWarnsOnceAndKeepsWorking) {
+  std::string file = dir + "/plain-file";
+  writeFile(file, "x");
+  DiskCache cache(file); // the cache path is a regular file
+  testing::internal::CaptureStderr();
+  cache.put("a", "1");
+  cache.put("b", "2");
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(cache.writeFailures(), 2u);
+  size_t first = err.find("terrazzo: warning: cannot write the kernel cache in " + file);
+  ASSERT_NE(first, std::string::npos) << err;
+  EXPECT_EQ(err.find("terrazzo: warning", first + 1), std::string::npos) << "warned twice: " << err;
+  EXPECT_EQ(cache.get("a"), std::nullopt);
+}
+
+TEST_F(DiskCacheTest, ReadOnlyDirectoryWarnsOnce) {
+  if (geteuid() == 0)
+    GTEST_SKIP() << "root writes into read-only directories; the file-path case above covers the warning";
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
+  DiskCache cache(dir);
+  testing::internal::CaptureStderr();
+  cache.put("a", "1");
+  cache.put("b", "2");
+  std::string err = testing::internal::GetCapturedStderr();
+  fs::permissions(dir, fs::perms::owner_all);
+  EXPECT_EQ(cache.writeFailures(), 2u);
+  EXPECT_NE(err.find("cannot write the kernel cache"), std::string::npos) << err;
+}
+
+TEST_F(DiskCacheTest, RelativeDirectoryDoesNotMoveWithChdir) {
+  fs::path start = fs::current_path();
+  std::string relative = fs::relative(dir, start).string();
+  ASSERT_NE(relative[0], '/');
+  DiskCache cache(relative);
+  EXPECT_EQ(fs::path(cache.directory()), fs::path(dir).lexically_normal());
+  fs::current_path("/");
+  cache.put("k", "payload");
+  EXPECT_EQ(cache.get("k"), "payload");
+  fs::current_path(start);
+  EXPECT_TRUE(fs::exists(DiskCache(dir).pathFor("k")));
+  EXPECT_EQ(cache.writeFailures(), 0u);
+}
+
+// Eight processes on one fresh directory, each loading-or-building the same
+// ten entries (as eight jobs of a CI run compiling the same kernels): every
+// load returns exactly what was built, and no temporary file is left.
+TEST_F(DiskCacheTest, EightProcessesShareOneFreshCache) {
+  const int kProcesses = 8, kKeys = 10;
+  auto payloadFor = [](int key) { return binaryPayload(50000 + 7919 * key) + std::to_string(key); };
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      DiskCache cache(dir + "/shared");
+      int bad = 0;
+      for (int round = 0; round < 3; ++round)
+        for (int k = 0; k < kKeys; ++k) {
+          std::string key = "kernel " + std::to_string((k + p) % kKeys);
+          auto got = cache.get(key);
+          if (!got) {
+            cache.put(key, payloadFor((k + p) % kKeys));
+            got = cache.get(key);
+          }
+          bad += !got || *got != payloadFor((k + p) % kKeys);
+        }
+      _exit(bad + 100 * int(cache.corruptEntriesDropped() + cache.writeFailures()));
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "bad loads + 100 * (drops + write failures) in one process";
+  }
+  DiskCache cache(dir + "/shared");
+  for (int k = 0; k < kKeys; ++k)
+    EXPECT_EQ(cache.get("kernel " + std::to_string(k)), payloadFor(k));
+  size_t files = 0;
+  for (const auto &entry : fs::recursive_directory_iterator(dir + "/shared"))
+    files += entry.is_regular_file();
+  EXPECT_EQ(files, size_t(kKeys)) << "temporary files left behind";
 }
 
 TEST_F(DiskCacheTest, EmptyDirectoryDisablesTheCache) {

@@ -207,6 +207,8 @@ MemoryOperands memoryOperands(KernelBuilder &kb, Binder &b, const char *valueNam
 CgValue atomicRmw(KernelBuilder &kb, CallArgs &args, SourceLoc loc, const char *name, tz::AtomicKind kind) {
   Binder b(kb, name, args, loc, {"pointer", "val", "mask=", "sem=", "scope="});
   MemoryOperands m = memoryOperands(kb, b, "val", loc, false);
+  if (elementOf(m.value.getType()).isInteger(1))
+    kb.fail(loc, std::string("tz.") + name + " does not work on bool (int1) memory; use an int32 pointer");
   bool bitwise = kind == tz::AtomicKind::And || kind == tz::AtomicKind::Or || kind == tz::AtomicKind::Xor;
   if (bitwise && !isa<IntegerType>(elementOf(m.value.getType())))
     kb.fail(loc, std::string("tz.") + name + " needs an integer tensor, not " +
@@ -447,6 +449,9 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
         bm = kb.castTo(bm, common, loc);
       }
       Type outElem = b.has("out_dtype") ? dtypeArg(kb, b.get("out_dtype"), loc, "out_dtype") : kb.builder().getF32Type();
+      if (!isa<FloatType>(outElem))
+        kb.fail(loc, "tz.dot out_dtype must be a floating-point type (float16, bfloat16, float32 or float64), not " +
+                         kb.typeName(outElem));
       if (cast<RankedTensorType>(a.getType()).getElementType().isF64())
         outElem = kb.builder().getF64Type();
       auto accType = RankedTensorType::get({ta.getDimSize(0), tb.getDimSize(1)}, outElem);
@@ -465,6 +470,11 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
       Type inElem = cast<RankedTensorType>(a.getType()).getElementType();
       if (inElem.getIntOrFloatBitWidth() > accType.getElementType().getIntOrFloatBitWidth())
         kb.fail(loc, "tz.dot accumulator " + kb.typeName(accType) + " is narrower than its inputs");
+      // A 16-bit accumulator holds products of its own type only (f16 into
+      // f16); an f16 product into bf16, or the reverse, has no instruction.
+      if (accType.getElementType().getIntOrFloatBitWidth() == 16 && accType.getElementType() != inElem)
+        kb.fail(loc, "tz.dot of " + kb.typeName(inElem) + " tiles cannot accumulate into " +
+                         kb.typeName(accType) + "; use a float32 accumulator or inputs of its type");
       return CgValue::fromIr(kb.builder().create<tz::DotOp>(kb.location(loc), accType, a, bm, acc));
     };
 
@@ -548,12 +558,17 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
       Value x = b.ir("x");
       if (isa<FloatType>(elementOf(x.getType())))
         return CgValue::fromIr(kb.builder().create<math::AbsFOp>(kb.location(loc), x));
+      if (!isa<IntegerType>(elementOf(x.getType())))
+        kb.fail(loc, "tz.abs needs a number or a tile of numbers, not " + kb.typeName(x.getType()));
       return CgValue::fromIr(kb.builder().create<math::AbsIOp>(kb.location(loc), x));
     };
     t["fma"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
       Binder b(kb, "fma", args, loc, {"x", "y", "z"});
       auto [x, y] = kb.unify(b.get("x"), b.get("y"), loc, "tz.fma");
       auto [xz, z] = kb.unify(CgValue::fromIr(x), b.get("z"), loc, "tz.fma");
+      if (!isa<FloatType>(elementOf(xz.getType())))
+        kb.fail(loc, "tz.fma needs floating-point operands, got " + kb.typeName(xz.getType()) +
+                         " (write x * y + z for integers)");
       Value yz = kb.broadcastTo(kb.castTo(y, elementOf(xz.getType()), loc), shapeOf(xz.getType()), loc);
       return CgValue::fromIr(kb.builder().create<math::FmaOp>(kb.location(loc), xz, yz, z));
     };
@@ -685,7 +700,11 @@ const std::unordered_map<std::string, BuiltinFn> &builtinTable() {
       auto ptrType = dyn_cast<tz::PointerType>(elementOf(ptr.getType()));
       if (!ptrType)
         kb.fail(loc, "argument 'pointer' of tz.atomic_cas must be a pointer");
-      Type vt = tz::replaceElementType(ptr.getType(), ptrType.getPointeeType());
+      Type pointee = ptrType.getPointeeType();
+      if (!pointee.isInteger(32) && !pointee.isInteger(64))
+        kb.fail(loc, "tz.atomic_cas works on int32 and int64 memory, not " + kb.typeName(pointee) +
+                         " (compare-and-swap a float through an integer pointer of its width)");
+      Type vt = tz::replaceElementType(ptr.getType(), pointee);
       Value cmp = kb.materializeAs(b.get("cmp"), vt, loc), val = kb.materializeAs(b.get("val"), vt, loc);
       return CgValue::fromIr(kb.builder().create<tz::AtomicCASOp>(kb.location(loc), vt, ptr, cmp, val));
     };

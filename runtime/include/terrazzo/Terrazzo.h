@@ -72,6 +72,12 @@ TERRAZZO_API GpuCacheStats gpuCacheStats();
 TERRAZZO_API bool diskCacheGet(const std::string &key, std::string &payload);
 TERRAZZO_API void diskCachePut(const std::string &key, const std::string &payload);
 
+// Called by the interpreter between programs and every few thousand loop
+// iterations, so that a long or endless run can be stopped: the function
+// may throw, and the exception leaves Kernel::interpret. (The Python module
+// installs one that raises KeyboardInterrupt on Ctrl-C.) Null: none.
+TERRAZZO_API void setInterruptCheck(void (*check)());
+
 class TERRAZZO_API Kernel {
 public:
   // `source` holds the function `name` (or a whole module containing it);

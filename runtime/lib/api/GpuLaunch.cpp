@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
+#include <climits>
 #include <optional>
 #include <cstring>
 
@@ -30,6 +31,28 @@ std::string defaultArch() {
   std::string arch = "sm_" + std::to_string(d.ccMajor * 10 + d.ccMinor);
   // Hopper's wgmma and TMA need the architecture-specific target.
   return arch == "sm_90" ? "sm_90a" : arch;
+}
+
+// Launch options checked before anything is compiled, so a bad one is a
+// clear error naming the option instead of a failure deep in the compiler
+// (a layout that cannot split over 3 warps) or a binary the hardware refuses
+// (num_warps 64 is 2048 threads; a block holds at most 1024).
+void validateGpuOptions(const GpuOptions &options) {
+  if (options.numWarps < 1 || options.numWarps > 32 || (options.numWarps & (options.numWarps - 1)))
+    throw std::invalid_argument("num_warps must be a power of two from 1 to 32, got " +
+                                std::to_string(options.numWarps));
+  if (options.numStages < 1 || options.numStages > 8)
+    throw std::invalid_argument("num_stages must be from 1 to 8, got " + std::to_string(options.numStages));
+  if (options.minBlocksPerSM < 0 || options.minBlocksPerSM > 32)
+    throw std::invalid_argument("min_blocks_per_sm must be from 0 to 32, got " +
+                                std::to_string(options.minBlocksPerSM));
+  if (!options.arch.empty() && !llvm::is_contained(target::supportedArchs(), llvm::StringRef(options.arch))) {
+    std::string known;
+    for (llvm::StringRef a : target::supportedArchs())
+      known += (known.empty() ? "" : ", ") + a.str();
+    throw std::invalid_argument("arch '" + options.arch + "' is not a GPU architecture terrazzo compiles for (" +
+                                known + ")");
+  }
 }
 
 std::string printed(mlir::Operation *op) {
@@ -63,7 +86,51 @@ std::vector<ParamKind> paramKinds(mlir::func::FuncOp f) {
   return kinds;
 }
 
+// Tiles are spread over the threads of a block, each holding its share in
+// registers. Past this many elements per thread the code is one long unrolled
+// spill (a 2**16-element tile on 4 warps took 36 s to compile, 2**20 ran out
+// of memory), so it is refused up front at the line that makes the tile.
+constexpr int64_t kMaxTileElementsPerThread = 256;
+
+// The source line and column an op came from ({INT_MAX, INT_MAX} if none),
+// to report the first offending line of the kernel.
+std::pair<unsigned, unsigned> sourcePosition(mlir::Location loc) {
+  if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
+    if (!fused.getLocations().empty())
+      loc = fused.getLocations().front();
+  if (auto fl = mlir::dyn_cast<mlir::FileLineColLoc>(loc))
+    return {fl.getLine(), fl.getColumn()};
+  return {UINT_MAX, UINT_MAX};
+}
+
+void checkTileSizes(const Specialization &spec, int numWarps) {
+  int64_t limit = kMaxTileElementsPerThread * 32 * numWarps;
+  mlir::Operation *first = nullptr;
+  int64_t elements = 0;
+  spec.kernel.module.get()->walk([&](mlir::Operation *op) {
+    for (mlir::Type type : op->getResultTypes()) {
+      auto tile = mlir::dyn_cast<mlir::RankedTensorType>(type);
+      if (!tile || !tile.hasStaticShape() || tile.getNumElements() <= limit)
+        continue;
+      if (!first || sourcePosition(op->getLoc()) < sourcePosition(first->getLoc())) {
+        first = op;
+        elements = tile.getNumElements();
+      }
+    }
+  });
+  if (!first)
+    return;
+  throwAtSource(first->getLoc(),
+                "this tile has " + std::to_string(elements) + " elements, " +
+                    std::to_string(elements / (32 * numWarps)) + " per thread with num_warps=" +
+                    std::to_string(numWarps) + "; the GPU compiler takes at most " +
+                    std::to_string(kMaxTileElementsPerThread) + " per thread (" + std::to_string(limit) +
+                    " elements): use smaller blocks or more warps",
+                spec.kernel);
+}
+
 pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::GpuCompileOptions &options) {
+  checkTileSizes(spec, options.numWarps);
   auto bin = pipeline::compileForGpu(spec.kernel.module.get(), options);
   if (bin)
     return std::move(*bin);
@@ -152,9 +219,11 @@ GpuCacheStats gpuCacheStats() { return {compiledCount.load(), diskHitCount.load(
 
 GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,
                                      const GpuOptions &options) {
+  validateGpuOptions(options);
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
   size_t before = impl_->compilations;
-  Specialization &spec = impl_->specialize(bound);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound); // alive even if replaced meanwhile
+  Specialization &spec = *held;
   double frontendSeconds = impl_->compilations != before ? spec.frontendSeconds : 0.0;
   GpuCompilation out;
   pipeline::GpuCompileOptions copts;
@@ -194,11 +263,10 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
     if (grid[i] < 0 || grid[i] > maxGrid[i])
       throw std::invalid_argument("grid dimension " + std::to_string(i) + " is " + std::to_string(grid[i]) +
                                   "; the GPU allows 0 to " + std::to_string(maxGrid[i]));
-  if (options.numWarps < 1 || options.numWarps > 32 || (options.numWarps & (options.numWarps - 1)))
-    throw std::invalid_argument("num_warps must be a power of two from 1 to 32, got " +
-                                std::to_string(options.numWarps));
+  validateGpuOptions(options);
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
-  Specialization &spec = impl_->specialize(bound);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound); // alive even if replaced meanwhile
+  Specialization &spec = *held;
 
   const gpu::DeviceInfo &device = gpu::currentDevice();
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;

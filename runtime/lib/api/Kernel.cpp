@@ -23,6 +23,8 @@ namespace terrazzo {
 
 const char *version() { return "0.1.0"; }
 
+void setInterruptCheck(void (*check)()) { interp::setInterruptCheck(check); }
+
 bool dumpRequested(const std::string &stage) {
   const char *env = std::getenv("TZ_DUMP");
   if (!env)
@@ -35,10 +37,7 @@ bool dumpRequested(const std::string &stage) {
   return false;
 }
 
-namespace {
-// Renders an interpreter error at the kernel line it points at.
-[[noreturn]] void rethrowAtSource(const interp::InterpreterError &e, const dsl::SpecializedKernel &k) {
-  mlir::Location loc = e.loc();
+[[noreturn]] void throwAtSource(mlir::Location loc, const std::string &message, const dsl::SpecializedKernel &k) {
   if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
     if (!fused.getLocations().empty())
       loc = fused.getLocations().front();
@@ -48,16 +47,22 @@ namespace {
       if (src->filename() != fl.getFilename().str())
         continue;
       if (!src->lineText(at.line).empty())
-        throw dsl::DslError(src.get(), at, e.message());
+        throw dsl::DslError(src.get(), at, message);
     }
     dsl::SourceFile bare(fl.getFilename().str(), "");
-    throw dsl::DslError(&bare, at, e.message());
+    throw dsl::DslError(&bare, at, message);
   }
-  throw dsl::DslError(nullptr, dsl::SourceLoc{}, e.message());
+  throw dsl::DslError(nullptr, dsl::SourceLoc{}, message);
+}
+
+namespace {
+// Renders an interpreter error at the kernel line it points at.
+[[noreturn]] void rethrowAtSource(const interp::InterpreterError &e, const dsl::SpecializedKernel &k) {
+  throwAtSource(e.loc(), e.message(), k);
 }
 } // namespace
 
-Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
+std::shared_ptr<Specialization> Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
   // Every entry of `cache` belongs to this one function, so the launch-time
   // lookup keys on the arguments alone (the function's source text, part of
   // the full specialization key, would be copied on every launch).
@@ -67,8 +72,8 @@ Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
   // A hit is only valid while the globals it was compiled against keep
   // their values.
   if (it != cache.end() && dsl::globalsUnchanged(it->second->kernel))
-    return *it->second;
-  auto spec = std::make_unique<Specialization>();
+    return it->second;
+  auto spec = std::make_shared<Specialization>();
   spec->key = dsl::specializationKey(*fn, bound);
   spec->context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
   auto start = std::chrono::steady_clock::now();
@@ -79,10 +84,9 @@ Specialization &Kernel::Impl::specialize(const std::vector<HostValue> &bound) {
     spec->kernel.module->print(llvm::errs());
     llvm::errs() << "\n";
   }
-  auto &slot = cache[key];
-  slot = std::move(spec);
+  cache[key] = spec;
   ++compilations;
-  return *slot;
+  return spec;
 }
 
 Kernel::Kernel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -150,7 +154,8 @@ size_t Kernel::numSpecializations() const {
 
 std::string Kernel::ir(const std::vector<HostValue> &args, const Keywords &keywords) {
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
-  Specialization &spec = impl_->specialize(bound);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound);
+  Specialization &spec = *held;
   std::string text;
   llvm::raw_string_ostream os(text);
   spec.kernel.module->print(os);
@@ -163,7 +168,8 @@ void Kernel::interpret(std::array<int64_t, 3> grid, const std::vector<HostValue>
     if (g < 0)
       throw std::invalid_argument("grid dimensions must be non-negative");
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
-  Specialization &spec = impl_->specialize(bound);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound);
+  Specialization &spec = *held;
   std::vector<interp::HostBuffer> buffers;
   std::vector<interp::KernelArgument> arguments;
   for (size_t i = 0; i < bound.size(); ++i) {
@@ -180,7 +186,12 @@ void Kernel::interpret(std::array<int64_t, 3> grid, const std::vector<HostValue>
         throw std::invalid_argument("argument '" + impl_->fn->param(i).name + "' has no data");
       a.kind = interp::KernelArgument::Kind::Pointer;
       a.bufferIndex = buffers.size();
-      buffers.push_back({h.data, h.bytes, impl_->fn->param(i).name});
+      buffers.push_back({h.data, h.bytes, impl_->fn->param(i).name, h.readOnly});
+      if (!h.shape.empty()) {
+        buffers.back().itemBytes = h.itemBytes;
+        buffers.back().shape = h.shape;
+        buffers.back().byteStrides = h.byteStrides;
+      }
       break;
     case HostValue::Kind::Int:
       a.kind = interp::KernelArgument::Kind::Int;

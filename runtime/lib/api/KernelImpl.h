@@ -21,6 +21,10 @@ namespace terrazzo {
 // compiled stage on stderr.
 bool dumpRequested(const std::string &stage);
 
+// A DslError at `loc` (the kernel line it points at, quoted from the
+// specialization's sources).
+[[noreturn]] void throwAtSource(mlir::Location loc, const std::string &message, const dsl::SpecializedKernel &k);
+
 // How one run-time argument is passed to a GPU kernel.
 enum class ParamKind : char { Pointer, I1, I32, I64, F32, F64 };
 
@@ -46,10 +50,12 @@ struct Specialization {
 struct Kernel::Impl {
   std::shared_ptr<dsl::JitFunction> fn;
   std::mutex mutex;
-  std::map<std::string, std::unique_ptr<Specialization>> cache;
+  // Shared, so a caller keeps its specialization alive while another thread
+  // replaces the cache entry (a re-specialization after a global changed).
+  std::map<std::string, std::shared_ptr<Specialization>> cache;
   size_t compilations = 0;
 
-  Specialization &specialize(const std::vector<HostValue> &bound);
+  std::shared_ptr<Specialization> specialize(const std::vector<HostValue> &bound);
 };
 
 } // namespace terrazzo

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -32,6 +33,22 @@ namespace {
 
 constexpr char kMagic[8] = {'T', 'Z', 'C', 'A', 'C', 'H', 'E', '1'};
 constexpr uint32_t kFormatVersion = 1;
+
+// The working directory when the library was loaded: a relative
+// $TZ_CACHE_DIR means relative to it, so a later chdir() does not move the
+// cache (or send every write to a directory that does not exist).
+const std::filesystem::path kLoadDirectory = [] {
+  std::error_code error;
+  return std::filesystem::current_path(error);
+}();
+
+std::string absoluteDirectory(const std::string &dir) {
+  if (dir.empty() || dir[0] == '/' || kLoadDirectory.empty())
+    return dir;
+  return (kLoadDirectory / dir).lexically_normal().string();
+}
+
+void warn(const std::string &message) { std::fprintf(stderr, "terrazzo: warning: %s\n", message.c_str()); }
 
 uint64_t checksum(std::string_view data) {
   uint64_t hash = 0xcbf29ce484222325ull;
@@ -58,7 +75,7 @@ template <typename T> bool readLE(std::string_view data, size_t &pos, T &value) 
   return true;
 }
 
-enum class Check { Hit, OtherKey, Damaged };
+enum class Check { Hit, OtherKey, OtherVersion, Damaged };
 
 // Checks an entry file's bytes against `key`; on a hit, sets payload.
 Check parseEntry(std::string_view file, const std::string &key, std::string_view &payload) {
@@ -71,7 +88,7 @@ Check parseEntry(std::string_view file, const std::string &key, std::string_view
     return Check::Damaged;
   // Another format version is a well-formed file this build cannot read.
   if (version != kFormatVersion)
-    return Check::OtherKey;
+    return Check::OtherVersion;
   if (file.size() - pos < keySize)
     return Check::Damaged;
   std::string_view storedKey = file.substr(pos, keySize);
@@ -140,7 +157,27 @@ std::string hashHex(std::string_view data) {
   return llvm::toHex(digest, /*LowerCase=*/true);
 }
 
-DiskCache::DiskCache(std::string dir) : dir_(std::move(dir)) {}
+DiskCache::DiskCache(std::string dir) : dir_(absoluteDirectory(dir)) {}
+
+void DiskCache::noteWriteFailure(const std::string &what, int error) {
+  ++writeFailures_;
+  if (warnedWrite_.exchange(true))
+    return;
+  if (error == EFBIG) {
+    warn("a kernel cache entry is over the " + std::to_string(kMaxEntryBytes) +
+         "-byte limit of an entry and is kept in memory only");
+    return;
+  }
+  warn("cannot write the kernel cache in " + dir_ + " (" + what + ": " + std::strerror(error) +
+       "); compiled kernels stay in this process's memory only. Set TZ_CACHE_DIR to a writable directory.");
+}
+
+void DiskCache::noteDamaged(const std::string &path, const std::string &why) {
+  ++corruptDropped_;
+  if (warnedDamaged_.exchange(true))
+    return;
+  warn("dropped a damaged kernel cache entry " + path + " (" + why + "); it is rebuilt on the next compile");
+}
 
 std::string DiskCache::defaultDirectory() {
   if (const char *dir = std::getenv("TZ_CACHE_DIR"); dir && *dir)
@@ -166,46 +203,67 @@ std::optional<std::string> DiskCache::get(const std::string &key) {
   if (dir_.empty())
     return std::nullopt;
   std::string path = pathFor(key);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO planted at the path must not block the open; it is
+  // then refused as not a regular file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return std::nullopt;
   struct stat opened;
-  std::string file;
-  bool read = ::fstat(fd, &opened) == 0 && S_ISREG(opened.st_mode) && readAll(fd, size_t(opened.st_size), file);
-  ::close(fd);
-  if (!read)
+  if (::fstat(fd, &opened) != 0) {
+    ::close(fd);
     return std::nullopt;
+  }
+  std::string file, damage;
+  if (!S_ISREG(opened.st_mode))
+    damage = "not a regular file";
+  else if (uint64_t(opened.st_size) > kMaxEntryBytes)
+    damage = std::to_string(opened.st_size) + " bytes, over the " + std::to_string(kMaxEntryBytes) +
+             "-byte limit of an entry";
+  else if (!readAll(fd, size_t(opened.st_size), file))
+    damage = "unreadable";
+  ::close(fd);
 
   std::string_view payload;
-  switch (parseEntry(file, key, payload)) {
-  case Check::Hit:
-    return std::string(payload);
-  case Check::OtherKey:
-    return std::nullopt;
-  case Check::Damaged:
-    break;
+  if (damage.empty()) {
+    switch (parseEntry(file, key, payload)) {
+    case Check::Hit:
+      return std::string(payload);
+    case Check::OtherKey:
+      return std::nullopt;
+    case Check::OtherVersion:
+      // Left in place (another build may still read it); the next put for
+      // this key replaces it.
+      if (!warnedForeign_.exchange(true))
+        warn("kernel cache entry " + path + " has another format version; it is rebuilt on the next compile");
+      return std::nullopt;
+    case Check::Damaged:
+      damage = "truncated or corrupt";
+      break;
+    }
   }
   // Delete the damaged file only if it is still the one we read: a writer
-  // may have published a good entry over it meanwhile.
+  // may have published a good entry over it meanwhile. (A directory there
+  // cannot be unlinked; it stays a miss.)
   struct stat current;
-  if (::stat(path.c_str(), &current) == 0 && current.st_dev == opened.st_dev && current.st_ino == opened.st_ino)
+  if (::lstat(path.c_str(), &current) == 0 && current.st_dev == opened.st_dev && current.st_ino == opened.st_ino &&
+      !S_ISDIR(current.st_mode))
     ::unlink(path.c_str());
-  ++corruptDropped_;
+  noteDamaged(path, damage);
   return std::nullopt;
 }
 
 void DiskCache::put(const std::string &key, std::string_view payload) {
   if (dir_.empty())
     return;
-  if (key.size() > UINT32_MAX) {
-    ++writeFailures_;
+  if (key.size() > UINT32_MAX || payload.size() + key.size() + 64 > kMaxEntryBytes) {
+    noteWriteFailure("entry too large", EFBIG);
     return;
   }
   std::string path = pathFor(key);
   std::error_code error;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
   if (error) {
-    ++writeFailures_;
+    noteWriteFailure("creating " + std::filesystem::path(path).parent_path().string(), error.value());
     return;
   }
 
@@ -219,16 +277,20 @@ void DiskCache::put(const std::string &key, std::string_view payload) {
   std::string temporary = temporaryName(path);
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
-    ++writeFailures_;
+    noteWriteFailure("creating a file", errno);
     return;
   }
-  bool written = writeAll(fd, header) && writeAll(fd, payload);
+  // fsync before the rename: after a crash the entry is either absent or
+  // whole, never a name pointing at blocks that were not written.
+  bool written = writeAll(fd, header) && writeAll(fd, payload) && ::fsync(fd) == 0;
+  int writeError = errno;
   written = ::close(fd) == 0 && written;
   // rename() replaces the entry atomically: readers see the old file or the
   // new one, never a part-written one.
   if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    int renameError = written ? errno : writeError;
     ::unlink(temporary.c_str());
-    ++writeFailures_;
+    noteWriteFailure(written ? "publishing an entry" : "writing an entry", renameError);
   }
 }
 

@@ -1,8 +1,12 @@
 //===- Executor.cpp - op dispatch and value bookkeeping -------------------===//
 #include "Executor.h"
 
+#include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <atomic>
 
 using namespace mlir;
 
@@ -47,6 +51,30 @@ void Executor::execute(Operation &op) {
   if (it == table.end())
     fail(&op, "the interpreter cannot execute '" + op.getName().getStringRef() + "'");
   it->second(*this, &op);
+  if (op.getNumResults() != 0 && op.getNumRegions() == 0)
+    inheritProvenance(op);
+}
+
+// A pointer computed from pointers (addptr, splat, broadcast, reshape,
+// where, ...) keeps the buffer they all came from; pointers of different
+// buffers, or made from integers, get none. Ops with regions bind their
+// results to the yielded tiles, which already carry theirs.
+void Executor::inheritProvenance(Operation &op) {
+  Value result = op.getResult(0);
+  if (!isa<tz::PointerType>(tz::getElementTypeOrSelf(result.getType())))
+    return;
+  int32_t buffer = -1;
+  bool first = true;
+  for (Value operand : op.getOperands()) {
+    if (!isa<tz::PointerType>(tz::getElementTypeOrSelf(operand.getType())))
+      continue;
+    int32_t from = get(operand).buffer;
+    buffer = first || from == buffer ? from : -1;
+    first = false;
+  }
+  for (Value r : op.getResults())
+    if (isa<tz::PointerType>(tz::getElementTypeOrSelf(r.getType())))
+      values_[r]->buffer = buffer;
 }
 
 const TileRef &Executor::getRef(Value value) const {
@@ -91,6 +119,17 @@ ElemKind Executor::elemKind(Operation *op, Type type) {
   llvm::raw_string_ostream os(name);
   os << element;
   fail(op, "the interpreter does not support values of type " + name);
+}
+
+namespace {
+std::atomic<void (*)()> interruptCheck{nullptr};
+} // namespace
+
+void setInterruptCheck(void (*check)()) { interruptCheck = check; }
+
+void Executor::checkInterrupt() {
+  if (auto check = interruptCheck.load())
+    check();
 }
 
 void Executor::fail(Operation *op, const Twine &message) {

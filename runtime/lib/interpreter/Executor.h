@@ -89,13 +89,24 @@ public:
 
   [[noreturn]] static void fail(mlir::Operation *op, const llvm::Twine &message);
 
+  // Called once per loop iteration: every 4096th calls the interrupt check
+  // (which may throw), so an endless loop can still be stopped.
+  void countIteration() {
+    if ((++iterations_ & 4095) == 0)
+      checkInterrupt();
+  }
+  static void checkInterrupt();
+
 private:
+  void inheritProvenance(mlir::Operation &op);
+
   Memory &memory_;
   std::string *printOutput_;
   std::array<int64_t, 3> programId_ = {0, 0, 0};
   std::array<int64_t, 3> grid_ = {1, 1, 1};
   llvm::DenseMap<mlir::Value, TileRef> values_;
   llvm::DenseMap<mlir::Operation *, TileRef> cache_;
+  uint64_t iterations_ = 0;
 };
 
 } // namespace terrazzo::interp

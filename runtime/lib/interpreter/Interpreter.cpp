@@ -46,6 +46,7 @@ TileRef makeArgument(BlockArgument parameter, const KernelArgument &argument,
                       Twine(buffers.size()));
     tile->i[0] = static_cast<int64_t>(
         reinterpret_cast<uint64_t>(buffers[argument.bufferIndex].data));
+    tile->buffer = argument.bufferIndex;
     break;
   case KernelArgument::Kind::Int:
     if (*kind == ElemKind::Ptr)
@@ -92,6 +93,7 @@ void runKernel(func::FuncOp kernel, const LaunchGrid &grid, const std::vector<Ho
     for (int64_t z = 0; z < size[2]; ++z) {
       for (int64_t y = 0; y < size[1]; ++y) {
         for (int64_t x = 0; x < size[0]; ++x) {
+          Executor::checkInterrupt();
           executor.setProgram({x, y, z}, size);
           Operation *terminator = executor.runBlock(body, argumentTiles);
           if (!isa<func::ReturnOp>(terminator))

@@ -1,10 +1,11 @@
 // Bounds-checked access to the host buffers a kernel was launched with.
 //
 // Pointers are plain host addresses. Before every element access the
-// interpreter checks that the bytes it touches lie inside one registered
-// buffer; an access that does not stops the run with an InterpreterError that
-// names the op's location, the element of the pointer tile and where the
-// address fell. Elements are read and written in the pointee type's memory
+// interpreter checks that the bytes it touches lie inside the buffer the
+// pointer was derived from (any registered buffer when that is unknown) and,
+// for a store or atomic, that the buffer is writable; an access that fails
+// stops the run with an InterpreterError that names the op's location, the
+// element of the pointer tile and where the address fell. Elements are read and written in the pointee type's memory
 // format: f16/bf16 as 2-byte bit patterns, i1 as one byte, the rest natively.
 #pragma once
 
@@ -20,19 +21,33 @@
 
 namespace terrazzo::interp {
 
+// The address an addptr produces when its offset arithmetic overflows 64
+// bits (an offset of 2**62 on a float32 pointer would otherwise wrap around
+// to the base). It lies in the kernel half of the address space, inside no
+// buffer; addptr keeps it once reached, and the report names the overflow.
+constexpr uint64_t kOverflowedAddress = 0xFFFF'FFFF'FFFF'F000ull;
+
 class Memory {
 public:
   explicit Memory(const std::vector<HostBuffer> &buffers);
 
-  // Throws unless [address, address + bytes) lies inside one buffer. `access`
-  // names the kind of access ("load", "store", ...), `element` the flat index
-  // of the address in `ptrType` (ignored when ptrType is a scalar).
-  void check(uint64_t address, unsigned bytes, mlir::Operation *op, const char *access,
-             int64_t element, mlir::Type ptrType) {
-    // Consecutive accesses almost always hit the same buffer.
-    if (address >= lastBegin_ && address + bytes <= lastEnd_ && address + bytes > address)
+  // Throws unless [address, address + bytes) lies inside buffer `buffer`
+  // (the one the pointer was derived from; -1: unknown, then inside any
+  // buffer), and, for a write, that buffer is writable. `access` names the
+  // kind of access ("load", "store", ...), `element` the flat index of the
+  // address in `ptrType` (ignored when ptrType is a scalar).
+  void check(uint64_t address, unsigned bytes, int32_t buffer, bool write, mlir::Operation *op,
+             const char *access, int64_t element, mlir::Type ptrType) {
+    uint64_t last = address + bytes;
+    if (buffer >= 0 && static_cast<size_t>(buffer) < own_.size()) {
+      const Owned &b = own_[buffer];
+      if (address >= b.begin && last <= b.end && last > address && !(write && b.readOnly) && b.dense)
+        return;
+    } else if (address >= lastBegin_ && last <= lastEnd_ && last > address && !(write && lastReadOnly_)) {
+      // Consecutive accesses almost always hit the same buffer.
       return;
-    checkSlow(address, bytes, op, access, element, ptrType);
+    }
+    checkSlow(address, bytes, buffer, write, op, access, element, ptrType);
   }
 
   // Reads one element of `kind` at `address` (already checked).
@@ -51,15 +66,34 @@ private:
     uint64_t begin, end;
     const HostBuffer *buffer;
   };
+  // Each launch buffer by its index, empty ones included (begin == end).
+  struct Owned {
+    uint64_t begin, end;
+    bool readOnly;
+    bool dense; // every byte in [begin, end) belongs to an element
+  };
 
-  void checkSlow(uint64_t address, unsigned bytes, mlir::Operation *op, const char *access,
-                 int64_t element, mlir::Type ptrType);
-  [[noreturn]] void reportOutOfBounds(uint64_t address, unsigned bytes, mlir::Operation *op,
-                                      const char *access, int64_t element,
+  void checkSlow(uint64_t address, unsigned bytes, int32_t buffer, bool write, mlir::Operation *op,
+                 const char *access, int64_t element, mlir::Type ptrType);
+  [[noreturn]] void reportOutOfBounds(uint64_t address, unsigned bytes, int32_t buffer,
+                                      mlir::Operation *op, const char *access, int64_t element,
                                       mlir::Type ptrType) const;
+  // Whether [address, address + bytes) lies within one element of strided
+  // buffer `index` (not in a gap between elements).
+  bool insideElement(size_t index, uint64_t address, unsigned bytes) const;
+  [[noreturn]] void reportBetweenElements(const HostBuffer &target, uint64_t address, mlir::Operation *op,
+                                          const char *access, int64_t element, mlir::Type ptrType) const;
+  [[noreturn]] void reportReadOnly(const HostBuffer &target, mlir::Operation *op, const char *access,
+                                   int64_t element, mlir::Type ptrType) const;
 
+  const std::vector<HostBuffer> &buffers_;
   std::vector<Range> ranges_;
+  std::vector<Owned> own_;
+  // Per buffer, the (byte stride, extent) of each dimension that is stepped
+  // along, largest stride first; empty for dense buffers.
+  std::vector<llvm::SmallVector<std::pair<int64_t, int64_t>, 4>> stridedDims_;
   uint64_t lastBegin_ = 1, lastEnd_ = 0; // the buffer hit last; empty at first
+  bool lastReadOnly_ = false;
 };
 
 // The element accessors are inline so the load and store loops can be

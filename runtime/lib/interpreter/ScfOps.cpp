@@ -45,6 +45,7 @@ void runFor(Executor &ex, Operation *raw) {
     args.push_back(ex.getRef(init));
   Block &body = *op.getBody();
   for (int64_t iv = lower; inRange(iv);) {
+    ex.countIteration();
     args[0] = makeScalar(ivKind, iv);
     Operation *yield = ex.runBlock(body, args);
     for (auto [slot, value] : llvm::zip(llvm::drop_begin(args), yield->getOperands()))
@@ -62,6 +63,7 @@ void runWhile(Executor &ex, Operation *raw) {
   auto op = cast<scf::WhileOp>(raw);
   SmallVector<TileRef, 4> args = ex.getRefs(op.getInits());
   while (true) {
+    ex.countIteration();
     auto condition = cast<scf::ConditionOp>(ex.runBlock(op.getBefore().front(), args));
     SmallVector<TileRef, 4> forwarded = ex.getRefs(condition.getArgs());
     if (ex.get(condition.getCondition()).i[0] == 0) {

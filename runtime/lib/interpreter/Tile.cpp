@@ -10,6 +10,7 @@ namespace terrazzo::interp {
 
 void Tile::reset(ElemKind newKind, ArrayRef<int64_t> newShape) {
   kind = newKind;
+  buffer = -1;
   shape.assign(newShape.begin(), newShape.end());
   size_t n = numElements(newShape);
   if (isFloatKind(newKind)) {

@@ -79,6 +79,11 @@ struct Tile {
   // One element inline: scalars, the bulk of values in loops, need no heap.
   llvm::SmallVector<double, 1> f; // float kinds
   llvm::SmallVector<int64_t, 1> i; // integer kinds and pointers
+  // Pointers: the launch buffer every element was derived from (the index of
+  // the pointer argument it started as), so an access is checked against that
+  // buffer alone and cannot land in another argument; -1 when unknown or
+  // mixed (then any launch buffer is accepted).
+  int32_t buffer = -1;
 
   bool isScalar() const { return shape.empty(); }
   bool isFloat() const { return isFloatKind(kind); }

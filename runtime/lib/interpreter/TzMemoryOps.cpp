@@ -35,9 +35,21 @@ void runAddPtr(Executor &ex, Operation *raw) {
   const Tile &ptr = ex.get(op.getPtr()), &offset = ex.get(op.getOffset());
   uint64_t elementBytes = storageBytes(pointeeKind(raw, op.getType()));
   Tile &out = ex.define(op.getResult());
-  for (size_t k = 0; k < out.i.size(); ++k)
-    out.i[k] = static_cast<int64_t>(static_cast<uint64_t>(ptr.i[k]) +
-                                    static_cast<uint64_t>(offset.i[k]) * elementBytes);
+  for (size_t k = 0; k < out.i.size(); ++k) {
+    uint64_t base = static_cast<uint64_t>(ptr.i[k]);
+    // An offset whose byte distance, or whose sum with the base, does not fit
+    // in 64 bits would wrap around onto memory it never meant; it yields an
+    // address that every access reports as an overflow instead.
+    int64_t distance = 0;
+    uint64_t address = 0;
+    bool overflow = base >= kOverflowedAddress ||
+                    __builtin_mul_overflow(offset.i[k], static_cast<int64_t>(elementBytes), &distance);
+    if (!overflow) {
+      address = base + static_cast<uint64_t>(distance);
+      overflow = distance >= 0 ? address < base : address > base;
+    }
+    out.i[k] = static_cast<int64_t>(overflow ? kOverflowedAddress : address);
+  }
 }
 
 void runLoad(Executor &ex, Operation *raw) {
@@ -59,7 +71,7 @@ void runLoad(Executor &ex, Operation *raw) {
         continue;
       }
       uint64_t address = static_cast<uint64_t>(ptr.i[k]);
-      memory.check(address, bytes, raw, "load", k, ptrType);
+      memory.check(address, bytes, ptr.buffer, false, raw, "load", k, ptrType);
       out.f[k] = Memory::readFloat(address, kind);
     }
   } else {
@@ -69,7 +81,7 @@ void runLoad(Executor &ex, Operation *raw) {
         continue;
       }
       uint64_t address = static_cast<uint64_t>(ptr.i[k]);
-      memory.check(address, bytes, raw, "load", k, ptrType);
+      memory.check(address, bytes, ptr.buffer, false, raw, "load", k, ptrType);
       out.i[k] = Memory::readInt(address, kind);
     }
   }
@@ -83,11 +95,15 @@ void runStore(Executor &ex, Operation *raw) {
   Type ptrType = op.getPtr().getType();
   ElemKind kind = value.kind;
   unsigned bytes = storageBytes(kind);
+  // Every lane is checked before any is written: a tile that is partly out
+  // of bounds leaves memory untouched.
+  for (size_t k = 0; k < value.size(); ++k)
+    if (laneEnabled(mask, k))
+      memory.check(static_cast<uint64_t>(ptr.i[k]), bytes, ptr.buffer, true, raw, "store", k, ptrType);
   for (size_t k = 0; k < value.size(); ++k) {
     if (!laneEnabled(mask, k))
       continue;
     uint64_t address = static_cast<uint64_t>(ptr.i[k]);
-    memory.check(address, bytes, raw, "store", k, ptrType);
     if (value.isFloat())
       Memory::writeFloat(address, kind, value.f[k]);
     else
@@ -138,12 +154,15 @@ void runAtomicRMW(Executor &ex, Operation *raw) {
   tz::AtomicKind atomicKind = op.getKind();
   ElemKind kind = out.kind;
   unsigned bytes = storageBytes(kind), bits = intBitWidth(kind);
-  // Masked-off lanes return zero (their result is undefined).
+  // Every lane is checked before any is updated (as for stores). Masked-off
+  // lanes return zero (their result is undefined).
+  for (size_t k = 0; k < out.size(); ++k)
+    if (laneEnabled(mask, k))
+      memory.check(static_cast<uint64_t>(ptr.i[k]), bytes, ptr.buffer, true, raw, "atomic_rmw", k,
+                   ptrType);
   for (size_t k = 0; k < out.size(); ++k) {
     bool enabled = laneEnabled(mask, k);
     uint64_t address = static_cast<uint64_t>(ptr.i[k]);
-    if (enabled)
-      memory.check(address, bytes, raw, "atomic_rmw", k, ptrType);
     if (out.isFloat()) {
       out.f[k] = 0.0;
       if (!enabled)
@@ -175,9 +194,10 @@ void runAtomicCAS(Executor &ex, Operation *raw) {
   Type ptrType = op.getPtr().getType();
   ElemKind kind = out.kind;
   unsigned bytes = storageBytes(kind);
+  for (size_t k = 0; k < out.size(); ++k)
+    memory.check(static_cast<uint64_t>(ptr.i[k]), bytes, ptr.buffer, true, raw, "atomic_cas", k, ptrType);
   for (size_t k = 0; k < out.size(); ++k) {
     uint64_t address = static_cast<uint64_t>(ptr.i[k]);
-    memory.check(address, bytes, raw, "atomic_cas", k, ptrType);
     if (out.isFloat()) {
       uint64_t old = Memory::readBits(address, bytes);
       out.f[k] = floatFromBits(old, kind);

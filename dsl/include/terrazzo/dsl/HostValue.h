@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace terrazzo::dsl {
 
@@ -39,6 +40,14 @@ struct HostValue {
   // -1: host memory; -2: GPU memory of the current device; otherwise the
   // ordinal of the CUDA device holding it.
   int device = -1;
+  // Pointer: the caller's memory must not be written (a read-only numpy
+  // array); the interpreter refuses a store or atomic into it.
+  bool readOnly = false;
+  // Pointer to an array that is not row-major contiguous (passed as
+  // tz.strided(x)): its shape and strides in bytes, so the interpreter can
+  // refuse an access that falls between its elements. Empty: contiguous.
+  std::vector<int64_t> shape, byteStrides;
+  size_t itemBytes = 0;
 
   static HostValue integer(int64_t v) { HostValue h; h.kind = Kind::Int; h.intValue = v; return h; }
   static HostValue floating(double v) { HostValue h; h.kind = Kind::Float; h.floatValue = v; return h; }

@@ -29,6 +29,11 @@ struct HostBuffer {
   void *data = nullptr;
   size_t bytes = 0;
   std::string name; // argument name, for error messages
+  bool readOnly = false; // stores and atomics into it are refused
+  // A strided array: the bytes of its elements are the only ones accessible
+  // (the gaps between them are not). Empty shape: every byte is.
+  size_t itemBytes = 0;
+  std::vector<int64_t> shape, byteStrides;
 };
 
 // The value of one kernel argument, in the order of the func.func arguments.
@@ -62,6 +67,10 @@ struct LaunchGrid {
 // " (in program (x, y, z))". Programs run one at a time, x fastest, then y,
 // then z. `printOutput` receives the output of device_print (stdout if null),
 // one line "pid (x, y, z) <prefix> <values>" per print op and program.
+// The function runKernel calls between programs and every 4096 loop
+// iterations (see terrazzo::setInterruptCheck); it may throw to stop the run.
+void setInterruptCheck(void (*check)());
+
 void runKernel(mlir::func::FuncOp kernel, const LaunchGrid &grid,
                const std::vector<HostBuffer> &buffers,
                const std::vector<KernelArgument> &arguments,
