@@ -93,7 +93,11 @@ AxisInfoAnalysis::AxisInfoAnalysis(Operation *root) {
       info_[f.getArgument(i)] = a;
     }
   });
-  root->walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
+  // Twice: a loop-carried pointer's facts (visit of scf.for) need those of
+  // its increment, computed inside the body after the loop op is visited.
+  // The second walk sees them and redoes everything after.
+  for (int pass = 0; pass < 2; ++pass)
+    root->walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
 }
 
 AxisInfo AxisInfoAnalysis::get(Value v) const {
@@ -106,6 +110,23 @@ void AxisInfoAnalysis::visit(Operation *op) {
     AxisInfo iv = AxisInfo::unknown(0);
     iv.divisibility[0] = gcd2(get(loop.getLowerBound()).div(0), get(loop.getStep()).div(0));
     info_[loop.getInductionVar()] = iv;
+    // A pointer tile advanced each iteration by the same amount in every
+    // element (`p += BLOCK_K * stride`): contiguous where its start is, and
+    // aligned to what both its start and the step are aligned to.
+    auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+    for (auto [i, arg] : llvm::enumerate(loop.getRegionIterArgs())) {
+      auto advance = yield.getOperand(i).getDefiningOp<tz::AddPtrOp>();
+      if (!advance || advance.getPtr() != arg)
+        continue;
+      AxisInfo step = get(advance.getOffset()), start = get(loop.getInitArgs()[i]);
+      SmallVector<int64_t, 2> shape = shapeOf(arg.getType());
+      if (step.rank() != start.rank() || step.constancy != shape)
+        continue;
+      AxisInfo a = start;
+      for (size_t d = 0; d < a.divisibility.size(); ++d)
+        a.divisibility[d] = gcd2(start.div(d), step.div(d) * elementBytes(arg.getType()));
+      info_[arg] = a;
+    }
     return;
   }
   if (op->getNumResults() != 1)
@@ -139,6 +160,32 @@ void AxisInfoAnalysis::visit(Operation *op) {
     for (size_t d = 0; d < out.divisibility.size(); ++d)
       out.divisibility[d] =
           gcd2(runStartDivisibility(a, out, d), std::min(kMaxDivisibility, runStartDivisibility(b, out, d) * scale));
+  } else if (isa<arith::SubIOp>(op)) {
+    // a - b: contiguous where a is and b is constant (not the other way:
+    // c - range steps down); divisible by what divides both.
+    AxisInfo a = operand(0), b = operand(1);
+    for (int d = 0; d < rank; ++d) {
+      int64_t ca = a.rank() ? a.contiguity[d] : 1;
+      int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
+      out.contiguity[d] = std::min(ca, kb);
+      out.constancy[d] = std::min(ka, kb);
+    }
+    for (size_t d = 0; d < out.divisibility.size(); ++d)
+      out.divisibility[d] = gcd2(runStartDivisibility(a, out, d), runStartDivisibility(b, out, d));
+  } else if (isa<arith::RemSIOp, arith::RemUIOp>(op)) {
+    // x % n with x in contiguous runs starting at multiples of L and n (the
+    // same over the run) a multiple of L: no run of L crosses a multiple of
+    // n, so the result stays contiguous over it (`(pid * BLOCK + range) % N`).
+    AxisInfo a = operand(0), b = operand(1);
+    for (int d = 0; d < rank; ++d) {
+      int64_t ca = a.rank() ? a.contiguity[d] : 1;
+      int64_t ka = a.rank() ? a.constancy[d] : shape[d], kb = b.rank() ? b.constancy[d] : shape[d];
+      out.constancy[d] = std::min(ka, kb);
+      if (kb == shape[d])
+        out.contiguity[d] = std::max<int64_t>(1, std::min({ca, a.div(d), everyElementDivisibility(b)}));
+    }
+    for (size_t d = 0; d < out.divisibility.size(); ++d)
+      out.divisibility[d] = gcd2(runStartDivisibility(a, out, d), everyElementDivisibility(b));
   } else if (isa<arith::MulIOp>(op)) {
     AxisInfo a = operand(0), b = operand(1);
     auto ca = constantValue(op->getOperand(0)), cb = constantValue(op->getOperand(1));

@@ -118,10 +118,51 @@ SmallVector<tz::DotOp> dotsFedFromShared(tz::LoadOp load) {
   return dots;
 }
 
+// A pointer the loop carries and advances by the same offset every
+// iteration (`p += BLOCK_K * stride`): at iteration n it is init + n * step.
+struct CarriedPointer {
+  BlockArgument arg;
+  Value init;
+  Value step; // the offset added each iteration, computed from loop invariants
+};
+
+// `arg` as a CarriedPointer, if the loop yields addptr(arg, step) for it with
+// `step` computed by pure ops of the body from values defined outside it.
+std::optional<CarriedPointer> carriedPointer(scf::ForOp loop, BlockArgument arg) {
+  auto iterArgs = loop.getRegionIterArgs();
+  auto it = llvm::find(iterArgs, arg);
+  if (it == iterArgs.end())
+    return std::nullopt;
+  unsigned i = it - iterArgs.begin();
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  auto advance = yield.getOperand(i).getDefiningOp<tz::AddPtrOp>();
+  if (!advance || advance.getPtr() != arg || !isa<RankedTensorType>(arg.getType()))
+    return std::nullopt;
+  SmallVector<Value> work{advance.getOffset()};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (isa<BlockArgument>(v)) {
+      if (cast<BlockArgument>(v).getOwner() == loop.getBody())
+        return std::nullopt;
+      continue;
+    }
+    Operation *def = v.getDefiningOp();
+    if (!loop->isAncestor(def))
+      continue;
+    if (def->getBlock() != loop.getBody() || !isPure(def) || def->getNumRegions() != 0)
+      return std::nullopt;
+    work.append(def->getOperands().begin(), def->getOperands().end());
+  }
+  return CarriedPointer{arg, loop.getInitArgs()[i], advance.getOffset()};
+}
+
 // Ops of the loop body that `roots` depend on, in program order. Fails when
-// one has effects or regions, or a loop-carried value is involved; requires
-// the loop index to be involved (a loop-invariant load gains nothing).
-bool collectSlice(scf::ForOp loop, ValueRange roots, SmallVector<Operation *> &slice) {
+// one has effects or regions, or a loop-carried value other than a
+// CarriedPointer (collected in `carried`, with the ops of its step in the
+// slice) is involved; requires the loop index or such a pointer to be
+// involved (a loop-invariant load gains nothing).
+bool collectSlice(scf::ForOp loop, ValueRange roots, SmallVector<Operation *> &slice,
+                  SmallVector<CarriedPointer> &carried) {
   Block *body = loop.getBody();
   llvm::SetVector<Operation *> found;
   SmallVector<Value> work(roots.begin(), roots.end());
@@ -129,10 +170,18 @@ bool collectSlice(scf::ForOp loop, ValueRange roots, SmallVector<Operation *> &s
   while (!work.empty()) {
     Value v = work.pop_back_val();
     if (auto arg = dyn_cast<BlockArgument>(v)) {
-      if (arg == loop.getInductionVar())
+      if (arg == loop.getInductionVar()) {
         usesIndex = true;
-      else if (arg.getOwner() == body)
-        return false;
+      } else if (arg.getOwner() == body) {
+        std::optional<CarriedPointer> c = carriedPointer(loop, arg);
+        if (!c)
+          return false;
+        if (llvm::none_of(carried, [&](const CarriedPointer &x) { return x.arg == arg; })) {
+          carried.push_back(*c);
+          work.push_back(c->step);
+        }
+        usesIndex = true;
+      }
       continue;
     }
     Operation *def = v.getDefiningOp();
@@ -170,6 +219,7 @@ struct Pipelined {
   SmallVector<tz::DotOp> dots; // that read the buffer
   bool swizzled = false;         // for wgmma dots, else padded for ldmatrix
   Value buffer;                  // the tzgpu.local_alloc of its tiles
+  SmallVector<CarriedPointer> carried; // pointers of the slice the loop advances
 };
 
 // Whether a wgmma dot keeps its A operand off the scratch space while it
@@ -200,8 +250,35 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     Location loc = p.load.getLoc();
     IRMapping map;
     map.map(loop.getInductionVar(), index);
+    // Ops that do not read a carried pointer first (the steps among them),
+    // then each carried pointer at that iteration, then the rest.
+    llvm::SmallPtrSet<Operation *, 16> readsCarried;
     for (Operation *op : p.slice)
-      b.clone(*op, map);
+      if (llvm::any_of(op->getOperands(), [&](Value v) {
+            Operation *def = v.getDefiningOp();
+            return (def && readsCarried.contains(def)) ||
+                   llvm::any_of(p.carried, [&](const CarriedPointer &c) { return c.arg == v; });
+          }))
+        readsCarried.insert(op);
+    for (Operation *op : p.slice)
+      if (!readsCarried.contains(op))
+        b.clone(*op, map);
+    if (!p.carried.empty()) {
+      Value n = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, index, loop.getLowerBound()),
+                                       loop.getStep());
+      for (const CarriedPointer &c : p.carried) {
+        Value step = map.lookupOrDefault(c.step);
+        auto stepType = cast<RankedTensorType>(step.getType());
+        Value count = n;
+        if (!stepType.getElementType().isInteger(32))
+          count = arith::ExtSIOp::create(b, loc, stepType.getElementType(), n);
+        Value offset = arith::MulIOp::create(b, loc, step, tz::SplatOp::create(b, loc, stepType, count));
+        map.map(c.arg, tz::AddPtrOp::create(b, loc, c.init.getType(), c.init, offset).getResult());
+      }
+    }
+    for (Operation *op : p.slice)
+      if (readsCarried.contains(op))
+        b.clone(*op, map);
     Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, loop.getUpperBound());
     Value mask = p.load.getMask() ? map.lookupOrDefault(p.load.getMask()) : Value();
     createAsyncCopy(b, loc, map.lookupOrDefault(p.load.getPtr()), mask, inRange, tileOf(b, loc, p, slot), p.chunk,
@@ -282,7 +359,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       SmallVector<Value> roots{load.getPtr()};
       if (load.getMask())
         roots.push_back(load.getMask());
-      if (!collectSlice(loop, roots, p.slice))
+      if (!collectSlice(loop, roots, p.slice, p.carried))
         continue;
       p.swizzled = canSwizzle(cast<RankedTensorType>(load.getType())) &&
                    llvm::all_of(p.dots, [](tz::DotOp d) { return d->hasAttr(kWgmmaAttrName); });
