@@ -166,10 +166,12 @@ def test_kernel_too_large_for_shared_memory_is_a_diagnostic():
 def test_compile_reports_time_per_stage():
     info = matmul.compile_for_gpu(*matmul_args(np.float16), BM=64, BN=64, BK=32, num_warps=4, arch="sm_90a")
     stages = info["stage_seconds"]
-    assert list(stages)[:5] == ["frontend", "tzgpu passes", "lowering to LLVM", "LLVM to PTX", "PTX to cubin"][
-        :len(stages)]
-    assert len(stages) >= 4 and all(0 <= s < 60 for s in stages.values())
-    assert stages["LLVM to PTX"] > 0
+    expected = ["frontend", "tzgpu passes", "lowering to LLVM", "to LLVM IR", "libdevice", "LLVM O3", "NVPTX codegen",
+                "PTX to cubin"]
+    # PTX to cubin only where nvJitLink is present.
+    assert list(stages) in (expected, expected[:-1])
+    assert all(0 <= s < 60 for s in stages.values())
+    assert stages["LLVM O3"] > 0 and stages["NVPTX codegen"] > 0
 
 
 def test_triton_tutorial_matmul_pipelines_loop_carried_pointers():

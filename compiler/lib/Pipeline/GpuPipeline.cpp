@@ -138,9 +138,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
   targetOptions.arch = options.arch;
   targetOptions.fastMath = options.fastMath;
   std::string llvmIR;
-  auto ptxStart = Clock::now();
-  auto ptx = target::translateToPTX(*module, targetOptions, options.dump ? &llvmIR : nullptr);
-  bin.stageSeconds.emplace_back("LLVM to PTX", secondsSince(ptxStart));
+  auto ptx = target::translateToPTX(*module, targetOptions, options.dump ? &llvmIR : nullptr, &bin.stageSeconds);
   if (!ptx)
     return ptx.takeError();
   bin.ptx = std::move(*ptx);

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "terrazzo/Target/PTXBackend.h"
 
+#include <chrono>
+
 #include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -179,7 +181,15 @@ llvm::ArrayRef<llvm::StringLiteral> supportedArchs() {
 }
 
 llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOptions &options,
-                                           std::string *llvmIROut) {
+                                           std::string *llvmIROut,
+                                           std::vector<std::pair<std::string, double>> *stageSeconds) {
+  auto last = std::chrono::steady_clock::now();
+  auto record = [&](const char *step) {
+    auto now = std::chrono::steady_clock::now();
+    if (stageSeconds)
+      stageSeconds->emplace_back(step, std::chrono::duration<double>(now - last).count());
+    last = now;
+  };
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = createTargetMachine(options);
   if (!machine)
     return machine.takeError();
@@ -208,19 +218,25 @@ llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOp
     return failure("translating the module to LLVM IR failed", diagnostics.messages());
   llvmModule->setTargetTriple(llvm::Triple(kTriple));
   llvmModule->setDataLayout((*machine)->createDataLayout());
+  record("to LLVM IR");
 
   if (llvm::Error error = linkLibdevice(*llvmModule, options.fastMath))
     return failure(llvm::toString(std::move(error)), llvmDiagnostics);
+  record("libdevice");
   internalizeNonKernels(*llvmModule);
   setFloatingPointMode(*llvmModule, options.fastMath);
   optimize(*llvmModule, **machine, options.optLevel);
+  record(options.optLevel == 3 ? "LLVM O3" : "LLVM optimisation");
 
   if (llvmIROut) {
     llvmIROut->clear();
     llvm::raw_string_ostream os(*llvmIROut);
     llvmModule->print(os, nullptr);
+    last = std::chrono::steady_clock::now(); // the dump is not counted
   }
-  return emitAssembly(*llvmModule, **machine);
+  auto ptx = emitAssembly(*llvmModule, **machine);
+  record("NVPTX codegen");
+  return ptx;
 }
 
 } // namespace terrazzo::target

@@ -39,7 +39,8 @@ struct GpuBinary {
   int registers = -1, spillStoreBytes = 0, spillLoadBytes = 0;
   std::string assemblerLog;
   // Wall-clock seconds of each stage, in order: "tzgpu passes", "lowering to
-  // LLVM", "LLVM to PTX" (LLVM IR, O3, NVPTX), "PTX to cubin" (nvJitLink).
+  // LLVM", then translateToPTX's steps ("to LLVM IR", "libdevice", "LLVM
+  // O3", "NVPTX codegen"), "PTX to cubin" (ptxas through nvJitLink).
   // Dumps (GpuCompileOptions::dump) are not counted.
   std::vector<std::pair<std::string, double>> stageSeconds;
 };

@@ -48,10 +48,13 @@ struct TargetOptions {
 /// The module is rewritten in place: NVVM ops implemented with inline PTX are
 /// lowered to llvm.inline_asm first. libdevice is linked only when the module
 /// calls a `__nv_*` function. When `llvmIROut` is given it receives the
-/// optimized LLVM IR (what TZ_DUMP=llvm shows).
+/// optimized LLVM IR (what TZ_DUMP=llvm shows). When `stageSeconds` is given,
+/// the wall-clock seconds of its steps are appended to it: "to LLVM IR",
+/// "libdevice", "LLVM O3" (or the level asked for) and "NVPTX codegen".
 llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module,
                                            const TargetOptions &options,
-                                           std::string *llvmIROut = nullptr);
+                                           std::string *llvmIROut = nullptr,
+                                           std::vector<std::pair<std::string, double>> *stageSeconds = nullptr);
 
 /// libdevice.10.bc, embedded into the library at build time.
 llvm::ArrayRef<char> embeddedLibdevice();
