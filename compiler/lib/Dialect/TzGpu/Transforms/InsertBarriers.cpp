@@ -5,6 +5,12 @@
 // bytes before every thread has written them. This pass tracks which bytes
 // were read and written since the block last synchronised and puts a
 // tzgpu.barrier before an op that would race with them.
+//
+// A tzgpu.warp_group_dot's reads are recorded at the op. That is enough while
+// its wait follows it at once (tzgpu-lower-warp-group-dots): a barrier
+// placed later comes after every warpgroup retired its MMAs. A wait moved
+// further away would need the reads to last until the wait, since a
+// barrier does not wait for MMAs in flight.
 #include "terrazzo/Dialect/TzGpu/Analysis/SharedMemoryAllocation.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
