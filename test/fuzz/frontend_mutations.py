@@ -268,6 +268,8 @@ def _make_args(spec):
     args = []
     for a in spec.split(","):
         a = a.strip()
+        if not a:  # "" is a kernel without arguments
+            continue
         if a in ARRAY_DTYPES:
             args.append(np.ones(ARRAY_LEN, getattr(np, ARRAY_DTYPES[a])))
         elif a in ("True", "False", "None"):

@@ -300,9 +300,11 @@ def worker_main(args):
         now = time.time()
         if now - last_stats > STATS_EVERY_S:
             stats["error_kinds"] = sorted(error_kinds)
+            stats["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
             _write_atomic(stats_path, json.dumps(stats))
             last_stats = now
     stats["error_kinds"] = sorted(error_kinds)
+    stats["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     _write_atomic(stats_path, json.dumps(stats))
     os.close(fd)
 
@@ -356,7 +358,7 @@ def _merge(total, stats):
             total["error_kinds"].update(v)
         elif k == "leak_inputs":
             total[k] += v
-        elif k == "max_exec_s":
+        elif k in ("max_exec_s", "max_rss_mb"):
             total[k] = max(total[k], v)
         elif k not in ("seeds", "corpus"):
             total[k] = total.get(k, 0) + v
@@ -384,8 +386,16 @@ def supervise(args):
     startup_failures = 0
 
     workers = {i: start(i, per_worker) for i in range(args.jobs)}
+
+    def stop(signum, frame):  # the workers go down with the supervisor
+        for w in workers.values():
+            w.proc.kill()
+        sys.exit(f"stopped by signal {signum}")
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     finished = {"execs": 0, "ok": 0, "error": 0, "interp": 0, "gpu": 0, "interp_timeouts": 0, "findings": 0,
-                "slow": 0, "max_exec_s": 0.0, "error_kinds": set(), "corpus": 0, "leak_inputs": []}
+                "slow": 0, "max_exec_s": 0.0, "max_rss_mb": 0, "error_kinds": set(), "corpus": 0,
+                "leak_inputs": []}
     crashes, hangs = [], []
     t0 = time.time()
     last_report = t0
