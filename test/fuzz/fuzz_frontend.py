@@ -46,6 +46,7 @@ from frontend_mutations import (ARRAY_DTYPES, FILENAME, NUMBERS, check_diagnosti
                                 _make_args, _python_accepts, mutate_once)
 
 STATS_EVERY_S = 2.0
+STARTUP_S = 300.0
 INTERP_TIME_LIMIT_S = 2.0
 # Text that must never reach a user: it means an internal error leaked
 # through instead of a diagnostic about the kernel.
@@ -328,6 +329,7 @@ class Worker:
             cmd += ["--seconds", str(max(args.end - time.time(), 0.1))]
         # fresh for each incarnation: a crash's message is at its end
         self.stderr = open(self.stderr_path, "w")
+        self.started = time.time()
         # kernels print (static_print, device_print): only stderr is kept
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr)
 
@@ -339,10 +341,15 @@ class Worker:
             return None
 
     def running_for(self):
+        """Seconds the current case has run; loading the seed corpus (before
+        the first case opens the file) does not count, up to STARTUP_S."""
         try:
-            return time.time() - os.path.getmtime(self.current)
+            mtime = os.path.getmtime(self.current)
         except OSError:
-            return 0.0
+            mtime = 0.0
+        if mtime >= self.started:
+            return time.time() - mtime
+        return max(time.time() - self.started - STARTUP_S, 0.0)
 
     def current_case(self):
         try:
