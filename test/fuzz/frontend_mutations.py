@@ -247,8 +247,10 @@ def check_diagnostic(msg, src):
     nlines = src.count("\n") + 1
     if not 1 <= line <= nlines:
         return f"line {line} outside the source ({nlines} lines)"
-    rendered = msg.split("\n")
-    if len(rendered) < 3 or rendered[2].strip() != "^":
+    # the message may span lines (a static_assert text with a newline); the
+    # diagnostic ends with the source line and the caret
+    rendered = msg.rstrip("\n").split("\n")
+    if len(rendered) < 3 or rendered[-1].strip() != "^":
         return "no source line and caret"
     return None
 

@@ -262,3 +262,15 @@ def test_campaign_saves_crashes_and_hangs(tmp_path):
     replay = subprocess.run([sys.executable, campaign, "--replay", summary["crash_inputs"][0]], env=env,
                             capture_output=True, text=True, timeout=60)
     assert replay.returncode == 0 and "outcome: " in replay.stdout, replay.stdout + replay.stderr
+
+
+def test_diagnostic_check_accepts_a_message_spanning_lines():
+    # a static_assert text may hold a newline; the diagnostic is still the
+    # message, the source line and the caret (the campaign once called this a leak)
+    import terrazzo as tz
+
+    src = 'def k(x_ptr):\n    tz.static_assert(False, "two\\nlines")\n'
+    with pytest.raises(tz.CompilationError) as info:
+        tz._terrazzo.Kernel(src, FILENAME, 0, "k", lambda n: (tz,) if n == "tz" else None).ir(_make_args("f32"), {})
+    assert check_diagnostic(str(info.value), src) is None, str(info.value)
+    assert check_diagnostic(str(info.value).split("\n", 1)[0], src) == "no source line and caret"
