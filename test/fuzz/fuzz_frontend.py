@@ -452,11 +452,11 @@ def supervise(args):
                 workers[i] = start(i, remaining)
         if time.time() - last_report > args.report_every:
             last_report = time.time()
-            live = sum((w.stats() or {}).get("execs", 0) for w in workers.values())
-            execs = finished["execs"] + live
+            live = [w.stats() or {} for w in workers.values()]
+            execs = finished["execs"] + sum(st.get("execs", 0) for st in live)
+            leaks = finished["findings"] + sum(st.get("findings", 0) for st in live)
             print(f"[{time.time() - t0:7.0f}s] {execs} execs, {execs / (time.time() - t0):.0f}/s, "
-                  f"{len(crashes)} crashes, {len(hangs)} hangs, {finished['findings']} leaks so far (finished workers)",
-                  flush=True)
+                  f"{len(crashes)} crashes, {len(hangs)} hangs, {leaks} leaks", flush=True)
     elapsed = time.time() - t0
     summary = dict(finished, error_kinds=len(finished["error_kinds"]), crashes=len(crashes), hangs=len(hangs),
                    leaks=finished["findings"], seconds=round(elapsed, 1),
