@@ -27,9 +27,9 @@ config.suffixes = [".mlir", ".py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.terrazzo_obj_root, "test")
 
-# Not lit tests: the pytest and GoogleTest suites, and the lit configuration
+# Not lit tests: the pytest, GoogleTest and fuzzing (test/fuzz) suites, and the lit configuration
 # itself (its files end in .py too).
-config.excludes = ["python", "unit", "lit.cfg.py", "lit.site.cfg.py", "lit.site.cfg.py.in"]
+config.excludes = ["python", "unit", "fuzz", "lit.cfg.py", "lit.site.cfg.py", "lit.site.cfg.py.in"]
 
 tools_dirs = [config.terrazzo_tools_dir]
 llvm_dirs = [config.llvm_tools_dir]

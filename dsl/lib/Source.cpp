@@ -60,6 +60,17 @@ std::string caretPrefix(const std::string &lineText, int col) {
 
 } // namespace
 
+// A NUL byte would end the diagnostic wherever it is read as a C string
+// (what(), the Python exception): echo it as U+2400, one column wide. Both
+// the source line and the message (a static_assert's text, a string the
+// kernel wrote) may hold one.
+static std::string showNul(const std::string &text) {
+  std::string shown;
+  for (char c : text)
+    shown += c == '\0' ? std::string("\xE2\x90\x80") : std::string(1, c);
+  return shown;
+}
+
 std::string formatDiagnostic(const SourceFile *file, SourceLoc loc,
                              const std::string &message,
                              const char *severity) {
@@ -68,15 +79,10 @@ std::string formatDiagnostic(const SourceFile *file, SourceLoc loc,
     out += ":" + std::to_string(loc.line) + ":" + std::to_string(loc.col);
   out += ": ";
   out += severity;
-  out += ": " + message + "\n";
+  out += ": " + showNul(message) + "\n";
   if (file && loc.valid() && hasLine(*file, loc.line)) {
     std::string text = file->lineText(loc.line);
-    // A NUL byte would end the message wherever it is read as a C string
-    // (what(), the Python exception): echo it as U+2400, one column wide.
-    std::string shown;
-    for (char c : text)
-      shown += c == '\0' ? std::string("\xE2\x90\x80") : std::string(1, c);
-    out += shown + "\n";
+    out += showNul(text) + "\n";
     out += caretPrefix(text, loc.col) + "^\n";
   }
   return out;

@@ -314,3 +314,48 @@ def dot_out_dtype(a_ptr, out_ptr, N: tz.constexpr, OUT: tz.constexpr):
 def test_dot_out_dtype_must_be_a_float(out):
     expect_diagnostic(dot_out_dtype, "tz.dot(", "tz.dot out_dtype must be a floating-point type",
                       np.ones((16, 16), np.float16), np.zeros((16, 16), np.float32), N=16, OUT=out)
+
+
+# --- found by the fuzzing campaign (test/fuzz/fuzz_frontend.py) -------------
+
+@tz.jit
+def store_none(x_ptr, BLOCK: tz.constexpr):
+    offs = tz.arange(0, BLOCK)
+    tz.store(x_ptr + offs, None)
+
+
+@tz.jit
+def atomic_add_none(x_ptr, BLOCK: tz.constexpr):
+    offs = tz.arange(0, BLOCK)
+    tz.atomic_add(x_ptr + offs, None)
+
+
+def test_store_of_none_is_a_diagnostic():
+    # used to dereference a null value and kill the process (SIGSEGV)
+    expect_diagnostic(store_none, "tz.store(", "argument 'value' must be a number or a tile, not None",
+                      np.zeros(8, np.float32), BLOCK=8)
+    expect_diagnostic(atomic_add_none, "tz.atomic_add(", "argument 'val' must be a number or a tile, not None",
+                      np.zeros(8, np.float32), BLOCK=8)
+
+
+@tz.jit
+def assert_with_nul(x_ptr, BLOCK: tz.constexpr):
+    tz.static_assert(BLOCK >= 32, "too\x00small")
+
+
+def test_nul_in_a_static_assert_message_keeps_the_diagnostic_whole():
+    # the NUL used to end the diagnostic (what() is a C string): no source
+    # line, no caret, and the rest of the message lost
+    msg = expect_diagnostic(assert_with_nul, "tz.static_assert(", ["static assertion failed", "too\u2400small"],
+                            np.zeros(8, np.float32), BLOCK=8)
+    assert "\x00" not in msg
+
+
+def test_raw_nul_in_a_string_literal_keeps_the_diagnostic_whole():
+    src = 'def k(x_ptr, BLOCK: tz.constexpr):\n    tz.static_assert(BLOCK >= 32, "too\x00small")\n'
+    kernel = tz._terrazzo.Kernel(src, "nul.py", 0, "k", lambda n: (tz,) if n == "tz" else None)
+    with pytest.raises(tz.CompilationError) as info:
+        kernel.ir((np.zeros(8, np.float32), 8), {})
+    lines = str(info.value).split("\n")
+    assert lines[0] == "nul.py:2:5: error: static assertion failed: too\u2400small", lines
+    assert lines[1] == '    tz.static_assert(BLOCK >= 32, "too\u2400small")' and lines[2] == "    ^", lines

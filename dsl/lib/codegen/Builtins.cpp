@@ -188,6 +188,11 @@ MemoryOperands memoryOperands(KernelBuilder &kb, Binder &b, const char *valueNam
     shape = kb.broadcastShapes(shape, shapeOf(mask.getType()), loc, "mask");
   }
   Value value;
+  // A store's or an atomic's value is required; `None` there (mask and
+  // `other` may be None) used to reach the op builder as a null Value.
+  if (valueName && !valueIsOther && !b.has(valueName))
+    kb.fail(loc, std::string("argument '") + valueName + "' must be a number or a tile, not " +
+                     kb.describe(b.get(valueName)));
   if (valueName && b.has(valueName)) {
     CgValue v = b.get(valueName);
     Type target = ptrType.getPointeeType();
