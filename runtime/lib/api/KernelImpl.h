@@ -10,6 +10,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,7 +54,7 @@ struct Kernel::Impl {
   // Shared, so a caller keeps its specialization alive while another thread
   // replaces the cache entry (a re-specialization after a global changed).
   std::map<std::string, std::shared_ptr<Specialization>> cache;
-  size_t compilations = 0;
+  std::atomic<size_t> compilations{0}; // read without the mutex (compileForGpu)
 
   std::shared_ptr<Specialization> specialize(const std::vector<HostValue> &bound);
 };

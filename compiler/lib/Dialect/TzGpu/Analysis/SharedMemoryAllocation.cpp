@@ -135,11 +135,19 @@ SmallVector<SharedAccess> sharedAccesses(Operation *op) {
   else if (auto store = dyn_cast<LocalStoreOp>(op))
     addBuffer(store.getDst(), true);
   else if (auto load = dyn_cast<LocalLoadOp>(op)) {
-    // A load a dot reads its operand through is read by the dot.
-    bool onlyDots = !load->use_empty() && llvm::all_of(load->getUsers(), [](Operation *u) {
-      return isa<tz::DotOp>(u) || (isa<tz::TransOp>(u) && llvm::all_of(u->getUsers(), [](Operation *v) {
-                                     return isa<tz::DotOp>(v);
-                                   }));
+    // A load whose every user is a dot that planDot reads from the buffer
+    // itself (directly or through tz.trans) reads nothing here: the dot
+    // does. Any other user makes it a real read into registers.
+    auto readByDot = [&](Operation *u) {
+      auto dot = dyn_cast<tz::DotOp>(u);
+      if (!dot || cast<RankedTensorType>(dot.getA().getType()).getRank() != 2)
+        return false;
+      DotPlan plan = planDot(dot);
+      auto reads = [&](const std::optional<BufferOperand> &b) { return b && b->read == load; };
+      return reads(plan.aBuffer) || reads(plan.bBuffer);
+    };
+    bool onlyDots = !load->use_empty() && llvm::all_of(load->getUsers(), [&](Operation *u) {
+      return readByDot(u) || (isa<tz::TransOp>(u) && !u->use_empty() && llvm::all_of(u->getUsers(), readByDot));
     });
     if (!onlyDots)
       addBuffer(load.getSrc(), false);
