@@ -124,6 +124,22 @@ def TzGpuLowerWarpGroupDots : Pass<"tzgpu-lower-warp-group-dots", "mlir::ModuleO
   let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect", "::terrazzo::tz::TzDialect"];
 }
 
+def TzGpuDeferWarpGroupDotWaits : Pass<"tzgpu-defer-warp-group-dot-waits", "mlir::ModuleOp"> {
+  let summary = "Keep a loop's warpgroup MMA in flight into the next iteration";
+  let description = [{
+    In an scf.for whose only dot is a tzgpu.warp_group_dot with the wait
+    right after it, where the loop carries the accumulator and nothing else
+    reads it (mmaGroupsInFlight), the wait becomes
+    `tzgpu.warp_group_dot_wait 1` (retiring the previous iteration's MMA)
+    and a `tzgpu.warp_group_dot_wait 0` after the loop retires the last.
+    Done only where the buffers the MMA reads keep its slot while it runs:
+    not written in the loop, or pipelined buffers of S tiles whose copies
+    run at most S - 2 iterations ahead (tzgpu-pipeline's schedule for such
+    loops).
+  }];
+  let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect"];
+}
+
 def TzGpuInsertBarriers : Pass<"tzgpu-insert-barriers", "mlir::ModuleOp"> {
   let summary = "Synchronise the block where ops touch the same bytes of shared memory";
   let description = [{
