@@ -83,6 +83,13 @@ if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
     tail -n 40 "$OUT/bench.log" | tee -a "$OUT/summary.txt"
   fi
 fi
+# One benchmark of run_all.py alone (e.g. `gpu-check.sh only matmul`), for a
+# short device call.
+if [ "$WHAT" = only ]; then
+  $PY bench/run_all.py --out "$OUT/bench" --only "${2:?which benchmark}" --time-limit "${TIME_LIMIT:-240}" \
+    > "$OUT/bench-$2.log" 2>&1 || status=1
+  tail -n 40 "$OUT/bench-$2.log" | tee -a "$OUT/summary.txt"
+fi
 # --- linear attention (issue 15) -------------------------------------------------
 # The GPU tests of lightning, focused linear and agent attention, and the
 # benchmark against fla (and PyTorch). The benchmark needs fla-core, einops and

@@ -24,7 +24,7 @@
 // CHECK-NEXT: %[[A:.*]] = tzgpu.local_load %[[AT]]
 // CHECK-NEXT: %[[BT:.*]] = tzgpu.memdesc_index %[[BBUF]]
 // CHECK-NEXT: %[[B:.*]] = tzgpu.local_load %[[BT]]
-// CHECK-NEXT: tz.dot %[[A]], %[[B]], %{{.*}} {tzgpu.wgmma}
+// CHECK-NEXT: tz.dot %[[A]], %[[B]], %{{.*}}
 
 // The allocation places A at 0 and B at 24576, 1024-byte aligned.
 // LLVM: tzgpu.shared_bytes = 49152

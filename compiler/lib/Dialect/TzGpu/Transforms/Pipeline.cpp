@@ -22,7 +22,8 @@
 // qualifies when each of its uses is a dot operand (A, B, or B through
 // tz.trans; the backward reads one tile both ways), which the dots then read
 // from the buffer directly: with ldmatrix from rows padded by 16 bytes, or,
-// for dots marked tzgpu.wgmma, through wgmma descriptors from the 128-byte
+// for dots planned as warpgroup MMAs (planDot), through wgmma descriptors
+// from the 128-byte
 // swizzle; its addresses and mask come from
 // pure ops of the loop index and loop-invariant values (so they can be
 // computed for a later iteration), its elements are 16 bit and the axis
@@ -235,7 +236,7 @@ struct Pipelined {
 // cosine-sim attention's backward (test_int8_key_mask_and_bshd_layout), not
 // yet understood; such dots read B through scratch instead, which passes.
 bool keepsAOffScratch(tz::DotOp dot, ArrayRef<Pipelined> placed) {
-  if (!dot->hasAttr(kWgmmaAttrName))
+  if (planDot(dot).unit != MmaUnit::Wgmma)
     return false;
   auto aType = cast<RankedTensorType>(dot.getA().getType());
   if (inMmaOperandA(aType, moduleNumWarps(dot)))
@@ -368,7 +369,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       if (!collectSlice(loop, roots, p.slice, p.carried))
         continue;
       p.swizzled = canSwizzle(cast<RankedTensorType>(load.getType())) &&
-                   llvm::all_of(p.dots, [](tz::DotOp d) { return d->hasAttr(kWgmmaAttrName); });
+                   llvm::all_of(p.dots, [](tz::DotOp d) { return planDot(d).unit == MmaUnit::Wgmma; });
       candidates.push_back(std::move(p));
     }
     int64_t scratch = scratchInLoop(loop, candidates);
