@@ -110,6 +110,20 @@ if [ "$WHAT" = linear ] || [ "$WHAT" = linear-bench ] || [ "$WHAT" = all ]; then
   fi
 fi
 
+# --- issue 16: differentiated score_mod (score-mod-grad) -----------------------
+# Gradients through score_mods (soft-cap, per-head scale read from a captured
+# tensor, ALiBi, a relative-position bias table) on the GPU: torch CUDA
+# tensors through autograd, larger shapes, fp16 and bf16, causal and not,
+# against the float64 reference of test_score_mod_gradients.py; dq, dk, dv
+# and the captured tensors' gradients. Run alone with
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh score-mod-grad
+if [ "$WHAT" = score-mod-grad ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_score_mod_gradients.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-score-mod-grad.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-score-mod-grad.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 16 (score-mod-grad) ----------------------------------------------
+
 # --- issue 18: the installed C++ package's example on the GPU ----------------
 # examples/cpp built against the carried prefix with find_package(Terrazzo):
 # a DSL kernel JIT-compiled from a file and the library's flash attention on

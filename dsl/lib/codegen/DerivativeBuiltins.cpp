@@ -49,10 +49,12 @@ TracedCall traceCall(KernelBuilder &kb, const JitFunction &fn, CallArgs &args, i
   return t;
 }
 
-std::string ordinal(int64_t argnum, const JitFunction &fn) {
+// "argument 5 ('table')"
+std::string argName(int64_t argnum, const JitFunction &fn) {
   std::string name = argnum < (int64_t)fn.numParams() ? " ('" + fn.param(argnum).name + "')" : "";
-  return "argument " + std::to_string(argnum) + name + " of '" + fn.name() + "'";
+  return "argument " + std::to_string(argnum) + name;
 }
+std::string ordinal(int64_t argnum, const JitFunction &fn) { return argName(argnum, fn) + " of '" + fn.name() + "'"; }
 
 // The function's result as a floating-point value, or null when it is a
 // number (a constant, whose derivative is zero).
@@ -105,7 +107,7 @@ CgValue KernelBuilder::callDerivative(const CgValue &d, CallArgs &args, SourceLo
   FailureOr<Value> tangent = tz::buildForwardDerivative(builder_, t.ops, t.seed, out, why);
   if (failed(tangent))
     failAt(why.op ? why.op->getLoc() : location(loc), loc,
-           why.reason + " (differentiating '" + fn.name() + "' with respect to " + ordinal(argnum, fn) + ")");
+           why.reason + " (in the derivative of '" + fn.name() + "' with respect to its " + argName(argnum, fn) + ")");
   t.release();
   return CgValue::fromIr(*tangent);
 }
@@ -171,8 +173,8 @@ void KernelBuilder::addLoadGradients(const JitFunction &fn, CallArgs &args, int6
     FailureOr<Value> tangent = tz::buildForwardDerivative(builder_, t.ops, load.getResult(), out, why);
     if (failed(tangent))
       failAt(why.op ? why.op->getLoc() : location(loc), loc,
-             why.reason + " (differentiating '" + fn.name() + "' with respect to what it loads through " +
-                 ordinal(argnum, fn) + ")");
+             why.reason + " (in the derivative of '" + fn.name() + "' with respect to what it loads through its " +
+                 argName(argnum, fn) + ")");
     // cotangent * d out / d loaded, summed over the elements that share a
     // loaded value (its broadcast dimensions), then added where it was read.
     CgValue contribution = binaryOp(BinOpKind::Mul, cotangent, CgValue::fromIr(*tangent), loc);

@@ -29,7 +29,8 @@ func.func @softcap(%s: tensor<4x8xf32>) -> tensor<4x8xf32> attributes {tz.test.w
 // the broadcast, the score's through the product; comparisons and integer
 // index arithmetic carry none.
 // CHECK-LABEL: func.func @scale_and_bias
-// CHECK: %[[B:.*]] = tz.broadcast %arg1
+// CHECK: tz.splat %arg1
+// CHECK: tz.broadcast
 // CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
 // CHECK: %[[SP:.*]] = tz.splat %[[ONE]] : f32 -> tensor<4x1xf32>
 // CHECK: %[[DB:.*]] = tz.broadcast %[[SP]]

@@ -87,8 +87,7 @@ public:
   // Gives `op`'s results their tangents; false (and `failure_`) when `op`
   // carries a tangent it has no rule for.
   LogicalResult visit(Operation *op) {
-    bool carries = llvm::any_of(op->getOperands(), [&](Value v) { return tangentOf(v) != nullptr; });
-    if (!carries)
+    if (!carriesTangent(op))
       return success();
     // Comparisons, integer casts, isnan...: the result is not a real number,
     // so nothing flows on (its value is a constant to the derivative).
@@ -229,6 +228,18 @@ public:
   }
 
 private:
+  // Whether a tangent reaches `op`: through its operands, or through values
+  // its regions use from above (an scf.if branch computing from the seed).
+  bool carriesTangent(Operation *op) const {
+    auto hasTangent = [&](Value v) { return tangentOf(v) != nullptr; };
+    if (llvm::any_of(op->getOperands(), hasTangent))
+      return true;
+    bool inRegions = false;
+    for (Region &region : op->getRegions())
+      region.walk([&](Operation *inner) { inRegions |= llvm::any_of(inner->getOperands(), hasTangent); });
+    return inRegions;
+  }
+
   LogicalResult fail(Operation *op, const std::string &why) {
     failure_.op = op;
     failure_.reason = "cannot differentiate '" + op->getName().getStringRef().str() + "': " + why;
