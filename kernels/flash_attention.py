@@ -90,8 +90,50 @@ def _keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.cons
 
 
 @tz.jit
+def _captures(a0, a1, a2, a3):
+    # The captured tensors given to a score_mod: the leading arguments that
+    # are not None.
+    if a0 is None:
+        return ()
+    if a1 is None:
+        return (a0,)
+    if a2 is None:
+        return (a0, a1)
+    if a3 is None:
+        return (a0, a1, a2)
+    return (a0, a1, a2, a3)
+
+
+@tz.jit
+def _apply_mod(F: tz.constexpr, args):
+    # F(*args) for a score_mod's five arguments and up to four captures.
+    if len(args) == 5:
+        return F(args[0], args[1], args[2], args[3], args[4])
+    if len(args) == 6:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5])
+    if len(args) == 7:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6])
+    if len(args) == 8:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7])
+    return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8])
+
+
+@tz.jit
+def _score_mod_backward(ds, x, b, h, q_idx, kv_idx, SCORE_MOD: tz.constexpr, captures, capture_grads):
+    # ds is the gradient of the loss in score_mod's result; returns it in
+    # score_mod's input x (chain rule through the compiler-derived
+    # derivative), and adds ds * d score_mod / d value into capture_grads[i]
+    # for every value read from captures[i] (None: not wanted).
+    args = (x, b, h, q_idx, kv_idx) + captures
+    if capture_grads is not None:
+        for i in tz.static_range(len(captures)):
+            tz.add_load_gradients(SCORE_MOD, args, 5 + i, capture_grads[i], ds)
+    return ds * _apply_mod(tz.derivative(SCORE_MOD, 0), args)
+
+
+@tz.jit
 def _scores_log2(qk, b, h, q_idx, kv_idx, N_Q, n_k, sm_scale, qk_scale, MASKED: tz.constexpr,
-                 CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr):
+                 CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr, captures=()):
     # Scores in log2 units, -inf where hidden. Without a SCORE_MOD the scale
     # and log2(e) fold into one multiply; a SCORE_MOD sees natural units.
     # q_idx and kv_idx broadcast to the tile: offs_m[:, None], offs_n[None, :]
@@ -99,7 +141,7 @@ def _scores_log2(qk, b, h, q_idx, kv_idx, N_Q, n_k, sm_scale, qk_scale, MASKED: 
     if SCORE_MOD is None:
         s = qk * qk_scale
     else:
-        s = SCORE_MOD(qk * sm_scale, b, h, q_idx, kv_idx) * LOG2E
+        s = _apply_mod(SCORE_MOD, (qk * sm_scale, b, h, q_idx, kv_idx) + captures) * LOG2E
     if MASKED:
         s = tz.where(_keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL, MASK_MOD), s, -float("inf"))
     return s

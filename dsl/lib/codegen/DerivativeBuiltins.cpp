@@ -44,7 +44,7 @@ TracedCall traceCall(KernelBuilder &kb, const JitFunction &fn, CallArgs &args, i
   args.positional[argnum] = CgValue::fromIr(t.seed);
   t.result = kb.inlineCall(fn, args, loc);
   Block *block = kb.builder().getInsertionBlock();
-  for (auto it = std::next(Block::iterator(cast)); it != kb.builder().getInsertionPoint() && it != block->end(); ++it)
+  for (auto it = std::next(Block::iterator(cast.getOperation())); it != kb.builder().getInsertionPoint() && it != block->end(); ++it)
     t.ops.push_back(&*it);
   return t;
 }
