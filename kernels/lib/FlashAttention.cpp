@@ -97,8 +97,10 @@ void checkScoreModArgs(const FlashAttentionOptions &o, const TensorArg &q, bool 
     const TensorArg &arg = *o.scoreModArgs[i];
     checks::requireDtype(*g, name, {"float32"});
     checks::requireShape(*g, name, arg.shape);
-    if (g->strides != arg.strides)
-      fail(name, "must have the strides of score_mod_args[" + std::to_string(i) + "]");
+    // The kernel adds each gradient at the offset its value was read from.
+    for (size_t dim = 0; dim < arg.shape.size(); ++dim)
+      if (arg.shape[dim] > 1 && g->strides[dim] != arg.strides[dim])
+        fail(name, "must have the strides of score_mod_args[" + std::to_string(i) + "]");
     checks::requireSameDevice(*g, name, q, "q");
     checks::requireData(*g, name);
   }

@@ -171,25 +171,41 @@ def run_numpy(q, k, v, do, causal, mod, captures):
     return out, dq, dk, dv, grads
 
 
-def run_torch_cuda(q, k, v, do, causal, mod, captures):
+def _cuda(a, grad=False):
     import torch
+    t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16) if BF16 is not None and a.dtype == BF16 \
+        else torch.from_numpy(a)
+    return t.cuda().requires_grad_(grad)
 
-    def dev(a, grad=True):
-        if BF16 is not None and a.dtype == BF16:
-            t = torch.from_numpy(a.view(np.uint16).astype(np.int16)).view(torch.bfloat16)
-        else:
-            t = torch.from_numpy(a)
-        return t.cuda().requires_grad_(grad)
 
-    tq, tk, tv = dev(q), dev(k), dev(v)
-    tcaps = [dev(c) for c in captures]
+def _host(t):
+    return t.detach().float().cpu().numpy()
+
+
+def run_torch_autograd(q, k, v, do, causal, mod, captures):
+    # What a model does: tensors that require grad, backward through autograd.
+    tq, tk, tv = _cuda(q, True), _cuda(k, True), _cuda(v, True)
+    tcaps = [_cuda(c, True) for c in captures]
     out = tz.ops.flash_attention(tq, tk, tv, causal=causal, score_mod=mod, score_mod_args=tcaps)
-    out.backward(dev(do, grad=False))
+    out.backward(_cuda(do))
+    return _host(out), _host(tq.grad), _host(tk.grad), _host(tv.grad), [_host(c.grad) for c in tcaps]
 
-    def host(t):
-        return t.detach().float().cpu().numpy()
 
-    return host(out), host(tq.grad), host(tk.grad), host(tv.grad), [host(c.grad) for c in tcaps]
+def run_torch_poisoned(q, k, v, do, causal, mod, captures):
+    # The library ops on CUDA tensors with every output NaN-filled first.
+    import torch
+    tq, tk, tv, tdo = _cuda(q), _cuda(k), _cuda(v), _cuda(do)
+    tcaps = [_cuda(c) for c in captures]
+    out = torch.full_like(tq, float("nan"))
+    lse = torch.full(tq.shape[:3], float("nan"), dtype=torch.float32, device="cuda")
+    tz._terrazzo.ops.flash_attention_forward(tq, tk, tv, causal, None, mod, None, None, True, out=out, lse_out=lse,
+                                             score_mod_args=tcaps)
+    dq, dk, dv = (torch.full_like(t, float("nan")) for t in (tq, tk, tv))
+    grads = [torch.zeros(c.shape, dtype=torch.float32, device="cuda") for c in tcaps]
+    tz._terrazzo.ops.flash_attention_backward(tq, tk, tv, out, lse, tdo, causal, None, mod, None, None, dq=dq,
+                                              dk=dk, dv=dv, score_mod_args=tcaps, score_mod_arg_grads=grads)
+    torch.cuda.synchronize()
+    return _host(out), _host(dq), _host(dk), _host(dv), [_host(g) for g in grads]
 
 
 def shapes():
@@ -210,16 +226,17 @@ def test_score_mod_gradients(rng, case, dtype, causal):
     do = rng.standard_normal((B, H, NQ, D)).astype(dtype)
     captures = make_captures(rng, H)
     ref = reference(q, k, v, do, causal, 1.0 / np.sqrt(D), mod_np, captures)
-    run = run_torch_cuda if ON_GPU else run_numpy
-    out, dq, dk, dv, grads = run(q, k, v, do, causal, mod, captures)
+    runs = (run_torch_autograd, run_torch_poisoned) if ON_GPU else (run_numpy,)
     bound = BOUND[np.dtype(dtype)]
-    assert rel_err(out, ref["o"], "out") < bound
-    for name, got in (("dq", dq), ("dk", dk), ("dv", dv)):
-        assert rel_err(got, ref[name], name) < 2 * bound, name
-    assert len(grads) == len(captures)
-    for i, g in enumerate(grads):
-        assert g.shape == captures[i].shape
-        assert rel_err(g, ref["caps"][i], f"score_mod_args[{i}] gradient") < 2 * bound
+    for run in runs:
+        out, dq, dk, dv, grads = run(q, k, v, do, causal, mod, captures)
+        assert rel_err(out, ref["o"], "out") < bound, run.__name__
+        for name, got in (("dq", dq), ("dk", dk), ("dv", dv)):
+            assert rel_err(got, ref[name], name) < 2 * bound, (run.__name__, name)
+        assert len(grads) == len(captures)
+        for i, g in enumerate(grads):
+            assert g.shape == captures[i].shape
+            assert rel_err(g, ref["caps"][i], f"score_mod_args[{i}] gradient") < 2 * bound, run.__name__
 
 
 def test_reference_differentiates_score_mod(rng):

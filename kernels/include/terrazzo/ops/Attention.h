@@ -24,6 +24,7 @@ struct FlashAttentionOptions {
   HostValue scoreMod;           // a jit function (score, b, h, q_idx, kv_idx) -> score, or None
   HostValue maskMod;            // a jit function (b, h, q_idx, kv_idx) -> bool tile, or None
   const TensorArg *seqlensK = nullptr; // optional int32 (B,): valid keys per batch
+  void *stream = nullptr;       // CUstream of a GPU call (null: the default stream)
   // Tensors score_mod reads (at most 4, on q's device): it is called as
   // score_mod(score, b, h, q_idx, kv_idx, *scoreModArgs), each as a pointer.
   std::vector<const TensorArg *> scoreModArgs;
@@ -31,7 +32,6 @@ struct FlashAttentionOptions {
   // shape and strides into which the gradient of the loss with respect to
   // the capture is added (atomically; zero it first for the gradient alone).
   std::vector<const TensorArg *> scoreModArgGrads;
-  void *stream = nullptr;       // CUstream of a GPU call (null: the default stream)
 };
 
 // out: like q. lse: float32 (B, H, N_Q) contiguous, natural log of the
