@@ -392,3 +392,36 @@ def test_backward_with_captures_compiles_for_gpu(case):
     dkdv = tz._terrazzo.Kernel.from_file(kernel_file, "flash_attention_bwd_dkdv")
     dkdv_args = (q, q, q, q, rows, rows, q, q, None) + strides * 6 + (H, H, N, N, 0.125)
     assert dkdv.compile_for_gpu(dkdv_args, kw)["cubin_bytes"] > 0
+
+
+@tz.jit
+def bucketed_bias(score, b, h, q_idx, kv_idx, bucket_ptr, bias_ptr):
+    # An int32 bucket per distance (a capture without a gradient) indexing a
+    # float bias per bucket (a capture with one).
+    dist = tz.minimum(tz.abs(q_idx - kv_idx), 15)
+    return score + tz.load(bias_ptr + tz.load(bucket_ptr + dist))
+
+
+def bucketed_bias_np(score, b, h, q_idx, kv_idx, buckets, bias):
+    return score + bias[buckets.astype(np.int64)[np.minimum(np.abs(q_idx - kv_idx), 15)]]
+
+
+@pytest.mark.skipif(ON_GPU, reason="numpy API")
+def test_numpy_api_returns_capture_gradients(rng):
+    B, H, NQ, NK, D = 1, 2, 21, 19, 16
+    q, k, v, do = (rng.standard_normal(s).astype(np.float16)
+                   for s in ((B, H, NQ, D), (B, H, NK, D), (B, H, NK, D), (B, H, NQ, D)))
+    buckets = (np.arange(16) // 3).astype(np.int32)
+    bias = rng.standard_normal(6).astype(np.float32)
+    out, lse = tz.ops.flash_attention(q, k, v, score_mod=bucketed_bias, score_mod_args=(buckets, bias),
+                                      return_lse=True)
+    dq, dk, dv, grads = tz.ops.flash_attention_backward(q, k, v, out, lse, do, score_mod=bucketed_bias,
+                                                        score_mod_args=(buckets, bias))
+    assert grads[0] is None and grads[1].dtype == np.float32 and grads[1].shape == bias.shape
+    ref = reference(q, k, v, do, False, 1.0 / np.sqrt(D), bucketed_bias_np, (buckets, bias))
+    assert rel_err(out, ref["o"], "out") < BOUND[np.dtype(np.float16)]
+    for name, got in (("dq", dq), ("dk", dk), ("dv", dv)):
+        assert rel_err(got, ref[name], name) < 2 * BOUND[np.dtype(np.float16)], name
+    assert rel_err(grads[1], ref["caps"][1], "bias gradient") < 2 * BOUND[np.dtype(np.float16)]
+    # Without captures the backward keeps returning three gradients.
+    assert len(tz.ops.flash_attention_backward(q, k, v, out, lse, do)) == 3
