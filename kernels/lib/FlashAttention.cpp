@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 namespace terrazzo::ops {
 
@@ -71,15 +72,19 @@ void checkMods(const FlashAttentionOptions &o) {
 constexpr size_t kMaxScoreModArgs = 4;
 
 void checkScoreModArgs(const FlashAttentionOptions &o, const TensorArg &q, bool backward) {
-  if (o.scoreModArgs.size() > kMaxScoreModArgs)
-    fail("score_mod_args", "takes at most 4 tensors, not " + std::to_string(o.scoreModArgs.size()));
-  if (!o.scoreModArgs.empty() && o.scoreMod.kind == HostValue::Kind::None)
-    fail("score_mod_args", "needs a score_mod that reads them");
-  for (size_t i = 0; i < o.scoreModArgs.size(); ++i) {
-    std::string name = "score_mod_args[" + std::to_string(i) + "]";
-    checks::requireSameDevice(*o.scoreModArgs[i], name, q, "q");
-    checks::requireStrides(*o.scoreModArgs[i], name, false);
-    checks::requireData(*o.scoreModArgs[i], name);
+  for (auto [args, mod, what] : {std::tuple(&o.scoreModArgs, &o.scoreMod, "score_mod"),
+                                  std::tuple(&o.maskModArgs, &o.maskMod, "mask_mod")}) {
+    std::string argsName = std::string(what) + "_args";
+    if (args->size() > kMaxScoreModArgs)
+      fail(argsName, "takes at most 4 tensors, not " + std::to_string(args->size()));
+    if (!args->empty() && mod->kind == HostValue::Kind::None)
+      fail(argsName, std::string("needs a ") + what + " that reads them");
+    for (size_t i = 0; i < args->size(); ++i) {
+      std::string name = argsName + "[" + std::to_string(i) + "]";
+      checks::requireSameDevice(*(*args)[i], name, q, "q");
+      checks::requireStrides(*(*args)[i], name, false);
+      checks::requireData(*(*args)[i], name);
+    }
   }
   if (!backward) {
     if (!o.scoreModArgGrads.empty())
@@ -106,11 +111,14 @@ void checkScoreModArgs(const FlashAttentionOptions &o, const TensorArg &q, bool 
   }
 }
 
-// The captures as the kernels' keyword arguments, and their gradient
-// buffers as the dQ kernel's (which adds the captures' gradients).
+// The captures of both mods as the kernels' keyword arguments, and the
+// buffers for score_mod's captures' gradients as the dQ kernel's (which adds
+// them).
 void addScoreModArgs(Keywords &kw, const FlashAttentionOptions &o) {
   for (size_t i = 0; i < o.scoreModArgs.size(); ++i)
     kw.emplace_back("score_mod_arg" + std::to_string(i), o.scoreModArgs[i]->pointer());
+  for (size_t i = 0; i < o.maskModArgs.size(); ++i)
+    kw.emplace_back("mask_mod_arg" + std::to_string(i), o.maskModArgs[i]->pointer());
 }
 void addScoreModGrads(Keywords &kw, const FlashAttentionOptions &o) {
   for (size_t i = 0; i < o.scoreModArgGrads.size(); ++i)

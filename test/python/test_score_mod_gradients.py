@@ -123,7 +123,7 @@ CASES = {
 
 # --- float64 reference ----------------------------------------------------------
 
-def reference(q, k, v, do, causal, scale, mod_np, captures):
+def reference(q, k, v, do, causal, scale, mod_np, captures, mask_np=None, mask_captures=()):
     """Output, dq, dk, dv and each capture's gradient, in float64."""
     q, k, v, do = (np.asarray(x, dtype=np.float64) for x in (q, k, v, do))
     caps = [np.asarray(c, dtype=np.float64) for c in captures]
@@ -143,6 +143,8 @@ def reference(q, k, v, do, causal, scale, mod_np, captures):
     keep = np.ones(s.shape, dtype=bool)
     if causal:
         keep = np.broadcast_to(kj <= qi + (NK - NQ), s.shape)
+    if mask_np is not None:
+        keep = keep & mask_np(b_idx, h_idx, qi, kj, *mask_captures)
     s = np.where(keep, s, -np.inf)
     m = s.max(-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
@@ -361,6 +363,8 @@ def test_bad_score_mod_args():
         tz.ops.flash_attention(q, q, q, score_mod_args=(table,))
     with pytest.raises(TypeError, match="score_mod_args\\[0\\]"):
         tz.ops.flash_attention(q, q, q, score_mod=head_scale, score_mod_args=("table",))
+    with pytest.raises(ValueError, match="mask_mod_args.*needs a mask_mod"):
+        tz.ops.flash_attention(q, q, q, mask_mod_args=(table,))
 
 
 @pytest.mark.skipif(ON_GPU, reason="compile-only check for CI")
@@ -425,3 +429,48 @@ def test_numpy_api_returns_capture_gradients(rng):
     assert rel_err(grads[1], ref["caps"][1], "bias gradient") < 2 * BOUND[np.dtype(np.float16)]
     # Without captures the backward keeps returning three gradients.
     assert len(tz.ops.flash_attention_backward(q, k, v, out, lse, do)) == 3
+
+
+@tz.jit
+def same_document(b, h, q_idx, kv_idx, doc_ptr):
+    # doc_ptr holds one document id per position, padded past the longest
+    # sequence: the last tiles ask about indices past the end.
+    return tz.load(doc_ptr + q_idx) == tz.load(doc_ptr + kv_idx)
+
+
+def same_document_np(b, h, q_idx, kv_idx, docs):
+    return docs[q_idx] == docs[kv_idx]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_mask_mod_reads_a_tensor(rng, dtype):
+    # Causal attention within documents (ids read by the mask_mod), with a
+    # per-head scale read by the score_mod: gradients of q, k, v and the scale.
+    B, H, H_KV, NQ, NK, D = shapes()
+    N = max(NQ, NK)
+    q = rng.standard_normal((B, H, N, D)).astype(dtype)
+    k, v = (rng.standard_normal((B, H_KV, N, D)).astype(dtype) for _ in range(2))
+    do = rng.standard_normal((B, H, N, D)).astype(dtype)
+    ends = np.sort(rng.choice(np.arange(1, N), 3, replace=False))
+    docs = np.full(N + 1024, -1, np.int32)
+    docs[:N] = np.searchsorted(ends, np.arange(N), side="right")
+    scale = per_head_scale(rng, H)[0]
+    ref = reference(q, k, v, do, True, 1.0 / np.sqrt(D), head_scale_np, (scale,), same_document_np, (docs,))
+    if ON_GPU:
+        tq, tk, tv = _cuda(q, True), _cuda(k, True), _cuda(v, True)
+        tscale, tdocs = _cuda(scale, True), _cuda(docs)
+        out = tz.ops.flash_attention(tq, tk, tv, causal=True, score_mod=head_scale, score_mod_args=(tscale,),
+                                     mask_mod=same_document, mask_mod_args=(tdocs,))
+        out.backward(_cuda(do))
+        out, dq, dk, dv, dscale = (_host(t) for t in (out, tq.grad, tk.grad, tv.grad, tscale.grad))
+    else:
+        out, lse = tz.ops.flash_attention(q, k, v, causal=True, score_mod=head_scale, score_mod_args=(scale,),
+                                          mask_mod=same_document, mask_mod_args=(docs,), return_lse=True)
+        dq, dk, dv, (dscale,) = tz.ops.flash_attention_backward(
+            q, k, v, out, lse, do, causal=True, score_mod=head_scale, score_mod_args=(scale,),
+            mask_mod=same_document, mask_mod_args=(docs,))
+    bound = BOUND[np.dtype(dtype)]
+    assert rel_err(out, ref["o"], "out") < bound
+    for name, got in (("dq", dq), ("dk", dk), ("dv", dv)):
+        assert rel_err(got, ref[name], name) < 2 * bound, name
+    assert rel_err(dscale, ref["caps"][0], "scale gradient") < 2 * bound

@@ -32,6 +32,9 @@ struct FlashAttentionOptions {
   // shape and strides into which the gradient of the loss with respect to
   // the capture is added (atomically; zero it first for the gradient alone).
   std::vector<const TensorArg *> scoreModArgGrads;
+  // Tensors mask_mod reads (at most 4, on q's device), after its four
+  // arguments: mask_mod(b, h, q_idx, kv_idx, *maskModArgs). No gradients.
+  std::vector<const TensorArg *> maskModArgs;
 };
 
 // out: like q. lse: float32 (B, H, N_Q) contiguous, natural log of the
