@@ -175,3 +175,28 @@ def test_derivative_needs_a_float_argument():
     assert_diagnostic(info.value, filename, line, col, text,
                       "tz.derivative differentiates with respect to a floating-point value, but argument 0 "
                       "('x') of 'branchy' is tile<8xint32>")
+
+
+@tz.jit
+def row_bias(x, bias_ptr, rows):
+    # a (M, 1) load broadcast over the (M, N) result
+    return tz.exp(x + tz.load(bias_ptr + rows))
+
+
+@tz.jit
+def row_bias_grads(x_ptr, bias_ptr, dbias_ptr, ct_ptr, M: tz.constexpr, N: tz.constexpr):
+    offs = tz.arange(0, M)[:, None] * N + tz.arange(0, N)[None, :]
+    rows = tz.arange(0, M)[:, None]
+    x = tz.load(x_ptr + offs)
+    tz.add_load_gradients(row_bias, (x, bias_ptr, rows), 1, dbias_ptr, tz.load(ct_ptr + offs))
+
+
+def test_add_load_gradients_sums_over_broadcast_dimensions(rng):
+    M, N = 8, 16
+    x = rng.standard_normal((M, N)).astype(np.float32)
+    ct = rng.standard_normal((M, N)).astype(np.float32)
+    bias = rng.standard_normal(M).astype(np.float32)
+    dbias = np.zeros(M, np.float32)
+    row_bias_grads[(1,)](x, bias, dbias, ct, M=M, N=N)
+    want = np.sum(ct.astype(np.float64) * np.exp(x.astype(np.float64) + bias[:, None]), axis=1)
+    np.testing.assert_allclose(dbias, want, rtol=1e-5, atol=1e-5)
