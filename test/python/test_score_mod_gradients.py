@@ -385,6 +385,8 @@ def test_backward_with_captures_compiles_for_gpu(case):
     args = (q, q, q, q, rows, rows, q, None) + strides * 5 + (H, H, N, N, 0.125)
     kwargs = dict(HEAD_DIM=D, BLOCK_M=64, BLOCK_N=64, CAUSAL=True, SCORE_MOD=mod, score_mod_arg0=capture,
                   score_mod_grad0=grad, arch="sm_90a", num_warps=4)
+    if case == "rel_pos_bias":  # and a mask_mod reading a tensor
+        kwargs.update(MASK_MOD=same_document, mask_mod_arg0=np.zeros(N + 64, np.int32))
     info = dq_kernel.compile_for_gpu(args, kwargs)
     assert info["cubin_bytes"] > 0
     assert "atom" in info["ptx"] or "red." in info["ptx"]
