@@ -16,8 +16,13 @@ SCORE_MOD(score, b, h, q_idx, kv_idx) -> score is applied to the scaled score
 (q . k * sm_scale) before masking; MASK_MOD(b, h, q_idx, kv_idx) -> bool keeps
 a key where it is true. b and h (the query head) are scalars, q_idx a
 (BLOCK_M, 1) and kv_idx a (1, BLOCK_N) int32 tile. Pass None when absent.
-The backward treats SCORE_MOD as having derivative 1 in the score: exact for
-additive biases (ALiBi, relative positions), wrong for anything else.
+SCORE_MOD may take captured tensors after those five arguments: the kernels'
+score_mod_arg0..3 (pointers, None when unused) are passed on in order;
+MASK_MOD likewise takes mask_mod_arg0..3 after its four.
+The backward differentiates SCORE_MOD (tz.derivative: d score_mod / d score)
+and, in the dQ kernel, adds the gradient of every value it loads from
+capture i into score_mod_grad{i} (float32, like the capture; None: not
+wanted) with atomic adds.
 
 LSE convention: the forward stores the natural-log log-sum-exp of each row's
 final scores, lse = log(sum_j exp(score_ij)), as float32 in a contiguous
@@ -76,18 +81,64 @@ def _store_rows(ptrs, value, rows, n_rows, offs_d, HEAD_DIM: tz.constexpr, HEAD_
 
 
 @tz.jit
-def _keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.constexpr):
+def _keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.constexpr, mask_captures=()):
     keep = kv_idx < n_k
     if CAUSAL:
         keep = keep & (kv_idx <= q_idx + (n_k - N_Q))
     if MASK_MOD is not None:
-        keep = keep & MASK_MOD(b, h, q_idx, kv_idx).to(tz.int1)
+        keep = keep & _apply_mod(MASK_MOD, (b, h, q_idx, kv_idx) + mask_captures).to(tz.int1)
     return keep
 
 
 @tz.jit
+def _captures(a0, a1, a2, a3):
+    # The captured tensors given to a score_mod: the leading arguments that
+    # are not None.
+    if a0 is None:
+        return ()
+    if a1 is None:
+        return (a0,)
+    if a2 is None:
+        return (a0, a1)
+    if a3 is None:
+        return (a0, a1, a2)
+    return (a0, a1, a2, a3)
+
+
+@tz.jit
+def _apply_mod(F: tz.constexpr, args):
+    # F(*args) for a score_mod's five (a mask_mod's four) arguments and up
+    # to four captures.
+    if len(args) == 4:
+        return F(args[0], args[1], args[2], args[3])
+    if len(args) == 5:
+        return F(args[0], args[1], args[2], args[3], args[4])
+    if len(args) == 6:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5])
+    if len(args) == 7:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6])
+    if len(args) == 8:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7])
+    return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8])
+
+
+@tz.jit
+def _score_mod_backward(ds, x, b, h, q_idx, kv_idx, SCORE_MOD: tz.constexpr, captures, capture_grads):
+    # ds is the gradient of the loss in score_mod's result; returns it in
+    # score_mod's input x (chain rule through the compiler-derived
+    # derivative), and adds ds * d score_mod / d value into capture_grads[i]
+    # for every value read from captures[i] (None: not wanted).
+    args = (x, b, h, q_idx, kv_idx) + captures
+    if capture_grads is not None:
+        for i in tz.static_range(len(captures)):
+            tz.add_load_gradients(SCORE_MOD, args, 5 + i, capture_grads[i], ds)
+    return ds * _apply_mod(tz.derivative(SCORE_MOD, 0), args)
+
+
+@tz.jit
 def _scores_log2(qk, b, h, q_idx, kv_idx, N_Q, n_k, sm_scale, qk_scale, MASKED: tz.constexpr,
-                 CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr):
+                 CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr, captures=(),
+                 mask_captures=()):
     # Scores in log2 units, -inf where hidden. Without a SCORE_MOD the scale
     # and log2(e) fold into one multiply; a SCORE_MOD sees natural units.
     # q_idx and kv_idx broadcast to the tile: offs_m[:, None], offs_n[None, :]
@@ -95,9 +146,9 @@ def _scores_log2(qk, b, h, q_idx, kv_idx, N_Q, n_k, sm_scale, qk_scale, MASKED: 
     if SCORE_MOD is None:
         s = qk * qk_scale
     else:
-        s = SCORE_MOD(qk * sm_scale, b, h, q_idx, kv_idx) * LOG2E
+        s = _apply_mod(SCORE_MOD, (qk * sm_scale, b, h, q_idx, kv_idx) + captures) * LOG2E
     if MASKED:
-        s = tz.where(_keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL, MASK_MOD), s, -float("inf"))
+        s = tz.where(_keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL, MASK_MOD, mask_captures), s, -float("inf"))
     return s
 
 
@@ -150,14 +201,15 @@ def _key_length(seqlens_k_ptr, b, N_K, HAS_SEQLENS_K: tz.constexpr):
 def _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo, hi,
                MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
-               HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr):
+               HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr, captures=(),
+               mask_captures=()):
     offs_d = tz.arange(0, HEAD_DIM_PADDED)
     for start_n in range(lo, hi, BLOCK_N):
         offs_n = start_n + tz.arange(0, BLOCK_N)
         k = _load_rows(k_base + offs_n[:, None] * stride_kn + offs_d[None, :] * stride_kd,
                        offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
         s = _scores_log2(tz.dot(q, k.T), b, h, offs_m[:, None], offs_n[None, :], N_Q, n_k, sm_scale,
-                         qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+                         qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD, captures, mask_captures)
         m_new = tz.maximum(m_i, tz.max(s, axis=1))
         # While a row has seen no visible key its max is -inf, and
         # exp2(-inf - -inf) would be NaN; shifting by 0 instead gives
@@ -183,8 +235,12 @@ def flash_attention_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, seqlens_k_ptr,
                         HEAD_DIM: tz.constexpr, BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr,
                         CAUSAL: tz.constexpr = False, HEAD_DIM_PADDED: tz.constexpr = None,
                         STORE_LSE: tz.constexpr = False, HAS_SEQLENS_K: tz.constexpr = False,
-                        SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None):
+                        SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None,
+                        score_mod_arg0=None, score_mod_arg1=None, score_mod_arg2=None, score_mod_arg3=None,
+                        mask_mod_arg0=None, mask_mod_arg1=None, mask_mod_arg2=None, mask_mod_arg3=None):
     D_PAD = HEAD_DIM if HEAD_DIM_PADDED is None else HEAD_DIM_PADDED
+    captures = _captures(score_mod_arg0, score_mod_arg1, score_mod_arg2, score_mod_arg3)
+    mask_captures = _captures(mask_mod_arg0, mask_mod_arg1, mask_mod_arg2, mask_mod_arg3)
     start_m = tz.program_id(0) * BLOCK_M
     bh = tz.program_id(1)
     b, h = _batch_head(bh, H)
@@ -206,10 +262,12 @@ def flash_attention_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, seqlens_k_ptr,
     full_hi, hi = _kv_bounds(start_m, N_Q, n_k, CAUSAL, MASK_MOD, BLOCK_M, BLOCK_N)
     acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, 0, full_hi,
-                               False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+                               False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, captures,
+                               mask_captures)
     acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, full_hi, hi,
-                               True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+                               True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, captures,
+                               mask_captures)
 
     # A row with no visible key has l = 0 and acc = 0: dividing by 1 there
     # gives the zeros a fully masked row should produce, never 0/0.
@@ -271,7 +329,9 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
                              HEAD_DIM: tz.constexpr, BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr,
                              CAUSAL: tz.constexpr = False, HEAD_DIM_PADDED: tz.constexpr = None,
                              HAS_SEQLENS_K: tz.constexpr = False,
-                             SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None):
+                             SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None,
+                             score_mod_arg0=None, score_mod_arg1=None, score_mod_arg2=None, score_mod_arg3=None,
+                             mask_mod_arg0=None, mask_mod_arg1=None, mask_mod_arg2=None, mask_mod_arg3=None):
     # One program owns one key block of one key/value head and visits every
     # query head of its group, so dK and dV are summed over the group in
     # registers and written once, with no atomics.
@@ -299,6 +359,8 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
     hi = tz.where(start_n < n_k, N_Q, 0)
 
     qk_scale = sm_scale * LOG2E
+    captures = _captures(score_mod_arg0, score_mod_arg1, score_mod_arg2, score_mod_arg3)
+    mask_captures = _captures(mask_mod_arg0, mask_mod_arg1, mask_mod_arg2, mask_mod_arg3)
     for g in range(0, group):
         h = h_kv * group + g
         q_base = _base(q_ptr, b, h, stride_qb, stride_qh)
@@ -316,12 +378,17 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
             # dots in the accumulator layout that the next dot takes its A
             # operand from registers in, and q and do are read from shared
             # memory both ways.
-            s_t = _scores_log2(tz.dot(k, q.T), b, h, offs_m[None, :], offs_n[:, None], N_Q, n_k, sm_scale,
-                               qk_scale, True, CAUSAL, SCORE_MOD, MASK_MOD)
+            qk_t = tz.dot(k, q.T)
+            s_t = _scores_log2(qk_t, b, h, offs_m[None, :], offs_n[:, None], N_Q, n_k, sm_scale,
+                               qk_scale, True, CAUSAL, SCORE_MOD, MASK_MOD, captures, mask_captures)
             p_t = tz.exp2(s_t - lse2[None, :])
             dv = tz.dot(p_t.to(do.dtype), do, dv)
             dp_t = tz.dot(v, do.T)
             ds_t = p_t * (dp_t - delta[None, :])
+            if SCORE_MOD is not None:
+                # The captures' gradients are the dQ kernel's to add.
+                ds_t = _score_mod_backward(ds_t, qk_t * sm_scale, b, h, offs_m[None, :], offs_n[:, None],
+                                           SCORE_MOD, captures, None)
             dk = tz.dot(ds_t.to(q.dtype), q, dk)
 
     # dS is the gradient of the scaled score; the scale comes back once here.
@@ -335,7 +402,8 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
 def _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo, hi,
               MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
-              HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr):
+              HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr, captures=(),
+              capture_grads=None, mask_captures=()):
     offs_d = tz.arange(0, HEAD_DIM_PADDED)
     for start_n in range(lo, hi, BLOCK_N):
         offs_n = start_n + tz.arange(0, BLOCK_N)
@@ -343,10 +411,14 @@ def _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stri
                        offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
         v = _load_rows(v_base + offs_n[:, None] * stride_vn + offs_d[None, :] * stride_vd,
                        offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
-        s = _scores_log2(tz.dot(q, k.T), b, h, offs_m[:, None], offs_n[None, :], N_Q, n_k, sm_scale,
-                         qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+        qk = tz.dot(q, k.T)
+        s = _scores_log2(qk, b, h, offs_m[:, None], offs_n[None, :], N_Q, n_k, sm_scale,
+                         qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD, captures, mask_captures)
         p = tz.exp2(s - lse2[:, None])
         ds = p * (tz.dot(do, v.T) - delta[:, None])
+        if SCORE_MOD is not None:
+            ds = _score_mod_backward(ds, qk * sm_scale, b, h, offs_m[:, None], offs_n[None, :], SCORE_MOD,
+                                     captures, capture_grads)
         dq = tz.dot(ds.to(k.dtype), k, dq)
     return dq
 
@@ -362,7 +434,10 @@ def flash_attention_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_p
                            HEAD_DIM: tz.constexpr, BLOCK_M: tz.constexpr, BLOCK_N: tz.constexpr,
                            CAUSAL: tz.constexpr = False, HEAD_DIM_PADDED: tz.constexpr = None,
                            HAS_SEQLENS_K: tz.constexpr = False,
-                           SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None):
+                           SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None,
+                           score_mod_arg0=None, score_mod_arg1=None, score_mod_arg2=None, score_mod_arg3=None,
+                           score_mod_grad0=None, score_mod_grad1=None, score_mod_grad2=None, score_mod_grad3=None,
+                           mask_mod_arg0=None, mask_mod_arg1=None, mask_mod_arg2=None, mask_mod_arg3=None):
     # A separate pass for dQ (rather than atomics from the dK/dV kernel)
     # keeps the result deterministic; it walks the same key range as the
     # forward.
@@ -386,13 +461,18 @@ def flash_attention_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_p
     v_base = _base(v_ptr, b, h_kv, stride_vb, stride_vh)
 
     qk_scale = sm_scale * LOG2E
+    captures = _captures(score_mod_arg0, score_mod_arg1, score_mod_arg2, score_mod_arg3)
+    capture_grads = (score_mod_grad0, score_mod_grad1, score_mod_grad2, score_mod_grad3)
+    mask_captures = _captures(mask_mod_arg0, mask_mod_arg1, mask_mod_arg2, mask_mod_arg3)
     dq = tz.zeros((BLOCK_M, D_PAD), dtype=tz.float32)
     full_hi, hi = _kv_bounds(start_m, N_Q, n_k, CAUSAL, MASK_MOD, BLOCK_M, BLOCK_N)
     dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                    b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, 0, full_hi,
-                   False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+                   False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, captures, capture_grads,
+                   mask_captures)
     dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                    b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, full_hi, hi,
-                   True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+                   True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, captures, capture_grads,
+                   mask_captures)
     _store_rows(_base(dq_ptr, b, h, stride_dqb, stride_dqh) + offs_m[:, None] * stride_dqm
                 + offs_d[None, :] * stride_dqd, dq * sm_scale, offs_m, N_Q, offs_d, HEAD_DIM, D_PAD)

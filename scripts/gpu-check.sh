@@ -117,6 +117,25 @@ if [ "$WHAT" = linear ] || [ "$WHAT" = linear-bench ] || [ "$WHAT" = all ]; then
   fi
 fi
 
+# --- issue 16: differentiated score_mod (score-mod-grad) -----------------------
+# Gradients through score_mods (soft-cap, per-head scale read from a captured
+# tensor, ALiBi, a relative-position bias table) on the GPU: torch CUDA
+# tensors through autograd and through the library ops with NaN-poisoned
+# outputs, larger shapes, fp16 and bf16, causal and not, against float64
+# torch autograd of softmax(score_mod(Q K^T scale)) V (and the numpy
+# reference of test_score_mod_gradients.py, which must agree with it); dq, dk,
+# dv and the captured tensors' gradients. Each run's normwise errors go to
+# score-mod-grad-errors.txt. Run alone with
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh score-mod-grad
+if [ "$WHAT" = score-mod-grad ]; then
+  rm -f "$OUT/score-mod-grad-errors.txt"
+  TZ_TEST_DEVICE=cuda TZ_SCORE_MOD_GRAD_REPORT="$OUT/score-mod-grad-errors.txt" \
+    $PY -m pytest test/python/test_score_mod_gradients.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-score-mod-grad.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-score-mod-grad.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 16 (score-mod-grad) ----------------------------------------------
+
 # --- issue 18: the installed C++ package's example on the GPU ----------------
 # examples/cpp built against the carried prefix with find_package(Terrazzo):
 # a DSL kernel JIT-compiled from a file and the library's flash attention on

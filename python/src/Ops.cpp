@@ -92,6 +92,37 @@ terrazzo::ops::FlashAttentionOptions flashOptions(bool causal, std::optional<dou
   return o;
 }
 
+// The tensors a score_mod reads, and the buffers their gradients go to,
+// converted once; FlashAttentionOptions points into this object.
+struct ScoreModArgs {
+  std::vector<TensorArg> args, maskArgs;
+  std::vector<std::optional<TensorArg>> grads;
+
+  ScoreModArgs(const py::object &argsObj, const py::object &gradsObj, const py::object &maskArgsObj) {
+    if (!argsObj.is_none())
+      for (auto a : argsObj)
+        args.push_back(tensorArg(a, "score_mod_args[" + std::to_string(args.size()) + "]"));
+    if (!maskArgsObj.is_none())
+      for (auto a : maskArgsObj)
+        maskArgs.push_back(tensorArg(a, "mask_mod_args[" + std::to_string(maskArgs.size()) + "]"));
+    if (!gradsObj.is_none())
+      for (auto g : gradsObj) {
+        if (g.is_none())
+          grads.emplace_back();
+        else
+          grads.emplace_back(tensorArg(g, "score_mod_arg_grads[" + std::to_string(grads.size()) + "]"));
+      }
+  }
+  void fill(terrazzo::ops::FlashAttentionOptions &o) const {
+    for (auto &a : args)
+      o.scoreModArgs.push_back(&a);
+    for (auto &g : grads)
+      o.scoreModArgGrads.push_back(g ? &*g : nullptr);
+    for (auto &a : maskArgs)
+      o.maskModArgs.push_back(&a);
+  }
+};
+
 void *streamOf(const TensorArg &t) {
   return t.device == TensorArg::Device::Cuda ? currentTorchStream(t.deviceIndex) : nullptr;
 }
@@ -176,7 +207,8 @@ void bindOps(py::module_ &m) {
   ops.def(
       "flash_attention_forward",
       [](py::object q, py::object k, py::object v, bool causal, std::optional<double> scale, py::object scoreMod,
-         py::object maskMod, py::object seqlensK, bool returnLse, py::object outBuf, py::object lseBuf) -> py::object {
+         py::object maskMod, py::object seqlensK, bool returnLse, py::object outBuf, py::object lseBuf,
+         py::object scoreModArgs, py::object maskModArgs) -> py::object {
         // py::object parameters so a wrong type gets our message naming the argument.
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         std::optional<TensorArg> seqlens;
@@ -192,6 +224,8 @@ void bindOps(py::module_ &m) {
         }
         auto options = flashOptions(causal, scale, scoreMod, maskMod, seqlens ? &*seqlens : nullptr);
         options.stream = streamOf(tq);
+        ScoreModArgs captures(scoreModArgs, py::none(), maskModArgs);
+        captures.fill(options);
         {
           py::gil_scoped_release release; // as for kernel launches (Module.cpp)
           terrazzo::ops::flashAttentionForward(tq, tk, tv, tout, tlse ? &*tlse : nullptr, options);
@@ -202,12 +236,14 @@ void bindOps(py::module_ &m) {
       },
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal") = false, py::arg("scale") = py::none(),
       py::arg("score_mod") = py::none(), py::arg("mask_mod") = py::none(), py::arg("seqlens_k") = py::none(),
-      py::arg("return_lse") = false, py::arg("out") = py::none(), py::arg("lse_out") = py::none());
+      py::arg("return_lse") = false, py::arg("out") = py::none(), py::arg("lse_out") = py::none(),
+      py::arg("score_mod_args") = py::none(), py::arg("mask_mod_args") = py::none());
   ops.def(
       "flash_attention_backward",
       [](py::object q, py::object k, py::object v, py::object out, py::object lse, py::object dout, bool causal,
          std::optional<double> scale, py::object scoreMod, py::object maskMod, py::object seqlensK, py::object dqBuf,
-         py::object dkBuf, py::object dvBuf) {
+         py::object dkBuf, py::object dvBuf, py::object scoreModArgs, py::object scoreModArgGrads,
+         py::object maskModArgs) {
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         TensorArg tout = tensorArg(out, "out"), tlse = tensorArg(lse, "lse"), tdout = tensorArg(dout, "dout");
         std::optional<TensorArg> seqlens;
@@ -216,6 +252,8 @@ void bindOps(py::module_ &m) {
         py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
         auto options = flashOptions(causal, scale, scoreMod, maskMod, seqlens ? &*seqlens : nullptr);
         options.stream = streamOf(tq);
+        ScoreModArgs captures(scoreModArgs, scoreModArgGrads, maskModArgs);
+        captures.fill(options);
         TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
         {
           py::gil_scoped_release release;
@@ -226,7 +264,8 @@ void bindOps(py::module_ &m) {
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("dout"),
       py::arg("causal") = false, py::arg("scale") = py::none(), py::arg("score_mod") = py::none(),
       py::arg("mask_mod") = py::none(), py::arg("seqlens_k") = py::none(), py::arg("dq") = py::none(),
-      py::arg("dk") = py::none(), py::arg("dv") = py::none());
+      py::arg("dk") = py::none(), py::arg("dv") = py::none(), py::arg("score_mod_args") = py::none(),
+      py::arg("score_mod_arg_grads") = py::none(), py::arg("mask_mod_args") = py::none());
 
   ops.def(
       "cosine_sim_attention_forward",

@@ -23,20 +23,46 @@ def _is_torch(x):
     return type(x).__module__.startswith("torch") and hasattr(x, "data_ptr")
 
 
-def _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k):
+def _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures=(), captures=()):
     import torch
     out = torch.empty_like(q)
     lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
-    _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, True, out=out, lse_out=lse)
+    _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, True, out=out, lse_out=lse,
+                                 score_mod_args=captures, mask_mod_args=mask_captures)
     return out, lse
 
 
-def _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k):
+def _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures=(), captures=(),
+              capture_grads=()):
     import torch
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k,
-                                  dq=dq, dk=dk, dv=dv)
+                                  dq=dq, dk=dk, dv=dv, score_mod_args=captures, score_mod_arg_grads=capture_grads,
+                                  mask_mod_args=mask_captures)
     return dq, dk, dv
+
+
+def _contiguous_captures(captures, what="score_mod_args"):
+    """The tensors a score_mod (mask_mod) reads, contiguous: the kernel adds
+    a capture's gradient at the offsets it read, so both share one layout."""
+    captures = tuple(captures or ())
+    if len(captures) > 4:
+        raise ValueError(f"{what}: at most 4 tensors, got {len(captures)}")
+    out = []
+    for i, c in enumerate(captures):
+        if _is_torch(c):
+            out.append(c.contiguous())
+        elif hasattr(c, "__array_interface__") or type(c).__module__ == "numpy":
+            import numpy as np
+            out.append(np.ascontiguousarray(c))
+        else:
+            raise TypeError(f"{what}[{i}]: expected a numpy array or torch tensor, got {type(c).__name__}")
+    return tuple(out)
+
+
+def _is_float_dtype(x):
+    dtype = str(x.dtype)
+    return any(f in dtype for f in ("float", "bfloat"))
 
 
 _autograd_function = None
@@ -44,50 +70,80 @@ _autograd_function = None
 
 def _flash_attention_function():
     """torch.autograd.Function over the library's forward and backward,
-    defined on first use so that importing terrazzo does not import torch."""
+    defined on first use so that importing terrazzo does not import torch.
+    The tensors a score_mod reads are inputs after the options, so autograd
+    asks for their gradients."""
     global _autograd_function
     if _autograd_function is None:
         import torch
 
         class FlashAttention(torch.autograd.Function):
             @staticmethod
-            def forward(ctx, q, k, v, causal, scale, score_mod, mask_mod, seqlens_k):
-                out, lse = _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k)
-                ctx.save_for_backward(q, k, v, out, lse)
-                ctx.options = (causal, scale, score_mod, mask_mod, seqlens_k)
+            def forward(ctx, q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures, *captures):
+                out, lse = _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures, captures)
+                ctx.save_for_backward(q, k, v, out, lse, *captures)
+                ctx.options = (causal, scale, score_mod, mask_mod, seqlens_k, mask_captures)
                 return out, lse
 
             @staticmethod
             def backward(ctx, dout, dlse):
-                q, k, v, out, lse = ctx.saved_tensors
-                dq, dk, dv = _backward(q, k, v, out, lse, dout.contiguous(), *ctx.options)
-                return dq, dk, dv, None, None, None, None, None
+                q, k, v, out, lse, *captures = ctx.saved_tensors
+                # float32 buffers the backward adds the captures' gradients into
+                grads = [torch.zeros(c.shape, dtype=torch.float32, device=c.device)
+                         if ctx.needs_input_grad[9 + i] and c.is_floating_point() else None
+                         for i, c in enumerate(captures)]
+                dq, dk, dv = _backward(q, k, v, out, lse, dout.contiguous(), *ctx.options, tuple(captures), grads)
+                capture_grads = [g.to(c.dtype) if g is not None else None for g, c in zip(grads, captures)]
+                return (dq, dk, dv, None, None, None, None, None, None, *capture_grads)
 
         _autograd_function = FlashAttention
     return _autograd_function
 
 
 def flash_attention(q, k, v, *, causal=False, scale=None, score_mod=None, mask_mod=None, seqlens_k=None,
-                    return_lse=False):
-    """Softmax attention. ``score_mod(score, b, h, q_idx, kv_idx)`` and
-    ``mask_mod(b, h, q_idx, kv_idx)`` are optional ``@tz.jit`` functions;
+                    return_lse=False, score_mod_args=(), mask_mod_args=()):
+    """Softmax attention. ``score_mod(score, b, h, q_idx, kv_idx, *score_mod_args)`` and
+    ``mask_mod(b, h, q_idx, kv_idx, *mask_mod_args)`` are optional ``@tz.jit`` functions;
+    ``score_mod_args`` up to 4 tensors the score_mod reads (with torch tensors
+    that require grad, autograd returns their gradients), ``mask_mod_args``
+    likewise for the mask_mod (no gradients);
     ``seqlens_k`` an int32 array / tensor of valid key lengths per batch.
     Returns the output (like q), and with ``return_lse`` also the float32
     (B, H, N_Q) natural-log softmax denominators that the backward needs.
     With torch tensors that require grad, the result is differentiable."""
+    captures = _contiguous_captures(score_mod_args)
+    mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
     if _is_torch(q):
-        out, lse = _flash_attention_function().apply(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k)
+        out, lse = _flash_attention_function().apply(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k,
+                                                     mask_captures, *captures)
         return (out, lse) if return_lse else out
-    return _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, return_lse)
+    return _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, return_lse,
+                                        score_mod_args=captures, mask_mod_args=mask_captures)
 
 
 def flash_attention_backward(q, k, v, out, lse, dout, *, causal=False, scale=None, score_mod=None, mask_mod=None,
-                             seqlens_k=None):
+                             seqlens_k=None, score_mod_args=(), mask_mod_args=()):
     """Gradients (dq, dk, dv) of flash_attention, recomputed from ``out`` and
-    ``lse``; pass the same options as to the forward."""
+    ``lse``; pass the same options as to the forward. With ``score_mod_args``
+    it returns (dq, dk, dv, arg_grads): per capture, its gradient as a
+    float32 array shaped like it (None for a capture of integers)."""
+    captures = _contiguous_captures(score_mod_args)
+    mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
     if _is_torch(q):
-        return _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k)
-    return _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k)
+        import torch
+        grads = [torch.zeros(c.shape, dtype=torch.float32, device=c.device) if c.is_floating_point() else None
+                 for c in captures]
+        dq, dk, dv = _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures,
+                               captures, grads)
+    else:
+        import numpy as np
+        grads = [np.zeros(c.shape, dtype=np.float32) if _is_float_dtype(c) else None for c in captures]
+        dq, dk, dv = _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod,
+                                                   seqlens_k, score_mod_args=captures, score_mod_arg_grads=grads,
+                                                   mask_mod_args=mask_captures)
+    if captures:
+        return dq, dk, dv, tuple(grads)
+    return dq, dk, dv
 
 
 # --- cosine-similarity attention ------------------------------------------------------
