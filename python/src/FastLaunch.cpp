@@ -1,0 +1,655 @@
+#include "FastLaunch.h"
+#include "HostValues.h"
+#include "KernelCalls.h"
+#include "LaunchKey.h"
+#include "TensorReader.h"
+
+#include "terrazzo/Terrazzo.h"
+
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace py = pybind11;
+
+namespace terrazzo::python {
+
+namespace {
+
+PyObject *interned(const char *name) { return PyUnicode_InternFromString(name); }
+
+// --- what a planned launch depends on ------------------------------------------
+
+// True when reusing a launch while `o` stays the same object is as good as
+// the full path's comparison of values: immutable values, modules, and the
+// terrazzo objects (dtypes, jit functions) whose meaning never changes.
+bool identitySafe(PyObject *o, int depth = 0) {
+  if (o == Py_None || PyLong_CheckExact(o) || PyBool_Check(o) || PyFloat_CheckExact(o) || PyUnicode_CheckExact(o) ||
+      PyModule_Check(o))
+    return true;
+  static PyObject *kindName = interned("__terrazzo_kind__"), *valueName = interned("value");
+  PyObject *kind = PyObject_GetAttr(o, kindName);
+  if (!kind) {
+    PyErr_Clear();
+    return false;
+  }
+  bool safe = false;
+  if (PyUnicode_Check(kind)) {
+    const char *k = PyUnicode_AsUTF8(kind);
+    if (k && (!std::strcmp(k, "dtype") || !std::strcmp(k, "jit") || !std::strcmp(k, "module"))) {
+      safe = true;
+    } else if (k && !std::strcmp(k, "constexpr") && depth == 0) {
+      // tz.constexpr(128) at module level: its value is set once.
+      PyObject *value = PyObject_GetAttr(o, valueName);
+      safe = value && identitySafe(value, 1);
+      Py_XDECREF(value);
+    }
+  }
+  Py_DECREF(kind);
+  PyErr_Clear();
+  return safe;
+}
+
+// One module-level name a planned launch read: `container[key]` (a globals
+// dict) or the contents of the closure cell `container` (key null) must
+// still be `expected`.
+struct Probe {
+  py::object container, key, expected;
+  bool holds() const {
+    if (key.is_none())
+      return PyCell_GET(container.ptr()) == expected.ptr();
+    PyObject *now = PyDict_GetItemWithError(container.ptr(), key.ptr());
+    if (!now)
+      PyErr_Clear();
+    return now == expected.ptr();
+  }
+};
+
+// Probes for every dependency of a plan; false when one cannot be watched.
+bool buildProbes(const std::vector<std::pair<std::shared_ptr<const Resolver>, std::string>> &deps,
+                 std::vector<Probe> &probes) {
+  for (const auto &[resolver, name] : deps) {
+    Probe p;
+    switch (locateGlobal(*resolver, name, p.container, p.key)) {
+    case GlobalPlace::Constant:
+      continue;
+    case GlobalPlace::Unknown:
+      return false;
+    case GlobalPlace::Found:
+      break;
+    }
+    PyObject *now = nullptr;
+    if (p.key.is_none() && PyCell_Check(p.container.ptr()))
+      now = PyCell_GET(p.container.ptr());
+    else if (!p.key.is_none() && PyDict_Check(p.container.ptr()))
+      now = PyDict_GetItemWithError(p.container.ptr(), p.key.ptr());
+    if (!now) {
+      PyErr_Clear();
+      return false;
+    }
+    if (!identitySafe(now))
+      return false;
+    p.expected = py::reinterpret_borrow<py::object>(now);
+    probes.push_back(std::move(p));
+  }
+  return true;
+}
+
+// What the full path hands back after a GPU launch: the plan for the next
+// calls and the probes of its dependencies (also _watch's result in tests).
+struct PlanHandle {
+  std::shared_ptr<const GpuLaunchPlan> plan;
+  std::vector<Probe> probes;
+  bool valid() const {
+    for (const Probe &p : probes)
+      if (!p.holds())
+        return false;
+    return true;
+  }
+};
+
+// --- the cache -----------------------------------------------------------------
+
+struct Entry {
+  std::vector<uint64_t> key;
+  uint64_t hash = 0;
+  std::shared_ptr<PlanHandle> handle;
+  std::vector<py::object> held; // the objects whose addresses are in `key`
+};
+
+constexpr size_t kMaxEntries = 32;
+
+struct LauncherState {
+  py::object kernelObject; // the _terrazzo.Kernel
+  Kernel *kernel = nullptr;
+  py::object gridResolver; // terrazzo.jit.resolve_grid
+  py::object paramNameList;
+  ParamTable params;
+  std::vector<std::shared_ptr<Entry>> entries; // most recently added last
+  size_t hits = 0, misses = 0;
+
+  ~LauncherState() {
+    for (PyObject *n : params.names)
+      Py_DECREF(n);
+  }
+  std::shared_ptr<Entry> find(const LaunchCall &call) const {
+    for (size_t i = entries.size(); i-- > 0;)
+      if (entries[i]->hash == call.hash && entries[i]->key == call.key)
+        return entries[i];
+    return nullptr;
+  }
+};
+
+struct LauncherObject {
+  PyObject_HEAD
+  LauncherState *state;
+};
+
+struct BoundLaunchObject {
+  PyObject_HEAD
+  vectorcallfunc vectorcall;
+  PyObject *launcher; // strong
+  PyObject *grid;     // strong
+};
+
+PyObject *gRunAndPlan = nullptr; // _terrazzo._run_and_plan
+
+// --- the launch ------------------------------------------------------------------
+
+// torch's current stream on `device`, through torch._C._cuda_getCurrentRawStream
+// (a plain C function of torch). False when torch does not have it.
+bool torchStream(int device, void *&stream) {
+  static PyObject *getStream = nullptr;
+  if (!getStream) {
+    PyObject *modules = PySys_GetObject("modules");
+    PyObject *torch = modules ? PyDict_GetItemString(modules, "torch") : nullptr;
+    PyObject *c = torch ? PyObject_GetAttrString(torch, "_C") : nullptr;
+    getStream = c ? PyObject_GetAttrString(c, "_cuda_getCurrentRawStream") : nullptr; // kept for the process
+    Py_XDECREF(c);
+    if (!getStream) {
+      PyErr_Clear();
+      return false;
+    }
+  }
+  PyObject *index = PyLong_FromLong(device);
+  PyObject *r = index ? PyObject_CallOneArg(getStream, index) : nullptr;
+  Py_XDECREF(index);
+  if (!r || !PyLong_Check(r)) {
+    Py_XDECREF(r);
+    PyErr_Clear();
+    return false;
+  }
+  stream = PyLong_AsVoidPtr(r);
+  Py_DECREF(r);
+  if (PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  return true;
+}
+
+// The `stream=` option: an int (a CUstream) or an object with .cuda_stream.
+bool explicitStream(PyObject *s, void *&stream) {
+  static PyObject *cudaStream = interned("cuda_stream");
+  PyObject *value = PyLong_Check(s) ? (Py_INCREF(s), s) : PyObject_GetAttr(s, cudaStream);
+  if (!value || !PyLong_Check(value)) {
+    Py_XDECREF(value);
+    PyErr_Clear();
+    return false;
+  }
+  stream = PyLong_AsVoidPtr(value);
+  Py_DECREF(value);
+  if (PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  return true;
+}
+
+// A grid tuple the GPU accepts; false: the full path reports what is wrong.
+bool gridDims(PyObject *grid, std::array<unsigned, 3> &g) {
+  Py_ssize_t n = PyTuple_GET_SIZE(grid);
+  if (n < 1 || n > 3)
+    return false;
+  static const long long maxDim[3] = {(1ll << 31) - 1, 65535, 65535};
+  g = {1, 1, 1};
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject *d = PyTuple_GET_ITEM(grid, i);
+    if (!PyLong_CheckExact(d))
+      return false;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(d, &overflow);
+    if (overflow || v < 0 || v > maxDim[i]) {
+      PyErr_Clear();
+      return false;
+    }
+    g[i] = static_cast<unsigned>(v);
+  }
+  return true;
+}
+
+bool interpretRequested() {
+  const char *env = std::getenv("TZ_INTERPRET");
+  return env && *env && std::strcmp(env, "0") != 0;
+}
+
+// Launches `call` with `entry`'s plan. 1: launched; 0: not applicable (take
+// the full path); -1: the driver failed (Python error set).
+int launchCached(const Entry &entry, const LaunchCall &call, const std::array<unsigned, 3> &grid,
+                  const ParamTable &params) {
+  const GpuLaunchPlan &plan = *entry.handle->plan;
+  if (interpretRequested() || !entry.handle->valid())
+    return 0;
+  if (call.tensorDevice >= 0 && call.tensorDevice != plan.device)
+    return 0;
+  try {
+    if (currentGpuContext() != plan.context)
+      return 0; // another device is current: the full path loads the kernel there
+  } catch (...) {
+    return 0;
+  }
+  void *stream = nullptr;
+  if (call.stream) {
+    if (!explicitStream(call.stream, stream))
+      return 0;
+  } else if (call.tensorDevice >= 0 && !torchStream(call.tensorDevice, stream)) {
+    return 0;
+  }
+  uint64_t slots[kMaxFastParams];
+  void *arguments[kMaxFastParams];
+  size_t n = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    using Slot = GpuLaunchPlan::Slot;
+    Slot slot = plan.params[i];
+    if (slot == Slot::Folded)
+      continue;
+    KeyTag tag = call.tags[i];
+    uint64_t raw = call.raw[i], value = 0;
+    switch (slot) {
+    case Slot::Pointer:
+      if (tag != kTensor)
+        return 0;
+      value = raw;
+      break;
+    case Slot::I1:
+      if (tag != kBool)
+        return 0;
+      value = raw;
+      break;
+    case Slot::I32:
+    case Slot::I64:
+      if (tag != kInt)
+        return 0;
+      value = raw; // little-endian: an i32 reads the low half
+      break;
+    case Slot::F32: {
+      if (tag != kFloat)
+        return 0;
+      double d;
+      std::memcpy(&d, &raw, 8);
+      float f = static_cast<float>(d);
+      std::memcpy(&value, &f, 4);
+      break;
+    }
+    case Slot::F64:
+      if (tag != kFloat)
+        return 0;
+      value = raw;
+      break;
+    case Slot::Folded:
+      break;
+    }
+    slots[n] = value;
+    arguments[n] = &slots[n];
+    ++n;
+  }
+  if (n != plan.numArguments)
+    return 0;
+  // The GIL stays held: a launch only queues work (as torch's own ops do
+  // while holding it), and releasing and retaking it would double the cost.
+  try {
+    terrazzo::launchPlanned(plan, grid, arguments, stream);
+  } catch (const std::exception &e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    return -1;
+  }
+  return 1;
+}
+
+// Records the plan the full path made for `call`.
+void remember(LauncherState &st, const LaunchCall &call, PyObject *handleObject) {
+  std::shared_ptr<PlanHandle> handle;
+  try {
+    handle = py::cast<std::shared_ptr<PlanHandle>>(py::handle(handleObject));
+  } catch (const py::cast_error &) {
+    return;
+  }
+  if (!handle->plan || handle->plan->params.size() != st.params.size())
+    return;
+  if (call.tensorDevice >= 0 && call.tensorDevice != handle->plan->device)
+    return;
+  auto entry = std::make_shared<Entry>();
+  for (size_t i = 0; i < st.params.size(); ++i) {
+    if (!call.bound[i])
+      continue;
+    if (call.tags[i] == kObject) {
+      // Keyed by address: only objects whose identity implies their meaning.
+      if (!identitySafe(call.bound[i]))
+        return;
+      entry->held.push_back(py::reinterpret_borrow<py::object>(call.bound[i]));
+    } else if (call.tags[i] == kTensor) {
+      entry->held.push_back(
+          py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject *>(uintptr_t(call.key[2 * i + 1]))));
+    }
+  }
+  entry->key = call.key;
+  entry->hash = call.hash;
+  entry->handle = std::move(handle);
+  if (st.entries.size() >= kMaxEntries)
+    st.entries.erase(st.entries.begin());
+  st.entries.push_back(std::move(entry));
+}
+
+// The meta-parameters a callable grid receives: parameter names to the
+// positional arguments, then the keywords (as terrazzo.jit.resolve_grid).
+PyObject *metaDict(const LauncherState &st, PyObject *const *args, size_t nargs, PyObject *kwnames) {
+  PyObject *meta = PyDict_New();
+  if (!meta)
+    return nullptr;
+  for (size_t i = 0; i < nargs && i < st.params.size(); ++i)
+    if (PyDict_SetItem(meta, st.params.names[i], args[i]) < 0)
+      return Py_DECREF(meta), nullptr;
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t k = 0; k < nkw; ++k)
+    if (PyDict_SetItem(meta, PyTuple_GET_ITEM(kwnames, k), args[nargs + k]) < 0)
+      return Py_DECREF(meta), nullptr;
+  return meta;
+}
+
+PyObject *fastCall(LauncherObject *self, PyObject *grid, PyObject *const *args, size_t nargs, PyObject *kwnames) {
+  LauncherState *st = self->state;
+  if (!st || !st->kernel) {
+    PyErr_SetString(PyExc_TypeError, "this launcher has no kernel (JITFunction.__init__ did not run)");
+    return nullptr;
+  }
+  LaunchCall call;
+  bool keyed = analyzeCall(st->params, args, nargs, kwnames, call);
+  py::object resolved; // the grid as a tuple, once known
+  if (PyTuple_CheckExact(grid)) {
+    resolved = py::reinterpret_borrow<py::object>(grid);
+  } else if (keyed && PyCallable_Check(grid)) {
+    PyObject *meta = metaDict(*st, args, nargs, kwnames);
+    PyObject *r = meta ? PyObject_CallOneArg(grid, meta) : nullptr;
+    Py_XDECREF(meta);
+    if (!r)
+      return nullptr; // the grid function's own error
+    resolved = PyTuple_Check(r) ? py::reinterpret_steal<py::object>(r) : py::make_tuple(py::reinterpret_steal<py::object>(r));
+  }
+  std::array<unsigned, 3> g;
+  if (keyed && resolved && PyTuple_CheckExact(resolved.ptr()) && gridDims(resolved.ptr(), g))
+    if (std::shared_ptr<Entry> entry = st->find(call)) {
+      int r = launchCached(*entry, call, g, st->params);
+      if (r < 0)
+        return nullptr;
+      if (r > 0) {
+        ++st->hits;
+        Py_RETURN_NONE;
+      }
+    }
+  ++st->misses;
+  // The full path, with the arguments as a tuple and a dict.
+  try {
+    py::tuple argsTuple(nargs);
+    for (size_t i = 0; i < nargs; ++i)
+      argsTuple[i] = py::reinterpret_borrow<py::object>(args[i]);
+    py::dict kwargs;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t k = 0; k < nkw; ++k)
+      kwargs[py::handle(PyTuple_GET_ITEM(kwnames, k))] = py::handle(args[nargs + k]);
+    if (!resolved)
+      resolved = st->gridResolver(py::handle(grid), st->paramNameList, argsTuple, kwargs);
+    py::object handle = py::reinterpret_borrow<py::object>(gRunAndPlan)(st->kernelObject, resolved, argsTuple, kwargs,
+                                                                        keyed);
+    if (keyed && !handle.is_none())
+      remember(*st, call, handle.ptr());
+  } catch (py::error_already_set &e) {
+    e.restore();
+    return nullptr;
+  } catch (const std::exception &e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+// --- the Python types ------------------------------------------------------------
+
+PyTypeObject gLauncherType = {PyVarObject_HEAD_INIT(nullptr, 0)};
+PyTypeObject gBoundLaunchType = {PyVarObject_HEAD_INIT(nullptr, 0)};
+
+PyObject *boundLaunchVectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+  auto *b = reinterpret_cast<BoundLaunchObject *>(callable);
+  return fastCall(reinterpret_cast<LauncherObject *>(b->launcher), b->grid, args, PyVectorcall_NARGS(nargsf), kwnames);
+}
+
+void boundLaunchDealloc(PyObject *o) {
+  auto *b = reinterpret_cast<BoundLaunchObject *>(o);
+  Py_XDECREF(b->launcher);
+  Py_XDECREF(b->grid);
+  PyObject_Free(o);
+}
+
+// kernel[grid]
+PyObject *launcherSubscript(PyObject *self, PyObject *grid) {
+  auto *b = PyObject_New(BoundLaunchObject, &gBoundLaunchType);
+  if (!b)
+    return nullptr;
+  b->vectorcall = boundLaunchVectorcall;
+  Py_INCREF(self);
+  b->launcher = self;
+  Py_INCREF(grid);
+  b->grid = grid;
+  return reinterpret_cast<PyObject *>(b);
+}
+
+PyObject *launcherNew(PyTypeObject *type, PyObject *, PyObject *) {
+  PyObject *self = type->tp_alloc(type, 0);
+  if (!self)
+    return nullptr;
+  reinterpret_cast<LauncherObject *>(self)->state = new LauncherState();
+  return self;
+}
+
+int launcherTraverse(PyObject *self, visitproc visit, void *arg) {
+  LauncherState *st = reinterpret_cast<LauncherObject *>(self)->state;
+  if (!st)
+    return 0;
+  Py_VISIT(st->kernelObject.ptr());
+  Py_VISIT(st->gridResolver.ptr());
+  Py_VISIT(st->paramNameList.ptr());
+  for (const auto &e : st->entries) {
+    for (const py::object &h : e->held)
+      Py_VISIT(h.ptr());
+    for (const Probe &p : e->handle->probes) {
+      Py_VISIT(p.container.ptr());
+      Py_VISIT(p.expected.ptr());
+    }
+  }
+  return 0;
+}
+
+int launcherClear(PyObject *self) {
+  LauncherState *st = reinterpret_cast<LauncherObject *>(self)->state;
+  if (!st)
+    return 0;
+  st->entries.clear();
+  st->kernel = nullptr;
+  st->kernelObject = py::object();
+  st->gridResolver = py::object();
+  st->paramNameList = py::object();
+  return 0;
+}
+
+void launcherDealloc(PyObject *self) {
+  PyObject_GC_UnTrack(self);
+  launcherClear(self);
+  delete reinterpret_cast<LauncherObject *>(self)->state;
+  reinterpret_cast<LauncherObject *>(self)->state = nullptr;
+  Py_TYPE(self)->tp_free(self);
+}
+
+// _bind_kernel(kernel, resolve_grid): called once by JITFunction.__init__.
+PyObject *launcherBindKernel(PyObject *self, PyObject *args) {
+  PyObject *kernelObject, *resolver;
+  if (!PyArg_ParseTuple(args, "OO", &kernelObject, &resolver))
+    return nullptr;
+  LauncherState *st = reinterpret_cast<LauncherObject *>(self)->state;
+  try {
+    Kernel *k = py::cast<Kernel *>(py::handle(kernelObject));
+    launcherClear(self);
+    for (PyObject *n : st->params.names)
+      Py_DECREF(n);
+    st->params = ParamTable();
+    py::list names;
+    for (const std::string &name : k->paramNames()) {
+      PyObject *s = PyUnicode_InternFromString(name.c_str());
+      if (!s)
+        throw py::error_already_set();
+      st->params.names.push_back(s);
+      names.append(py::handle(s));
+    }
+    st->params.constexprs = k->constexprParams();
+    st->kernel = k;
+    st->kernelObject = py::reinterpret_borrow<py::object>(kernelObject);
+    st->gridResolver = py::reinterpret_borrow<py::object>(resolver);
+    st->paramNameList = names;
+  } catch (py::error_already_set &e) {
+    e.restore();
+    return nullptr;
+  } catch (const std::exception &e) {
+    PyErr_SetString(PyExc_TypeError, e.what());
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+// _launch_key(args, kwargs): the key of a call, or None when the cached path
+// would not take it (tests).
+PyObject *launcherLaunchKey(PyObject *self, PyObject *args) {
+  PyObject *callArgs, *callKwargs;
+  if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &callArgs, &PyDict_Type, &callKwargs))
+    return nullptr;
+  LauncherState *st = reinterpret_cast<LauncherObject *>(self)->state;
+  std::vector<PyObject *> flat;
+  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(callArgs); ++i)
+    flat.push_back(PyTuple_GET_ITEM(callArgs, i));
+  PyObject *kwnames = PyTuple_New(PyDict_GET_SIZE(callKwargs));
+  if (!kwnames)
+    return nullptr;
+  Py_ssize_t pos = 0, k = 0;
+  PyObject *key, *value;
+  while (PyDict_Next(callKwargs, &pos, &key, &value)) {
+    Py_INCREF(key);
+    PyTuple_SET_ITEM(kwnames, k++, key);
+    flat.push_back(value);
+  }
+  LaunchCall call;
+  bool keyed = analyzeCall(st->params, flat.data(), PyTuple_GET_SIZE(callArgs), kwnames, call);
+  Py_DECREF(kwnames);
+  if (!keyed)
+    Py_RETURN_NONE;
+  return keyTuple(call);
+}
+
+PyObject *launcherStats(PyObject *self, PyObject *) {
+  LauncherState *st = reinterpret_cast<LauncherObject *>(self)->state;
+  return Py_BuildValue("{s:n,s:n,s:n}", "hits", Py_ssize_t(st->hits), "misses", Py_ssize_t(st->misses), "entries",
+                       Py_ssize_t(st->entries.size()));
+}
+
+PyMethodDef gLauncherMethods[] = {
+    {"_bind_kernel", launcherBindKernel, METH_VARARGS, "Binds the _terrazzo.Kernel and the grid resolver."},
+    {"_launch_key", launcherLaunchKey, METH_VARARGS, "The cached-launch key of (args, kwargs), or None."},
+    {"_fast_stats", launcherStats, METH_NOARGS, "Hits, misses and entries of the cached launch path."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyMappingMethods gLauncherMapping = {nullptr, launcherSubscript, nullptr};
+
+void readyTypes() {
+  PyTypeObject &b = gBoundLaunchType;
+  b.tp_name = "terrazzo._terrazzo.BoundLaunch";
+  b.tp_doc = "kernel[grid]: call it with the kernel's arguments to launch.";
+  b.tp_basicsize = sizeof(BoundLaunchObject);
+  b.tp_dealloc = boundLaunchDealloc;
+  b.tp_vectorcall_offset = offsetof(BoundLaunchObject, vectorcall);
+  b.tp_call = PyVectorcall_Call;
+  b.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL;
+  if (PyType_Ready(&b) < 0)
+    throw py::error_already_set();
+
+  PyTypeObject &l = gLauncherType;
+  l.tp_name = "terrazzo._terrazzo.Launcher";
+  l.tp_doc = "Base class of terrazzo.JITFunction: kernel[grid](*args) through the cached launch path.";
+  l.tp_basicsize = sizeof(LauncherObject);
+  l.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
+  l.tp_new = launcherNew;
+  l.tp_dealloc = launcherDealloc;
+  l.tp_traverse = launcherTraverse;
+  l.tp_clear = launcherClear;
+  l.tp_as_mapping = &gLauncherMapping;
+  l.tp_methods = gLauncherMethods;
+  if (PyType_Ready(&l) < 0)
+    throw py::error_already_set();
+}
+
+} // namespace
+
+void bindFastLaunch(py::module_ &m) {
+  readyTypes();
+  Py_INCREF(&gLauncherType);
+  m.add_object("Launcher", reinterpret_cast<PyObject *>(&gLauncherType));
+  Py_INCREF(&gBoundLaunchType);
+  m.add_object("BoundLaunch", reinterpret_cast<PyObject *>(&gBoundLaunchType));
+
+  py::class_<PlanHandle, std::shared_ptr<PlanHandle>>(m, "_LaunchPlan")
+      .def("valid", &PlanHandle::valid, "True while every global the code read holds the same object")
+      .def_property_readonly("num_probes", [](const PlanHandle &h) { return h.probes.size(); });
+
+  // The full path of a call; with want_plan, after a GPU launch, also the
+  // plan for the next calls (None when its dependencies cannot be watched).
+  m.def("_run_and_plan", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs, bool wantPlan) -> py::object {
+    CallRecord record;
+    runKernelCall(k, grid, args, kwargs, wantPlan ? &record : nullptr);
+    if (!wantPlan || !record.onGpu)
+      return py::none();
+    auto handle = std::make_shared<PlanHandle>();
+    // With the GIL held: no other thread rebinds a global between the
+    // specialization the plan uses and the probes taken of its globals.
+    handle->plan = k.planLaunch(record.positional, record.keywords, record.gpu);
+    if (!buildProbes(handle->plan->dependencies, handle->probes))
+      return py::none();
+    return py::cast(handle);
+  });
+  gRunAndPlan = m.attr("_run_and_plan").ptr(); // the module keeps it alive
+
+  // What a cached launch of these arguments would watch (tests; no GPU).
+  m.def("_watch", [](Kernel &k, py::tuple args, py::dict kwargs) -> py::object {
+    std::vector<py::object> keepAlive;
+    auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
+    takeLaunchOptions(kw, kwargs, k);
+    auto handle = std::make_shared<PlanHandle>();
+    if (!buildProbes(k.dependencies(pos, kw), handle->probes))
+      return py::none();
+    return py::cast(handle);
+  });
+
+  // Tests without torch: objects of exactly `type` are read as CUDA tensors
+  // through their attributes (data_ptr(), dtype, is_cuda, get_device()).
+  m.def("_read_as_tensor", [](py::type type) {
+    TensorReader::get().addGenericType(reinterpret_cast<PyTypeObject *>(type.ptr()));
+  });
+}
+
+} // namespace terrazzo::python

@@ -1,0 +1,72 @@
+// The key of a cached launch: what a call's arguments say about the
+// specialization and launch it needs, computed straight from the Python
+// objects of a vectorcall (no conversion, no dict).
+//
+// Two calls with equal keys bind the same parameters to values the full path
+// would specialize identically: per parameter, ints by their Triton
+// properties (== 1, fits in 32 bits, divisible by 16) or, for constexpr
+// parameters, by value; floats and bools by kind or value likewise; CUDA
+// tensors by dtype object, device and 16-byte alignment; None; any other
+// object by identity (the cache holds a reference, so an address is never
+// reused while it is a key). Launch options are part of the key.
+#pragma once
+
+#include <Python.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace terrazzo::python {
+
+// What the cached launch path knows of a kernel's parameters.
+struct ParamTable {
+  std::vector<PyObject *> names; // interned str, one per parameter (owned)
+  std::vector<bool> constexprs;
+  size_t size() const { return names.size(); }
+};
+
+// Tags of the per-parameter key words.
+enum KeyTag : uint64_t {
+  kAbsent = 0, // not given: the default
+  kInt = 1,    // run-time int; bits 8..10: == 1, fits in i32, divisible by 16
+  kConstInt = 2,
+  kBool = 3,
+  kConstBool = 4,
+  kFloat = 5,
+  kConstFloat = 6,
+  kNone = 7,
+  kTensor = 8, // bit 8: 16-byte aligned; bits 16..: device ordinal
+  kObject = 9, // by identity
+};
+
+constexpr size_t kMaxFastParams = 64;
+
+// One call, analysed.
+struct LaunchCall {
+  // Key words: two per parameter (tag word, value word), then the options.
+  std::vector<uint64_t> key;
+  uint64_t hash = 0;
+  // Per parameter: the argument (borrowed from the call) and its raw value
+  // (int, bool, double bits or device pointer).
+  std::array<PyObject *, kMaxFastParams> bound{};
+  std::array<uint64_t, kMaxFastParams> raw{};
+  std::array<KeyTag, kMaxFastParams> tags{};
+  int tensorDevice = -1; // the device of the CUDA tensors (all on one), -1: none given
+  // Launch options given as keywords.
+  int numWarps = 4, numStages = 2, minBlocksPerSM = 0;
+  PyObject *stream = nullptr; // borrowed; null: not given
+};
+
+// Analyses a vectorcall (args[0..nargs) positional, then the values of
+// kwnames). False when the call is not one the cached path handles (an
+// unknown keyword, a value it cannot key, a CPU tensor, too many
+// parameters...): the caller takes the full path, which reports any error.
+// Never leaves a Python error set.
+bool analyzeCall(const ParamTable &params, PyObject *const *args, size_t nargs, PyObject *kwnames, LaunchCall &call);
+
+// The key as a tuple of ints (tests); null with an error set on failure.
+PyObject *keyTuple(const LaunchCall &call);
+
+} // namespace terrazzo::python
