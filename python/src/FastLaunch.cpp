@@ -117,6 +117,7 @@ struct Entry {
   uint64_t hash = 0;
   std::shared_ptr<PlanHandle> handle;
   std::vector<py::object> held; // the objects whose addresses are in `key`
+  py::object configKwargs;      // autotuned: the chosen config's constexprs (a dict), for a callable grid
 };
 
 constexpr size_t kMaxEntries = 32;
@@ -127,6 +128,11 @@ struct LauncherState {
   py::object gridResolver; // terrazzo.jit.resolve_grid
   py::object paramNameList;
   ParamTable params;
+  // An autotuned kernel (terrazzo.Autotuner): the parameters whose values
+  // choose the config (its `key`). Their values join the launch key, and a
+  // miss goes through the tuner's launch_with.
+  bool tuned = false;
+  std::vector<size_t> tuneKey;
   std::vector<std::shared_ptr<Entry>> entries; // most recently added last
   size_t hits = 0, misses = 0;
 
@@ -230,11 +236,6 @@ bool gridDims(PyObject *grid, std::array<unsigned, 3> &g) {
   return true;
 }
 
-bool interpretRequested() {
-  const char *env = std::getenv("TZ_INTERPRET");
-  return env && *env && std::strcmp(env, "0") != 0;
-}
-
 // Launches `call` with `entry`'s plan. 1: launched; 0: not applicable (take
 // the full path); -1: the driver failed (Python error set).
 int launchCached(const Entry &entry, const LaunchCall &call, const std::array<unsigned, 3> &grid,
@@ -319,7 +320,7 @@ int launchCached(const Entry &entry, const LaunchCall &call, const std::array<un
 }
 
 // Records the plan the full path made for `call`.
-void remember(LauncherState &st, const LaunchCall &call, PyObject *handleObject) {
+void remember(LauncherState &st, const LaunchCall &call, PyObject *handleObject, py::object configKwargs = {}) {
   std::shared_ptr<PlanHandle> handle;
   try {
     handle = py::cast<std::shared_ptr<PlanHandle>>(py::handle(handleObject));
@@ -347,6 +348,7 @@ void remember(LauncherState &st, const LaunchCall &call, PyObject *handleObject)
   entry->key = call.key;
   entry->hash = call.hash;
   entry->handle = std::move(handle);
+  entry->configKwargs = std::move(configKwargs);
   if (st.entries.size() >= kMaxEntries)
     st.entries.erase(st.entries.begin());
   st.entries.push_back(std::move(entry));
@@ -354,7 +356,8 @@ void remember(LauncherState &st, const LaunchCall &call, PyObject *handleObject)
 
 // The meta-parameters a callable grid receives: parameter names to the
 // positional arguments, then the keywords (as terrazzo.jit.resolve_grid).
-PyObject *metaDict(const LauncherState &st, PyObject *const *args, size_t nargs, PyObject *kwnames) {
+PyObject *metaDict(const LauncherState &st, PyObject *const *args, size_t nargs, PyObject *kwnames,
+                   PyObject *configKwargs) {
   PyObject *meta = PyDict_New();
   if (!meta)
     return nullptr;
@@ -365,22 +368,78 @@ PyObject *metaDict(const LauncherState &st, PyObject *const *args, size_t nargs,
   for (Py_ssize_t k = 0; k < nkw; ++k)
     if (PyDict_SetItem(meta, PyTuple_GET_ITEM(kwnames, k), args[nargs + k]) < 0)
       return Py_DECREF(meta), nullptr;
+  if (configKwargs && PyDict_Update(meta, configKwargs) < 0)
+    return Py_DECREF(meta), nullptr;
   return meta;
+}
+
+// An autotuned launch: the values of the tuning key's parameters join the
+// key (ints by value; tensors are keyed by dtype already).
+void addTuneKey(const LauncherState &st, LaunchCall &call) {
+  for (size_t i : st.tuneKey) {
+    call.key.push_back(call.tags[i]);
+    call.key.push_back(call.tags[i] == kTensor || call.tags[i] == kObject || call.tags[i] == kAbsent ? 0 : call.raw[i]);
+  }
+  uint64_t h = call.hash;
+  for (size_t i = call.key.size() - 2 * st.tuneKey.size(); i < call.key.size(); ++i)
+    h ^= call.key[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  call.hash = h;
+}
+
+// The full path of an autotuned kernel: the tuner's launch_with (which may
+// time the configs), then the plan for the config it chose.
+void tunedFullPath(PyObject *self, LauncherState &st, const LaunchCall &call, bool keyed, PyObject *grid,
+                   const py::tuple &args, const py::dict &kwargs) {
+  py::handle tuner(self);
+  tuner.attr("launch_with")(py::handle(grid), args, kwargs);
+  if (!keyed)
+    return;
+  py::object choice = tuner.attr("_fast_choice")(args, kwargs);
+  if (choice.is_none())
+    return;
+  py::dict configKwargs = choice.cast<py::tuple>()[0];
+  py::dict full(kwargs);
+  for (auto item : configKwargs)
+    full[item.first] = item.second;
+  for (auto item : choice.cast<py::tuple>()[1].cast<py::dict>())
+    full[item.first] = item.second;
+  py::object handle = py::module_::import("terrazzo._terrazzo").attr("_plan_only")(st.kernelObject, args, full);
+  if (!handle.is_none())
+    remember(st, call, handle.ptr(), configKwargs);
 }
 
 PyObject *fastCall(LauncherObject *self, PyObject *grid, PyObject *const *args, size_t nargs, PyObject *kwnames) {
   LauncherState *st = self->state;
   if (!st || !st->kernel) {
-    PyErr_SetString(PyExc_TypeError, "this launcher has no kernel (JITFunction.__init__ did not run)");
-    return nullptr;
+    // Not bound to a kernel (an autotuner over heuristics): the object's own
+    // launch_with(grid, args, kwargs) does the launch.
+    try {
+      py::tuple argsTuple(nargs);
+      for (size_t i = 0; i < nargs; ++i)
+        argsTuple[i] = py::reinterpret_borrow<py::object>(args[i]);
+      py::dict kwargs;
+      Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+      for (Py_ssize_t k = 0; k < nkw; ++k)
+        kwargs[py::handle(PyTuple_GET_ITEM(kwnames, k))] = py::handle(args[nargs + k]);
+      return py::handle(reinterpret_cast<PyObject *>(self)).attr("launch_with")(py::handle(grid), argsTuple, kwargs)
+          .release()
+          .ptr();
+    } catch (py::error_already_set &e) {
+      e.restore();
+      return nullptr;
+    }
   }
   LaunchCall call;
   bool keyed = analyzeCall(st->params, args, nargs, kwnames, call);
+  if (keyed && st->tuned)
+    addTuneKey(*st, call);
+  std::shared_ptr<Entry> entry = keyed ? st->find(call) : nullptr;
   py::object resolved; // the grid as a tuple, once known
   if (PyTuple_CheckExact(grid)) {
     resolved = py::reinterpret_borrow<py::object>(grid);
-  } else if (keyed && PyCallable_Check(grid)) {
-    PyObject *meta = metaDict(*st, args, nargs, kwnames);
+  } else if (keyed && PyCallable_Check(grid) && (entry || !st->tuned)) {
+    PyObject *config = entry && entry->configKwargs ? entry->configKwargs.ptr() : nullptr;
+    PyObject *meta = metaDict(*st, args, nargs, kwnames, config);
     PyObject *r = meta ? PyObject_CallOneArg(grid, meta) : nullptr;
     Py_XDECREF(meta);
     if (!r)
@@ -388,16 +447,15 @@ PyObject *fastCall(LauncherObject *self, PyObject *grid, PyObject *const *args, 
     resolved = PyTuple_Check(r) ? py::reinterpret_steal<py::object>(r) : py::make_tuple(py::reinterpret_steal<py::object>(r));
   }
   std::array<unsigned, 3> g;
-  if (keyed && resolved && PyTuple_CheckExact(resolved.ptr()) && gridDims(resolved.ptr(), g))
-    if (std::shared_ptr<Entry> entry = st->find(call)) {
-      int r = launchCached(*entry, call, g, st->params);
-      if (r < 0)
-        return nullptr;
-      if (r > 0) {
-        ++st->hits;
-        Py_RETURN_NONE;
-      }
+  if (entry && resolved && PyTuple_CheckExact(resolved.ptr()) && gridDims(resolved.ptr(), g)) {
+    int r = launchCached(*entry, call, g, st->params);
+    if (r < 0)
+      return nullptr;
+    if (r > 0) {
+      ++st->hits;
+      Py_RETURN_NONE;
     }
+  }
   ++st->misses;
   // The full path, with the arguments as a tuple and a dict.
   try {
@@ -408,6 +466,10 @@ PyObject *fastCall(LauncherObject *self, PyObject *grid, PyObject *const *args, 
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     for (Py_ssize_t k = 0; k < nkw; ++k)
       kwargs[py::handle(PyTuple_GET_ITEM(kwnames, k))] = py::handle(args[nargs + k]);
+    if (st->tuned) {
+      tunedFullPath(reinterpret_cast<PyObject *>(self), *st, call, keyed, grid, argsTuple, kwargs);
+      Py_RETURN_NONE;
+    }
     if (!resolved)
       resolved = st->gridResolver(py::handle(grid), st->paramNameList, argsTuple, kwargs);
     py::object handle = py::reinterpret_borrow<py::object>(gRunAndPlan)(st->kernelObject, resolved, argsTuple, kwargs,
@@ -560,7 +622,33 @@ PyObject *launcherLaunchKey(PyObject *self, PyObject *args) {
   Py_DECREF(kwnames);
   if (!keyed)
     Py_RETURN_NONE;
+  if (st->tuned)
+    addTuneKey(*st, call);
   return keyTuple(call);
+}
+
+// _bind_tuner(key_indices): this launcher is an autotuner over its kernel;
+// key_indices are the parameters of its `key`.
+PyObject *launcherBindTuner(PyObject *self, PyObject *indices) {
+  LauncherState *st = reinterpret_cast<LauncherObject *>(self)->state;
+  st->entries.clear();
+  st->tuned = true;
+  st->tuneKey.clear();
+  PyObject *seq = PySequence_Fast(indices, "key indices must be a sequence");
+  if (!seq)
+    return nullptr;
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); ++i) {
+    long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+    if (v < 0 || size_t(v) >= st->params.size()) {
+      Py_DECREF(seq);
+      if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_IndexError, "key index out of range");
+      return nullptr;
+    }
+    st->tuneKey.push_back(size_t(v));
+  }
+  Py_DECREF(seq);
+  Py_RETURN_NONE;
 }
 
 PyObject *launcherStats(PyObject *self, PyObject *) {
@@ -571,6 +659,7 @@ PyObject *launcherStats(PyObject *self, PyObject *) {
 
 PyMethodDef gLauncherMethods[] = {
     {"_bind_kernel", launcherBindKernel, METH_VARARGS, "Binds the _terrazzo.Kernel and the grid resolver."},
+    {"_bind_tuner", launcherBindTuner, METH_O, "Makes this launcher an autotuner's (after _bind_kernel)."},
     {"_launch_key", launcherLaunchKey, METH_VARARGS, "The cached-launch key of (args, kwargs), or None."},
     {"_fast_stats", launcherStats, METH_NOARGS, "Hits, misses and entries of the cached launch path."},
     {nullptr, nullptr, 0, nullptr}};
@@ -633,6 +722,22 @@ void bindFastLaunch(py::module_ &m) {
     return py::cast(handle);
   });
   gRunAndPlan = m.attr("_run_and_plan").ptr(); // the module keeps it alive
+
+  // The plan of a GPU launch of these arguments, without launching (the
+  // autotuned path, once the tuner chose); None when it would not run on
+  // the GPU or its dependencies cannot be watched.
+  m.def("_plan_only", [](Kernel &k, py::tuple args, py::dict kwargs) -> py::object {
+    std::vector<py::object> keepAlive;
+    auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
+    LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
+    if (!runsOnGpu(pos, kw))
+      return py::none();
+    auto handle = std::make_shared<PlanHandle>();
+    handle->plan = k.planLaunch(pos, kw, o.gpu);
+    if (!buildProbes(handle->plan->dependencies, handle->probes))
+      return py::none();
+    return py::cast(handle);
+  });
 
   // What a cached launch of these arguments would watch (tests; no GPU).
   m.def("_watch", [](Kernel &k, py::tuple args, py::dict kwargs) -> py::object {

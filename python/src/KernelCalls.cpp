@@ -100,7 +100,6 @@ bool interpretRequested() {
 // GPU when an argument lives in GPU memory, or when no argument lives in
 // host memory and a GPU is present; the interpreter otherwise, or always
 // under TZ_INTERPRET=1.
-namespace {
 bool runsOnGpu(const std::vector<HostValue> &args, const Keywords &keywords) {
   bool device = false, host = false;
   auto look = [&](const HostValue &h) {
@@ -118,8 +117,6 @@ bool runsOnGpu(const std::vector<HostValue> &args, const Keywords &keywords) {
     return true;
   return !host && gpuAvailable();
 }
-
-} // namespace
 
 void *streamFor(const LaunchOptions &o, const std::vector<HostValue> &args) {
   if (!o.stream.is_none()) {

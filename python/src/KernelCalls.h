@@ -37,6 +37,11 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const pybind11::dict &kwargs
 // TZ_INTERPRET=1 (anything but empty or 0): every launch runs on the interpreter.
 bool interpretRequested();
 
+// True when a call with these arguments launches on the GPU: an argument is
+// in GPU memory, or none is in host memory and a GPU is present (never
+// under TZ_INTERPRET).
+bool runsOnGpu(const std::vector<HostValue> &args, const Keywords &keywords);
+
 // The stream a GPU launch goes to: the `stream` option (an int or an object
 // with .cuda_stream), else torch's current stream on the device of the first
 // GPU tensor, else the legacy default stream (null).
