@@ -14,7 +14,7 @@
 # THREE: tzgpu.local_alloc {offset = {{[0-9]+}} : i64} : !tzgpu.memdesc<3x32x64xf16
 # THREE: tzgpu.async_copy
 # ONE-NOT: tzgpu.async_copy
-# PTX: .maxntid 256, 1, 1
+# PTX: .maxntid 256
 # PTX: .minnctapersm 2
 # BAD: tzc: error: --num-warps needs an integer, got 'eight'
 # RANGE: num_warps must be a power of two from 1 to 32, got 3
