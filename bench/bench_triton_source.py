@@ -126,7 +126,6 @@ def main():
     out["launch_method"] = (f"median of {TRIALS} trials of {LAUNCHES} back-to-back launches each "
                             "(wall time to the drain), trials of all launchers alternating")
     if "terrazzo" in backends:
-        import terrazzo as tz
         out["terrazzo_fast_path"] = {"nop_kernel": backends["terrazzo"].nop_kernel._fast_stats(),
                                      "nop_kernel_autotuned": backends["terrazzo"].nop_kernel_autotuned._fast_stats()}
     print("launch us:", json.dumps(out["launch"]), flush=True)

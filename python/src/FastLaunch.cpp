@@ -8,6 +8,7 @@
 
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -133,6 +134,8 @@ struct LauncherState {
   // miss goes through the tuner's launch_with.
   bool tuned = false;
   std::vector<size_t> tuneKey;
+  // No kernel of its own: kernel[grid](...) calls launch_with (_delegate()).
+  bool delegate = false;
   std::vector<std::shared_ptr<Entry>> entries; // most recently added last
   size_t hits = 0, misses = 0;
 
@@ -349,6 +352,11 @@ void remember(LauncherState &st, const LaunchCall &call, PyObject *handleObject,
   entry->hash = call.hash;
   entry->handle = std::move(handle);
   entry->configKwargs = std::move(configKwargs);
+  // An entry of the same key was unusable (a global changed, another
+  // context): the new one replaces it.
+  st.entries.erase(std::remove_if(st.entries.begin(), st.entries.end(),
+                                  [&](const std::shared_ptr<Entry> &e) { return e->key == entry->key; }),
+                   st.entries.end());
   if (st.entries.size() >= kMaxEntries)
     st.entries.erase(st.entries.begin());
   st.entries.push_back(std::move(entry));
@@ -411,6 +419,10 @@ void tunedFullPath(PyObject *self, LauncherState &st, const LaunchCall &call, bo
 PyObject *fastCall(LauncherObject *self, PyObject *grid, PyObject *const *args, size_t nargs, PyObject *kwnames) {
   LauncherState *st = self->state;
   if (!st || !st->kernel) {
+    if (!st || !st->delegate) {
+      PyErr_SetString(PyExc_TypeError, "this launcher has no kernel (its __init__ did not run)");
+      return nullptr;
+    }
     // Not bound to a kernel (an autotuner over heuristics): the object's own
     // launch_with(grid, args, kwargs) does the launch.
     try {
@@ -651,6 +663,13 @@ PyObject *launcherBindTuner(PyObject *self, PyObject *indices) {
   Py_RETURN_NONE;
 }
 
+// _delegate(): kernel[grid](*args, **kwargs) calls self.launch_with(grid,
+// args, kwargs) (an autotuner the cached path cannot serve).
+PyObject *launcherDelegate(PyObject *self, PyObject *) {
+  reinterpret_cast<LauncherObject *>(self)->state->delegate = true;
+  Py_RETURN_NONE;
+}
+
 PyObject *launcherStats(PyObject *self, PyObject *) {
   LauncherState *st = reinterpret_cast<LauncherObject *>(self)->state;
   return Py_BuildValue("{s:n,s:n,s:n}", "hits", Py_ssize_t(st->hits), "misses", Py_ssize_t(st->misses), "entries",
@@ -661,6 +680,7 @@ PyMethodDef gLauncherMethods[] = {
     {"_bind_kernel", launcherBindKernel, METH_VARARGS, "Binds the _terrazzo.Kernel and the grid resolver."},
     {"_bind_tuner", launcherBindTuner, METH_O, "Makes this launcher an autotuner's (after _bind_kernel)."},
     {"_launch_key", launcherLaunchKey, METH_VARARGS, "The cached-launch key of (args, kwargs), or None."},
+    {"_delegate", launcherDelegate, METH_NOARGS, "kernel[grid](...) calls launch_with (no cached path)."},
     {"_fast_stats", launcherStats, METH_NOARGS, "Hits, misses and entries of the cached launch path."},
     {nullptr, nullptr, 0, nullptr}};
 

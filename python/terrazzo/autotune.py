@@ -70,6 +70,8 @@ class Autotuner(_terrazzo.Launcher):
         if hasattr(fn, "_kernel") and all(k in fn.param_names for k in key):
             self._bind_kernel(fn._kernel, resolve_grid)
             self._bind_tuner([fn.param_names.index(k) for k in key])
+        else:
+            self._delegate()
         self.configs = list(configs)
         self.key = list(key)
         self.warmup, self.rep = warmup, rep
