@@ -145,7 +145,7 @@ struct LauncherState {
   }
   std::shared_ptr<Entry> find(const LaunchCall &call) const {
     for (size_t i = entries.size(); i-- > 0;)
-      if (entries[i]->hash == call.hash && entries[i]->key == call.key)
+      if (entries[i]->hash == call.hash && call.key == entries[i]->key)
         return entries[i];
     return nullptr;
   }
@@ -348,7 +348,7 @@ void remember(LauncherState &st, const LaunchCall &call, PyObject *handleObject,
           py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject *>(uintptr_t(call.key[2 * i + 1]))));
     }
   }
-  entry->key = call.key;
+  entry->key = call.key.toVector();
   entry->hash = call.hash;
   entry->handle = std::move(handle);
   entry->configKwargs = std::move(configKwargs);

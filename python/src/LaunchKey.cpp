@@ -134,7 +134,6 @@ bool analyzeCall(const ParamTable &params, PyObject *const *args, size_t nargs, 
       return false;
   }
   call.key.clear();
-  call.key.reserve(2 * n + 1);
   for (size_t i = 0; i < n; ++i) {
     if (!call.bound[i]) {
       call.tags[i] = kAbsent;

@@ -13,6 +13,7 @@
 
 #include <Python.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -43,10 +44,30 @@ enum KeyTag : uint64_t {
 
 constexpr size_t kMaxFastParams = 64;
 
+// The words of a key, in place (no allocation per launch): two per
+// parameter, one of options, two per autotuning key parameter.
+class KeyWords {
+public:
+  void clear() { size_ = 0; }
+  void push_back(uint64_t w) { words_[size_++] = w; }
+  size_t size() const { return size_; }
+  uint64_t operator[](size_t i) const { return words_[i]; }
+  const uint64_t *begin() const { return words_.data(); }
+  const uint64_t *end() const { return words_.data() + size_; }
+  std::vector<uint64_t> toVector() const { return std::vector<uint64_t>(begin(), end()); }
+  bool operator==(const std::vector<uint64_t> &v) const {
+    return v.size() == size_ && std::equal(begin(), end(), v.begin());
+  }
+
+private:
+  std::array<uint64_t, 4 * kMaxFastParams + 1> words_;
+  size_t size_ = 0;
+};
+
 // One call, analysed.
 struct LaunchCall {
   // Key words: two per parameter (tag word, value word), then the options.
-  std::vector<uint64_t> key;
+  KeyWords key;
   uint64_t hash = 0;
   // Per parameter: the argument (borrowed from the call) and its raw value
   // (int, bool, double bits or device pointer).
