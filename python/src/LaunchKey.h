@@ -72,8 +72,8 @@ struct LaunchCall {
   // Per parameter: the argument (borrowed from the call) and its raw value
   // (int, bool, double bits or device pointer).
   std::array<PyObject *, kMaxFastParams> bound{};
-  std::array<uint64_t, kMaxFastParams> raw{};
-  std::array<KeyTag, kMaxFastParams> tags{};
+  std::array<uint64_t, kMaxFastParams> raw; // set for bound parameters only
+  std::array<KeyTag, kMaxFastParams> tags; // set for every parameter by analyzeCall
   int tensorDevice = -1; // the device of the CUDA tensors (all on one), -1: none given
   // Launch options given as keywords.
   int numWarps = 4, numStages = 2, minBlocksPerSM = 0;
