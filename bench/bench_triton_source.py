@@ -72,6 +72,7 @@ def launch_overhead(launchers, torch):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="bench-triton-source")
+    parser.add_argument("--launch-only", action="store_true", help="only the launch overhead (no matmul)")
     args = parser.parse_args()
     import torch
     out = {"device": torch.cuda.get_device_name(), "config": CONFIG, "options": OPTIONS, "matmul": {}, "launch": {}}
@@ -81,7 +82,7 @@ def main():
             backends[name] = load(name)
         except Exception as e:
             out[name + "_error"] = common.describe(e)
-    for s in SIZES:
+    for s in ([] if args.launch_only else SIZES):
         a = torch.randn(s, s, device="cuda", dtype=torch.float16)
         b = torch.randn(s, s, device="cuda", dtype=torch.float16)
         ref = a.float() @ b.float()
