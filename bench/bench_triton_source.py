@@ -127,8 +127,11 @@ def main():
     out["launch_method"] = (f"median of {TRIALS} trials of {LAUNCHES} back-to-back launches each "
                             "(wall time to the drain), trials of all launchers alternating")
     if "terrazzo" in backends:
+        import terrazzo as tz
         out["terrazzo_fast_path"] = {"nop_kernel": backends["terrazzo"].nop_kernel._fast_stats(),
-                                     "nop_kernel_autotuned": backends["terrazzo"].nop_kernel_autotuned._fast_stats()}
+                                     "nop_kernel_autotuned": backends["terrazzo"].nop_kernel_autotuned._fast_stats(),
+                                     "tensor_reader": tz._terrazzo._tensor_reader_state()}
+        print("terrazzo cached launch path:", json.dumps(out["terrazzo_fast_path"]), flush=True)
     print("launch us:", json.dumps(out["launch"]), flush=True)
     os.makedirs(args.out, exist_ok=True)
     (pathlib.Path(args.out) / "bench_triton_source.json").write_text(json.dumps(out, indent=2, default=str))

@@ -770,6 +770,14 @@ void bindFastLaunch(py::module_ &m) {
     return py::cast(handle);
   });
 
+  // How torch tensors are read on the cached path (benchmarks, bug reports).
+  m.def("_tensor_reader_state", [] {
+    PyObject *d = TensorReader::get().describe();
+    if (!d)
+      throw py::error_already_set();
+    return py::reinterpret_steal<py::dict>(d);
+  });
+
   // Tests without torch: objects of exactly `type` are read as CUDA tensors
   // through their attributes (data_ptr(), dtype, is_cuda, get_device()).
   m.def("_read_as_tensor", [](py::type type) {

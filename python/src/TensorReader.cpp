@@ -92,6 +92,25 @@ bool TensorReader::reads(PyTypeObject *type) {
          std::find(genericTypes_.begin(), genericTypes_.end(), type) != genericTypes_.end();
 }
 
+PyObject *TensorReader::describe() {
+  if (!torchFound_)
+    lookUpTorch();
+  PyObject *types = PyList_New(0);
+  if (!types)
+    return nullptr;
+  for (PyTypeObject *t : torchTypes_) {
+    PyObject *name = PyUnicode_FromString(t->tp_name);
+    if (!name || PyList_Append(types, name) < 0) {
+      Py_XDECREF(name);
+      Py_DECREF(types);
+      return nullptr;
+    }
+    Py_DECREF(name);
+  }
+  return Py_BuildValue("{s:O,s:N,s:i,s:O}", "torch_found", torchFound_ ? Py_True : Py_False, "direct_types", types,
+                       "device_count", deviceCount_, "direct_calls", dataPtr_ ? Py_True : Py_False);
+}
+
 void TensorReader::addGenericType(PyTypeObject *type) {
   Py_INCREF(type);
   genericTypes_.push_back(type);

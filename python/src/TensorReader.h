@@ -37,6 +37,10 @@ public:
   // cleared.
   bool read(PyObject *obj, TensorFacts &facts);
 
+  // What the reader found (for benchmarks and bug reports): whether torch
+  // was seen, the names of the types read directly, the device count used.
+  PyObject *describe();
+
   // Tests on machines without torch or a GPU: objects of exactly `type` are
   // read through their attributes data_ptr(), dtype, is_cuda, get_device().
   void addGenericType(PyTypeObject *type);

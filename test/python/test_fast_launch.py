@@ -264,3 +264,10 @@ def test_autotuned_kernel_on_the_interpreter(rng):
     # The tuning key's values join the launch key.
     assert tuned._launch_key((FakeCudaTensor(0x1000), FakeCudaTensor(0x2000), 1000), {}) != \
         tuned._launch_key((FakeCudaTensor(0x1000), FakeCudaTensor(0x2000), 3000), {})
+
+
+def test_tensor_reader_state_is_reported():
+    state = tz._terrazzo._tensor_reader_state()
+    assert set(state) == {"torch_found", "direct_types", "device_count", "direct_calls"}
+    # test_gpu_fast_launch.py checks that torch's tensors are read directly.
+    assert isinstance(state["direct_types"], list) and isinstance(state["device_count"], int)

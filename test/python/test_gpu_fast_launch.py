@@ -40,6 +40,13 @@ def check(out, x, y, z, alpha, n):
     assert torch.isnan(out[n:]).all(), "elements past n were written"
 
 
+def test_torch_tensors_are_read_through_their_c_getters():
+    axpby[(1,)](*fresh(16, 1), 16, 1.0, BLOCK=16)
+    state = tz._terrazzo._tensor_reader_state()
+    assert state["torch_found"] and state["direct_calls"], state
+    assert "Tensor" in state["direct_types"] and "Parameter" in state["direct_types"], state
+
+
 def test_repeated_launches_hit_the_cache_and_are_right():
     before = axpby._fast_stats()
     for i, n in enumerate([5000, 5000, 7001, 5000, 12345]):
