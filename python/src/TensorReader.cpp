@@ -37,10 +37,11 @@ void TensorReader::lookUpTorch() {
   PyObject *nn = typeAttribute(torch, "nn");
   PyObject *parameter = nn ? typeAttribute(nn, "Parameter") : nullptr;
   if (tensor && base && PyType_Check(base)) {
-    PyObject *baseDict = reinterpret_cast<PyTypeObject *>(base)->tp_dict;
-    PyObject *dataPtr = PyDict_GetItemString(baseDict, "data_ptr"); // borrowed
-    PyObject *dtype = PyDict_GetItemString(baseDict, "dtype");
-    PyObject *isCuda = PyDict_GetItemString(baseDict, "is_cuda");
+    // Looked up on the class: a descriptor fetched from its class is the
+    // descriptor itself (new references, released below).
+    PyObject *dataPtr = typeAttribute(base, "data_ptr");
+    PyObject *dtype = typeAttribute(base, "dtype");
+    PyObject *isCuda = typeAttribute(base, "is_cuda");
     bool shapes = dataPtr && Py_IS_TYPE(dataPtr, &PyMethodDescr_Type) &&
                   (reinterpret_cast<PyMethodDescrObject *>(dataPtr)->d_method->ml_flags &
                    (METH_NOARGS | METH_VARARGS | METH_KEYWORDS | METH_O | METH_FASTCALL)) == METH_NOARGS &&
@@ -70,6 +71,10 @@ void TensorReader::lookUpTorch() {
       isCuda_ = reinterpret_cast<PyGetSetDescrObject *>(isCuda)->d_getset->get;
       isCudaClosure_ = reinterpret_cast<PyGetSetDescrObject *>(isCuda)->d_getset->closure;
     }
+    // The descriptors stay alive with TensorBase (held through torchTypes_).
+    Py_XDECREF(dataPtr);
+    Py_XDECREF(dtype);
+    Py_XDECREF(isCuda);
   }
   Py_XDECREF(tensor);
   Py_XDECREF(c);
