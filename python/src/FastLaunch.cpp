@@ -1,6 +1,7 @@
 #include "FastLaunch.h"
 #include "HostValues.h"
 #include "KernelCalls.h"
+#include "LaunchPlans.h"
 #include "LaunchKey.h"
 #include "TensorReader.h"
 
@@ -20,96 +21,6 @@ namespace terrazzo::python {
 namespace {
 
 PyObject *interned(const char *name) { return PyUnicode_InternFromString(name); }
-
-// --- what a planned launch depends on ------------------------------------------
-
-// True when reusing a launch while `o` stays the same object is as good as
-// the full path's comparison of values: immutable values, modules, and the
-// terrazzo objects (dtypes, jit functions) whose meaning never changes.
-bool identitySafe(PyObject *o, int depth = 0) {
-  if (o == Py_None || PyLong_CheckExact(o) || PyBool_Check(o) || PyFloat_CheckExact(o) || PyUnicode_CheckExact(o) ||
-      PyModule_Check(o))
-    return true;
-  static PyObject *kindName = interned("__terrazzo_kind__"), *valueName = interned("value");
-  PyObject *kind = PyObject_GetAttr(o, kindName);
-  if (!kind) {
-    PyErr_Clear();
-    return false;
-  }
-  bool safe = false;
-  if (PyUnicode_Check(kind)) {
-    const char *k = PyUnicode_AsUTF8(kind);
-    if (k && (!std::strcmp(k, "dtype") || !std::strcmp(k, "jit") || !std::strcmp(k, "module"))) {
-      safe = true;
-    } else if (k && !std::strcmp(k, "constexpr") && depth == 0) {
-      // tz.constexpr(128) at module level: its value is set once.
-      PyObject *value = PyObject_GetAttr(o, valueName);
-      safe = value && identitySafe(value, 1);
-      Py_XDECREF(value);
-    }
-  }
-  Py_DECREF(kind);
-  PyErr_Clear();
-  return safe;
-}
-
-// One module-level name a planned launch read: `container[key]` (a globals
-// dict) or the contents of the closure cell `container` (key null) must
-// still be `expected`.
-struct Probe {
-  py::object container, key, expected;
-  bool holds() const {
-    if (key.is_none())
-      return PyCell_GET(container.ptr()) == expected.ptr();
-    PyObject *now = PyDict_GetItemWithError(container.ptr(), key.ptr());
-    if (!now)
-      PyErr_Clear();
-    return now == expected.ptr();
-  }
-};
-
-// Probes for every dependency of a plan; false when one cannot be watched.
-bool buildProbes(const std::vector<std::pair<std::shared_ptr<const Resolver>, std::string>> &deps,
-                 std::vector<Probe> &probes) {
-  for (const auto &[resolver, name] : deps) {
-    Probe p;
-    switch (locateGlobal(*resolver, name, p.container, p.key)) {
-    case GlobalPlace::Constant:
-      continue;
-    case GlobalPlace::Unknown:
-      return false;
-    case GlobalPlace::Found:
-      break;
-    }
-    PyObject *now = nullptr;
-    if (p.key.is_none() && PyCell_Check(p.container.ptr()))
-      now = PyCell_GET(p.container.ptr());
-    else if (!p.key.is_none() && PyDict_Check(p.container.ptr()))
-      now = PyDict_GetItemWithError(p.container.ptr(), p.key.ptr());
-    if (!now) {
-      PyErr_Clear();
-      return false;
-    }
-    if (!identitySafe(now))
-      return false;
-    p.expected = py::reinterpret_borrow<py::object>(now);
-    probes.push_back(std::move(p));
-  }
-  return true;
-}
-
-// What the full path hands back after a GPU launch: the plan for the next
-// calls and the probes of its dependencies (also _watch's result in tests).
-struct PlanHandle {
-  std::shared_ptr<const GpuLaunchPlan> plan;
-  std::vector<Probe> probes;
-  bool valid() const {
-    for (const Probe &p : probes)
-      if (!p.holds())
-        return false;
-    return true;
-  }
-};
 
 // --- the cache -----------------------------------------------------------------
 
