@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|linear|linear-tests|linear-bench|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|all]
 #
 # Two more steps run only when named (issue 18; see their sections below):
 #   cpp-example  the installed C++ package's example (examples/cpp) with --gpu.
@@ -75,6 +75,19 @@ fi
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ] || [ "$WHAT" = triton ]; then
   $PY bench/bench_triton_source.py --out "$OUT/bench" > "$OUT/bench-triton-source.log" 2>&1 || status=1
   tail -n 5 "$OUT/bench-triton-source.log" | tee -a "$OUT/summary.txt"
+fi
+# --- issue 17, launch path (helper issue17-launch) ---------------------------
+# `launch`: the cached launch path's GPU tests (hits, streams, a rebound
+# global, autotuned kernels, argument errors), the runtime and autotune tests
+# it must keep passing, and the launch overhead of ours / Triton's / torch.add
+# in one run (no matmul): bench/bench_triton_source.py --launch-only.
+if [ "$WHAT" = launch ]; then
+  $PY -m pytest test/python/test_gpu_fast_launch.py test/python/test_gpu_runtime.py test/python/test_gpu_autotune.py \
+    test/python/test_fast_launch.py test/python/test_argument_safety.py test/python/test_api.py \
+    -q -p no:cacheprovider -rf > "$OUT/pytest-launch.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-launch.log" | tee -a "$OUT/summary.txt"
+  $PY bench/bench_triton_source.py --launch-only --out "$OUT/bench-launch" > "$OUT/bench-launch.log" 2>&1 || status=1
+  tail -n 3 "$OUT/bench-launch.log" | tee -a "$OUT/summary.txt"
 fi
 # --- end issue 17 -------------------------------------------------------------
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
