@@ -30,7 +30,7 @@ import contextlib
 import functools
 import time
 
-from . import jit as _jit
+from .jit import jit as _tz_jit
 from . import ops as _ops_module
 
 _ops = _ops_module._ops
@@ -205,7 +205,7 @@ def plan_step(q_segments, kv_segments, causal, own_block, need_positions):
 def _shifted_score_mod(score_mod, q_off, kv_off):
     # One wrapper per offset pair, kept (and so its compiled kernels) for
     # later calls; the offsets are closure constants, i.e. constexprs.
-    @_jit.jit
+    @_tz_jit
     def score_mod_at_global_positions(score, b, h, q_idx, kv_idx):
         return score_mod(score, b, h, q_idx + q_off, kv_idx + kv_off)
     return score_mod_at_global_positions
@@ -213,7 +213,7 @@ def _shifted_score_mod(score_mod, q_off, kv_off):
 
 @functools.lru_cache(maxsize=None)
 def _shifted_mask_mod(mask_mod, q_off, kv_off):
-    @_jit.jit
+    @_tz_jit
     def mask_mod_at_global_positions(b, h, q_idx, kv_idx):
         return mask_mod(b, h, q_idx + q_off, kv_idx + kv_off)
     return mask_mod_at_global_positions

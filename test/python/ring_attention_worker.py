@@ -1,8 +1,10 @@
 """One rank of the ring-attention tests (test_ring_attention.py): joins a
-gloo process group, runs tz.ops.ring_attention (or the cosine-sim ring) on
-its slices of the inputs, backpropagates its slice of dout, and saves what
-it got to <out_dir>/rank<r>.npz. Run by torch.multiprocessing.spawn; kept
-apart from the test module so that the spawned ranks import only this."""
+gloo process group and, for each case, runs tz.ops.ring_attention (or the
+cosine-sim ring) on its slices of the inputs, backpropagates its slice of
+dout, and saves what it got to <out_dir>/case<i>-rank<r>.npz. Run by
+torch.multiprocessing.spawn; kept apart from the test module so that the
+spawned ranks import only this. One process group serves every case of a
+world size: starting processes (importing torch) costs more than the cases."""
 
 import numpy as np
 
@@ -40,28 +42,35 @@ def _slice(x, rank, lengths, layout):
     return torch.cat([x.narrow(2, s.start, s.length) for s in segments], dim=2).contiguous()
 
 
-def run_rank(rank, world, init_file, out_dir, case):
+def run_case(rank, case, out_path):
+    import torch
+    dtype = getattr(torch, case["dtype"])
+    layout, lengths = case["layout"], case["lengths"]
+    q, k, v, do = (_from_numpy(case[n], dtype) for n in ("q", "k", "v", "do"))
+    q, k, v = (_slice(x, rank, lengths, layout).requires_grad_() for x in (q, k, v))
+    do = _slice(do, rank, lengths, layout)
+    if case["kind"] == "cosine_sim":
+        out, lse = tz.ops.ring_cosine_sim_attention(q, k, v, causal=case["causal"], scale=case["scale"],
+                                                    layout=layout, return_lse=True)
+    else:
+        out, lse = tz.ops.ring_attention(q, k, v, causal=case["causal"], scale=case.get("scale"),
+                                         score_mod=MODS.get(case.get("score_mod")),
+                                         mask_mod=MODS.get(case.get("mask_mod")),
+                                         layout=layout, return_lse=True)
+    out.backward(do)
+    as_np = {"out": out, "lse": lse, "dq": q.grad, "dk": k.grad, "dv": v.grad}
+    np.savez(out_path, **{n: t.detach().float().numpy() for n, t in as_np.items()})
+
+
+def run_rank(rank, world, init_file, out_dir, cases):
     import torch
     import torch.distributed as dist
+
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method="file://" + init_file, rank=rank, world_size=world)
     try:
-        dtype = getattr(torch, case["dtype"])
-        layout, lengths = case["layout"], case["lengths"]
-        q, k, v, do = (_from_numpy(case[n], dtype) for n in ("q", "k", "v", "do"))
-        q, k, v = (_slice(x, rank, lengths, layout).requires_grad_() for x in (q, k, v))
-        do = _slice(do, rank, lengths, layout)
-        if case["kind"] == "cosine_sim":
-            out, lse = tz.ops.ring_cosine_sim_attention(q, k, v, causal=case["causal"], scale=case["scale"],
-                                                        layout=layout, return_lse=True)
-        else:
-            out, lse = tz.ops.ring_attention(q, k, v, causal=case["causal"], scale=case.get("scale"),
-                                             score_mod=MODS.get(case.get("score_mod")),
-                                             mask_mod=MODS.get(case.get("mask_mod")),
-                                             layout=layout, return_lse=True)
-        out.backward(do)
-        as_np = {"out": out, "lse": lse, "dq": q.grad, "dk": k.grad, "dv": v.grad}
-        np.savez(f"{out_dir}/rank{rank}.npz", **{n: t.detach().float().numpy() for n, t in as_np.items()})
+        for i, case in enumerate(cases):
+            run_case(rank, case, f"{out_dir}/case{i}-rank{rank}.npz")
         dist.barrier()
     finally:
         dist.destroy_process_group()

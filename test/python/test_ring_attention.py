@@ -203,26 +203,31 @@ def reference(case):
             "dk": k.grad.numpy(), "dv": v.grad.numpy()}
 
 
-def run_ring(tmp_path, case, world):
+def run_ring(tmp_path, cases, world):
+    """Runs the cases on ``world`` gloo processes; per case, the ranks'
+    slices put together: {out, lse, dq, dk, dv} over the whole sequence."""
     torch = pytest.importorskip("torch")
     import torch.distributed as dist
     import torch.multiprocessing as mp
     if not dist.is_available() or not dist.is_gloo_available():
         pytest.skip("torch without gloo")
     import ring_attention_worker
-    init_file = str(tmp_path / "init")
-    mp.spawn(ring_attention_worker.run_rank, args=(world, init_file, str(tmp_path), case), nprocs=world,
-             join=True)
     from terrazzo.ring_attention import unshard_sequence
-    got = {}
-    per_rank = [np.load(tmp_path / f"rank{r}.npz") for r in range(world)]
-    for name in ("out", "lse", "dq", "dk", "dv"):
-        parts = [torch.from_numpy(p[name]) for p in per_rank]
-        if name == "lse":
-            parts = [x[..., None] for x in parts]
-        full = unshard_sequence(parts, case["layout"]).numpy()
-        got[name] = full[..., 0] if name == "lse" else full
-    return got
+    init_file = str(tmp_path / "init")
+    mp.spawn(ring_attention_worker.run_rank, args=(world, init_file, str(tmp_path), cases), nprocs=world,
+             join=True)
+    results = []
+    for i, case in enumerate(cases):
+        per_rank = [np.load(tmp_path / f"case{i}-rank{r}.npz") for r in range(world)]
+        got = {}
+        for name in ("out", "lse", "dq", "dk", "dv"):
+            parts = [torch.from_numpy(p[name]) for p in per_rank]
+            if name == "lse":
+                parts = [x[..., None] for x in parts]
+            full = unshard_sequence(parts, case["layout"]).numpy()
+            got[name] = full[..., 0] if name == "lse" else full
+        results.append(got)
+    return results
 
 
 def make_case(rng, kind, layout, lengths, causal, H=2, Hkv=2, D=16, dtype="float16", **extra):
@@ -251,29 +256,42 @@ def check_against_reference(got, case):
         assert rel_err(got[g], ref[g]) <= GRAD_TOL[case["dtype"]], g
 
 
-def test_ring_two_ranks_contiguous_uneven_gqa(rng, tmp_path):
-    case = make_case(rng, "flash", "contiguous", [13, 22], causal=False, H=4, Hkv=2)
-    check_against_reference(run_ring(tmp_path, case, 2), case)
+# Cases by world size; each world size is one set of processes (fixture
+# below), each case one test.
+CASES = {
+    2: [dict(kind="flash", layout="contiguous", lengths=[13, 22], causal=False, H=4, Hkv=2),
+        dict(kind="flash", layout="contiguous", lengths=[9, 15], causal=True, score_mod="absolute_bias",
+             mask_mod="window_and_pattern"),
+        dict(kind="cosine_sim", layout="zigzag", lengths=[12, 8], causal=True, scale=8.0)],
+    3: [dict(kind="flash", layout="zigzag", lengths=[10, 14, 6], causal=True, scale=0.3)],
+    4: [dict(kind="flash", layout="zigzag", lengths=[4, 4, 8, 4], causal=True, dtype="bfloat16",
+             mask_mod="window_and_pattern")],
+}
+CASE_IDS = {
+    2: ["contiguous-uneven-gqa", "contiguous-causal-uneven-mods-global-positions", "cosine-sim-zigzag-causal"],
+    3: ["zigzag-causal-uneven"],
+    4: ["zigzag-causal-mods-bf16"],
+}
 
 
-def test_ring_three_ranks_zigzag_causal_uneven(rng, tmp_path):
-    case = make_case(rng, "flash", "zigzag", [10, 14, 6], causal=True, scale=0.3)
-    check_against_reference(run_ring(tmp_path, case, 3), case)
+@pytest.fixture(scope="module")
+def ring_runs(tmp_path_factory):
+    """Per world size, (cases, results), run once for the module."""
+    done = {}
+
+    def get(world):
+        if world not in done:
+            if BF16 is None and any(spec.get("dtype") == "bfloat16" for spec in CASES[world]):
+                pytest.skip("no ml_dtypes")
+            rng = np.random.default_rng(1900 + world + int(os.environ.get("TZ_TEST_SEED", "0")))
+            cases = [make_case(rng, **spec) for spec in CASES[world]]
+            done[world] = (cases, run_ring(tmp_path_factory.mktemp(f"ring{world}"), cases, world))
+        return done[world]
+    return get
 
 
-def test_ring_mods_see_global_positions(rng, tmp_path):
-    # Contiguous and causal, uneven; the mods depend on absolute positions.
-    case = make_case(rng, "flash", "contiguous", [9, 15], causal=True, score_mod="absolute_bias",
-                     mask_mod="window_and_pattern")
-    check_against_reference(run_ring(tmp_path, case, 2), case)
-
-
-def test_ring_four_ranks_zigzag_mods_bf16(rng, tmp_path):
-    case = make_case(rng, "flash", "zigzag", [4, 4, 8, 4], causal=True, dtype="bfloat16",
-                     mask_mod="window_and_pattern")
-    check_against_reference(run_ring(tmp_path, case, 4), case)
-
-
-def test_ring_cosine_sim_zigzag_causal(rng, tmp_path):
-    case = make_case(rng, "cosine_sim", "zigzag", [12, 8], causal=True, scale=8.0)
-    check_against_reference(run_ring(tmp_path, case, 2), case)
+@pytest.mark.parametrize("world,index", [pytest.param(w, i, id=f"W{w}-{name}")
+                                         for w, names in CASE_IDS.items() for i, name in enumerate(names)])
+def test_ring_matches_whole_sequence_attention(ring_runs, world, index):
+    cases, results = ring_runs(world)
+    check_against_reference(results[index], cases[index])
