@@ -317,7 +317,10 @@ class _Ring:
     """This rank's place in the group and the exchange with its neighbours:
     send to rank + 1, receive from rank - 1. On CUDA the messages are issued
     on a side stream, so they run beside the attention kernels queued on the
-    current stream; on the CPU (gloo) they run on gloo's threads."""
+    current stream; on the CPU (gloo) they run on gloo's threads. CUDA
+    tensors over a gloo group (e.g. several ranks sharing one GPU, where NCCL
+    cannot run) are staged through host memory: copied out before the send,
+    and into place after the receive."""
 
     def __init__(self, group, device):
         import torch
@@ -327,7 +330,9 @@ class _Ring:
         self.rank = dist.get_rank(group)
         self.next = self._global((self.rank + 1) % self.world)
         self.prev = self._global((self.rank - 1) % self.world)
-        self.cuda = device.type == "cuda"
+        self.staged = device.type == "cuda" and dist.get_backend(group) == "gloo"
+        self.cuda = device.type == "cuda" and not self.staged
+        self.message_device = device if self.cuda else torch.device("cpu")
         self.compute = torch.cuda.current_stream(device) if self.cuda else None
         self.side = _comm_stream(device) if self.cuda else None
 
@@ -339,7 +344,7 @@ class _Ring:
     def all_lengths(self, device, *lengths):
         """Every rank's ``lengths`` (a list per rank)."""
         import torch
-        mine = torch.tensor(lengths, dtype=torch.int64, device=device)
+        mine = torch.tensor(lengths, dtype=torch.int64, device=self.message_device)
         gathered = [torch.empty_like(mine) for _ in range(self.world)]
         self.dist.all_gather(gathered, mine, group=self.group)
         return [g.tolist() for g in gathered]
@@ -349,27 +354,36 @@ class _Ring:
         receiving each of ``recvs`` (same count, shapes of what the previous
         rank sends) from the previous one. Returns what wait() takes."""
         dist = self.dist
+        targets = recvs
+        if self.staged:
+            sends = [s.cpu() for s in sends]  # waits for the kernels that wrote them
+            recvs = [r.new_empty(r.shape, device="cpu") for r in recvs]
         ops = []
         for i, (s, r) in enumerate(zip(sends, recvs)):
             ops.append(dist.P2POp(dist.isend, s, self.next, self.group, tag + i))
             ops.append(dist.P2POp(dist.irecv, r, self.prev, self.group, tag + i))
         if not self.cuda:
             _mark(self, label + "_issued")
-            return label, dist.batch_isend_irecv(ops)
+            # The host copies stay referenced until wait(): gloo reads and
+            # writes them on its threads.
+            return label, dist.batch_isend_irecv(ops), (sends, recvs, targets) if self.staged else None
         # The side stream starts after what the compute stream queued so far
         # (the tensors sent and the buffers received into are ready).
         self.side.wait_stream(self.compute)
         _mark(self, label + "_issued", side=True)
         import torch
         with torch.cuda.stream(self.side):
-            return label, dist.batch_isend_irecv(ops)
+            return label, dist.batch_isend_irecv(ops), None
 
     def wait(self, handle):
         """Blocks (CPU) or orders the compute stream after the messages (CUDA)."""
-        label, requests = handle
+        label, requests, staged = handle
         if not self.cuda:
             for r in requests:
                 r.wait()
+            if staged is not None:
+                for host, target in zip(staged[1], staged[2]):
+                    target.copy_(host)
             _mark(self, label + "_done")
             return
         import torch

@@ -47,8 +47,9 @@ def run_case(rank, case, out_path):
     dtype = getattr(torch, case["dtype"])
     layout, lengths = case["layout"], case["lengths"]
     q, k, v, do = (_from_numpy(case[n], dtype) for n in ("q", "k", "v", "do"))
-    q, k, v = (_slice(x, rank, lengths, layout).requires_grad_() for x in (q, k, v))
-    do = _slice(do, rank, lengths, layout)
+    device = case.get("device", "cpu")  # "cuda": every rank on the one GPU (gloo stages the messages)
+    q, k, v = (_slice(x, rank, lengths, layout).to(device).requires_grad_() for x in (q, k, v))
+    do = _slice(do, rank, lengths, layout).to(device)
     if case["kind"] == "cosine_sim":
         out, lse = tz.ops.ring_cosine_sim_attention(q, k, v, causal=case["causal"], scale=case["scale"],
                                                     layout=layout, return_lse=True)
@@ -59,7 +60,7 @@ def run_case(rank, case, out_path):
                                          layout=layout, return_lse=True)
     out.backward(do)
     as_np = {"out": out, "lse": lse, "dq": q.grad, "dk": k.grad, "dv": v.grad}
-    np.savez(out_path, **{n: t.detach().float().numpy() for n, t in as_np.items()})
+    np.savez(out_path, **{n: t.detach().float().cpu().numpy() for n, t in as_np.items()})
 
 
 def run_rank(rank, world, init_file, out_dir, cases):
