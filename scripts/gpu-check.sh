@@ -176,7 +176,8 @@ if [ "$WHAT" = ring ] || [ "$WHAT" = ring-multi ]; then
   mkdir -p "$OUT/ring"
 fi
 if [ "$WHAT" = ring ]; then
-  $PY -m pytest test/python/test_ring_attention.py -q -p no:cacheprovider -rf > "$OUT/pytest-ring.log" 2>&1 \
+  $PY -m pytest test/python/test_ring_attention.py test/python/test_gpu_ring_attention.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-ring.log" 2>&1 \
     || status=1
   tail -n 3 "$OUT/pytest-ring.log" | tee -a "$OUT/summary.txt"
   $PY -m torch.distributed.run --standalone --nproc-per-node 1 bench/ring_attention_bench.py \
