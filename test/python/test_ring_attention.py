@@ -295,3 +295,18 @@ def ring_runs(tmp_path_factory):
 def test_ring_matches_whole_sequence_attention(ring_runs, world, index):
     cases, results = ring_runs(world)
     check_against_reference(results[index], cases[index])
+
+
+def test_ring_argument_errors():
+    torch = pytest.importorskip("torch")
+    q = torch.zeros((1, 2, 8, 16), dtype=torch.float16)
+    with pytest.raises(TypeError, match="ring_attention: argument 'k': expected a torch tensor"):
+        tz.ops.ring_attention(q, np.zeros((1, 2, 8, 16), F16), q)
+    with pytest.raises(ValueError, match="argument 'v': expected 4 dimensions"):
+        tz.ops.ring_attention(q, q, q[0])
+    with pytest.raises(ValueError, match="argument 'layout'"):
+        tz.ops.ring_attention(q, q, q, layout="striped")
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        with pytest.raises(RuntimeError, match="init_process_group"):
+            tz.ops.ring_cosine_sim_attention(q, q, q)
