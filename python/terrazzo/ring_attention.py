@@ -336,6 +336,13 @@ class _Ring:
         self.compute = torch.cuda.current_stream(device) if self.cuda else None
         self.side = _comm_stream(device) if self.cuda else None
 
+    def use_current_stream(self):
+        """Takes the current stream as the compute stream (the backward may
+        run on another stream than the forward did)."""
+        if self.cuda:
+            import torch
+            self.compute = torch.cuda.current_stream(self.message_device)
+
     def _global(self, group_rank):
         if self.group is None:
             return group_rank
@@ -532,6 +539,7 @@ def _ring_function():
             @staticmethod
             def backward(ctx, dout, dlse):
                 q, k, v, out, lse = ctx.saved_tensors
+                ctx.ring.use_current_stream()
                 dq, dk, dv = ring_backward(ctx.ring, ctx.plan, ctx.local, q, k, v, out, lse, dout.contiguous())
                 return dq, dk, dv, None, None, None, None
 
