@@ -169,6 +169,8 @@ fi
 # 2 and 4 GPUs (as many as there are) at S = 128k and 512k, exactness, fwd+bwd
 # time, the per-step timeline of communication vs compute
 # (ring-timeline-W<W>-S<S>.txt/json), then the scaling table ring-scaling.md.
+# RING_WORLDS (default "1 2 4") and RING_SEQS (default 131072,524288) narrow it
+# to fit one device call.
 #   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh ring
 #   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh ring-multi
 if [ "$WHAT" = ring ] || [ "$WHAT" = ring-multi ]; then
@@ -189,11 +191,11 @@ if [ "$WHAT" = ring ]; then
 fi
 if [ "$WHAT" = ring-multi ]; then
   NGPU=$(nvidia-smi -L 2>/dev/null | wc -l)
-  for W in 1 2 4; do
+  for W in ${RING_WORLDS:-1 2 4}; do
     [ "$W" -le "$NGPU" ] || continue
     CHECK=""; [ "$W" = 1 ] && CHECK="--no-check"  # `ring` checks world size 1
     $PY -m torch.distributed.run --standalone --nproc-per-node "$W" bench/ring_attention_bench.py \
-      --seqs 131072,524288 $CHECK --out "$OUT/ring" > "$OUT/ring-W$W.log" 2>&1 || status=1
+      --seqs "${RING_SEQS:-131072,524288}" $CHECK --out "$OUT/ring" > "$OUT/ring-W$W.log" 2>&1 || status=1
     tail -n 4 "$OUT/ring-W$W.log" | tee -a "$OUT/summary.txt"
   done
   $PY bench/ring_attention_bench.py --summarize "$OUT/ring" | tee -a "$OUT/summary.txt"
