@@ -188,7 +188,10 @@ def spans_of(marks):
         t = 0
         while f"{phase}{t}:compute_start" in at:
             p = f"{phase}{t}:"
-            row = {"phase": phase, "step": t, "compute_ms": at[p + "compute_end"] - at[p + "compute_start"]}
+            # Backward: the attention kernels' span, without the wait for the
+            # dK/dV message that follows them (that wait is the exposed part).
+            end = p + "kernels_end" if p + "kernels_end" in at else p + "compute_end"
+            row = {"phase": phase, "step": t, "compute_ms": at[end] - at[p + "compute_start"]}
             for msg in ("kv", "dkv"):
                 if p + msg + "_issued" in at and p + msg + "_done" in at:
                     row[msg + "_ms"] = at[p + msg + "_done"] - at[p + msg + "_issued"]
@@ -197,7 +200,8 @@ def spans_of(marks):
                     if msg == "kv":
                         row["kv_exposed_ms"] = max(0.0, at[p + msg + "_done"] - at[p + "compute_end"])
                     else:
-                        nxt = f"{phase}{t + 1}:compute_end"
+                        # Waited on after the next step's attention kernels.
+                        nxt = f"{phase}{t + 1}:kernels_end"
                         if nxt in at:
                             row["dkv_exposed_ms"] = max(0.0, at[p + msg + "_done"] - at[nxt])
                         else:  # the last one: nothing left to hide it behind

@@ -287,8 +287,9 @@ def record_timeline():
     yielded: a CUDA event recorded on the compute or the communication
     stream (time it with elapsed_time after a synchronize), or on the CPU a
     perf_counter() reading. Labels: "<fwd|bwd><step>:<what>", what one of
-    compute_start, compute_end, <message>_issued (the side stream may start
-    it), <message>_done (received)."""
+    compute_start, compute_end, kernels_end (backward: the step's attention
+    kernels, before it waits for the dK/dV message), <message>_issued (the
+    side stream may start it), <message>_done (received)."""
     global _timeline
     marks, previous = [], _timeline
     _timeline = marks
@@ -492,6 +493,7 @@ def ring_backward(ring, plan, local, q, k, v, out, lse, dout):
                                               os_, lse_s, dos, task)
             _rows(dq, task.q0, task.nq).add_(dq_p)
             grads.append((task, dk_p, dv_p))
+        _mark(ring, f"bwd{t}:kernels_end")  # before waiting for the dK/dV message
         if incoming is not None:
             ring.wait(incoming[0])
             dkv = incoming[1]
