@@ -50,17 +50,21 @@ def run_case(rank, case, out_path):
     device = case.get("device", "cpu")  # "cuda": every rank on the one GPU (gloo stages the messages)
     q, k, v = (_slice(x, rank, lengths, layout).to(device).requires_grad_() for x in (q, k, v))
     do = _slice(do, rank, lengths, layout).to(device)
-    if case["kind"] == "cosine_sim":
-        out, lse = tz.ops.ring_cosine_sim_attention(q, k, v, causal=case["causal"], scale=case["scale"],
-                                                    layout=layout, return_lse=True)
-    else:
-        out, lse = tz.ops.ring_attention(q, k, v, causal=case["causal"], scale=case.get("scale"),
-                                         score_mod=MODS.get(case.get("score_mod")),
-                                         mask_mod=MODS.get(case.get("mask_mod")),
-                                         layout=layout, return_lse=True)
-    out.backward(do)
+    from terrazzo.ring_attention import record_timeline
+    with record_timeline() as marks:
+        if case["kind"] == "cosine_sim":
+            out, lse = tz.ops.ring_cosine_sim_attention(q, k, v, causal=case["causal"], scale=case["scale"],
+                                                        layout=layout, return_lse=True)
+        else:
+            out, lse = tz.ops.ring_attention(q, k, v, causal=case["causal"], scale=case.get("scale"),
+                                             score_mod=MODS.get(case.get("score_mod")),
+                                             mask_mod=MODS.get(case.get("mask_mod")),
+                                             layout=layout, return_lse=True)
+        out.backward(do)
     as_np = {"out": out, "lse": lse, "dq": q.grad, "dk": k.grad, "dv": v.grad}
-    np.savez(out_path, **{n: t.detach().float().cpu().numpy() for n, t in as_np.items()})
+    saved = {n: t.detach().float().cpu().numpy() for n, t in as_np.items()}
+    saved["timeline"] = np.array([label for label, _ in marks])
+    np.savez(out_path, **saved)
 
 
 def run_rank(rank, world, init_file, out_dir, cases):

@@ -226,6 +226,7 @@ def run_ring(tmp_path, cases, world):
                 parts = [x[..., None] for x in parts]
             full = unshard_sequence(parts, case["layout"]).numpy()
             got[name] = full[..., 0] if name == "lse" else full
+        got["timeline"] = [list(p["timeline"]) for p in per_rank]
         results.append(got)
     return results
 
@@ -295,6 +296,23 @@ def ring_runs(tmp_path_factory):
 def test_ring_matches_whole_sequence_attention(ring_runs, world, index):
     cases, results = ring_runs(world)
     check_against_reference(results[index], cases[index])
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_ring_timeline_marks_every_step_and_message(ring_runs, world):
+    """record_timeline (what bench/ring_attention_bench.py reads): each rank
+    marks every step's compute, its key/value message (all but the last
+    step) and, in the backward, each step's dK/dV message."""
+    cases, results = ring_runs(world)
+    for labels in results[0]["timeline"]:
+        expected = set()
+        for t in range(world):
+            for phase in ("fwd", "bwd"):
+                expected |= {f"{phase}{t}:compute_start", f"{phase}{t}:compute_end"}
+                if t + 1 < world:
+                    expected |= {f"{phase}{t}:kv_issued", f"{phase}{t}:kv_done"}
+            expected |= {f"bwd{t}:kernels_end", f"bwd{t}:dkv_issued", f"bwd{t}:dkv_done"}
+        assert set(labels) == expected and len(labels) == len(expected)
 
 
 def test_ring_argument_errors():
