@@ -441,3 +441,4 @@ def agent_attention_backward(q, k, v, agents, saved, dout, *, scale=None):
 
 from .ring_attention import (attention_merge, ring_attention, ring_cosine_sim_attention,  # noqa: E402
                              shard_sequence, unshard_sequence)
+from .ring_linear_attention import ring_lightning_attention  # noqa: E402

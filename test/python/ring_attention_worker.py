@@ -52,7 +52,13 @@ def run_case(rank, case, out_path):
     do = _slice(do, rank, lengths, layout).to(device)
     from terrazzo.ring_attention import record_timeline
     with record_timeline() as marks:
-        if case["kind"] == "cosine_sim":
+        if case["kind"] == "lightning":
+            decay = None if case.get("decay") is None else torch.tensor(case["decay"], dtype=torch.float32)
+            if decay is not None:
+                decay = decay.to(device)
+            out = tz.ops.ring_lightning_attention(q, k, v, decay=decay, scale=case.get("scale"))
+            lse = torch.zeros(out.shape[:3], device=out.device)  # no lse: linear attention
+        elif case["kind"] == "cosine_sim":
             out, lse = tz.ops.ring_cosine_sim_attention(q, k, v, causal=case["causal"], scale=case["scale"],
                                                         layout=layout, return_lse=True)
         else:

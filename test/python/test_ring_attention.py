@@ -10,7 +10,9 @@
   gloo processes on the CPU interpreter: output, lse and the gradients of
   q, k, v (each rank's slice) against float64 attention over the whole
   sequence from the definition, causal and not, contiguous (uneven) and
-  zigzag (uneven) layouts, GQA, score_mod / mask_mod on global positions.
+  zigzag (uneven) layouts, GQA, score_mod / mask_mod on global positions;
+  and tz.ops.ring_lightning_attention (state passing) against the float64
+  recurrence, with and without decay, uneven runs.
 
 The multi-process tests need torch (gloo); without it they skip, like the
 library's other torch tests.
@@ -170,9 +172,21 @@ def test_layout_errors():
 # --- across processes (gloo) -------------------------------------------------------
 
 
+def lightning_reference(case):
+    """float64 lightning attention over the whole sequence from its
+    recurrence (lightning_reference.py); lse zeros (it has none)."""
+    from lightning_reference import ref_backward, ref_forward
+    args = (case["q"], case["k"], case["v"])
+    out, _, _ = ref_forward(*args, case.get("decay"), case.get("scale"))
+    dq, dk, dv, _ = ref_backward(*args, case["do"], case.get("decay"), case.get("scale"))
+    return {"out": out, "lse": np.zeros(out.shape[:3]), "dq": dq, "dk": dk, "dv": dv}
+
+
 def reference(case):
     """float64 attention over the whole sequence from the definition:
     (out, lse, dq, dk, dv) with torch autograd."""
+    if case["kind"] == "lightning":
+        return lightning_reference(case)
     import torch
     q, k, v, do = (torch.tensor(case[n], dtype=torch.float64) for n in ("q", "k", "v", "do"))
     q.requires_grad_(), k.requires_grad_(), v.requires_grad_()
@@ -251,7 +265,7 @@ def check_against_reference(got, case):
     assert rel_err(got["out"], ref["out"]) <= OUT_TOL[case["dtype"]]
     finite = np.isfinite(ref["lse"])
     assert np.array_equal(np.isfinite(got["lse"]), finite)
-    if case["kind"] != "cosine_sim":
+    if case["kind"] == "flash":
         assert np.max(np.abs(got["lse"][finite] - ref["lse"][finite])) <= 1e-2
     for g in ("dq", "dk", "dv"):
         assert rel_err(got[g], ref[g]) <= GRAD_TOL[case["dtype"]], g
@@ -263,14 +277,18 @@ CASES = {
     2: [dict(kind="flash", layout="contiguous", lengths=[13, 22], causal=False, H=4, Hkv=2),
         dict(kind="flash", layout="contiguous", lengths=[9, 15], causal=True, score_mod="absolute_bias",
              mask_mod="window_and_pattern"),
-        dict(kind="cosine_sim", layout="zigzag", lengths=[12, 8], causal=True, scale=8.0)],
-    3: [dict(kind="flash", layout="zigzag", lengths=[10, 14, 6], causal=True, scale=0.3)],
+        dict(kind="cosine_sim", layout="zigzag", lengths=[12, 8], causal=True, scale=8.0),
+        dict(kind="lightning", layout="contiguous", lengths=[21, 40], causal=True, decay=None)],
+    3: [dict(kind="flash", layout="zigzag", lengths=[10, 14, 6], causal=True, scale=0.3),
+        # Three ranks: the decay between runs (lambda^n of the middle run) matters.
+        dict(kind="lightning", layout="contiguous", lengths=[16, 5, 30], causal=True, decay=[0.05, 0.3], scale=0.3)],
     4: [dict(kind="flash", layout="zigzag", lengths=[4, 4, 8, 4], causal=True, dtype="bfloat16",
              mask_mod="window_and_pattern")],
 }
 CASE_IDS = {
-    2: ["contiguous-uneven-gqa", "contiguous-causal-uneven-mods-global-positions", "cosine-sim-zigzag-causal"],
-    3: ["zigzag-causal-uneven"],
+    2: ["contiguous-uneven-gqa", "contiguous-causal-uneven-mods-global-positions", "cosine-sim-zigzag-causal",
+        "lightning-no-decay-uneven"],
+    3: ["zigzag-causal-uneven", "lightning-decay-uneven"],
     4: ["zigzag-causal-mods-bf16"],
 }
 
