@@ -17,6 +17,8 @@
 #                  cmake --install build --prefix build/carry/prefix
 #                  strip --strip-unneeded build/carry/prefix/lib/libterrazzo.so
 #                  TERRAZZO_PREFIX=build/carry/prefix bash scripts/gpu-check.sh cpp-example
+#   ring, ring-multi  ring attention (issue 19): one GPU, and several GPUs with
+#                torchrun/NCCL; see their section below
 #   sanitize     every library kernel under compute-sanitizer memcheck, racecheck
 #                and synccheck (logs: $OUT/sanitizer-<tool>.log)
 #                  TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh sanitize
@@ -196,4 +198,46 @@ if [ "$WHAT" = sanitize ]; then
       tee -a "$OUT/summary.txt"
   done
 fi
+# --- issue 19: ring (context-parallel) attention over torch.distributed -------
+# `ring` (one GPU): the gloo tests (several processes on the CPU interpreter),
+# world size 1 under torchrun at S = 128k and 512k (exactness against torch's
+# SDPA and sampled float64 rows; the 1-GPU time that the scaling divides by),
+# and a simulated 4-rank ring on the one GPU (loopback copies on the side
+# stream) with its forward timeline. Results in $OUT/ring/.
+# `ring-multi` (a multi-GPU kind, NCCL, NVLink multicast off): torchrun with 1,
+# 2 and 4 GPUs (as many as there are) at S = 128k and 512k, exactness, fwd+bwd
+# time, the per-step timeline of communication vs compute
+# (ring-timeline-W<W>-S<S>.txt/json), then the scaling table ring-scaling.md.
+# RING_WORLDS (default "1 2 4") and RING_SEQS (default 131072,524288) narrow it
+# to fit one device call.
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh ring
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh ring-multi
+if [ "$WHAT" = ring ] || [ "$WHAT" = ring-multi ]; then
+  export NCCL_NVLS_ENABLE=0
+  mkdir -p "$OUT/ring"
+fi
+if [ "$WHAT" = ring ]; then
+  $PY -m pytest test/python/test_ring_attention.py test/python/test_gpu_ring_attention.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-ring.log" 2>&1 \
+    || status=1
+  tail -n 3 "$OUT/pytest-ring.log" | tee -a "$OUT/summary.txt"
+  $PY -m torch.distributed.run --standalone --nproc-per-node 1 bench/ring_attention_bench.py \
+    --seqs 131072,524288 --timeline-single --out "$OUT/ring" > "$OUT/ring-W1.log" 2>&1 || status=1
+  tail -n 4 "$OUT/ring-W1.log" | tee -a "$OUT/summary.txt"
+  $PY bench/ring_attention_bench.py --simulate 4 --seqs 131072 --out "$OUT/ring" > "$OUT/ring-simulated.log" 2>&1 \
+    || status=1
+  tail -n 2 "$OUT/ring-simulated.log" | tee -a "$OUT/summary.txt"
+fi
+if [ "$WHAT" = ring-multi ]; then
+  NGPU=$(nvidia-smi -L 2>/dev/null | wc -l)
+  for W in ${RING_WORLDS:-1 2 4}; do
+    [ "$W" -le "$NGPU" ] || continue
+    CHECK=""; [ "$W" = 1 ] && CHECK="--no-check"  # `ring` checks world size 1
+    $PY -m torch.distributed.run --standalone --nproc-per-node "$W" bench/ring_attention_bench.py \
+      --seqs "${RING_SEQS:-131072,524288}" $CHECK --out "$OUT/ring" > "$OUT/ring-W$W.log" 2>&1 || status=1
+    tail -n 4 "$OUT/ring-W$W.log" | tee -a "$OUT/summary.txt"
+  done
+  $PY bench/ring_attention_bench.py --summarize "$OUT/ring" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 19 -------------------------------------------------------------
 exit $status

@@ -3,7 +3,7 @@ compute-sanitizer (memcheck, racecheck, synccheck) to watch: flash attention
 and cosine-sim attention, forward and backward, at ragged shapes (lengths
 that are not multiples of any block), causal and not, GQA, key lengths, key
 masks, biases, a score_mod and a mask_mod, a (B, S, H, D) transposed layout
-and bfloat16.
+and bfloat16; and ring attention's log-sum-exp merge on strided slices.
 
 Shapes are small on purpose: under the sanitizer every access is checked
 (hundreds of times slower), and the bugs it finds (an unmasked tail, a
@@ -91,6 +91,22 @@ def run_cosine(c):
         assert torch.isfinite(t).all(), f"cosine {c}: {name} has non-finite values"
 
 
+def run_merge(D, acc_dtype, part_dtype):
+    # The LSE merge of ring attention (kernels/attention_merge.py) into row
+    # slices of larger buffers (strided), a ragged N and, for D = 96, a
+    # padded head dim; some rows empty on one side.
+    B, H, N = 2, 3, 45
+    acc = torch.randn((B, N + 7, H, D), device="cuda", dtype=acc_dtype).transpose(1, 2)[:, :, 3:3 + N]
+    lse = torch.randn((B, H, N + 2), device="cuda")[:, :, 1:1 + N]
+    lse[:, :, :4] = -float("inf")
+    part = torch.randn((B, H, N, D), device="cuda", dtype=part_dtype)
+    part_lse = torch.randn((B, H, N), device="cuda")
+    part_lse[:, :, 2:6] = -float("inf")
+    tz.ops.attention_merge(acc, lse, part, part_lse)
+    torch.cuda.synchronize()
+    assert torch.isfinite(acc).all() and not torch.isnan(lse).any(), f"attention_merge D={D}: non-finite values"
+
+
 def main():
     torch.manual_seed(0)
     n = 0
@@ -102,6 +118,11 @@ def main():
         run_cosine(c)
         n += 1
         print("cosine_sim_attention fwd+bwd", {k: str(v) for k, v in c.items()}, flush=True)
+    for D, acc_dtype, part_dtype in ((64, torch.float32, torch.float16), (96, torch.float32, torch.bfloat16),
+                                     (128, torch.float16, torch.float16)):
+        run_merge(D, acc_dtype, part_dtype)
+        n += 1
+        print("attention_merge", D, acc_dtype, part_dtype, flush=True)
     print(f"{n} cases ran")
     return 0
 

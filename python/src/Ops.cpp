@@ -9,6 +9,7 @@
 #include "terrazzo/ops/LightningAttention.h"
 #include "terrazzo/ops/FocusedLinearAttention.h"
 #include "terrazzo/ops/AgentAttention.h"
+#include "terrazzo/ops/AttentionMerge.h"
 #include "terrazzo/ops/Tuning.h"
 
 #include <pybind11/numpy.h>
@@ -452,6 +453,19 @@ void bindOps(py::module_ &m) {
       py::arg("agents"), py::arg("out"), py::arg("agent_values"), py::arg("agent_lse"), py::arg("lse"),
       py::arg("dout"), py::arg("scale") = py::none(), py::arg("dq") = py::none(), py::arg("dk") = py::none(),
       py::arg("dv") = py::none(), py::arg("dagents") = py::none());
+  ops.def(
+      "attention_merge",
+      [](py::object out, py::object lse, py::object partOut, py::object partLse) {
+        // Updated in place: outputOr refuses read-only numpy arrays.
+        TensorArg to = tensorArg(outputOr(out, out), "out");
+        outputOr(lse, lse);
+        terrazzo::ops::AttentionMergeOptions o{streamOf(to)};
+        terrazzo::ops::attentionMergeInto(to, tensorArg(lse, "lse"), tensorArg(partOut, "part_out"),
+                                          tensorArg(partLse, "part_lse"), o);
+      },
+      "Merges the attention result (part_out, part_lse) over other keys into (out, lse), in place "
+      "(kernels/attention_merge.py).",
+      py::arg("out"), py::arg("lse"), py::arg("part_out"), py::arg("part_lse"));
 }
 
 } // namespace terrazzo::python

@@ -491,3 +491,10 @@ def agent_attention_backward(q, k, v, agents, saved, dout, *, scale=None):
     tensors its forward returned with ``return_saved=True``."""
     out, agent_values, agent_lse, lse = saved
     return tuple(_ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout, scale))
+
+
+# --- ring (context-parallel) attention over torch.distributed: ring_attention.py -------
+
+from .ring_attention import (attention_merge, ring_attention, ring_cosine_sim_attention,  # noqa: E402
+                             shard_sequence, unshard_sequence)
+from .ring_linear_attention import ring_lightning_attention  # noqa: E402
