@@ -35,7 +35,7 @@ module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma} {
 // Tiles computed in registers go to buffers of their own. A row-major B is
 // stored as it is; a B whose registers run down K (#blkT) is stored
 // transposed, through a tz.trans that keeps its registers, and read
-// K-major.
+// K-major. The A tile both dots read is stored once.
 // CHECK-LABEL: func.func @from_registers
 // CHECK: %[[AB:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
 // CHECK-NEXT: tzgpu.local_store %{{.*}}, %[[AB]]
@@ -45,7 +45,8 @@ module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma} {
 // CHECK-NEXT: tzgpu.warp_group_dot_wait 0, %[[D1]]
 // CHECK: %[[T:.*]] = tz.trans %{{.*}} {order = array<i32: 1, 0>} : tensor<64x64xf16, #{{.*}}> -> tensor<64x64xf16, #tzgpu.linear<reg = {{\[}}[0, 1], [0, 2], [8, 0], [16, 0], [32, 0]]
 // CHECK: tzgpu.local_store %[[T]], %[[BT:.*]] :
-// CHECK-NEXT: tzgpu.warp_group_dot %{{.*}}, %[[BT]], %{{.*}} {b_k_major}
+// CHECK-NOT: tzgpu.local_alloc
+// CHECK: tzgpu.warp_group_dot %[[AB]], %[[BT]], %{{.*}} {b_k_major}
 module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma} {
   func.func @from_registers(%a: tensor<64x64xf16, #blk>, %b: tensor<64x64xf16, #blk>, %bt: tensor<64x64xf16, #blkT>, %acc: tensor<64x64xf32, #acc>) -> tensor<64x64xf32, #acc> {
     %a2 = arith.addf %a, %a : tensor<64x64xf16, #blk>

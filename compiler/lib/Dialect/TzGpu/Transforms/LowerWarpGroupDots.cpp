@@ -10,6 +10,8 @@
 #include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
+#include "mlir/IR/Dominance.h"
+
 using namespace mlir;
 
 namespace terrazzo::tzgpu {
@@ -37,7 +39,25 @@ Value transposed(OpBuilder &b, Location loc, Value tile) {
   return tz::TransOp::create(b, loc, resultType, tile, b.getDenseI32ArrayAttr(order));
 }
 
-void lower(tz::DotOp dot) {
+// The buffers tiles were stored into, by tile and whether stored
+// transposed: a tile two dots read the same way (the attention backward's
+// dS for dQ and dK) is stored once, where the first dot needs it, if that
+// point dominates the later dot.
+struct StoredTiles {
+  DominanceInfo &dominance;
+  llvm::DenseMap<std::pair<Value, unsigned>, Value> buffers; // (tile, transposed)
+
+  Value get(OpBuilder &b, Location loc, Value tile, bool transpose, Operation *user) {
+    auto it = buffers.find({tile, unsigned(transpose)});
+    if (it != buffers.end() && dominance.properlyDominates(it->second.getDefiningOp(), user))
+      return it->second;
+    Value buffer = storedInBuffer(b, loc, transpose ? transposed(b, loc, tile) : tile);
+    buffers[{tile, unsigned(transpose)}] = buffer;
+    return buffer;
+  }
+};
+
+void lower(tz::DotOp dot, StoredTiles &stored) {
   DotPlan plan = planDot(dot);
   OpBuilder b(dot);
   Location loc = dot.getLoc();
@@ -47,13 +67,13 @@ void lower(tz::DotOp dot) {
   else if (plan.aBuffer)
     a = plan.aBuffer->read.getSrc();
   else
-    a = storedInBuffer(b, loc, dot.getA());
+    a = stored.get(b, loc, dot.getA(), /*transpose=*/false, dot);
   Value bOperand;
   bool bKMajor = plan.bKMajor;
   if (plan.bBuffer)
     bOperand = plan.bBuffer->read.getSrc();
   else
-    bOperand = storedInBuffer(b, loc, bKMajor ? transposed(b, loc, dot.getB()) : dot.getB());
+    bOperand = stored.get(b, loc, dot.getB(), /*transpose=*/bKMajor, dot);
   auto mma = WarpGroupDotOp::create(b, loc, dot.getType(), a, bOperand, dot.getAcc(), bKMajor);
   auto wait = WarpGroupDotWaitOp::create(b, loc, TypeRange{dot.getType()}, ValueRange{mma.getD()},
                                          b.getI32IntegerAttr(0));
@@ -80,8 +100,9 @@ struct LowerWarpGroupDots : impl::TzGpuLowerWarpGroupDotsBase<LowerWarpGroupDots
       if (planDot(dot).unit == MmaUnit::Wgmma)
         dots.push_back(dot);
     });
+    StoredTiles stored{getAnalysis<DominanceInfo>(), {}};
     for (tz::DotOp dot : dots)
-      lower(dot);
+      lower(dot, stored);
   }
 };
 
