@@ -78,6 +78,23 @@ PyObject *gRunAndPlan = nullptr; // _terrazzo._run_and_plan
 
 // --- the launch ------------------------------------------------------------------
 
+// A CUstream from `value`, an int (a new reference, consumed; null after a
+// failed call). False, with no Python error left set, when it is not one.
+bool takeStreamHandle(PyObject *value, void *&stream) {
+  if (!value || !PyLong_Check(value)) {
+    Py_XDECREF(value);
+    PyErr_Clear();
+    return false;
+  }
+  stream = PyLong_AsVoidPtr(value);
+  Py_DECREF(value);
+  if (PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  return true;
+}
+
 // torch's current stream on `device`, through torch._C._cuda_getCurrentRawStream
 // (a plain C function of torch). False when torch does not have it.
 bool torchStream(int device, void *&stream) {
@@ -96,36 +113,14 @@ bool torchStream(int device, void *&stream) {
   PyObject *index = PyLong_FromLong(device);
   PyObject *r = index ? PyObject_CallOneArg(getStream, index) : nullptr;
   Py_XDECREF(index);
-  if (!r || !PyLong_Check(r)) {
-    Py_XDECREF(r);
-    PyErr_Clear();
-    return false;
-  }
-  stream = PyLong_AsVoidPtr(r);
-  Py_DECREF(r);
-  if (PyErr_Occurred()) {
-    PyErr_Clear();
-    return false;
-  }
-  return true;
+  return takeStreamHandle(r, stream);
 }
 
 // The `stream=` option: an int (a CUstream) or an object with .cuda_stream.
 bool explicitStream(PyObject *s, void *&stream) {
   static PyObject *cudaStream = interned("cuda_stream");
   PyObject *value = PyLong_Check(s) ? (Py_INCREF(s), s) : PyObject_GetAttr(s, cudaStream);
-  if (!value || !PyLong_Check(value)) {
-    Py_XDECREF(value);
-    PyErr_Clear();
-    return false;
-  }
-  stream = PyLong_AsVoidPtr(value);
-  Py_DECREF(value);
-  if (PyErr_Occurred()) {
-    PyErr_Clear();
-    return false;
-  }
-  return true;
+  return takeStreamHandle(value, stream);
 }
 
 // A grid tuple the GPU accepts; false: the full path reports what is wrong.
