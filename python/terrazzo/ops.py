@@ -17,26 +17,36 @@ ValueError or TypeError naming the argument, before anything runs.
 """
 
 from ._terrazzo import ops as _ops
+from .block_mask import BlockMask, create_block_mask  # noqa: F401  (public names of terrazzo.ops)
 
 
 def _is_torch(x):
     return type(x).__module__.startswith("torch") and hasattr(x, "data_ptr")
 
 
-def _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k):
+def _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask=None):
     import torch
     out = torch.empty_like(q)
     lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
-    _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, True, out=out, lse_out=lse)
+    _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, True, out=out, lse_out=lse,
+                                 block_mask=block_mask)
     return out, lse
 
 
-def _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k):
+def _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, block_mask=None):
     import torch
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k,
-                                  dq=dq, dk=dk, dv=dv)
+                                  dq=dq, dk=dk, dv=dv, block_mask=block_mask)
     return dq, dk, dv
+
+
+def _block_mask_mod(block_mask, mask_mod):
+    """The mask_mod of a call with a block mask: the given one, else the one
+    the mask was built from."""
+    if block_mask is not None and mask_mod is None:
+        return getattr(block_mask, "mask_mod", None)
+    return mask_mod
 
 
 _autograd_function = None
@@ -51,43 +61,127 @@ def _flash_attention_function():
 
         class FlashAttention(torch.autograd.Function):
             @staticmethod
-            def forward(ctx, q, k, v, causal, scale, score_mod, mask_mod, seqlens_k):
-                out, lse = _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k)
+            def forward(ctx, q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask):
+                out, lse = _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask)
                 ctx.save_for_backward(q, k, v, out, lse)
-                ctx.options = (causal, scale, score_mod, mask_mod, seqlens_k)
+                ctx.options = (causal, scale, score_mod, mask_mod, seqlens_k, block_mask)
                 return out, lse
 
             @staticmethod
             def backward(ctx, dout, dlse):
                 q, k, v, out, lse = ctx.saved_tensors
                 dq, dk, dv = _backward(q, k, v, out, lse, dout.contiguous(), *ctx.options)
-                return dq, dk, dv, None, None, None, None, None
+                return dq, dk, dv, None, None, None, None, None, None
 
         _autograd_function = FlashAttention
     return _autograd_function
 
 
 def flash_attention(q, k, v, *, causal=False, scale=None, score_mod=None, mask_mod=None, seqlens_k=None,
-                    return_lse=False):
+                    return_lse=False, block_mask=None):
     """Softmax attention. ``score_mod(score, b, h, q_idx, kv_idx)`` and
     ``mask_mod(b, h, q_idx, kv_idx)`` are optional ``@tz.jit`` functions;
     ``seqlens_k`` an int32 array / tensor of valid key lengths per batch.
+    ``block_mask``: a BlockMask (create_block_mask) of the mask_mod for these
+    lengths: empty tiles are skipped and full ones run without mask_mod
+    (which defaults to the block mask's; not with causal or seqlens_k).
     Returns the output (like q), and with ``return_lse`` also the float32
     (B, H, N_Q) natural-log softmax denominators that the backward needs.
     With torch tensors that require grad, the result is differentiable."""
+    mask_mod = _block_mask_mod(block_mask, mask_mod)
     if _is_torch(q):
-        out, lse = _flash_attention_function().apply(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k)
+        out, lse = _flash_attention_function().apply(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k,
+                                                     block_mask)
         return (out, lse) if return_lse else out
-    return _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, return_lse)
+    return _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, return_lse,
+                                        block_mask=block_mask)
 
 
 def flash_attention_backward(q, k, v, out, lse, dout, *, causal=False, scale=None, score_mod=None, mask_mod=None,
-                             seqlens_k=None):
+                             seqlens_k=None, block_mask=None):
     """Gradients (dq, dk, dv) of flash_attention, recomputed from ``out`` and
     ``lse``; pass the same options as to the forward."""
+    mask_mod = _block_mask_mod(block_mask, mask_mod)
     if _is_torch(q):
-        return _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k)
-    return _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k)
+        return _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, block_mask)
+    return _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k,
+                                         block_mask=block_mask)
+
+
+# --- flash attention over packed variable-length sequences -----------------------------
+
+_varlen_function = None
+
+
+def _flash_attention_varlen_function():
+    """torch.autograd.Function over the packed-sequence forward and backward,
+    defined on first use."""
+    global _varlen_function
+    if _varlen_function is None:
+        import torch
+
+        class FlashAttentionVarlen(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, causal, scale,
+                        score_mod, mask_mod):
+                out = torch.empty_like(q)
+                lse = torch.empty((q.shape[1], q.shape[0]), dtype=torch.float32, device=q.device)
+                _ops.flash_attention_varlen_forward(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
+                                                    causal, scale, score_mod, mask_mod, True, out=out, lse_out=lse)
+                ctx.save_for_backward(q, k, v, out, lse, cu_seqlens_q, cu_seqlens_k)
+                ctx.options = (max_seqlen_q, max_seqlen_k, causal, scale, score_mod, mask_mod)
+                ctx.mark_non_differentiable(lse)
+                return out, lse
+
+            @staticmethod
+            def backward(ctx, dout, dlse):
+                q, k, v, out, lse, cu_q, cu_k = ctx.saved_tensors
+                dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+                _ops.flash_attention_varlen_backward(q, k, v, out, lse, dout.contiguous(), cu_q, cu_k, *ctx.options,
+                                                     dq=dq, dk=dk, dv=dv)
+                return dq, dk, dv, None, None, None, None, None, None, None, None
+
+        _varlen_function = FlashAttentionVarlen
+    return _varlen_function
+
+
+def flash_attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, *, causal=False,
+                           scale=None, score_mod=None, mask_mod=None, return_lse=False):
+    """Softmax attention over packed variable-length sequences (no padding):
+    q is (total_q, H, D), k and v (total_k, H_KV, D) with H_KV dividing H;
+    sequence b owns rows ``cu_seqlens_q[b]:cu_seqlens_q[b+1]`` of q and
+    ``cu_seqlens_k[b]:cu_seqlens_k[b+1]`` of k and v (int32, num_sequences +
+    1 entries, starting at 0 and ending at the totals); ``max_seqlen_q`` /
+    ``max_seqlen_k`` bound the sequences' lengths (the grids cover them).
+    Causal masking is aligned bottom-right per sequence; score_mod and
+    mask_mod see b = the sequence and in-sequence indices. Returns the output
+    (like q), and with ``return_lse`` also the float32 (H, total_q)
+    log-sum-exp. The offsets' values are checked on the host (numpy, CPU
+    tensors), not on the GPU (reading them would synchronise): there the
+    kernels clamp them, so bad offsets give wrong rows, never stray memory.
+    With torch tensors the result is differentiable in q, k and v."""
+    if _is_torch(q):
+        out, lse = _flash_attention_varlen_function().apply(q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q),
+                                                            int(max_seqlen_k), causal, scale, score_mod, mask_mod)
+        return (out, lse) if return_lse else out
+    return _ops.flash_attention_varlen_forward(q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q),
+                                               int(max_seqlen_k), causal, scale, score_mod, mask_mod, return_lse)
+
+
+def flash_attention_varlen_backward(q, k, v, out, lse, dout, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
+                                    *, causal=False, scale=None, score_mod=None, mask_mod=None):
+    """Gradients (dq, dk, dv) of flash_attention_varlen from its ``out`` and
+    (H, total_q) ``lse``; pass the same options as to the forward."""
+    if _is_torch(q):
+        import torch
+        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        _ops.flash_attention_varlen_backward(q, k, v, out, lse, dout, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q),
+                                             int(max_seqlen_k), causal, scale, score_mod, mask_mod, dq=dq, dk=dk,
+                                             dv=dv)
+        return dq, dk, dv
+    return tuple(_ops.flash_attention_varlen_backward(q, k, v, out, lse, dout, cu_seqlens_q, cu_seqlens_k,
+                                                      int(max_seqlen_q), int(max_seqlen_k), causal, scale, score_mod,
+                                                      mask_mod))
 
 
 # --- cosine-similarity attention ------------------------------------------------------
