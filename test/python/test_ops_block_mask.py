@@ -116,6 +116,16 @@ def test_block_mask_lists_match_brute_force(mask, B, H, NQ, NK, block):
     assert 0 < bm.density() < 1
 
 
+def has_gaps(counts, indices):
+    """Does some list hold blocks that are not consecutive? (The kernels walk
+    consecutive runs as one range and gather the others: both must run.)"""
+    for idx in np.ndindex(*counts.shape):
+        listed = indices[idx[:-1] + (idx[-1],)][:counts[idx]]
+        if len(listed) > 1 and listed[-1] - listed[0] != len(listed) - 1:
+            return True
+    return False
+
+
 def run_case(rng, dtype, mask, B, H, H_KV, NQ, NK, D, block, mask_b=None, mask_h=None):
     """Forward and backward with a block mask on fresh inputs, every output
     NaN-poisoned first, against float64 attention over the dense mask."""
@@ -146,8 +156,10 @@ def run_case(rng, dtype, mask, B, H, H_KV, NQ, NK, D, block, mask_b=None, mask_h
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_sliding_window(rng, dtype):
     # 150 keys in blocks of 32: the last block is ragged (never full); the
-    # kernel's tiles (32) equal the block.
-    run_case(rng, dtype, (sliding_window, sliding_window_np), 1, 2, 2, 150, 150, 32, 32)
+    # kernel's tiles (32) equal the block. The partial blocks of a row lie on
+    # both sides of its full ones: lists with gaps, both ways.
+    bm = run_case(rng, dtype, (sliding_window, sliding_window_np), 1, 2, 2, 150, 150, 32, 32)
+    assert has_gaps(bm.kv_counts, bm.kv_indices) and has_gaps(bm.q_counts, bm.q_indices)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
