@@ -1,0 +1,107 @@
+"""Block masks and packed sequences on the GPU with torch tensors: a block
+mask built on the GPU equals the interpreter's; block-sparse attention and
+flash_attention_varlen, forward and every gradient through torch.autograd,
+against float64 PyTorch math over the dense mask / each sequence alone,
+fp16 and bf16. Skipped without a CUDA GPU."""
+
+import numpy as np
+import pytest
+
+import terrazzo as tz
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.gpu_available()),
+                                reason="needs a CUDA GPU")
+
+from torch_gpu_checks import BOUND, make, rel_err  # noqa: E402 (needs torch)
+
+WINDOW = 200
+DOC_1, DOC_2, DOC_3 = 300, 333, 700
+
+
+@tz.jit
+def causal_window(b, h, q_idx, kv_idx):
+    return (q_idx >= kv_idx) & (q_idx - kv_idx < WINDOW)
+
+
+@tz.jit
+def _document(i):
+    return (i >= DOC_1).to(tz.int32) + (i >= DOC_2).to(tz.int32) + (i >= DOC_3).to(tz.int32)
+
+
+@tz.jit
+def document_causal(b, h, q_idx, kv_idx):
+    return (_document(q_idx) == _document(kv_idx)) & (q_idx >= kv_idx)
+
+
+def dense_keep(name, N):
+    i = torch.arange(N, device="cuda")[:, None]
+    j = torch.arange(N, device="cuda")[None, :]
+    if name == "window":
+        return (i >= j) & (i - j < WINDOW)
+    doc = lambda x: (x >= DOC_1).int() + (x >= DOC_2).int() + (x >= DOC_3).int()
+    return (doc(i) == doc(j)) & (i >= j)
+
+
+def attention64(q, k, v, keep):
+    """float64 softmax attention over keep (NQ, NK) or (1, NQ, NK); rows
+    without keys give 0. q (B, H, NQ, D), k and v (B, H_KV, NK, D)."""
+    q, k, v = (x.double() for x in (q, k, v))
+    rep = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+    s = (q @ k.transpose(-1, -2)) / q.shape[-1] ** 0.5
+    s = s.masked_fill(~keep, float("-inf"))
+    return torch.softmax(s, dim=-1).nan_to_num(0.0) @ v
+
+
+@pytest.mark.parametrize("name,mod", [("window", causal_window), ("documents", document_causal)])
+def test_gpu_block_mask_matches_interpreter(name, mod):
+    gpu = tz.ops.create_block_mask(mod, None, None, 1000, 1000, block_size=128, device="cuda")
+    cpu = tz.ops.create_block_mask(mod, None, None, 1000, 1000, block_size=128)
+    for field in ("classes", "kv_counts", "kv_indices", "q_counts", "q_indices"):
+        np.testing.assert_array_equal(getattr(gpu, field).cpu().numpy(), getattr(cpu, field), err_msg=field)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["f16", "bf16"])
+@pytest.mark.parametrize("name,mod", [("window", causal_window), ("documents", document_causal)])
+def test_gpu_block_sparse_forward_and_gradients(dtype, name, mod):
+    torch.manual_seed(7)
+    B, H, H_KV, N, D = 2, 4, 2, 1000, 128
+    q, k, v = make((B, H, N, D), dtype), make((B, H_KV, N, D), dtype), make((B, H_KV, N, D), dtype)
+    bm = tz.ops.create_block_mask(mod, None, None, N, N, block_size=128, device="cuda")
+    out = tz.ops.flash_attention(q, k, v, block_mask=bm)
+    dout = torch.randn_like(out)
+    out.backward(dout)
+    q64, k64, v64 = (x.detach().double().requires_grad_() for x in (q, k, v))
+    ref = attention64(q64, k64, v64, dense_keep(name, N))
+    ref.backward(dout.double())
+    bound = BOUND[dtype]
+    assert rel_err(out, ref.detach()) < bound
+    for got, want, what in ((q.grad, q64.grad, "dq"), (k.grad, k64.grad, "dk"), (v.grad, v64.grad, "dv")):
+        assert rel_err(got, want) < 2 * bound, what
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["f16", "bf16"])
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_gpu_varlen_forward_and_gradients(dtype, causal):
+    torch.manual_seed(11)
+    lens = [1, 100, 257, 64, 1000, 33]
+    H, H_KV, D = 8, 2, 128
+    cu = torch.tensor([0] + np.cumsum(lens).tolist(), dtype=torch.int32, device="cuda")
+    T = sum(lens)
+    q, k, v = make((T, H, D), dtype), make((T, H_KV, D), dtype), make((T, H_KV, D), dtype)
+    out = tz.ops.flash_attention_varlen(q, k, v, cu, cu, max(lens), max(lens), causal=causal)
+    dout = torch.randn_like(out)
+    out.backward(dout)
+    bound = BOUND[dtype]
+    for b, n in enumerate(lens):
+        rows = slice(int(cu[b]), int(cu[b + 1]))
+        q64, k64, v64 = (x.detach()[rows].transpose(0, 1)[None].double().requires_grad_() for x in (q, k, v))
+        keep = torch.ones(n, n, dtype=torch.bool, device="cuda")
+        if causal:
+            keep = torch.tril(keep)
+        ref = attention64(q64, k64, v64, keep)
+        ref.backward(dout[rows].transpose(0, 1)[None].double())
+        assert rel_err(out[rows], ref.detach()[0].transpose(0, 1)) < bound, f"out, sequence {b}"
+        for got, want, what in ((q.grad, q64.grad, "dq"), (k.grad, k64.grad, "dk"), (v.grad, v64.grad, "dv")):
+            assert rel_err(got[rows], want[0].transpose(0, 1)) < 2 * bound, f"{what}, sequence {b}"
