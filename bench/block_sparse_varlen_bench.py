@@ -106,7 +106,14 @@ class Bench:
         self.flex = None
         try:
             from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-            self.flex_block_mask = create_block_mask
+            # Compiled mask evaluation (_compile=True) where this torch has
+            # it: the eager one materialises every (q, kv) pair at 32k.
+            def flex_block_mask(*args, **kwargs):
+                try:
+                    return create_block_mask(*args, _compile=True, **kwargs)
+                except TypeError:
+                    return create_block_mask(*args, **kwargs)
+            self.flex_block_mask = flex_block_mask
             self.flex = torch.compile(flex_attention, dynamic=False)
         except Exception as e:  # recorded, the rest still runs
             self.results["flex_error"] = common.describe(e)
