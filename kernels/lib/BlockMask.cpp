@@ -5,6 +5,8 @@
 #include "LibraryLaunch.h"
 #include "terrazzo/ops/BlockMask.h"
 
+#include <algorithm>
+
 namespace terrazzo::ops {
 
 namespace {
@@ -81,15 +83,17 @@ void createBlockMask(const HostValue &maskMod, const TensorArg &classes, const B
             {{"MASK_MOD", maskMod}, {"BLOCK", HostValue::integer(mask.blockSize)}});
   target.numWarps = 4;
   Kernel &compact = libraryKernel("block_mask.py", "block_mask_compact");
+  // Lines of at least 16 entries: no 1- or 2-wide tiles for short sequences.
+  auto entries = [](int64_t n) { return HostValue::integer(std::max<int64_t>(nextPowerOfTwo(n), 16)); };
   // Rows of key blocks per query block, then columns of query blocks per key block.
   runKernel(compact, target, {nq, mb * mh, 1},
             {classes.pointer(), mask.kvCounts.pointer(), mask.kvIndices.pointer(), HostValue::integer(nq),
              HostValue::integer(nkv), HostValue::integer(nq * nkv), HostValue::integer(nkv), HostValue::integer(1)},
-            {{"ENTRIES", HostValue::integer(nextPowerOfTwo(nkv))}});
+            {{"ENTRIES", entries(nkv)}});
   runKernel(compact, target, {nkv, mb * mh, 1},
             {classes.pointer(), mask.qCounts.pointer(), mask.qIndices.pointer(), HostValue::integer(nkv),
              HostValue::integer(nq), HostValue::integer(nq * nkv), HostValue::integer(1), HostValue::integer(nkv)},
-            {{"ENTRIES", HostValue::integer(nextPowerOfTwo(nq))}});
+            {{"ENTRIES", entries(nq)}});
 }
 
 namespace flash {

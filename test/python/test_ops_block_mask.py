@@ -103,17 +103,19 @@ def check_lists(counts, indices, classes):
     ((document_causal, document_causal_np), 1, 1, 130, 130, 16),
     ((per_head_window, per_head_window_np), 2, 3, 100, 77, 32),
     ((causal_window, causal_window_np), None, None, 300, 300, 128),
-], ids=["window", "documents", "per-head-cross", "causal-window-128"])
+    ((per_head_window, per_head_window_np), 1, 2, 20, 9, 32),
+], ids=["window", "documents", "per-head-cross", "causal-window-128", "one-block"])
 def test_block_mask_lists_match_brute_force(mask, B, H, NQ, NK, block):
     bm = tz.ops.create_block_mask(mask[0], B, H, NQ, NK, block_size=block)
     dense = dense_mask(mask[1], B or 1, H or 1, NQ, NK)
     classes = brute_force_classes(dense, block)
     np.testing.assert_array_equal(bm.classes, classes)
-    assert {0, 1} <= set(np.unique(classes).tolist()), "the case should have empty and partial tiles"
+    if classes.shape[2] * classes.shape[3] > 1:
+        assert {0, 1} <= set(np.unique(classes).tolist()), "the case should have empty and partial tiles"
     check_lists(bm.kv_counts, bm.kv_indices, classes)
     check_lists(bm.q_counts, bm.q_indices, classes.transpose(0, 1, 3, 2))
     assert bm.kv_num_blocks.shape == classes.shape[:3] and bm.shape == (B or 1, H or 1, NQ, NK)
-    assert 0 < bm.density() < 1
+    assert 0 < bm.density() <= 1
 
 
 def has_gaps(counts, indices):
