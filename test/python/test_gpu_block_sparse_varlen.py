@@ -15,6 +15,14 @@ pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.
 
 from torch_gpu_checks import BOUND, make, rel_err  # noqa: E402 (needs torch)
 
+
+@pytest.fixture(autouse=True)
+def fixed_tiles(monkeypatch):
+    """The first candidate tiles, untimed: these tests check numerics, and
+    tuning would compile every candidate of every variant here (minutes);
+    test_gpu_library_tuning.py tests the tuner."""
+    monkeypatch.setenv("TZ_LIBRARY_AUTOTUNE", "0")
+
 WINDOW = 200
 DOC_1, DOC_2, DOC_3 = 300, 333, 700
 
