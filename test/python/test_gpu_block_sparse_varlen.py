@@ -70,8 +70,10 @@ def test_gpu_block_mask_matches_interpreter(name, mod):
         np.testing.assert_array_equal(getattr(gpu, field).cpu().numpy(), getattr(cpu, field), err_msg=field)
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["f16", "bf16"])
-@pytest.mark.parametrize("name,mod", [("window", causal_window), ("documents", document_causal)])
+# Each case compiles four kernels: two cases cover both dtypes and both masks.
+@pytest.mark.parametrize("dtype,name,mod", [(torch.float16, "window", causal_window),
+                                            (torch.bfloat16, "documents", document_causal)],
+                         ids=["f16-window", "bf16-documents"])
 def test_gpu_block_sparse_forward_and_gradients(dtype, name, mod):
     torch.manual_seed(7)
     B, H, H_KV, N, D = 2, 4, 2, 1000, 128
@@ -89,8 +91,8 @@ def test_gpu_block_sparse_forward_and_gradients(dtype, name, mod):
         assert rel_err(got, want) < 2 * bound, what
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["f16", "bf16"])
-@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("dtype,causal", [(torch.float16, True), (torch.bfloat16, False)],
+                         ids=["f16-causal", "bf16-full"])
 def test_gpu_varlen_forward_and_gradients(dtype, causal):
     torch.manual_seed(11)
     lens = [1, 100, 257, 64, 1000, 33]
