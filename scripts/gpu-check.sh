@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|linear|linear-tests|linear-bench|sparse|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|all]
 #
 # Two more steps run only when named (issue 18; see their sections below):
 #   cpp-example  the installed C++ package's example (examples/cpp) with --gpu.
@@ -165,12 +165,16 @@ fi
 # default here (it compiles every candidate: minutes for the sparse variants);
 # TZ_LIBRARY_AUTOTUNE=1 turns it on. Run with
 #   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh sparse
-if [ "$WHAT" = sparse ]; then
+# or, to split it over device calls, `sparse-tests`, then `sparse-bench` with
+# SPARSE_BENCH_ONLY=window (or documents, varlen; comma-separated).
+if [ "$WHAT" = sparse ] || [ "$WHAT" = sparse-tests ]; then
   TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_block_sparse_varlen.py -q -p no:cacheprovider -rf \
     > "$OUT/pytest-gpu-block-sparse-varlen.log" 2>&1 || status=1
   tail -n 15 "$OUT/pytest-gpu-block-sparse-varlen.log" | tee -a "$OUT/summary.txt"
+fi
+if [ "$WHAT" = sparse ] || [ "$WHAT" = sparse-bench ]; then
   TZ_LIBRARY_AUTOTUNE=${TZ_LIBRARY_AUTOTUNE:-0} $PY bench/block_sparse_varlen_bench.py --out "$OUT/block-sparse-varlen" \
-    > "$OUT/block-sparse-varlen-bench.log" 2>&1 || status=1
+    ${SPARSE_BENCH_ONLY:+--only "$SPARSE_BENCH_ONLY"} > "$OUT/block-sparse-varlen-bench.log" 2>&1 || status=1
   tail -n 40 "$OUT/block-sparse-varlen-bench.log" | tee -a "$OUT/summary.txt"
 fi
 # --- end issue 16 ----------------------------------------------------------------
