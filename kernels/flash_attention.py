@@ -212,17 +212,23 @@ def _sparse_row(counts_ptr, indices_ptr, b, h, block, stride_b, stride_h, cols):
 
 
 @tz.jit
-def _sparse_span(block_list, n_blocks, SPARSE_BLOCK: tz.constexpr):
-    # A list of consecutive blocks (the common case: the full blocks of a
-    # window or of a document) as one row range [lo, hi) that a plain loop
-    # walks, whose loads the GPU pipeliner copies ahead (it cannot where an
-    # address depends on a loaded index); other lists give an empty range and
-    # all their blocks to the gathering loop. Returns (lo, hi, blocks left).
-    # A list's first slot always exists, so both loads are in bounds.
+def _sparse_spans(block_list, n_blocks, SPARSE_BLOCK: tz.constexpr):
+    # A block list as plain row ranges, whose loads the GPU pipeliner copies
+    # ahead (it cannot where an address depends on a loaded index), plus the
+    # blocks left to gather one by one. A list of consecutive blocks (the
+    # full blocks of a window or of a document) is one range; otherwise its
+    # first and its last block are ranges (a window's or a document's
+    # partial blocks: the far edge and the diagonal) and the blocks between
+    # them, list[1 : n - 1], are gathered. Returns (lo1, hi1, lo2, hi2,
+    # number gathered). A list's first slot always exists, so both loads are
+    # in bounds.
     first = tz.load(block_list)
     last = tz.load(block_list + tz.maximum(n_blocks - 1, 0))
-    run = tz.where(last - first == n_blocks - 1, n_blocks, 0)
-    return first * SPARSE_BLOCK, (first + run) * SPARSE_BLOCK, n_blocks - run
+    consecutive = last - first == n_blocks - 1
+    hi1 = tz.where(n_blocks > 0, tz.where(consecutive, last + 1, first + 1), first)
+    hi2 = tz.where(consecutive | (n_blocks < 2), last, last + 1)
+    n_gathered = tz.where(consecutive, 0, tz.maximum(n_blocks - 2, 0))
+    return first * SPARSE_BLOCK, hi1 * SPARSE_BLOCK, last * SPARSE_BLOCK, hi2 * SPARSE_BLOCK, n_gathered
 
 
 @tz.jit
@@ -281,12 +287,15 @@ def _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_v
                 HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr,
                 SPARSE_BLOCK: tz.constexpr):
     # The key blocks of a block-mask list, BLOCK_N keys at a time.
-    lo, hi, n_gathered = _sparse_span(block_list, n_blocks, SPARSE_BLOCK)
+    lo1, hi1, lo2, hi2, n_gathered = _sparse_spans(block_list, n_blocks, SPARSE_BLOCK)
     acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
-                               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo, hi,
+                               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo1, hi1,
+                               MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+    acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
+                               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo2, hi2,
                                MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
     for t in range(0, n_gathered * (SPARSE_BLOCK // BLOCK_N)):
-        start_n = _sparse_tile_start(block_list, t, SPARSE_BLOCK, BLOCK_N)
+        start_n = _sparse_tile_start(block_list + 1, t, SPARSE_BLOCK, BLOCK_N)
         acc, l_i, m_i = _fwd_tile(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                   b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, start_n,
                                   MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
@@ -431,13 +440,17 @@ def _dkdv_blocks(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, s
                  HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_M: tz.constexpr,
                  SPARSE_BLOCK: tz.constexpr):
     # The query blocks of a transposed block-mask list, BLOCK_M rows at a time.
-    lo, hi, n_gathered = _sparse_span(block_list, n_blocks, SPARSE_BLOCK)
-    for start_m in range(lo, hi, BLOCK_M):
+    lo1, hi1, lo2, hi2, n_gathered = _sparse_spans(block_list, n_blocks, SPARSE_BLOCK)
+    for start_m in range(lo1, hi1, BLOCK_M):
+        dk, dv = _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, stride_qd, stride_dom,
+                            stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale, start_m,
+                            MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M)
+    for start_m in range(lo2, hi2, BLOCK_M):
         dk, dv = _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, stride_qd, stride_dom,
                             stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale, start_m,
                             MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M)
     for t in range(0, n_gathered * (SPARSE_BLOCK // BLOCK_M)):
-        start_m = _sparse_tile_start(block_list, t, SPARSE_BLOCK, BLOCK_M)
+        start_m = _sparse_tile_start(block_list + 1, t, SPARSE_BLOCK, BLOCK_M)
         dk, dv = _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, stride_qd, stride_dom,
                             stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale, start_m,
                             MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M)
@@ -560,12 +573,15 @@ def _dq_blocks(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, str
                MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
                HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr,
                SPARSE_BLOCK: tz.constexpr):
-    lo, hi, n_gathered = _sparse_span(block_list, n_blocks, SPARSE_BLOCK)
+    lo1, hi1, lo2, hi2, n_gathered = _sparse_spans(block_list, n_blocks, SPARSE_BLOCK)
     dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
-                   b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo, hi,
+                   b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo1, hi1,
+                   MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+    dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
+                   b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo2, hi2,
                    MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
     for t in range(0, n_gathered * (SPARSE_BLOCK // BLOCK_N)):
-        start_n = _sparse_tile_start(block_list, t, SPARSE_BLOCK, BLOCK_N)
+        start_n = _sparse_tile_start(block_list + 1, t, SPARSE_BLOCK, BLOCK_N)
         dq = _dq_tile(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                       b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, start_n,
                       MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)

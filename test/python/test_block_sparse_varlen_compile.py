@@ -1,7 +1,8 @@
 """The block-sparse and packed-sequence variants of the flash-attention
 kernels compile to cubins for sm_90a (no GPU needed), and the loops they
 rely on for speed are software-pipelined: a block list of consecutive blocks
-runs as a plain range whose key/value (or query/dO) tiles are copied ahead,
+(and the first and last block of any other list) run as plain ranges whose
+key/value (or query/dO) tiles are copied ahead,
 like the dense kernels'."""
 
 import numpy as np
