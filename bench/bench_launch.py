@@ -1,9 +1,10 @@
 """Launch overhead from Python: the same near-empty kernel (one pointer and
 an int; a 32-wide store under a mask that is false) in Terrazzo and in
-Triton, launched back to back on grid (1,). Per launch: the wall time of a
+Triton, launched back to back on grid (1,), and torch.add(x, x, out=y) on
+the same 32 elements (torch's own launch cost). Per launch: the wall time of a
 loop of `count` launches (time.perf_counter around the loop, then
 torch.cuda.synchronize), divided by count. Also the loop alone (host-side
-cost, before the drain). Trials alternate between the two; the median of
+cost, before the drain). Trials alternate between the three; the median of
 the trials is reported."""
 
 import statistics
@@ -51,7 +52,13 @@ def run(ctx):
         from triton_kernels import nop
         return lambda: nop[(1,)](buf, 0, num_warps=4)
 
-    for name, make in (("terrazzo", tz_launch), ("triton", triton_launch)):
+    def torch_launch():
+        # A torch elementwise op writing into an existing buffer: torch's own
+        # launch cost, the bar issue 17 sets.
+        other = torch.empty_like(buf)
+        return lambda: torch.add(buf, buf, out=other)
+
+    for name, make in (("terrazzo", tz_launch), ("triton", triton_launch), ("torch_add", torch_launch)):
         try:
             launchers[name] = _prepare(name, make, torch, ctx.box)
             res[name] = {"trials": []}
@@ -80,12 +87,17 @@ def run(ctx):
         res["warning"] = "the nop kernels wrote to the buffer (the false mask did not hold)"
     res["ratio_terrazzo_over_triton"] = common.ratio(res.get("terrazzo", {}).get("us_per_launch"),
                                                      res.get("triton", {}).get("us_per_launch"))
+    res["ratio_terrazzo_over_torch_add"] = common.ratio(res.get("terrazzo", {}).get("us_per_launch"),
+                                                        res.get("torch_add", {}).get("us_per_launch"))
+    if "terrazzo" in launchers:
+        from tz_kernels import nop
+        res["terrazzo"]["cached_launch_path"] = nop._fast_stats()
     return res
 
 
 def markdown(res):
     rows = []
-    for name in ("terrazzo", "triton"):
+    for name in ("terrazzo", "triton", "torch_add"):
         r = res.get(name, {})
         note = r.get("error", "")
         if name == "terrazzo" and r.get("cache_stats_delta"):
@@ -95,7 +107,8 @@ def markdown(res):
                      r.get("count", "-"), len(r.get("trials", [])), note])
     lines = common.table(["kernel", "us per launch (loop + sync)", "us per launch (loop only)", "launches per trial",
                           "trials", "note"], rows)
-    lines += ["", f"Terrazzo / Triton (time, lower is better): {common.fmt(res.get('ratio_terrazzo_over_triton'))}"]
+    lines += ["", f"Terrazzo / Triton (time, lower is better): {common.fmt(res.get('ratio_terrazzo_over_triton'))}",
+              f"Terrazzo / torch.add (time, lower is better): {common.fmt(res.get('ratio_terrazzo_over_torch_add'))}"]
     if res.get("warning"):
         lines += ["", f"**Warning:** {res['warning']}"]
     return lines

@@ -4,7 +4,8 @@
   8192^3, Triton's H100 tutorial config 128x256x64 / group 8 / 8 warps / 3
   stages) — TFLOP/s of each next to torch.matmul, results checked against it;
 - launch overhead of a cached launch: 4 tensors + 1 int + 1 constexpr on grid
-  (1,), median of trials, next to a torch elementwise op;
+  (1,), median of trials, next to Triton's and a torch elementwise op (and the
+  same kernel under each autotuner, once tuned), trials interleaved;
 - cold compile of the matmul (fresh cache dirs) and the warm-disk load in a new
   process are left to bench_compile.py.
 
@@ -46,22 +47,32 @@ def matmul_launcher(mod, torch, a, b, c):
                                            c.stride(0), c.stride(1), **CONFIG, **OPTIONS)
 
 
-def launch_us(fn, torch):
-    fn()
+def launch_trial_us(fn, torch):
+    """One trial: LAUNCHES back-to-back launches, drained, per launch."""
+    t0 = time.perf_counter()
+    for _ in range(LAUNCHES):
+        fn()
     torch.cuda.synchronize()
-    trials = []
-    for _ in range(TRIALS):
-        t0 = time.perf_counter()
-        for _ in range(LAUNCHES):
-            fn()
+    return (time.perf_counter() - t0) / LAUNCHES * 1e6
+
+
+def launch_overhead(launchers, torch):
+    """Median over TRIALS of each launcher's per-launch time; the trials of
+    all launchers alternate, so drift of the machine hits each alike."""
+    trials = {name: [] for name in launchers}
+    for name, fn in launchers.items():
+        fn()  # compile (or tune), then warm
         torch.cuda.synchronize()
-        trials.append((time.perf_counter() - t0) / LAUNCHES * 1e6)
-    return statistics.median(trials)
+    for _ in range(TRIALS):
+        for name, fn in launchers.items():
+            trials[name].append(launch_trial_us(fn, torch))
+    return {name: statistics.median(t) for name, t in trials.items()}, trials
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="bench-triton-source")
+    parser.add_argument("--launch-only", action="store_true", help="only the launch overhead (no matmul)")
     args = parser.parse_args()
     import torch
     out = {"device": torch.cuda.get_device_name(), "config": CONFIG, "options": OPTIONS, "matmul": {}, "launch": {}}
@@ -71,7 +82,7 @@ def main():
             backends[name] = load(name)
         except Exception as e:
             out[name + "_error"] = common.describe(e)
-    for s in SIZES:
+    for s in ([] if args.launch_only else SIZES):
         a = torch.randn(s, s, device="cuda", dtype=torch.float16)
         b = torch.randn(s, s, device="cuda", dtype=torch.float16)
         ref = a.float() @ b.float()
@@ -93,14 +104,34 @@ def main():
             except Exception as e:
                 row[name] = {"error": common.describe(e)}
         print(s, json.dumps(row), flush=True)
+    # Launch overhead: a cached launch of 4 tensors + 1 int + 1 constexpr on
+    # grid (1,), ours, Triton's and a torch elementwise op in the same run;
+    # also each backend's autotuned nop once tuned.
     bufs = [torch.zeros(64, device="cuda") for _ in range(4)]
-    for name, mod in backends.items():
-        try:
-            out["launch"][name] = launch_us(lambda: mod.nop_kernel[(1,)](*bufs, 0, BLOCK=64), torch)
-        except Exception as e:
-            out["launch"][name] = common.describe(e)
     x = bufs[0]
-    out["launch"]["torch_add"] = launch_us(lambda: torch.add(x, x, out=bufs[1]), torch)
+    launchers = {}
+    for name, mod in backends.items():
+        for suffix, make in (("", lambda m: lambda: m.nop_kernel[(1,)](*bufs, 0, BLOCK=64)),
+                             ("_autotuned", lambda m: lambda: m.nop_kernel_autotuned[(1,)](*bufs, 0))):
+            fn = make(mod)
+            try:
+                fn()
+                torch.cuda.synchronize()
+                launchers[name + suffix] = fn
+            except Exception as e:
+                out["launch"][name + suffix] = common.describe(e)
+    launchers["torch_add"] = lambda: torch.add(x, x, out=bufs[1])
+    medians, trials = launch_overhead(launchers, torch)
+    out["launch"].update(medians)
+    out["launch_trials_us"] = trials
+    out["launch_method"] = (f"median of {TRIALS} trials of {LAUNCHES} back-to-back launches each "
+                            "(wall time to the drain), trials of all launchers alternating")
+    if "terrazzo" in backends:
+        import terrazzo as tz
+        out["terrazzo_fast_path"] = {"nop_kernel": backends["terrazzo"].nop_kernel._fast_stats(),
+                                     "nop_kernel_autotuned": backends["terrazzo"].nop_kernel_autotuned._fast_stats(),
+                                     "tensor_reader": tz._terrazzo._tensor_reader_state()}
+        print("terrazzo cached launch path:", json.dumps(out["terrazzo_fast_path"]), flush=True)
     print("launch us:", json.dumps(out["launch"]), flush=True)
     os.makedirs(args.out, exist_ok=True)
     (pathlib.Path(args.out) / "bench_triton_source.json").write_text(json.dumps(out, indent=2, default=str))

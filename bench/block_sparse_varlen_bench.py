@@ -7,11 +7,9 @@ must-shows), bf16, head dim 128, H = 16:
    FlexAttention with its BlockMask (torch.compile(flex_attention,
    dynamic=False)); forward and forward + backward.
 2. Causal document masking over packed documents (S = 32768, B = 1, lengths
-   drawn from 64..4096, seeded): ours with a BlockMask of a mask_mod whose
-   document boundaries are constants (a module generated for the layout,
-   since a mask_mod cannot read a tensor yet) and our flash_attention_varlen
-   on the same documents, vs Flex with a document mask reading a document-id
-   tensor.
+   drawn from 64..4096, seeded): ours with a BlockMask of a mask_mod reading
+   a document-id tensor (mask_mod_args) and our flash_attention_varlen on
+   the same documents, vs Flex with a document mask reading the same ids.
 3. Varlen forward + backward on 16384 packed tokens of mixed lengths (64 ..
    4096, seeded), causal: our flash_attention_varlen vs SDPA on nested
    (jagged) tensors (torch.nested, layout=torch.jagged) and vs Flex with a
@@ -36,12 +34,10 @@ Usage: python3 bench/block_sparse_varlen_bench.py [--out DIR] [--only window,doc
 Writes DIR/block_sparse_varlen.json and DIR/block_sparse_varlen.md."""
 
 import argparse
-import importlib.util
 import json
 import os
 import random
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,25 +73,10 @@ def lengths(total, seed):
     return out
 
 
-def document_mask_module(lens):
-    """A module with `document_causal`, a mask_mod whose document boundaries
-    are the constants of this layout (written to a file: @tz.jit reads
-    source)."""
-    bounds, acc = [], 0
-    for n in lens[:-1]:
-        acc += n
-        bounds.append(acc)
-    doc = " + ".join(f"(i >= {b}).to(tz.int32)" for b in bounds) or "i * 0"
-    src = ("import terrazzo as tz\n\n\n@tz.jit\ndef document_id(i):\n    return " + doc + "\n\n\n"
-           "@tz.jit\ndef document_causal(b, h, q_idx, kv_idx):\n"
-           "    return (document_id(q_idx) == document_id(kv_idx)) & (q_idx >= kv_idx)\n")
-    path = os.path.join(tempfile.mkdtemp(prefix="tz-docmask-"), "document_mask.py")
-    with open(path, "w") as f:
-        f.write(src)
-    spec = importlib.util.spec_from_file_location("document_mask", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@tz.jit
+def document_causal(b, h, q_idx, kv_idx, doc_ptr):
+    # doc_ptr: one int32 document id per packed token (mask_mod_args).
+    return (tz.load(doc_ptr + q_idx) == tz.load(doc_ptr + kv_idx)) & (q_idx >= kv_idx)
 
 
 class Bench:
@@ -212,10 +193,13 @@ class Bench:
               flush=True)
         case = self.results["cases"].setdefault("documents", {"S": DOC_S, "lengths": lens, "H": H, "D": D})
         q, k, v, dout = self.inputs((1, H, DOC_S, D), (1, H, DOC_S, D), 2)
-        module = document_mask_module(lens)
+        doc_ids = torch.repeat_interleave(torch.arange(len(lens), device="cuda"),
+                                          torch.tensor(lens, device="cuda"))
+        # The block mask keeps the ids: flash_attention passes them on to its mask_mod.
+        tz_doc_ids = doc_ids.to(torch.int32)
         bm, case["block_mask_build_ms"] = self.timed_build(
-            lambda: tz.ops.create_block_mask(module.document_causal, None, None, DOC_S, DOC_S, block_size=BLOCK,
-                                             device="cuda"))
+            lambda: tz.ops.create_block_mask(document_causal, None, None, DOC_S, DOC_S, block_size=BLOCK,
+                                             device="cuda", mask_mod_args=(tz_doc_ids,)))
         case["density"] = bm.density()
         case["ours"], ref = self.measure("ours (block mask)", lambda q, k, v: tz.ops.flash_attention(
             q, k, v, block_mask=bm), q, k, v, dout)
@@ -226,8 +210,6 @@ class Bench:
             packed(q), packed(k), packed(v), cu, cu, max(lens), max(lens), causal=True).transpose(0, 1)[None],
             q, k, v, dout, ref)
         if self.flex is not None:
-            doc_ids = torch.repeat_interleave(torch.arange(len(lens), device="cuda"),
-                                              torch.tensor(lens, device="cuda"))
             case["flex"], _ = self.measure("FlexAttention", self.flex_doc_call(doc_ids, DOC_S), q, k, v, dout, ref)
         self.ratios(case, [("ours", "flex"), ("ours_varlen", "flex")])
 

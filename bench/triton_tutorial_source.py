@@ -54,3 +54,13 @@ def nop_kernel(a_ptr, b_ptr, c_ptr, d_ptr, n, BLOCK: tl.constexpr):
     # the mask is false, so nothing is written.
     offs = tl.arange(0, BLOCK)
     tl.store(a_ptr + offs, tl.load(b_ptr + offs) + tl.load(c_ptr + offs) + tl.load(d_ptr + offs), mask=offs < n)
+
+
+@triton.autotune(configs=[triton.Config({"BLOCK": 64}, num_warps=4), triton.Config({"BLOCK": 128}, num_warps=4)],
+                 key=["n"])
+@triton.jit
+def nop_kernel_autotuned(a_ptr, b_ptr, c_ptr, d_ptr, n, BLOCK: tl.constexpr):
+    # nop_kernel under the autotuner: a launch once tuned (issue 17: the same
+    # overhead bound holds for autotuned kernels).
+    offs = tl.arange(0, BLOCK)
+    tl.store(a_ptr + offs, tl.load(b_ptr + offs) + tl.load(c_ptr + offs) + tl.load(d_ptr + offs), mask=offs < n)

@@ -3,7 +3,8 @@ in the Terrazzo kernel language (host side: kernels/lib/BlockMask.cpp).
 
 The (Q_LEN, KV_LEN) attention matrix of each (batch, head) is cut into
 BLOCK x BLOCK tiles. block_mask_classify evaluates MASK_MOD(b, h, q_idx,
-kv_idx) over each tile and stores its class in an int32 (B, H, n_q_blocks,
+kv_idx, *captures) (captures: the kernel's mask_mod_arg0..3 that are not
+None) over each tile and stores its class in an int32 (B, H, n_q_blocks,
 n_kv_blocks) tensor:
 
     0  empty:   no in-range element is kept (the attention kernels skip it)
@@ -27,8 +28,25 @@ import terrazzo as tz
 
 
 @tz.jit
+def _mask_mod_keeps(MASK_MOD: tz.constexpr, b, h, q_idx, kv_idx, a0, a1, a2, a3):
+    # MASK_MOD(b, h, q_idx, kv_idx, *captures), the captures being the
+    # leading a0..a3 that are not None (as flash_attention.py passes its
+    # mask_mod_arg0..3).
+    if a0 is None:
+        return MASK_MOD(b, h, q_idx, kv_idx)
+    if a1 is None:
+        return MASK_MOD(b, h, q_idx, kv_idx, a0)
+    if a2 is None:
+        return MASK_MOD(b, h, q_idx, kv_idx, a0, a1)
+    if a3 is None:
+        return MASK_MOD(b, h, q_idx, kv_idx, a0, a1, a2)
+    return MASK_MOD(b, h, q_idx, kv_idx, a0, a1, a2, a3)
+
+
+@tz.jit
 def block_mask_classify(classes_ptr, H, Q_LEN, KV_LEN, n_q_blocks, n_kv_blocks,
-                        MASK_MOD: tz.constexpr, BLOCK: tz.constexpr):
+                        MASK_MOD: tz.constexpr, BLOCK: tz.constexpr,
+                        mask_mod_arg0=None, mask_mod_arg1=None, mask_mod_arg2=None, mask_mod_arg3=None):
     q_block = tz.program_id(0)
     kv_block = tz.program_id(1)
     bh = tz.program_id(2)
@@ -37,7 +55,8 @@ def block_mask_classify(classes_ptr, H, Q_LEN, KV_LEN, n_q_blocks, n_kv_blocks,
     q_idx = q_block * BLOCK + tz.arange(0, BLOCK)
     kv_idx = kv_block * BLOCK + tz.arange(0, BLOCK)
     in_range = (q_idx[:, None] < Q_LEN) & (kv_idx[None, :] < KV_LEN)
-    kept = MASK_MOD(b, h, q_idx[:, None], kv_idx[None, :]).to(tz.int1) & in_range
+    kept = _mask_mod_keeps(MASK_MOD, b, h, q_idx[:, None], kv_idx[None, :], mask_mod_arg0, mask_mod_arg1,
+                           mask_mod_arg2, mask_mod_arg3).to(tz.int1) & in_range
     n_kept = tz.sum(tz.sum(kept.to(tz.int32), axis=1), axis=0)
     n_rows = tz.minimum(Q_LEN - q_block * BLOCK, BLOCK)
     full = (n_kept == n_rows * BLOCK) & (kv_block * BLOCK + BLOCK <= KV_LEN)

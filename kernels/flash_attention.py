@@ -16,8 +16,13 @@ SCORE_MOD(score, b, h, q_idx, kv_idx) -> score is applied to the scaled score
 (q . k * sm_scale) before masking; MASK_MOD(b, h, q_idx, kv_idx) -> bool keeps
 a key where it is true. b and h (the query head) are scalars, q_idx a
 (BLOCK_M, 1) and kv_idx a (1, BLOCK_N) int32 tile. Pass None when absent.
-The backward treats SCORE_MOD as having derivative 1 in the score: exact for
-additive biases (ALiBi, relative positions), wrong for anything else.
+SCORE_MOD may take captured tensors after those five arguments: the kernels'
+score_mod_arg0..3 (pointers, None when unused) are passed on in order;
+MASK_MOD likewise takes mask_mod_arg0..3 after its four.
+The backward differentiates SCORE_MOD (tz.derivative: d score_mod / d score)
+and, in the dQ kernel, adds the gradient of every value it loads from
+capture i into score_mod_grad{i} (float32, like the capture; None: not
+wanted) with atomic adds.
 
 LSE convention: the forward stores the natural-log log-sum-exp of each row's
 final scores, lse = log(sum_j exp(score_ij)), as float32 in a contiguous
@@ -100,18 +105,64 @@ def _store_rows(ptrs, value, rows, n_rows, offs_d, HEAD_DIM: tz.constexpr, HEAD_
 
 
 @tz.jit
-def _keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.constexpr):
+def _keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL: tz.constexpr, MASK_MOD: tz.constexpr, mask_captures=()):
     keep = kv_idx < n_k
     if CAUSAL:
         keep = keep & (kv_idx <= q_idx + (n_k - N_Q))
     if MASK_MOD is not None:
-        keep = keep & MASK_MOD(b, h, q_idx, kv_idx).to(tz.int1)
+        keep = keep & _apply_mod(MASK_MOD, (b, h, q_idx, kv_idx) + mask_captures).to(tz.int1)
     return keep
 
 
 @tz.jit
+def _captures(a0, a1, a2, a3):
+    # The captured tensors given to a score_mod: the leading arguments that
+    # are not None.
+    if a0 is None:
+        return ()
+    if a1 is None:
+        return (a0,)
+    if a2 is None:
+        return (a0, a1)
+    if a3 is None:
+        return (a0, a1, a2)
+    return (a0, a1, a2, a3)
+
+
+@tz.jit
+def _apply_mod(F: tz.constexpr, args):
+    # F(*args) for a score_mod's five (a mask_mod's four) arguments and up
+    # to four captures.
+    if len(args) == 4:
+        return F(args[0], args[1], args[2], args[3])
+    if len(args) == 5:
+        return F(args[0], args[1], args[2], args[3], args[4])
+    if len(args) == 6:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5])
+    if len(args) == 7:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6])
+    if len(args) == 8:
+        return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7])
+    return F(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8])
+
+
+@tz.jit
+def _score_mod_backward(ds, x, b, h, q_idx, kv_idx, SCORE_MOD: tz.constexpr, captures, capture_grads):
+    # ds is the gradient of the loss in score_mod's result; returns it in
+    # score_mod's input x (chain rule through the compiler-derived
+    # derivative), and adds ds * d score_mod / d value into capture_grads[i]
+    # for every value read from captures[i] (None: not wanted).
+    args = (x, b, h, q_idx, kv_idx) + captures
+    if capture_grads is not None:
+        for i in tz.static_range(len(captures)):
+            tz.add_load_gradients(SCORE_MOD, args, 5 + i, capture_grads[i], ds)
+    return ds * _apply_mod(tz.derivative(SCORE_MOD, 0), args)
+
+
+@tz.jit
 def _scores_log2(qk, b, h, q_idx, kv_idx, N_Q, n_k, sm_scale, qk_scale, MASKED: tz.constexpr,
-                 CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr):
+                 CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr, captures=(),
+                 mask_captures=()):
     # Scores in log2 units, -inf where hidden. Without a SCORE_MOD the scale
     # and log2(e) fold into one multiply; a SCORE_MOD sees natural units.
     # q_idx and kv_idx broadcast to the tile: offs_m[:, None], offs_n[None, :]
@@ -119,9 +170,9 @@ def _scores_log2(qk, b, h, q_idx, kv_idx, N_Q, n_k, sm_scale, qk_scale, MASKED: 
     if SCORE_MOD is None:
         s = qk * qk_scale
     else:
-        s = SCORE_MOD(qk * sm_scale, b, h, q_idx, kv_idx) * LOG2E
+        s = _apply_mod(SCORE_MOD, (qk * sm_scale, b, h, q_idx, kv_idx) + captures) * LOG2E
     if MASKED:
-        s = tz.where(_keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL, MASK_MOD), s, -float("inf"))
+        s = tz.where(_keep(b, h, q_idx, kv_idx, N_Q, n_k, CAUSAL, MASK_MOD, mask_captures), s, -float("inf"))
     return s
 
 
@@ -247,13 +298,14 @@ def _sparse_tile_start(block_list, t, SPARSE_BLOCK: tz.constexpr, TILE: tz.const
 def _fwd_tile(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, start_n,
               MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
-              HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr):
+              HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr,
+              captures=(), mask_captures=()):
     offs_d = tz.arange(0, HEAD_DIM_PADDED)
     offs_n = start_n + tz.arange(0, BLOCK_N)
     k = _load_rows(k_base + offs_n[:, None] * stride_kn + offs_d[None, :] * stride_kd,
                    offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
     s = _scores_log2(tz.dot(q, k.T), b, h, offs_m[:, None], offs_n[None, :], N_Q, n_k, sm_scale,
-                     qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+                     qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD, captures, mask_captures)
     m_new = tz.maximum(m_i, tz.max(s, axis=1))
     # While a row has seen no visible key its max is -inf, and
     # exp2(-inf - -inf) would be NaN; shifting by 0 instead gives
@@ -272,11 +324,13 @@ def _fwd_tile(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn,
 def _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo, hi,
                MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
-               HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr):
+               HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr,
+               captures=(), mask_captures=()):
     for start_n in range(lo, hi, BLOCK_N):
         acc, l_i, m_i = _fwd_tile(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                   b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, start_n,
-                                  MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+                                  MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N,
+                                  captures, mask_captures)
     return acc, l_i, m_i
 
 
@@ -285,20 +339,23 @@ def _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_v
                 b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, block_list, n_blocks,
                 MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
                 HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr,
-                SPARSE_BLOCK: tz.constexpr):
+                SPARSE_BLOCK: tz.constexpr, captures=(), mask_captures=()):
     # The key blocks of a block-mask list, BLOCK_N keys at a time.
     lo1, hi1, lo2, hi2, n_gathered = _sparse_spans(block_list, n_blocks, SPARSE_BLOCK)
     acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo1, hi1,
-                               MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+                               MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N,
+                               captures, mask_captures)
     acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo2, hi2,
-                               MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+                               MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N,
+                               captures, mask_captures)
     for t in range(0, n_gathered * (SPARSE_BLOCK // BLOCK_N)):
         start_n = _sparse_tile_start(block_list + 1, t, SPARSE_BLOCK, BLOCK_N)
         acc, l_i, m_i = _fwd_tile(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                   b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, start_n,
-                                  MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+                                  MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N,
+                                  captures, mask_captures)
     return acc, l_i, m_i
 
 
@@ -315,8 +372,12 @@ def flash_attention_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, seqlens_k_ptr,
                         SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None,
                         VARLEN: tz.constexpr = False, cu_seqlens_q_ptr=None, cu_seqlens_k_ptr=None,
                         SPARSE_BLOCK: tz.constexpr = None, sparse_counts_ptr=None, sparse_indices_ptr=None,
-                        sparse_stride_b=0, sparse_stride_h=0, sparse_cols=0):
+                        sparse_stride_b=0, sparse_stride_h=0, sparse_cols=0,
+                        score_mod_arg0=None, score_mod_arg1=None, score_mod_arg2=None, score_mod_arg3=None,
+                        mask_mod_arg0=None, mask_mod_arg1=None, mask_mod_arg2=None, mask_mod_arg3=None):
     D_PAD = HEAD_DIM if HEAD_DIM_PADDED is None else HEAD_DIM_PADDED
+    captures = _captures(score_mod_arg0, score_mod_arg1, score_mod_arg2, score_mod_arg3)
+    mask_captures = _captures(mask_mod_arg0, mask_mod_arg1, mask_mod_arg2, mask_mod_arg3)
     start_m = tz.program_id(0) * BLOCK_M
     bh = tz.program_id(1)
     b, h = _batch_head(bh, H)
@@ -343,20 +404,24 @@ def flash_attention_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, seqlens_k_ptr,
             full_hi = tz.minimum(full_hi, hi)
         acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                    b, h, offs_m, n_q, n_k, sm_scale, qk_scale, 0, full_hi,
-                                   False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+                                   False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N,
+                                   captures, mask_captures)
         acc, l_i, m_i = _fwd_inner(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                    b, h, offs_m, n_q, n_k, sm_scale, qk_scale, full_hi, hi,
-                                   True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+                                   True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N,
+                                   captures, mask_captures)
     else:
         n_partial, partial, n_full, full = _sparse_row(sparse_counts_ptr, sparse_indices_ptr, b, h,
                                                        start_m // SPARSE_BLOCK, sparse_stride_b, sparse_stride_h,
                                                        sparse_cols)
         acc, l_i, m_i = _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                     b, h, offs_m, n_q, n_k, sm_scale, qk_scale, full, n_full,
-                                    False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, SPARSE_BLOCK)
+                                    False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, SPARSE_BLOCK,
+                                    captures, mask_captures)
         acc, l_i, m_i = _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                                     b, h, offs_m, n_q, n_k, sm_scale, qk_scale, partial, n_partial,
-                                    True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, SPARSE_BLOCK)
+                                    True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, SPARSE_BLOCK,
+                                    captures, mask_captures)
 
     # A row with no visible key has l = 0 and acc = 0: dividing by 1 there
     # gives the zeros a fully masked row should produce, never 0/0.
@@ -410,7 +475,8 @@ def _load_lse_log2(lse_ptr, offs_m, N_Q):
 def _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, stride_qd, stride_dom, stride_dod,
                b, h, offs_n, n_q, n_k, sm_scale, qk_scale, start_m,
                MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
-               HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_M: tz.constexpr):
+               HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_M: tz.constexpr,
+               captures=(), mask_captures=()):
     offs_m = start_m + tz.arange(0, BLOCK_M)
     offs_d = tz.arange(0, HEAD_DIM_PADDED)
     q = _load_rows(q_base + offs_m[:, None] * stride_qm + offs_d[None, :] * stride_qd,
@@ -423,12 +489,17 @@ def _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, str
     # dots in the accumulator layout that the next dot takes its A
     # operand from registers in, and q and do are read from shared
     # memory both ways.
-    s_t = _scores_log2(tz.dot(k, q.T), b, h, offs_m[None, :], offs_n[:, None], n_q, n_k, sm_scale,
-                       qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+    qk_t = tz.dot(k, q.T)
+    s_t = _scores_log2(qk_t, b, h, offs_m[None, :], offs_n[:, None], n_q, n_k, sm_scale,
+                       qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD, captures, mask_captures)
     p_t = tz.exp2(s_t - lse2[None, :])
     dv = tz.dot(p_t.to(do.dtype), do, dv)
     dp_t = tz.dot(v, do.T)
     ds_t = p_t * (dp_t - delta[None, :])
+    if SCORE_MOD is not None:
+        # The captures' gradients are the dQ kernel's to add.
+        ds_t = _score_mod_backward(ds_t, qk_t * sm_scale, b, h, offs_m[None, :], offs_n[:, None],
+                                   SCORE_MOD, captures, None)
     dk = tz.dot(ds_t.to(q.dtype), q, dk)
     return dk, dv
 
@@ -438,22 +509,25 @@ def _dkdv_blocks(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, s
                  b, h, offs_n, n_q, n_k, sm_scale, qk_scale, block_list, n_blocks,
                  MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
                  HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_M: tz.constexpr,
-                 SPARSE_BLOCK: tz.constexpr):
+                 SPARSE_BLOCK: tz.constexpr, captures=(), mask_captures=()):
     # The query blocks of a transposed block-mask list, BLOCK_M rows at a time.
     lo1, hi1, lo2, hi2, n_gathered = _sparse_spans(block_list, n_blocks, SPARSE_BLOCK)
     for start_m in range(lo1, hi1, BLOCK_M):
         dk, dv = _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, stride_qd, stride_dom,
                             stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale, start_m,
-                            MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M)
+                            MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M,
+                            captures, mask_captures)
     for start_m in range(lo2, hi2, BLOCK_M):
         dk, dv = _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, stride_qd, stride_dom,
                             stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale, start_m,
-                            MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M)
+                            MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M,
+                            captures, mask_captures)
     for t in range(0, n_gathered * (SPARSE_BLOCK // BLOCK_M)):
         start_m = _sparse_tile_start(block_list + 1, t, SPARSE_BLOCK, BLOCK_M)
         dk, dv = _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_row, delta_row, stride_qm, stride_qd, stride_dom,
                             stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale, start_m,
-                            MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M)
+                            MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_M,
+                            captures, mask_captures)
     return dk, dv
 
 
@@ -472,7 +546,9 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
                              SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None,
                              VARLEN: tz.constexpr = False, cu_seqlens_q_ptr=None, cu_seqlens_k_ptr=None,
                              SPARSE_BLOCK: tz.constexpr = None, sparse_counts_ptr=None, sparse_indices_ptr=None,
-                             sparse_stride_b=0, sparse_stride_h=0, sparse_cols=0):
+                             sparse_stride_b=0, sparse_stride_h=0, sparse_cols=0,
+                             score_mod_arg0=None, score_mod_arg1=None, score_mod_arg2=None, score_mod_arg3=None,
+                             mask_mod_arg0=None, mask_mod_arg1=None, mask_mod_arg2=None, mask_mod_arg3=None):
     # One program owns one key block of one key/value head and visits every
     # query head of its group, so dK and dV are summed over the group in
     # registers and written once, with no atomics.
@@ -503,6 +579,8 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
     hi = tz.where(start_n < n_k, n_q, 0)
 
     qk_scale = sm_scale * LOG2E
+    captures = _captures(score_mod_arg0, score_mod_arg1, score_mod_arg2, score_mod_arg3)
+    mask_captures = _captures(mask_mod_arg0, mask_mod_arg1, mask_mod_arg2, mask_mod_arg3)
     for g in range(0, group):
         h = h_kv * group + g
         q_base = _seq_base(q_ptr, b, h, q_start, stride_qb, stride_qh, stride_qm, VARLEN)
@@ -512,7 +590,8 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
             for start_m in range(lo, hi, BLOCK_M):
                 dk, dv = _dkdv_tile(dk, dv, k, v, q_base, do_base, lse_ptr + row0, delta_ptr + row0, stride_qm,
                                     stride_qd, stride_dom, stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale,
-                                    start_m, True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_M)
+                                    start_m, True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_M,
+                                    captures, mask_captures)
         else:
             n_partial, partial, n_full, full = _sparse_row(sparse_counts_ptr, sparse_indices_ptr, b, h,
                                                            start_n // SPARSE_BLOCK, sparse_stride_b,
@@ -520,11 +599,11 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
             dk, dv = _dkdv_blocks(dk, dv, k, v, q_base, do_base, lse_ptr + row0, delta_ptr + row0, stride_qm,
                                   stride_qd, stride_dom, stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale,
                                   full, n_full, False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_M,
-                                  SPARSE_BLOCK)
+                                  SPARSE_BLOCK, captures, mask_captures)
             dk, dv = _dkdv_blocks(dk, dv, k, v, q_base, do_base, lse_ptr + row0, delta_ptr + row0, stride_qm,
                                   stride_qd, stride_dom, stride_dod, b, h, offs_n, n_q, n_k, sm_scale, qk_scale,
                                   partial, n_partial, True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_M,
-                                  SPARSE_BLOCK)
+                                  SPARSE_BLOCK, captures, mask_captures)
 
     # dS is the gradient of the scaled score; the scale comes back once here.
     # Rows past a packed sequence's keys belong to the next sequence.
@@ -541,17 +620,22 @@ def flash_attention_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk
 def _dq_tile(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
              b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, start_n,
              MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
-             HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr):
+             HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr,
+             captures=(), capture_grads=None, mask_captures=()):
     offs_d = tz.arange(0, HEAD_DIM_PADDED)
     offs_n = start_n + tz.arange(0, BLOCK_N)
     k = _load_rows(k_base + offs_n[:, None] * stride_kn + offs_d[None, :] * stride_kd,
                    offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
     v = _load_rows(v_base + offs_n[:, None] * stride_vn + offs_d[None, :] * stride_vd,
                    offs_n, n_k, offs_d, MASKED, HEAD_DIM, HEAD_DIM_PADDED)
-    s = _scores_log2(tz.dot(q, k.T), b, h, offs_m[:, None], offs_n[None, :], N_Q, n_k, sm_scale,
-                     qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD)
+    qk = tz.dot(q, k.T)
+    s = _scores_log2(qk, b, h, offs_m[:, None], offs_n[None, :], N_Q, n_k, sm_scale,
+                     qk_scale, MASKED, CAUSAL, SCORE_MOD, MASK_MOD, captures, mask_captures)
     p = tz.exp2(s - lse2[:, None])
     ds = p * (tz.dot(do, v.T) - delta[:, None])
+    if SCORE_MOD is not None:
+        ds = _score_mod_backward(ds, qk * sm_scale, b, h, offs_m[:, None], offs_n[None, :], SCORE_MOD,
+                                 captures, capture_grads)
     return tz.dot(ds.to(k.dtype), k, dq)
 
 
@@ -559,11 +643,13 @@ def _dq_tile(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, strid
 def _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
               b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo, hi,
               MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
-              HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr):
+              HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr,
+              captures=(), capture_grads=None, mask_captures=()):
     for start_n in range(lo, hi, BLOCK_N):
         dq = _dq_tile(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                       b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, start_n,
-                      MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+                      MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N,
+                      captures, capture_grads, mask_captures)
     return dq
 
 
@@ -572,19 +658,22 @@ def _dq_blocks(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, str
                b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, block_list, n_blocks,
                MASKED: tz.constexpr, CAUSAL: tz.constexpr, SCORE_MOD: tz.constexpr, MASK_MOD: tz.constexpr,
                HEAD_DIM: tz.constexpr, HEAD_DIM_PADDED: tz.constexpr, BLOCK_N: tz.constexpr,
-               SPARSE_BLOCK: tz.constexpr):
+               SPARSE_BLOCK: tz.constexpr, captures=(), capture_grads=None, mask_captures=()):
     lo1, hi1, lo2, hi2, n_gathered = _sparse_spans(block_list, n_blocks, SPARSE_BLOCK)
     dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                    b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo1, hi1,
-                   MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+                   MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N,
+                   captures, capture_grads, mask_captures)
     dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                    b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, lo2, hi2,
-                   MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+                   MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N,
+                   captures, capture_grads, mask_captures)
     for t in range(0, n_gathered * (SPARSE_BLOCK // BLOCK_N)):
         start_n = _sparse_tile_start(block_list + 1, t, SPARSE_BLOCK, BLOCK_N)
         dq = _dq_tile(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                       b, h, offs_m, N_Q, n_k, sm_scale, qk_scale, start_n,
-                      MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N)
+                      MASKED, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, HEAD_DIM_PADDED, BLOCK_N,
+                      captures, capture_grads, mask_captures)
     return dq
 
 
@@ -602,7 +691,10 @@ def flash_attention_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_p
                            SCORE_MOD: tz.constexpr = None, MASK_MOD: tz.constexpr = None,
                            VARLEN: tz.constexpr = False, cu_seqlens_q_ptr=None, cu_seqlens_k_ptr=None,
                            SPARSE_BLOCK: tz.constexpr = None, sparse_counts_ptr=None, sparse_indices_ptr=None,
-                           sparse_stride_b=0, sparse_stride_h=0, sparse_cols=0):
+                           sparse_stride_b=0, sparse_stride_h=0, sparse_cols=0,
+                           score_mod_arg0=None, score_mod_arg1=None, score_mod_arg2=None, score_mod_arg3=None,
+                           score_mod_grad0=None, score_mod_grad1=None, score_mod_grad2=None, score_mod_grad3=None,
+                           mask_mod_arg0=None, mask_mod_arg1=None, mask_mod_arg2=None, mask_mod_arg3=None):
     # A separate pass for dQ (rather than atomics from the dK/dV kernel)
     # keeps the result deterministic; it walks the same key range as the
     # forward.
@@ -629,6 +721,9 @@ def flash_attention_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_p
     v_base = _seq_base(v_ptr, b, h_kv, k_start, stride_vb, stride_vh, stride_vn, VARLEN)
 
     qk_scale = sm_scale * LOG2E
+    captures = _captures(score_mod_arg0, score_mod_arg1, score_mod_arg2, score_mod_arg3)
+    capture_grads = (score_mod_grad0, score_mod_grad1, score_mod_grad2, score_mod_grad3)
+    mask_captures = _captures(mask_mod_arg0, mask_mod_arg1, mask_mod_arg2, mask_mod_arg3)
     dq = tz.zeros((BLOCK_M, D_PAD), dtype=tz.float32)
     if SPARSE_BLOCK is None:
         full_hi, hi = _kv_bounds(start_m, n_q, n_k, CAUSAL, MASK_MOD, BLOCK_M, BLOCK_N)
@@ -637,20 +732,24 @@ def flash_attention_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_p
             full_hi = tz.minimum(full_hi, hi)
         dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                        b, h, offs_m, n_q, n_k, sm_scale, qk_scale, 0, full_hi,
-                       False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+                       False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N,
+                       captures, capture_grads, mask_captures)
         dq = _dq_inner(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                        b, h, offs_m, n_q, n_k, sm_scale, qk_scale, full_hi, hi,
-                       True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N)
+                       True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N,
+                       captures, capture_grads, mask_captures)
     else:
         n_partial, partial, n_full, full = _sparse_row(sparse_counts_ptr, sparse_indices_ptr, b, h,
                                                        start_m // SPARSE_BLOCK, sparse_stride_b, sparse_stride_h,
                                                        sparse_cols)
         dq = _dq_blocks(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                         b, h, offs_m, n_q, n_k, sm_scale, qk_scale, full, n_full,
-                        False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, SPARSE_BLOCK)
+                        False, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, SPARSE_BLOCK,
+                        captures, capture_grads, mask_captures)
         dq = _dq_blocks(dq, q, do, lse2, delta, k_base, v_base, stride_kn, stride_kd, stride_vn, stride_vd,
                         b, h, offs_m, n_q, n_k, sm_scale, qk_scale, partial, n_partial,
-                        True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, SPARSE_BLOCK)
+                        True, CAUSAL, SCORE_MOD, MASK_MOD, HEAD_DIM, D_PAD, BLOCK_N, SPARSE_BLOCK,
+                        captures, capture_grads, mask_captures)
     _store_rows(_seq_base(dq_ptr, b, h, q_start, stride_dqb, stride_dqh, stride_dqm, VARLEN)
                 + offs_m[:, None] * stride_dqm + offs_d[None, :] * stride_dqd, dq * sm_scale, offs_m, n_q, offs_d,
                 HEAD_DIM, D_PAD)

@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|all]
 #
 # Two more steps run only when named (issue 18; see their sections below):
 #   cpp-example  the installed C++ package's example (examples/cpp) with --gpu.
@@ -76,12 +76,32 @@ if [ "$WHAT" = bench ] || [ "$WHAT" = all ] || [ "$WHAT" = triton ]; then
   $PY bench/bench_triton_source.py --out "$OUT/bench" > "$OUT/bench-triton-source.log" 2>&1 || status=1
   tail -n 5 "$OUT/bench-triton-source.log" | tee -a "$OUT/summary.txt"
 fi
+# --- issue 17, launch path (helper issue17-launch) ---------------------------
+# `launch`: the cached launch path's GPU tests (hits, streams, a rebound
+# global, autotuned kernels, argument errors), the runtime and autotune tests
+# it must keep passing, and the launch overhead of ours / Triton's / torch.add
+# in one run (no matmul): bench/bench_triton_source.py --launch-only.
+if [ "$WHAT" = launch ]; then
+  $PY -m pytest test/python/test_gpu_fast_launch.py test/python/test_gpu_runtime.py test/python/test_gpu_autotune.py \
+    test/python/test_fast_launch.py test/python/test_argument_safety.py test/python/test_api.py \
+    -q -p no:cacheprovider -rf > "$OUT/pytest-launch.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-launch.log" | tee -a "$OUT/summary.txt"
+  $PY bench/bench_triton_source.py --launch-only --out "$OUT/bench-launch" > "$OUT/bench-launch.log" 2>&1 || status=1
+  tail -n 3 "$OUT/bench-launch.log" | tee -a "$OUT/summary.txt"
+fi
 # --- end issue 17 -------------------------------------------------------------
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   if [ -f bench/run_all.py ]; then
     $PY bench/run_all.py --out "$OUT/bench" > "$OUT/bench.log" 2>&1 || status=1
     tail -n 40 "$OUT/bench.log" | tee -a "$OUT/summary.txt"
   fi
+fi
+# One benchmark of run_all.py alone (e.g. `gpu-check.sh only matmul`), for a
+# short device call.
+if [ "$WHAT" = only ]; then
+  $PY bench/run_all.py --out "$OUT/bench" --only "${2:?which benchmark}" --time-limit "${TIME_LIMIT:-240}" \
+    > "$OUT/bench-$2.log" 2>&1 || status=1
+  tail -n 40 "$OUT/bench-$2.log" | tee -a "$OUT/summary.txt"
 fi
 # --- linear attention (issue 15) -------------------------------------------------
 # The GPU tests of lightning, focused linear and agent attention, and the
@@ -109,6 +129,25 @@ if [ "$WHAT" = linear ] || [ "$WHAT" = linear-bench ] || [ "$WHAT" = all ]; then
     echo "linear attention bench skipped: third_party_wheels/fla is missing" | tee -a "$OUT/summary.txt"
   fi
 fi
+
+# --- issue 16: differentiated score_mod (score-mod-grad) -----------------------
+# Gradients through score_mods (soft-cap, per-head scale read from a captured
+# tensor, ALiBi, a relative-position bias table) on the GPU: torch CUDA
+# tensors through autograd and through the library ops with NaN-poisoned
+# outputs, larger shapes, fp16 and bf16, causal and not, against float64
+# torch autograd of softmax(score_mod(Q K^T scale)) V (and the numpy
+# reference of test_score_mod_gradients.py, which must agree with it); dq, dk,
+# dv and the captured tensors' gradients. Each run's normwise errors go to
+# score-mod-grad-errors.txt. Run alone with
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh score-mod-grad
+if [ "$WHAT" = score-mod-grad ]; then
+  rm -f "$OUT/score-mod-grad-errors.txt"
+  TZ_TEST_DEVICE=cuda TZ_SCORE_MOD_GRAD_REPORT="$OUT/score-mod-grad-errors.txt" \
+    $PY -m pytest test/python/test_score_mod_gradients.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-score-mod-grad.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-score-mod-grad.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 16 (score-mod-grad) ----------------------------------------------
 
 # --- issue 18: the installed C++ package's example on the GPU ----------------
 # examples/cpp built against the carried prefix with find_package(Terrazzo):

@@ -61,7 +61,8 @@ std::pair<int64_t, int64_t> checkMaskTensors(const BlockMaskArg &m) {
 }
 } // namespace
 
-void createBlockMask(const HostValue &maskMod, const TensorArg &classes, const BlockMaskArg &mask, void *stream) {
+void createBlockMask(const HostValue &maskMod, const TensorArg &classes, const BlockMaskArg &mask, void *stream,
+                     const std::vector<const TensorArg *> &maskModArgs) {
   if (maskMod.kind != HostValue::Kind::Function)
     fail("mask_mod", "must be a @tz.jit function (b, h, q_idx, kv_idx) -> bool");
   auto [mb, mh] = checkMaskTensors(mask);
@@ -69,6 +70,16 @@ void createBlockMask(const HostValue &maskMod, const TensorArg &classes, const B
     fail("block_mask", "batch and head counts must be at least 1, got B " + str(mb) + ", H " + str(mh));
   int64_t nq = cdiv(mask.qLen, mask.blockSize), nkv = cdiv(mask.kvLen, mask.blockSize);
   requireList(classes, "classes", {mb, mh, nq, nkv}, mask.kvCounts, "block_mask.kv_counts");
+  if (maskModArgs.size() > 4)
+    fail("mask_mod_args", "takes at most 4 tensors, not " + str(maskModArgs.size()));
+  Keywords classifyKw = {{"MASK_MOD", maskMod}, {"BLOCK", HostValue::integer(mask.blockSize)}};
+  for (size_t i = 0; i < maskModArgs.size(); ++i) {
+    std::string name = "mask_mod_args[" + str(i) + "]";
+    checks::requireSameDevice(*maskModArgs[i], name, classes, "the block mask");
+    checks::requireStrides(*maskModArgs[i], name, false);
+    checks::requireData(*maskModArgs[i], name);
+    classifyKw.emplace_back("mask_mod_arg" + str(i), maskModArgs[i]->pointer());
+  }
 
   LaunchTarget target;
   target.device = classes.device;
@@ -80,7 +91,7 @@ void createBlockMask(const HostValue &maskMod, const TensorArg &classes, const B
   runKernel(libraryKernel("block_mask.py", "block_mask_classify"), target, {nq, nkv, mb * mh},
             {classes.pointer(), HostValue::integer(mh), HostValue::integer(mask.qLen), HostValue::integer(mask.kvLen),
              HostValue::integer(nq), HostValue::integer(nkv)},
-            {{"MASK_MOD", maskMod}, {"BLOCK", HostValue::integer(mask.blockSize)}});
+            classifyKw);
   target.numWarps = 4;
   Kernel &compact = libraryKernel("block_mask.py", "block_mask_compact");
   // Lines of at least 16 entries: no 1- or 2-wide tiles for short sequences.

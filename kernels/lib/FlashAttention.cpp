@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 namespace terrazzo::ops {
 
@@ -62,6 +63,21 @@ void checkSeqlens(const FlashAttentionOptions &o, const Dims &d, const TensorArg
   checks::requireData(*o.seqlensK, "seqlens_k");
 }
 
+// The captures of both mods as the kernels' keyword arguments, and the
+// buffers for score_mod's captures' gradients as the dQ kernel's (which adds
+// them).
+void addScoreModArgs(Keywords &kw, const FlashAttentionOptions &o) {
+  for (size_t i = 0; i < o.scoreModArgs.size(); ++i)
+    kw.emplace_back("score_mod_arg" + std::to_string(i), o.scoreModArgs[i]->pointer());
+  for (size_t i = 0; i < o.maskModArgs.size(); ++i)
+    kw.emplace_back("mask_mod_arg" + std::to_string(i), o.maskModArgs[i]->pointer());
+}
+void addScoreModGrads(Keywords &kw, const FlashAttentionOptions &o) {
+  for (size_t i = 0; i < o.scoreModArgGrads.size(); ++i)
+    if (o.scoreModArgGrads[i])
+      kw.emplace_back("score_mod_grad" + std::to_string(i), o.scoreModArgGrads[i]->pointer());
+}
+
 void appendStrides(std::vector<HostValue> &args, const TensorArg &t) {
   for (int64_t s : t.strides)
     args.push_back(HostValue::integer(s));
@@ -79,6 +95,7 @@ Keywords commonKeywords(const Dims &d, const FlashAttentionOptions &o, int64_t b
                  {"HAS_SEQLENS_K", HostValue::boolean(o.seqlensK != nullptr)},
                  {"SCORE_MOD", o.scoreMod},
                  {"MASK_MOD", o.maskMod}};
+  addScoreModArgs(kw, o);
   int64_t padded = nextPowerOfTwo(d.D);
   if (padded != d.D)
     kw.emplace_back("HEAD_DIM_PADDED", HostValue::integer(padded));
@@ -171,6 +188,48 @@ void checkMods(const FlashAttentionOptions &o) {
     fail("mask_mod", "must be a @tz.jit function or None");
 }
 
+constexpr size_t kMaxScoreModArgs = 4;
+
+void checkScoreModArgs(const FlashAttentionOptions &o, const TensorArg &q, bool backward) {
+  for (auto [args, mod, what] : {std::tuple(&o.scoreModArgs, &o.scoreMod, "score_mod"),
+                                  std::tuple(&o.maskModArgs, &o.maskMod, "mask_mod")}) {
+    std::string argsName = std::string(what) + "_args";
+    if (args->size() > kMaxScoreModArgs)
+      fail(argsName, "takes at most 4 tensors, not " + std::to_string(args->size()));
+    if (!args->empty() && mod->kind == HostValue::Kind::None)
+      fail(argsName, std::string("needs a ") + what + " that reads them");
+    for (size_t i = 0; i < args->size(); ++i) {
+      std::string name = argsName + "[" + std::to_string(i) + "]";
+      checks::requireSameDevice(*(*args)[i], name, q, "q");
+      checks::requireStrides(*(*args)[i], name, false);
+      checks::requireData(*(*args)[i], name);
+    }
+  }
+  if (!backward) {
+    if (!o.scoreModArgGrads.empty())
+      fail("score_mod_arg_grads", "are outputs of the backward only");
+    return;
+  }
+  if (o.scoreModArgGrads.size() > o.scoreModArgs.size())
+    fail("score_mod_arg_grads", "has " + std::to_string(o.scoreModArgGrads.size()) + " entries for " +
+                                    std::to_string(o.scoreModArgs.size()) + " score_mod_args");
+  for (size_t i = 0; i < o.scoreModArgGrads.size(); ++i) {
+    const TensorArg *g = o.scoreModArgGrads[i];
+    if (!g)
+      continue;
+    std::string name = "score_mod_arg_grads[" + std::to_string(i) + "]";
+    const TensorArg &arg = *o.scoreModArgs[i];
+    checks::requireDtype(*g, name, {"float32"});
+    checks::requireShape(*g, name, arg.shape);
+    // The kernel adds each gradient at the offset its value was read from.
+    for (size_t dim = 0; dim < arg.shape.size(); ++dim)
+      if (arg.shape[dim] > 1 && g->strides[dim] != arg.strides[dim])
+        fail(name, "must have the strides of score_mod_args[" + std::to_string(i) + "]");
+    checks::requireSameDevice(*g, name, q, "q");
+    checks::requireData(*g, name);
+  }
+}
+
 void launchForward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &out,
                    const TensorArg *lse, const FlashAttentionOptions &options, const Dims &d, const RowLayout &rows) {
   LaunchTarget target = targetOf(q, options);
@@ -206,6 +265,7 @@ void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorA
     checkRowStats(*lse, "lse", d, q);
   checkSeqlens(options, d, q);
   flash::checkMods(options);
+  flash::checkScoreModArgs(options, q, false);
   flash::checkBlockMask(options, d, q);
   if (d.B == 0 || d.H == 0 || d.NQ == 0)
     return;
@@ -261,7 +321,9 @@ void launchBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v, 
       args->push_back(HostValue::integer(x));
     args->push_back(HostValue::floating(scale));
   }
-  runTunedBackward(shape, target, [&](const AttentionTiles &chosen) {
+  // Timing runs leave the captures' gradients alone: only the last launch,
+  // with the chosen tiles, adds into them.
+  auto launch = [&](const AttentionTiles &chosen, bool addCaptureGrads) {
     AttentionTiles tiles = fitBlockMask(chosen, options.blockMask);
     LaunchTarget tuned = withTiles(target, tiles);
     Keywords kw = commonKeywords(d, options, tiles.blockM, tiles.blockN);
@@ -269,11 +331,16 @@ void launchBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v, 
     Keywords dkdvKw = kw, dqKw = kw;
     addBlockMaskKeywords(dkdvKw, options.blockMask, true);
     addBlockMaskKeywords(dqKw, options.blockMask, false);
+    if (addCaptureGrads)
+      addScoreModGrads(dqKw, options);
     runKernel(libraryKernel("flash_attention_bwd_dkdv"), tuned, {cdiv(rows.gridRowsK, tiles.blockN), d.B * d.HKV, 1},
               dkdvArgs, dkdvKw);
     runKernel(libraryKernel("flash_attention_bwd_dq"), tuned, {cdiv(rows.gridRowsQ, tiles.blockM), d.B * d.H, 1},
               dqArgs, dqKw);
-  });
+  };
+  runTunedBackward(
+      shape, target, [&](const AttentionTiles &tiles) { launch(tiles, false); },
+      [&](const AttentionTiles &tiles) { launch(tiles, true); });
 }
 } // namespace flash
 
@@ -289,6 +356,7 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
   checkRowStats(lse, "lse", d, q);
   checkSeqlens(options, d, q);
   flash::checkMods(options);
+  flash::checkScoreModArgs(options, q, true);
   flash::checkBlockMask(options, d, q);
   if (d.B == 0 || d.H == 0 || d.NQ == 0 || d.NK == 0)
     return;

@@ -31,6 +31,11 @@ void launchBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v, 
 // score_mod / mask_mod are jit functions or None.
 void checkMods(const FlashAttentionOptions &o);
 
+// score_mod_args / mask_mod_args (at most 4 each, only with their mod, on
+// q's device), and for the backward score_mod_arg_grads (float32, the shape
+// and strides of their captures); the forward takes no gradients.
+void checkScoreModArgs(const FlashAttentionOptions &o, const TensorArg &q, bool backward);
+
 // options.blockMask fits q (B, H, N_Q) and k (N_K): int32 contiguous
 // tensors of consistent shapes on q's device, broadcastable batch and head
 // counts, the same lengths; and the options it cannot be combined with.

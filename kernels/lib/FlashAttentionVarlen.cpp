@@ -107,8 +107,9 @@ void checkPackedLse(const TensorArg &t, const checks::AttentionDims &d, const Te
   checks::requireData(t, "lse");
 }
 
-void checkOptions(const FlashAttentionOptions &o) {
+void checkOptions(const FlashAttentionOptions &o, const TensorArg &q, bool backward) {
   flash::checkMods(o);
+  flash::checkScoreModArgs(o, q, backward);
   if (o.seqlensK)
     fail("seqlens_k", "does not apply to packed sequences (cu_seqlens_k gives the key counts)");
   if (o.blockMask)
@@ -133,7 +134,7 @@ void flashAttentionVarlenForward(const TensorArg &q, const TensorArg &k, const T
   d = launchDims(d, n, q, k);
   if (lse)
     checkPackedLse(*lse, d, q);
-  checkOptions(options);
+  checkOptions(options, q, false);
   if (n == 0 || d.H == 0 || d.NQ == 0 || sequences.maxSeqlenQ == 0)
     return;
   flash::RowLayout rows{sequences.cuSeqlensQ, sequences.cuSeqlensK, sequences.maxSeqlenQ,
@@ -155,7 +156,7 @@ void flashAttentionVarlenBackward(const TensorArg &q, const TensorArg &k, const 
   int64_t n = checkSequences(sequences, q, q.shape[0], k.shape[0]);
   d = launchDims(d, n, q, k);
   checkPackedLse(lse, d, q);
-  checkOptions(options);
+  checkOptions(options, q, true);
   if (n == 0 || d.H == 0 || d.NQ == 0 || d.NK == 0)
     return;
   // Keys of a sequence without queries get no gradient from the kernels

@@ -165,9 +165,11 @@ std::vector<AttentionTiles> backwardCandidates(const TuningShape &s, const Launc
 
 namespace {
 AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTiles> &candidates,
-                        const LaunchTarget &target, const std::function<void(const AttentionTiles &)> &launch) {
+                        const LaunchTarget &target, const std::function<void(const AttentionTiles &)> &launch,
+                        const std::function<void(const AttentionTiles &)> &finalLaunch = nullptr) {
+  const auto &last = finalLaunch ? finalLaunch : launch;
   if (candidates.size() == 1 || autotuneDisabled()) {
-    launch(candidates.front());
+    last(candidates.front());
     return candidates.front();
   }
   std::string key = cacheKey(shape);
@@ -208,7 +210,7 @@ AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTil
     t.choices[key] = *choice;
     ++t.timed;
   }
-  launch(*choice);
+  last(*choice);
   return *choice;
 }
 } // namespace
@@ -219,8 +221,9 @@ AttentionTiles runTunedForward(const TuningShape &shape, const LaunchTarget &tar
 }
 
 AttentionTiles runTunedBackward(const TuningShape &shape, const LaunchTarget &target,
-                                const std::function<void(const AttentionTiles &)> &launch) {
-  return runTuned(shape, backwardCandidates(shape, target), target, launch);
+                                const std::function<void(const AttentionTiles &)> &launch,
+                                const std::function<void(const AttentionTiles &)> &finalLaunch) {
+  return runTuned(shape, backwardCandidates(shape, target), target, launch, finalLaunch);
 }
 
 LibraryTuningStats libraryTuningStats() {

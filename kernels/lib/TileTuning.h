@@ -40,8 +40,12 @@ AttentionTiles runTunedForward(const TuningShape &shape, const LaunchTarget &tar
 
 // The same over backwardCandidates: `launch` runs the backward's dK/dV and
 // dQ kernels (they overwrite their outputs, so every call writes the same).
+// `finalLaunch`, when given, runs instead of `launch` with the chosen tiles:
+// for outputs that are added into (captured tensors' gradients), which
+// timing runs must not touch.
 AttentionTiles runTunedBackward(const TuningShape &shape, const LaunchTarget &target,
-                                const std::function<void(const AttentionTiles &)> &launch);
+                                const std::function<void(const AttentionTiles &)> &launch,
+                                const std::function<void(const AttentionTiles &)> &finalLaunch = nullptr);
 
 // `target` with the warps, stages and register bound of `tiles`.
 inline LaunchTarget withTiles(LaunchTarget target, const AttentionTiles &tiles) {

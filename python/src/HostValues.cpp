@@ -179,10 +179,29 @@ public:
     return toHostValue(found.cast<py::tuple>()[0]);
   }
 
+  // The owner's _locate(name): (dict, name), (cell, None) or None.
+  GlobalPlace locate(const std::string &name, py::object &container, py::object &key) const {
+    py::object owner = py::getattr(lookup_, "__self__", py::none());
+    if (owner.is_none() || !py::hasattr(owner, "_locate"))
+      return GlobalPlace::Unknown;
+    py::object where = owner.attr("_locate")(name);
+    if (!py::isinstance<py::tuple>(where) || py::len(where) != 2)
+      return GlobalPlace::Unknown;
+    container = where.cast<py::tuple>()[0];
+    key = where.cast<py::tuple>()[1];
+    return GlobalPlace::Found;
+  }
+
 private:
   py::object lookup_;
 };
 } // namespace
+
+GlobalPlace locateGlobal(const Resolver &resolver, const std::string &name, py::object &container, py::object &key) {
+  if (auto *python = dynamic_cast<const PythonResolver *>(&resolver))
+    return python->locate(name, container, key);
+  return GlobalPlace::Constant;
+}
 
 std::shared_ptr<const Resolver> makePythonResolver(py::object lookup) {
   return std::make_shared<PythonResolver>(std::move(lookup));

@@ -22,6 +22,19 @@ HostValue toHostValue(const pybind11::handle &obj, std::vector<pybind11::object>
                       const std::string &argName = "");
 
 // A resolver that looks names up in a Python function's globals.
+// `lookup` is a bound method of the object that owns those globals (a
+// JITFunction): lookup(name) returns a 1-tuple or None, and the same
+// object's _locate(name) says where the name lives (see locateGlobal).
 std::shared_ptr<const Resolver> makePythonResolver(pybind11::object lookup);
+
+// Where a module-level name a kernel read lives, so that a cached launch can
+// tell cheaply whether it still has the same value.
+enum class GlobalPlace {
+  Constant, // not a Python resolver: C++ source files never change
+  Found,    // `container` is a dict and `key` the name, or `container` a closure cell and `key` None
+  Unknown,  // cannot be watched: the caller must take the full path
+};
+GlobalPlace locateGlobal(const Resolver &resolver, const std::string &name, pybind11::object &container,
+                         pybind11::object &key);
 
 } // namespace terrazzo::python

@@ -92,6 +92,37 @@ terrazzo::ops::FlashAttentionOptions flashOptions(bool causal, std::optional<dou
   return o;
 }
 
+// The tensors a score_mod reads, and the buffers their gradients go to,
+// converted once; FlashAttentionOptions points into this object.
+struct ScoreModArgs {
+  std::vector<TensorArg> args, maskArgs;
+  std::vector<std::optional<TensorArg>> grads;
+
+  ScoreModArgs(const py::object &argsObj, const py::object &gradsObj, const py::object &maskArgsObj) {
+    if (!argsObj.is_none())
+      for (auto a : argsObj)
+        args.push_back(tensorArg(a, "score_mod_args[" + std::to_string(args.size()) + "]"));
+    if (!maskArgsObj.is_none())
+      for (auto a : maskArgsObj)
+        maskArgs.push_back(tensorArg(a, "mask_mod_args[" + std::to_string(maskArgs.size()) + "]"));
+    if (!gradsObj.is_none())
+      for (auto g : gradsObj) {
+        if (g.is_none())
+          grads.emplace_back();
+        else
+          grads.emplace_back(tensorArg(g, "score_mod_arg_grads[" + std::to_string(grads.size()) + "]"));
+      }
+  }
+  void fill(terrazzo::ops::FlashAttentionOptions &o) const {
+    for (auto &a : args)
+      o.scoreModArgs.push_back(&a);
+    for (auto &g : grads)
+      o.scoreModArgGrads.push_back(g ? &*g : nullptr);
+    for (auto &a : maskArgs)
+      o.maskModArgs.push_back(&a);
+  }
+};
+
 void *streamOf(const TensorArg &t) {
   return t.device == TensorArg::Device::Cuda ? currentTorchStream(t.deviceIndex) : nullptr;
 }
@@ -218,7 +249,7 @@ void bindOps(py::module_ &m) {
       "flash_attention_forward",
       [](py::object q, py::object k, py::object v, bool causal, std::optional<double> scale, py::object scoreMod,
          py::object maskMod, py::object seqlensK, bool returnLse, py::object outBuf, py::object lseBuf,
-         py::object blockMask) -> py::object {
+         py::object blockMask, py::object scoreModArgs, py::object maskModArgs) -> py::object {
         // py::object parameters so a wrong type gets our message naming the argument.
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         std::optional<TensorArg> seqlens;
@@ -236,6 +267,8 @@ void bindOps(py::module_ &m) {
         options.stream = streamOf(tq);
         BlockMaskArgs mask(blockMask);
         options.blockMask = mask.get();
+        ScoreModArgs captures(scoreModArgs, py::none(), maskModArgs);
+        captures.fill(options);
         {
           py::gil_scoped_release release; // as for kernel launches (Module.cpp)
           terrazzo::ops::flashAttentionForward(tq, tk, tv, tout, tlse ? &*tlse : nullptr, options);
@@ -247,12 +280,14 @@ void bindOps(py::module_ &m) {
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal") = false, py::arg("scale") = py::none(),
       py::arg("score_mod") = py::none(), py::arg("mask_mod") = py::none(), py::arg("seqlens_k") = py::none(),
       py::arg("return_lse") = false, py::arg("out") = py::none(), py::arg("lse_out") = py::none(),
-      py::arg("block_mask") = py::none());
+      py::arg("block_mask") = py::none(), py::arg("score_mod_args") = py::none(),
+      py::arg("mask_mod_args") = py::none());
   ops.def(
       "flash_attention_backward",
       [](py::object q, py::object k, py::object v, py::object out, py::object lse, py::object dout, bool causal,
          std::optional<double> scale, py::object scoreMod, py::object maskMod, py::object seqlensK, py::object dqBuf,
-         py::object dkBuf, py::object dvBuf, py::object blockMask) {
+         py::object dkBuf, py::object dvBuf, py::object blockMask, py::object scoreModArgs,
+         py::object scoreModArgGrads, py::object maskModArgs) {
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         TensorArg tout = tensorArg(out, "out"), tlse = tensorArg(lse, "lse"), tdout = tensorArg(dout, "dout");
         std::optional<TensorArg> seqlens;
@@ -263,6 +298,8 @@ void bindOps(py::module_ &m) {
         options.stream = streamOf(tq);
         BlockMaskArgs mask(blockMask);
         options.blockMask = mask.get();
+        ScoreModArgs captures(scoreModArgs, scoreModArgGrads, maskModArgs);
+        captures.fill(options);
         TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
         {
           py::gil_scoped_release release;
@@ -273,12 +310,15 @@ void bindOps(py::module_ &m) {
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("dout"),
       py::arg("causal") = false, py::arg("scale") = py::none(), py::arg("score_mod") = py::none(),
       py::arg("mask_mod") = py::none(), py::arg("seqlens_k") = py::none(), py::arg("dq") = py::none(),
-      py::arg("dk") = py::none(), py::arg("dv") = py::none(), py::arg("block_mask") = py::none());
+      py::arg("dk") = py::none(), py::arg("dv") = py::none(), py::arg("block_mask") = py::none(),
+      py::arg("score_mod_args") = py::none(), py::arg("score_mod_arg_grads") = py::none(),
+      py::arg("mask_mod_args") = py::none());
   ops.def(
       "flash_attention_varlen_forward",
       [](py::object q, py::object k, py::object v, py::object cuSeqlensQ, py::object cuSeqlensK, int64_t maxSeqlenQ,
          int64_t maxSeqlenK, bool causal, std::optional<double> scale, py::object scoreMod, py::object maskMod,
-         bool returnLse, py::object outBuf, py::object lseBuf) -> py::object {
+         bool returnLse, py::object outBuf, py::object lseBuf, py::object scoreModArgs,
+         py::object maskModArgs) -> py::object {
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         VarlenArgs packed(cuSeqlensQ, cuSeqlensK, maxSeqlenQ, maxSeqlenK);
         py::object out = outputOr(outBuf, q);
@@ -291,6 +331,8 @@ void bindOps(py::module_ &m) {
           tlse = tensorArg(lse, "lse");
         auto options = flashOptions(causal, scale, scoreMod, maskMod, nullptr);
         options.stream = streamOf(tq);
+        ScoreModArgs captures(scoreModArgs, py::none(), maskModArgs);
+        captures.fill(options);
         {
           py::gil_scoped_release release;
           terrazzo::ops::flashAttentionVarlenForward(tq, tk, tv, packed.sequences, tout, tlse ? &*tlse : nullptr,
@@ -305,19 +347,22 @@ void bindOps(py::module_ &m) {
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("cu_seqlens_q"), py::arg("cu_seqlens_k"),
       py::arg("max_seqlen_q"), py::arg("max_seqlen_k"), py::arg("causal") = false, py::arg("scale") = py::none(),
       py::arg("score_mod") = py::none(), py::arg("mask_mod") = py::none(), py::arg("return_lse") = false,
-      py::arg("out") = py::none(), py::arg("lse_out") = py::none());
+      py::arg("out") = py::none(), py::arg("lse_out") = py::none(), py::arg("score_mod_args") = py::none(),
+      py::arg("mask_mod_args") = py::none());
   ops.def(
       "flash_attention_varlen_backward",
       [](py::object q, py::object k, py::object v, py::object out, py::object lse, py::object dout,
          py::object cuSeqlensQ, py::object cuSeqlensK, int64_t maxSeqlenQ, int64_t maxSeqlenK, bool causal,
          std::optional<double> scale, py::object scoreMod, py::object maskMod, py::object dqBuf, py::object dkBuf,
-         py::object dvBuf) {
+         py::object dvBuf, py::object scoreModArgs, py::object scoreModArgGrads, py::object maskModArgs) {
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         TensorArg tout = tensorArg(out, "out"), tlse = tensorArg(lse, "lse"), tdout = tensorArg(dout, "dout");
         VarlenArgs packed(cuSeqlensQ, cuSeqlensK, maxSeqlenQ, maxSeqlenK);
         py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
         auto options = flashOptions(causal, scale, scoreMod, maskMod, nullptr);
         options.stream = streamOf(tq);
+        ScoreModArgs captures(scoreModArgs, scoreModArgGrads, maskModArgs);
+        captures.fill(options);
         TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
         {
           py::gil_scoped_release release;
@@ -330,22 +375,27 @@ void bindOps(py::module_ &m) {
       py::arg("out"), py::arg("lse"), py::arg("dout"), py::arg("cu_seqlens_q"), py::arg("cu_seqlens_k"),
       py::arg("max_seqlen_q"), py::arg("max_seqlen_k"), py::arg("causal") = false, py::arg("scale") = py::none(),
       py::arg("score_mod") = py::none(), py::arg("mask_mod") = py::none(), py::arg("dq") = py::none(),
-      py::arg("dk") = py::none(), py::arg("dv") = py::none());
+      py::arg("dk") = py::none(), py::arg("dv") = py::none(), py::arg("score_mod_args") = py::none(),
+      py::arg("score_mod_arg_grads") = py::none(), py::arg("mask_mod_args") = py::none());
   ops.def(
       "create_block_mask",
-      [](py::object maskMod, py::object classes, py::object blockMask) {
+      [](py::object maskMod, py::object classes, py::object blockMask, py::object maskModArgs) {
         // blockMask: the terrazzo.ops.BlockMask being built, its tensors allocated.
         BlockMaskArgs mask(blockMask);
         if (!mask.get())
           throw py::type_error("argument 'block_mask': expected a BlockMask, got None");
         TensorArg tclasses = tensorArg(classes, "classes");
         HostValue mod = toHostValue(maskMod);
+        ScoreModArgs captures(py::none(), py::none(), maskModArgs);
+        std::vector<const TensorArg *> maskArgs;
+        for (auto &a : captures.maskArgs)
+          maskArgs.push_back(&a);
         void *stream = streamOf(tclasses);
         py::gil_scoped_release release;
-        terrazzo::ops::createBlockMask(mod, tclasses, *mask.get(), stream);
+        terrazzo::ops::createBlockMask(mod, tclasses, *mask.get(), stream, maskArgs);
       },
-      "Fills a BlockMask's lists (and the per-tile classes) from mask_mod.", py::arg("mask_mod"), py::arg("classes"),
-      py::arg("block_mask"));
+      "Fills a BlockMask's lists (and the per-tile classes) from mask_mod (reading mask_mod_args).",
+      py::arg("mask_mod"), py::arg("classes"), py::arg("block_mask"), py::arg("mask_mod_args") = py::none());
 
   ops.def(
       "cosine_sim_attention_forward",

@@ -18,6 +18,12 @@ launch; `prune_configs_by={"early_config_prune": fn}` narrows the configs
 (fn(configs, named_args) -> configs) before timing, and `{"perf_model": est,
 "top_k": k}` keeps the k configs with the smallest est(**args, **config). On the CPU interpreter
 (host arrays) nothing is timed: the first remaining configuration runs.
+
+Once a choice is made, `kernel[grid](...)` with arguments of the same kinds
+and the same key values launches through the C++ cached path
+(_terrazzo.Launcher, the base class): no Python runs per launch, unless the
+grid is a function of the meta-parameters (it is called with a dict) or the
+chosen config has a pre_hook (every such launch takes the Python path).
 """
 
 import hashlib
@@ -55,9 +61,17 @@ class Config:
         return f"Config({', '.join(parts)})"
 
 
-class Autotuner:
+class Autotuner(_terrazzo.Launcher):
     def __init__(self, fn, configs, key, warmup, rep, restore_value, reset_to_zero=None, prune_configs_by=None):
         self.fn = fn
+        # The cached launch path needs the kernel itself (not heuristics
+        # over it) and a key of parameter names; without them kernel[grid]
+        # calls launch_with.
+        if hasattr(fn, "_kernel") and all(k in fn.param_names for k in key):
+            self._bind_kernel(fn._kernel, resolve_grid)
+            self._bind_tuner([fn.param_names.index(k) for k in key])
+        else:
+            self._delegate()
         self.configs = list(configs)
         self.key = list(key)
         self.warmup, self.rep = warmup, rep
@@ -203,8 +217,16 @@ class Autotuner:
             self.best[memo] = config
         self._launch(grid, config, args, kwargs)
 
-    def __getitem__(self, grid):
-        return lambda *args, **kwargs: self.launch_with(grid, args, kwargs)
+    def _fast_choice(self, args, kwargs):
+        """For the cached launch path after launch_with: the chosen config's
+        constexprs and launch options, or None when launches of these
+        arguments must keep going through launch_with."""
+        if self.last_source == "interpreter" or self._on_host(args, kwargs):
+            return None
+        config = self.best_config(*args, **kwargs)
+        if config is None or config.pre_hook is not None:
+            return None
+        return dict(config.kwargs), config.launch_options()
 
     def best_config(self, *args, **kwargs):
         """The configuration chosen for these arguments (after a launch)."""

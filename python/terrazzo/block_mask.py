@@ -32,8 +32,10 @@ class BlockMask:
     ``kv_num_blocks``, ``full_kv_num_blocks``, ``kv_block_indices`` ... are
     views of the partial / full halves."""
 
-    def __init__(self, mask_mod, q_len, kv_len, block_size, classes, kv_counts, kv_indices, q_counts, q_indices):
+    def __init__(self, mask_mod, q_len, kv_len, block_size, classes, kv_counts, kv_indices, q_counts, q_indices,
+                 mask_mod_args=()):
         self.mask_mod = mask_mod
+        self.mask_mod_args = tuple(mask_mod_args)
         self.q_len, self.kv_len, self.block_size = q_len, kv_len, block_size
         self.classes = classes
         self.kv_counts, self.kv_indices = kv_counts, kv_indices
@@ -63,9 +65,12 @@ class BlockMask:
                 f"density={self.density():.3f})")
 
 
-def create_block_mask(mask_mod, B, H, Q_LEN, KV_LEN, *, block_size=128, device=None):
-    """Evaluates ``mask_mod(b, h, q_idx, kv_idx)`` (a ``@tz.jit`` function
-    returning a bool tile) over every block_size x block_size tile, with a
+def create_block_mask(mask_mod, B, H, Q_LEN, KV_LEN, *, block_size=128, device=None, mask_mod_args=()):
+    """Evaluates ``mask_mod(b, h, q_idx, kv_idx, *mask_mod_args)`` (a
+    ``@tz.jit`` function returning a bool tile; ``mask_mod_args`` up to 4
+    tensors it reads, on ``device``, kept with the mask so that
+    flash_attention passes them on when it takes the mask's mask_mod) over
+    every block_size x block_size tile, with a
     DSL kernel on ``device`` (a torch device or its name, e.g. "cuda"; None:
     numpy arrays on the CPU interpreter), and returns its BlockMask. ``B`` or
     ``H`` may be 1 or None: the mask is then the same for every batch / head
@@ -88,6 +93,8 @@ def create_block_mask(mask_mod, B, H, Q_LEN, KV_LEN, *, block_size=128, device=N
     else:
         import torch
         tensors = {name: torch.zeros(shape, dtype=torch.int32, device=device) for name, shape in shapes.items()}
-    mask = BlockMask(mask_mod, Q_LEN, KV_LEN, block_size, **tensors)
-    _ops.create_block_mask(mask_mod, mask.classes, mask)
+    if len(tuple(mask_mod_args or ())) > 4:
+        raise ValueError(f"argument 'mask_mod_args': at most 4 tensors, got {len(tuple(mask_mod_args))}")
+    mask = BlockMask(mask_mod, Q_LEN, KV_LEN, block_size, mask_mod_args=tuple(mask_mod_args or ()), **tensors)
+    _ops.create_block_mask(mask_mod, mask.classes, mask, mask_mod_args=mask.mask_mod_args)
     return mask

@@ -1,6 +1,8 @@
 """The @jit decorator and kernel launches. Every decision (argument binding,
 specialization, caching, code generation, execution) is taken in C++; this
-module only hands over the function's source and the launch arguments."""
+module only hands over the function's source. ``kernel[grid](...)`` is
+_terrazzo.Launcher's: a C++ callable that launches a cached specialization
+without running any Python (python/src/FastLaunch.h)."""
 
 import inspect
 import textwrap
@@ -21,7 +23,7 @@ def resolve_grid(grid, param_names, args, kwargs, extra=None):
     return grid if isinstance(grid, tuple) else (grid,)
 
 
-class JITFunction:
+class JITFunction(_terrazzo.Launcher):
     """A kernel-language function. ``f[grid](*args, **kwargs)`` launches it;
     ``f.ir(*args, **kwargs)`` returns the tz-dialect IR of that specialization.
     Other kernels can call it, or receive it as a ``tz.constexpr`` argument."""
@@ -41,6 +43,7 @@ class JITFunction:
         filename = inspect.getsourcefile(fn) or "<unknown>"
         self._kernel = _terrazzo.Kernel(source, filename, first_line - 1, fn.__name__, self._lookup)
         self._param_names = list(self._kernel.param_names)
+        self._bind_kernel(self._kernel, resolve_grid)
 
     def _lookup(self, name):
         """Resolves a module-level name the kernel uses: closure variables,
@@ -58,6 +61,18 @@ class JITFunction:
             return (g[name],)
         return None
 
+    def _locate(self, name):
+        """Where `name` lives for _lookup, so a cached launch can check that
+        it still holds the same object: (closure cell, None), (globals dict,
+        name), or None."""
+        code = self.fn.__code__
+        if self.fn.__closure__ and name in code.co_freevars:
+            return (self.fn.__closure__[code.co_freevars.index(name)], None)
+        g = self.fn.__globals__
+        if name in g:
+            return (g, name)
+        return None
+
     @property
     def param_names(self):
         return self._param_names
@@ -68,7 +83,7 @@ class JITFunction:
     def launch_with(self, grid, args, kwargs):
         """Launches with `grid` (a tuple, or a callable of the meta-parameters);
         the autotuner and heuristics launch through this."""
-        self._kernel.run(resolve_grid(grid, self.param_names, args, kwargs), tuple(args), kwargs)
+        self[grid](*args, **kwargs)
 
     def run(self, *args, grid, warmup=False, **kwargs):
         """Triton's kernel.run(*args, grid=..., warmup=False): a launch, or with
@@ -76,11 +91,6 @@ class JITFunction:
         if warmup:
             return self.warmup(*args, grid=grid, **kwargs)
         self.launch_with(grid, args, kwargs)
-
-    def __getitem__(self, grid):
-        def launch(*args, **kwargs):
-            self._kernel.run(resolve_grid(grid, self.param_names, args, kwargs), args, kwargs)
-        return launch
 
     def compile_for_gpu(self, *args, **kwargs):
         """Compiles this specialization for the GPU without launching it (no GPU

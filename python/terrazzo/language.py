@@ -172,6 +172,12 @@ _BUILTINS = {
     "philox_impl": ("(c0, c1, c2, c3, k0, k1, n_rounds=10)", "Philox4x32 rounds under the key (k0, k1)."),
     "uint_to_uniform_float": ("(x)", "32 random bits to a uniform float32 in [0, 1)."),
     "pair_uniform_to_normal": ("(u1, u2)", "Two uniforms to two standard normals (Box-Muller)."),
+    "derivative": ("(fn, argnum=0)",
+                   "A function returning d fn / d argument argnum, elementwise (forward-mode differentiation "
+                   "of fn's code by the compiler)."),
+    "add_load_gradients": ("(fn, args, argnum, grad_ptr, cotangent)",
+                           "Atomically add cotangent * d fn(*args) / d value into grad_ptr for every value fn "
+                           "loads through its pointer argument argnum, at the offset it was loaded from."),
 }
 
 for _name, (_sig, _doc) in _BUILTINS.items():

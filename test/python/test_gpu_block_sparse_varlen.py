@@ -115,3 +115,43 @@ def test_gpu_varlen_forward_and_gradients(dtype, causal):
         assert rel_err(out[rows], ref.detach()[0].transpose(0, 1)) < bound, f"out, sequence {b}"
         for got, want, what in ((q.grad, q64.grad, "dq"), (k.grad, k64.grad, "dk"), (v.grad, v64.grad, "dv")):
             assert rel_err(got[rows], want[0].transpose(0, 1)) < 2 * bound, f"{what}, sequence {b}"
+
+
+@tz.jit
+def causal_document_ids(b, h, q_idx, kv_idx, doc_ptr):
+    return (tz.load(doc_ptr + q_idx) == tz.load(doc_ptr + kv_idx)) & (q_idx >= kv_idx)
+
+
+@tz.jit
+def head_scale(score, b, h, q_idx, kv_idx, scale_ptr):
+    return score * tz.load(scale_ptr + h)
+
+
+def test_gpu_block_mask_with_captures_and_their_gradients():
+    # The block mask's mask_mod reads document ids (mask_mod_args, kept by
+    # the mask), the score_mod a per-head scale whose gradient autograd
+    # returns; float64 torch autograd of the definition as the reference.
+    torch.manual_seed(13)
+    dtype, B, H, H_KV, N, D = torch.float16, 1, 4, 2, 1000, 64
+    q, k, v = make((B, H, N, D), dtype), make((B, H_KV, N, D), dtype), make((B, H_KV, N, D), dtype)
+    docs = torch.full((N + 128,), -1, dtype=torch.int32, device="cuda")
+    pos = torch.arange(N, device="cuda")
+    docs[:N] = (pos >= DOC_1).int() + (pos >= DOC_2).int() + (pos >= DOC_3).int()
+    scale = (torch.rand(H, device="cuda") + 0.5).requires_grad_()
+    bm = tz.ops.create_block_mask(causal_document_ids, None, None, N, N, block_size=128, device="cuda",
+                                  mask_mod_args=(docs,))
+    out = tz.ops.flash_attention(q, k, v, block_mask=bm, score_mod=head_scale, score_mod_args=(scale,))
+    dout = torch.randn_like(out)
+    out.backward(dout)
+    q64, k64, v64 = (x.detach().double().requires_grad_() for x in (q, k, v))
+    s64 = scale.detach().double().requires_grad_()
+    rep = H // H_KV
+    x = q64 @ k64.repeat_interleave(rep, dim=1).transpose(-1, -2) / D ** 0.5
+    x = (x * s64[None, :, None, None]).masked_fill(~dense_keep("documents", N), float("-inf"))
+    ref = torch.softmax(x, dim=-1) @ v64.repeat_interleave(rep, dim=1)
+    ref.backward(dout.double())
+    bound = BOUND[dtype]
+    assert rel_err(out, ref.detach()) < bound
+    for got, want, what in ((q.grad, q64.grad, "dq"), (k.grad, k64.grad, "dk"), (v.grad, v64.grad, "dv"),
+                            (scale.grad, s64.grad, "d scale")):
+        assert rel_err(got, want) < 2 * bound, what

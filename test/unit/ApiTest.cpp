@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -47,6 +48,40 @@ TEST(Api, RunsKernelFromFileOnInterpreter) {
   for (int64_t i = n; i < n + 8; ++i)
     EXPECT_TRUE(std::isnan(out[i])) << "element " << i << " past the end was written";
   EXPECT_EQ(kernel->numSpecializations(), 1u);
+}
+
+// What the cached launch path needs of a kernel without a GPU: which
+// parameters are constexprs, and the globals its code depends on (here SCALE,
+// read by the inlined `scaled`, and `tz`).
+TEST(Api, ConstexprParamsAndDependencies) {
+  auto kernel = terrazzo::Kernel::fromFile(kFile, "axpy");
+  EXPECT_EQ(kernel->constexprParams(), (std::vector<bool>{false, false, false, false, false, true}));
+  std::vector<float> buf(16);
+  auto deps = kernel->dependencies({pointerTo(buf), pointerTo(buf), pointerTo(buf), terrazzo::HostValue::floating(1.5),
+                                    terrazzo::HostValue::integer(100)},
+                                   {{"BLOCK", terrazzo::HostValue::integer(64)}});
+  std::vector<std::string> names;
+  for (auto &d : deps) {
+    EXPECT_NE(d.first, nullptr);
+    names.push_back(d.second);
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "SCALE"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "scaled"), names.end());
+}
+
+TEST(Api, PlanLaunchWithoutGpuSaysSo) {
+  if (terrazzo::gpuAvailable())
+    GTEST_SKIP() << "a GPU is present";
+  auto kernel = terrazzo::Kernel::fromFile(kFile, "axpy");
+  std::vector<float> buf(16);
+  try {
+    kernel->planLaunch({pointerTo(buf), pointerTo(buf), pointerTo(buf), terrazzo::HostValue::floating(1.5),
+                        terrazzo::HostValue::integer(100)},
+                       {{"BLOCK", terrazzo::HostValue::integer(64)}});
+    ADD_FAILURE() << "planLaunch without a GPU did not throw";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("no GPU to launch on"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Api, IrShowsSpecialization) {

@@ -30,6 +30,8 @@ TEST(CudaDriverWithoutGpu, ReportsUnavailableAndThrowsReadableErrors) {
   EXPECT_STRNE(driverUnavailableReason(), "");
   const std::string text = "CUDA driver unavailable: ";
   expectGpuError([] { currentDevice(); }, text);
+  expectGpuError([] { currentContextOrNull(); }, text);
+  expectGpuError([] { deviceCount(); }, text);
   expectGpuError([] { setDevice(0); }, text);
   expectGpuError([] { deviceAlloc(16); }, text);
   expectGpuError([] { synchronize(); }, text);

@@ -106,6 +106,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             pm.addPass(createCanonicalizerPass());
             pm.addPass(createCSEPass());
             pm.addPass(tzgpu::createTzGpuLowerWarpGroupDots());
+            pm.addPass(tzgpu::createTzGpuDeferWarpGroupDotWaits());
             tzgpu::TzGpuAllocateSharedMemoryOptions allocate;
             allocate.maxBytes = sharedLimit;
             pm.addPass(tzgpu::createTzGpuAllocateSharedMemory(allocate));

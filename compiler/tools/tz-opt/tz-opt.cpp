@@ -1,5 +1,6 @@
 //===- tz-opt.cpp - mlir-opt with Terrazzo's dialects and passes ---------===//
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/Tz/Transforms/TestPasses.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -16,6 +17,7 @@ int main(int argc, char **argv) {
   mlir::registerInlinerPass();
   mlir::registerSymbolDCEPass();
   terrazzo::tzgpu::registerTzGpuPasses();
+  terrazzo::tz::registerTestForwardDerivativePass();
   mlir::DialectRegistry registry;
   registry.insert<terrazzo::tz::TzDialect, terrazzo::tzgpu::TzGpuDialect, mlir::LLVM::LLVMDialect,
                   mlir::NVVM::NVVMDialect, mlir::arith::ArithDialect, mlir::func::FuncDialect,

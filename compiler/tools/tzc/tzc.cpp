@@ -11,7 +11,11 @@
 // -D NAME=VALUE binds a parameter by name (constexprs, usually).
 #include "terrazzo/Terrazzo.h"
 
+#include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <algorithm>
 #include <iostream>
@@ -24,7 +28,8 @@ void usage() {
   std::cerr << "usage: tzc FILE --kernel NAME [--signature SIG] [-D NAME=VALUE]...\n"
                "           [--emit=tz|tzgpu|llvm-mlir|llvm|ptx|cubin] [--arch=sm_90a] [--num-warps=N]\n"
                "           [--num-stages=N] [--min-blocks-per-sm=N]\n"
-               "  the launch options are those of a Python launch (num_warps, num_stages, min_blocks_per_sm)\n"
+               "  the launch options are those of a Python launch (num_warps, num_stages, min_blocks_per_sm;\n"
+               "  compile_for_gpu's arch), as --opt=VALUE or --opt VALUE\n"
                "  --emit=cubin assembles with nvJitLink and prints registers, spills and shared memory\n";
 }
 
@@ -59,6 +64,16 @@ HostValue parseValue(const std::string &s) {
   if (end && *end == '\0' && !s.empty()) return HostValue::floating(d);
   throw std::invalid_argument("cannot parse signature entry '" + s + "'");
 }
+// The integer value of launch option `option` (a Python launch checks its
+// type too: "--num-warps=eight" is an error naming the option, not 0).
+int parseIntOption(const std::string &option, const std::string &text) {
+  char *end = nullptr;
+  errno = 0;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || !end || *end != '\0' || errno == ERANGE || v < INT32_MIN || v > INT32_MAX)
+    throw std::invalid_argument(option + " needs an integer, got '" + text + "'");
+  return static_cast<int>(v);
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -71,21 +86,42 @@ int main(int argc, char **argv) {
       if (i + 1 >= argc) { usage(); std::exit(2); }
       return argv[++i];
     };
-    if (a == "--kernel") kernel = next();
-    else if (a == "--signature") signature = next();
-    else if (a == "-D") {
+    if (a == "--kernel") {
+      kernel = next();
+      continue;
+    }
+    if (a == "--signature") {
+      signature = next();
+      continue;
+    }
+    if (a == "-D") {
       std::string kv = next();
       auto eq = kv.find('=');
       if (eq == std::string::npos) { usage(); return 2; }
       defines.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-    } else if (a.rfind("--emit=", 0) == 0) emit = a.substr(7);
-    else if (a.rfind("--arch=", 0) == 0) gpu.arch = a.substr(7);
-    else if (a.rfind("--num-warps=", 0) == 0) gpu.numWarps = std::atoi(a.c_str() + 12);
-    else if (a.rfind("--num-stages=", 0) == 0) gpu.numStages = std::atoi(a.c_str() + 13);
-    else if (a.rfind("--min-blocks-per-sm=", 0) == 0) gpu.minBlocksPerSM = std::atoi(a.c_str() + 20);
-    else if (a == "-h" || a == "--help") { usage(); return 0; }
-    else if (file.empty()) file = a;
-    else { usage(); return 2; }
+      continue;
+    }
+    // --opt=VALUE or --opt VALUE: the value of `opt`, or nullopt when `a` is another argument.
+    auto valueOf = [&](const std::string &opt) -> std::optional<std::string> {
+      if (a == opt)
+        return next();
+      if (a.rfind(opt + "=", 0) == 0)
+        return a.substr(opt.size() + 1);
+      return std::nullopt;
+    };
+    try {
+      if (auto v = valueOf("--emit")) emit = *v;
+      else if (auto v = valueOf("--arch")) gpu.arch = *v;
+      else if (auto v = valueOf("--num-warps")) gpu.numWarps = parseIntOption("--num-warps", *v);
+      else if (auto v = valueOf("--num-stages")) gpu.numStages = parseIntOption("--num-stages", *v);
+      else if (auto v = valueOf("--min-blocks-per-sm")) gpu.minBlocksPerSM = parseIntOption("--min-blocks-per-sm", *v);
+      else if (a == "-h" || a == "--help") { usage(); return 0; }
+      else if (file.empty()) file = a;
+      else { usage(); return 2; }
+    } catch (const std::invalid_argument &e) {
+      std::cerr << "tzc: error: " << e.what() << "\n";
+      return 2;
+    }
   }
   if (file.empty() || kernel.empty()) {
     usage();

@@ -49,6 +49,7 @@ void addCompositeBuiltins(BuiltinTable &t) {
   addCombineBuiltins(t);
   addSortBuiltins(t);
   addRandomBuiltins(t);
+  addDerivativeBuiltins(t);
   t["join"] = [](KernelBuilder &kb, CallArgs &args, SourceLoc loc) {
     Binder b(kb, "join", args, loc, {"a", "b"});
     return join(kb, b.get("a"), b.get("b"), loc);

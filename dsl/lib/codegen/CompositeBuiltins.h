@@ -16,6 +16,7 @@ void addCompositeBuiltins(BuiltinTable &table);
 void addCombineBuiltins(BuiltinTable &table); // CombineBuiltins.cpp
 void addSortBuiltins(BuiltinTable &table);    // SortBuiltins.cpp
 void addRandomBuiltins(BuiltinTable &table);  // RandomBuiltins.cpp
+void addDerivativeBuiltins(BuiltinTable &table); // DerivativeBuiltins.cpp
 
 // The Triton names terrazzo does not implement, with the reason given in the
 // error when a kernel uses one (empty when the name is unknown).

@@ -145,6 +145,8 @@ CgValue KernelBuilder::callValue(const CgValue &callee, CallArgs &args, SourceLo
     return callBuiltin(callee.text, args, loc);
   case CgValue::Kind::Function:
     return inlineCall(*callee.function, args, loc);
+  case CgValue::Kind::Derivative:
+    return callDerivative(callee, args, loc);
   case CgValue::Kind::ConstexprClass:
     if (args.positional.size() != 1 || !args.keywords.empty())
       fail(loc, "tz.constexpr takes one argument");

@@ -40,6 +40,7 @@ struct CgValue {
     Tuple,          // `elems`
     BlockPtr,       // make_block_ptr: elems = base, shape[r], strides[r], offsets[r]
     TensorDesc,     // make_tensor_descriptor: elems = base, shape[r], strides[r]
+    Derivative,     // tz.derivative(function, argnum): `function`, `intValue` = argnum
   };
   Kind kind = Kind::None;
   mlir::Value ir;
@@ -89,6 +90,10 @@ public:
 
   // --- diagnostics ----------------------------------------------------------
   [[noreturn]] void fail(SourceLoc loc, const std::string &message) const;
+  // An error at the source position an op was generated from (the first of
+  // a fused location), in whichever function's source it lies; `fallback`
+  // where the op has no such position.
+  [[noreturn]] void failAt(mlir::Location at, SourceLoc fallback, const std::string &message) const;
   mlir::Location location(SourceLoc loc) const;
 
   // --- values and types (Semantics.cpp) --------------------------------------
@@ -151,6 +156,11 @@ public:
   CgValue eval(const Expr &expr);
   CgValue callValue(const CgValue &callee, CallArgs &args, SourceLoc loc);
   CgValue inlineCall(const JitFunction &fn, CallArgs &args, SourceLoc loc);
+  // Differentiation (DerivativeBuiltins.cpp): a call of tz.derivative(fn,
+  // argnum), and tz.add_load_gradients.
+  CgValue callDerivative(const CgValue &derivative, CallArgs &args, SourceLoc loc);
+  void addLoadGradients(const JitFunction &fn, CallArgs &args, int64_t argnum, mlir::Value gradPtr,
+                        const CgValue &cotangent, SourceLoc loc);
   void genBlock(const std::vector<StmtPtr> &stmts);
   void genStmt(const Stmt &stmt);
 

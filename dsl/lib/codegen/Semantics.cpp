@@ -65,6 +65,7 @@ bool CgValue::sameAs(const CgValue &o) const {
   case Kind::String: case Kind::Builtin: case Kind::Undefined: return text == o.text;
   case Kind::Dtype: return type == o.type;
   case Kind::Function: return function == o.function;
+  case Kind::Derivative: return function == o.function && intValue == o.intValue;
   case Kind::Module: case Kind::ConstexprClass: return true;
   case Kind::Method:
   case Kind::Tuple:
@@ -130,6 +131,8 @@ std::string KernelBuilder::describe(const CgValue &v) const {
   case K::String: return "string '" + v.text + "'";
   case K::Dtype: return "dtype " + typeName(v.type);
   case K::Function: return "jit function '" + v.function->name() + "'";
+  case K::Derivative:
+    return "tz.derivative of '" + v.function->name() + "' with respect to argument " + std::to_string(v.intValue);
   case K::Module: return "the terrazzo module";
   case K::Builtin: return "builtin '" + v.text + "'";
   case K::Method: return "method '" + v.text + "'";

@@ -59,6 +59,38 @@ struct GpuCompilation {
   std::vector<std::pair<std::string, double>> stageSeconds;
 };
 
+// A GPU launch resolved once (specialization, device, options, loaded
+// function) so that later launches with arguments of the same kinds only
+// pack values and call the driver: the Python module's cached launch path
+// (python/src/FastLaunch.cpp). Made by Kernel::planLaunch.
+struct GpuLaunchPlan {
+  // How each kernel parameter travels: folded into the code by
+  // specialization (constexprs, ints equal to 1, None), or as a run-time
+  // argument of this kind, in an 8-byte slot.
+  enum class Slot : char { Folded, Pointer, I1, I32, I64, F32, F64 };
+  std::vector<Slot> params; // one per kernel parameter, in declaration order
+  size_t numArguments = 0;  // the params that are not Folded
+  void *function = nullptr; // CUfunction
+  void *context = nullptr;  // CUcontext the function was loaded into (launch only there)
+  int device = 0;           // that context's device ordinal
+  unsigned blockThreads = 0, sharedBytes = 0;
+  // Module-level names the code depends on: the globals the kernel (and the
+  // functions it inlined) read, and globals named as parameter defaults. A
+  // plan may be reused only while each still has the value it had.
+  std::vector<std::pair<std::shared_ptr<const Resolver>, std::string>> dependencies;
+  std::shared_ptr<const void> owner; // keeps the specialization and its module loaded
+};
+
+// Launches a planned kernel: `arguments` holds one pointer per run-time
+// argument (numArguments), each to an 8-byte little-endian slot. The caller
+// has checked that the calling thread's current context is plan.context and
+// that the arguments are of the kinds the plan was made for.
+TERRAZZO_API void launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments,
+                                void *stream);
+// The calling thread's current CUDA context (null: none); the number of devices.
+TERRAZZO_API void *currentGpuContext();
+TERRAZZO_API int gpuDeviceCount();
+
 // Counters of the GPU kernel caches of this process (for tests and tools).
 struct GpuCacheStats {
   size_t compiled = 0;   // compiled from source in this process
@@ -120,6 +152,18 @@ public:
   // it, or loads it from the on-disk cache ($TZ_CACHE_DIR).
   void launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &args, const Keywords &keywords = {},
               const GpuOptions &options = {}, void *stream = nullptr);
+
+  // Resolves what launch() resolves before it packs arguments (binding,
+  // specialization, the function loaded for the current device and these
+  // options, compiling it if needed) and returns it for repeated launches.
+  // Checks the options as launch() does; argument values are not checked.
+  std::shared_ptr<const GpuLaunchPlan> planLaunch(const std::vector<HostValue> &args, const Keywords &keywords = {},
+                                                  const GpuOptions &options = {});
+  // The plan's `dependencies` for these arguments, without a GPU (tests).
+  std::vector<std::pair<std::shared_ptr<const Resolver>, std::string>>
+  dependencies(const std::vector<HostValue> &args, const Keywords &keywords = {});
+  // For each parameter, whether it is annotated tz.constexpr.
+  std::vector<bool> constexprParams() const;
 
   // Number of compilations so far (for tests of the cache): a new
   // specialization, or one recompiled because a global it read changed.

@@ -199,6 +199,42 @@ std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const
   loaded->params = paramKinds(kernelFunc(spec));
   return loaded;
 }
+
+// The kernel of `spec` loaded for `device` and `options`: from the
+// specialization's table, else loaded (or compiled) now and recorded there.
+std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOptions &options,
+                                              const gpu::DeviceInfo &device, std::mutex &mutex, bool countHit) {
+  std::string arch = options.arch.empty() ? defaultArch() : options.arch;
+  std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
+                       std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = spec.gpu.find(gpuKey);
+    if (it != spec.gpu.end()) {
+      if (countHit)
+        ++memoryHitCount;
+      return it->second;
+    }
+  }
+  std::shared_ptr<LoadedGpuKernel> kernel = loadOrCompile(spec, options, arch);
+  std::lock_guard<std::mutex> lock(mutex);
+  spec.gpu[gpuKey] = kernel;
+  return kernel;
+}
+
+// What a plan's code depends on besides its arguments (see GpuLaunchPlan).
+std::vector<std::pair<std::shared_ptr<const Resolver>, std::string>>
+planDependencies(const dsl::JitFunction &fn, const Specialization &spec) {
+  std::vector<std::pair<std::shared_ptr<const Resolver>, std::string>> deps;
+  for (const auto &g : spec.kernel.globals)
+    deps.emplace_back(g.resolver, g.name);
+  for (size_t i = 0; i < fn.numParams(); ++i) {
+    const dsl::Param &p = fn.param(i);
+    if (p.defaultValue && p.defaultValue->kind == dsl::ExprKind::Name)
+      deps.emplace_back(fn.resolverPtr(), p.defaultValue->name);
+  }
+  return deps;
+}
 } // namespace
 
 bool gpuAvailable() { return gpu::driverAvailable(); }
@@ -214,6 +250,67 @@ bool diskCacheGet(const std::string &key, std::string &payload) {
 }
 
 void diskCachePut(const std::string &key, const std::string &payload) { gpu::DiskCache::global().put(key, payload); }
+
+void *currentGpuContext() { return gpu::currentContextOrNull(); }
+
+int gpuDeviceCount() { return gpu::deviceCount(); }
+
+void launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments, void *stream) {
+  ++memoryHitCount;
+  gpu::launch(static_cast<CUfunction>(plan.function), grid, {plan.blockThreads, 1, 1}, plan.sharedBytes,
+              static_cast<CUstream>(stream), arguments);
+}
+
+std::shared_ptr<const GpuLaunchPlan> Kernel::planLaunch(const std::vector<HostValue> &args, const Keywords &keywords,
+                                                        const GpuOptions &options) {
+  if (!gpu::driverAvailable())
+    throw std::runtime_error(std::string("no GPU to launch on: ") + gpu::driverUnavailableReason());
+  validateGpuOptions(options);
+  auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound);
+  const gpu::DeviceInfo &device = gpu::currentDevice();
+  std::shared_ptr<LoadedGpuKernel> kernel = loadedKernel(*held, options, device, impl_->mutex, false);
+  auto plan = std::make_shared<GpuLaunchPlan>();
+  for (size_t i = 0; i < bound.size(); ++i) {
+    int argIndex = held->kernel.paramToArgument[i];
+    GpuLaunchPlan::Slot slot = GpuLaunchPlan::Slot::Folded;
+    if (argIndex >= 0) {
+      switch (kernel->params.at(argIndex)) {
+      case ParamKind::Pointer: slot = GpuLaunchPlan::Slot::Pointer; break;
+      case ParamKind::I1: slot = GpuLaunchPlan::Slot::I1; break;
+      case ParamKind::I32: slot = GpuLaunchPlan::Slot::I32; break;
+      case ParamKind::I64: slot = GpuLaunchPlan::Slot::I64; break;
+      case ParamKind::F32: slot = GpuLaunchPlan::Slot::F32; break;
+      case ParamKind::F64: slot = GpuLaunchPlan::Slot::F64; break;
+      }
+      ++plan->numArguments;
+    }
+    plan->params.push_back(slot);
+  }
+  plan->function = kernel->function;
+  plan->context = gpu::currentContext();
+  plan->device = device.ordinal;
+  plan->blockThreads = kernel->blockThreads;
+  plan->sharedBytes = kernel->sharedBytes;
+  plan->dependencies = planDependencies(*impl_->fn, *held);
+  // The specialization owns the loaded kernel's table entry; hold both.
+  plan->owner = std::make_shared<std::pair<std::shared_ptr<Specialization>, std::shared_ptr<LoadedGpuKernel>>>(
+      held, kernel);
+  return plan;
+}
+
+std::vector<std::pair<std::shared_ptr<const Resolver>, std::string>>
+Kernel::dependencies(const std::vector<HostValue> &args, const Keywords &keywords) {
+  auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  return planDependencies(*impl_->fn, *impl_->specialize(bound));
+}
+
+std::vector<bool> Kernel::constexprParams() const {
+  std::vector<bool> flags;
+  for (size_t i = 0; i < impl_->fn->numParams(); ++i)
+    flags.push_back(impl_->fn->isConstexprParam(i));
+  return flags;
+}
 
 GpuCacheStats gpuCacheStats() { return {compiledCount.load(), diskHitCount.load(), memoryHitCount.load()}; }
 
@@ -269,23 +366,7 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
   Specialization &spec = *held;
 
   const gpu::DeviceInfo &device = gpu::currentDevice();
-  std::string arch = options.arch.empty() ? defaultArch() : options.arch;
-  std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
-                       std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM);
-  std::shared_ptr<LoadedGpuKernel> kernel;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    auto it = spec.gpu.find(gpuKey);
-    if (it != spec.gpu.end())
-      kernel = it->second;
-  }
-  if (kernel) {
-    ++memoryHitCount;
-  } else {
-    kernel = loadOrCompile(spec, options, arch);
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    spec.gpu[gpuKey] = kernel;
-  }
+  std::shared_ptr<LoadedGpuKernel> kernel = loadedKernel(spec, options, device, impl_->mutex, true);
 
   // Every scalar travels in an 8-byte slot (little-endian: the driver reads
   // the parameter's own size from its start).

@@ -197,12 +197,6 @@ void check(CUresult result, const std::string &call) {
     throw GpuError(result, describe(result, call, api()));
 }
 
-int deviceCount() {
-  int count = 0;
-  check(api().deviceGetCount(&count), "cuDeviceGetCount");
-  return count;
-}
-
 std::atomic<int> gDefaultDevice{0};
 
 // Retains `ordinal`'s primary context once (never released: it lives as long
@@ -264,6 +258,12 @@ const DeviceInfo &deviceInfo(CUdevice device) {
 
 } // namespace
 
+int deviceCount() {
+  int count = 0;
+  check(api().deviceGetCount(&count), "cuDeviceGetCount");
+  return count;
+}
+
 bool driverAvailable() {
   try {
     return driverState().available;
@@ -278,6 +278,12 @@ CUcontext currentContext() {
   CUcontext context = nullptr;
   check(api().ctxGetCurrent(&context), "cuCtxGetCurrent");
   return context ? context : makePrimaryContextCurrent(gDefaultDevice);
+}
+
+CUcontext currentContextOrNull() {
+  CUcontext context = nullptr;
+  check(api().ctxGetCurrent(&context), "cuCtxGetCurrent");
+  return context;
 }
 
 const DeviceInfo &currentDevice() {

@@ -22,7 +22,7 @@ module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma} {
     %q = tzgpu.local_load %qb : !sw -> tensor<64x64xf16, #blk>
     %k = tzgpu.local_load %kb : !sw -> tensor<64x64xf16, #blk>
     %kt = tz.trans %k {order = array<i32: 1, 0>} : tensor<64x64xf16, #blk> -> tensor<64x64xf16, #blkT>
-    %d = tz.dot %q, %kt, %acc {tzgpu.wgmma} : tensor<64x64xf16, #blk> * tensor<64x64xf16, #blkT> -> tensor<64x64xf32, #acc>
+    %d = tz.dot %q, %kt, %acc : tensor<64x64xf16, #blk> * tensor<64x64xf16, #blkT> -> tensor<64x64xf32, #acc>
     return %d : tensor<64x64xf32, #acc>
   }
 }
@@ -49,8 +49,8 @@ module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma} {
 module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma} {
   func.func @from_registers(%a: tensor<64x64xf16, #blk>, %b: tensor<64x64xf16, #blk>, %bt: tensor<64x64xf16, #blkT>, %acc: tensor<64x64xf32, #acc>) -> tensor<64x64xf32, #acc> {
     %a2 = arith.addf %a, %a : tensor<64x64xf16, #blk>
-    %d1 = tz.dot %a2, %b, %acc {tzgpu.wgmma} : tensor<64x64xf16, #blk> * tensor<64x64xf16, #blk> -> tensor<64x64xf32, #acc>
-    %d2 = tz.dot %a2, %bt, %d1 {tzgpu.wgmma} : tensor<64x64xf16, #blk> * tensor<64x64xf16, #blkT> -> tensor<64x64xf32, #acc>
+    %d1 = tz.dot %a2, %b, %acc : tensor<64x64xf16, #blk> * tensor<64x64xf16, #blk> -> tensor<64x64xf32, #acc>
+    %d2 = tz.dot %a2, %bt, %d1 : tensor<64x64xf16, #blk> * tensor<64x64xf16, #blkT> -> tensor<64x64xf32, #acc>
     return %d2 : tensor<64x64xf32, #acc>
   }
 }

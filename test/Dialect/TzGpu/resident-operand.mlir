@@ -21,7 +21,7 @@
 // CHECK-NEXT: tzgpu.async_wait 0 on %[[KBUF]]
 // CHECK-DAG: %[[Q:.*]] = tzgpu.local_load %[[QBUF]]
 // CHECK-DAG: tzgpu.local_load %{{.*}} : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
-// CHECK: tz.dot %[[Q]], %{{.*}}, %{{.*}} {tzgpu.wgmma}
+// CHECK: tz.dot %[[Q]], %{{.*}}, %{{.*}}
 
 // The allocation puts K's tiles (2 x 8192 bytes) first and q after them.
 // The lowering reads q through a descriptor: no A operand goes through the

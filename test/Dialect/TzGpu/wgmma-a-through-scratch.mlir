@@ -11,7 +11,7 @@
 // CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into
 // CHECK: tz.load
 // CHECK: tzgpu.local_load %{{.*}} : !tzgpu.memdesc<64x64xf16, #tzgpu.shared<pad = 16>, mutable>
-// CHECK: tz.dot {{.*}} {tzgpu.wgmma}
+// CHECK: tz.dot {{.*}}
 
 module {
   func.func @matmul(%arg0: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %arg1: !tz.ptr<f16> {tz.divisibility = 16 : i32}, %arg2: !tz.ptr<f32> {tz.divisibility = 16 : i32}, %arg3: i32 {tz.divisibility = 16 : i32}) attributes {tz.kernel} {

@@ -5,7 +5,7 @@
 // the slots, after a proxy fence that orders cp.async's writes before the
 // tensor cores' reads.
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse | FileCheck %s
-// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse --tzgpu-lower-warp-group-dots --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot=wgmma=1 --tzgpu-remove-layout-conversions --canonicalize --cse --tzgpu-pipeline=num-stages=3 --canonicalize --cse --tzgpu-lower-warp-group-dots --tzgpu-defer-warp-group-dot-waits --tzgpu-allocate-shared-memory --tzgpu-insert-barriers --convert-tzgpu-to-llvm | FileCheck %s --check-prefix=LLVM
 // RUN: tz-opt %s --tzgpu-assign-layouts=num-warps=4 --tzgpu-accelerate-dot | FileCheck %s --check-prefix=SM80
 
 // Buffers: 64 x 64 halves = 8192 bytes a tile, swizzled (not padded);
@@ -14,18 +14,25 @@
 // CHECK: %[[ABUF:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<3x64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
 // CHECK: %[[BBUF:.*]] = tzgpu.local_alloc : !tzgpu.memdesc<3x64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
 // CHECK: tzgpu.async_copy %{{.*}} mask %{{.*}} into %{{.*}} : {{.*}} -> !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
-// CHECK: scf.for
+// Only one tile is copied ahead (prologue and loop): the third slot is
+// the one the MMA left in flight still reads (mmaGroupsInFlight).
+// CHECK-COUNT-1: tzgpu.async_commit
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: tzgpu.async_wait 0 on %[[ABUF]], %[[BBUF]]
 // CHECK: tzgpu.async_commit
 // CHECK-NEXT: %[[AT:.*]] = tzgpu.memdesc_index %[[ABUF]]
 // CHECK-NEXT: %[[A:.*]] = tzgpu.local_load %[[AT]]
 // CHECK-NEXT: %[[BT:.*]] = tzgpu.memdesc_index %[[BBUF]]
 // CHECK-NEXT: %[[B:.*]] = tzgpu.local_load %[[BT]]
-// CHECK-NEXT: tz.dot %[[A]], %[[B]], %{{.*}} {tzgpu.wgmma}
+// CHECK-NEXT: tz.dot %[[A]], %[[B]], %{{.*}}
 
 // The allocation places A at 0 and B at 24576, 1024-byte aligned.
 // LLVM: tzgpu.shared_bytes = 49152
 // LLVM: llvm.mlir.global external @tz_shared_memory() {addr_space = 3 : i32, alignment = 1024 : i64}
-// LLVM: nvvm.cp.async.wait.group 1
+// The loop carries the accumulator and reads it nowhere else, so its MMA
+// stays in flight into the next iteration: one of the three slots is left
+// to it and the copies run one iteration ahead (wait for all but 0 groups).
+// LLVM: nvvm.cp.async.wait.group 0
 // LLVM-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // LLVM-NEXT: nvvm.barrier0
 // Descriptors: swizzle mode 1 (128 bytes) in bits 62-63 and a stride of
@@ -39,7 +46,8 @@
 // LLVM-COUNT-4: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}}, $32, $33, p, 1, 1, 0, 1;
 // LLVM-NOT: wgmma.mma_async
 // LLVM: nvvm.wgmma.commit.group.sync.aligned
-// LLVM-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.wait_group.sync.aligned 0;"
+// LLVM-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
+// LLVM: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.wait_group.sync.aligned 0;"
 // LLVM: nvvm.cp.async.wait.group 0
 
 // Without the option the dot keeps mma.sync.

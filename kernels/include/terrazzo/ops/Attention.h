@@ -15,6 +15,7 @@
 #include "terrazzo/ops/TensorArg.h"
 
 #include <optional>
+#include <vector>
 
 namespace terrazzo::ops {
 
@@ -29,6 +30,16 @@ struct FlashAttentionOptions {
   // not with causal (put causality in the mask_mod) nor seqlens_k.
   const BlockMaskArg *blockMask = nullptr;
   void *stream = nullptr;       // CUstream of a GPU call (null: the default stream)
+  // Tensors score_mod reads (at most 4, on q's device): it is called as
+  // score_mod(score, b, h, q_idx, kv_idx, *scoreModArgs), each as a pointer.
+  std::vector<const TensorArg *> scoreModArgs;
+  // Backward only: per capture, null or a float32 buffer with the capture's
+  // shape and strides into which the gradient of the loss with respect to
+  // the capture is added (atomically; zero it first for the gradient alone).
+  std::vector<const TensorArg *> scoreModArgGrads;
+  // Tensors mask_mod reads (at most 4, on q's device), after its four
+  // arguments: mask_mod(b, h, q_idx, kv_idx, *maskModArgs). No gradients.
+  std::vector<const TensorArg *> maskModArgs;
 };
 
 // out: like q. lse: float32 (B, H, N_Q) contiguous, natural log of the
@@ -38,7 +49,8 @@ TERRAZZO_API void flashAttentionForward(const TensorArg &q, const TensorArg &k, 
                                         const FlashAttentionOptions &options = {});
 
 // Gradients from the forward's out and lse (recomputation). dq like q; dk, dv like k.
-// The score_mod is differentiated as an additive bias (derivative 1).
+// The score_mod is differentiated by the compiler (d score_mod / d score), and
+// the gradients of its captured tensors are added into scoreModArgGrads.
 TERRAZZO_API void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const TensorArg &v,
                                          const TensorArg &out, const TensorArg &lse, const TensorArg &dout,
                                          const TensorArg &dq, const TensorArg &dk, const TensorArg &dv,

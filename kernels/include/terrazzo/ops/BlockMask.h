@@ -8,6 +8,8 @@
 
 #include "terrazzo/ops/TensorArg.h"
 
+#include <vector>
+
 namespace terrazzo::ops {
 
 // A built block mask. MB and MH are the batch and head counts it was built
@@ -26,8 +28,10 @@ struct BlockMaskArg {
 // tile, writes each tile's class (0 empty, 1 partial, 2 full) into `classes`
 // (int32 (MB, MH, nQ, nKV), contiguous) and the lists into `mask`'s tensors
 // (the index tensors' unused slots are left as they are). `mask`'s lengths
-// and block size describe what to build.
+// and block size describe what to build. maskModArgs (at most 4, on
+// `classes`' device) are the tensors maskMod reads after its four indices,
+// as flash attention's FlashAttentionOptions::maskModArgs.
 TERRAZZO_API void createBlockMask(const HostValue &maskMod, const TensorArg &classes, const BlockMaskArg &mask,
-                                  void *stream = nullptr);
+                                  void *stream = nullptr, const std::vector<const TensorArg *> &maskModArgs = {});
 
 } // namespace terrazzo::ops

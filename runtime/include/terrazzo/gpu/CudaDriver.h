@@ -65,6 +65,12 @@ const DeviceInfo &currentDevice();
 void setDevice(int ordinal);
 // The calling thread's current context, made as currentDevice() says.
 CUcontext currentContext();
+// The calling thread's current context, or null when it has none (never
+// makes one). Cheap: a cached launch compares it with the context its
+// function was loaded into.
+CUcontext currentContextOrNull();
+// The number of CUDA devices.
+int deviceCount();
 
 // A loaded module (cubin or PTX) with its functions; unloaded on destruction
 // when its context still exists.

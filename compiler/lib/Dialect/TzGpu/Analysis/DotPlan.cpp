@@ -57,11 +57,13 @@ DotPlan planDot(tz::DotOp dot) {
   int64_t M = aType.getShape()[0], K = aType.getShape()[1], N = bType.getShape()[1];
   int numWarps = moduleNumWarps(dot);
   Type in = aType.getElementType();
-  if (dot->hasAttr(kWgmmaAttrName))
-    plan.unit = MmaUnit::Wgmma;
-  else if ((in.isF16() || in.isBF16()) && cType.getElementType().isF32() && M % 16 == 0 && N % 8 == 0 &&
-           K % 16 == 0 && getLayout(cType) == LinearLayout::mmaAccumulator(cType.getShape(), numWarps))
-    plan.unit = MmaUnit::MmaSync;
+  // tzgpu-accelerate-dot gave the accumulator of every dot that runs on
+  // tensor cores this layout (the same registers for mma.sync and wgmma);
+  // the module says whether the target has warpgroup MMAs.
+  bool wgmmaTarget = dot->getParentOfType<ModuleOp>()->hasAttr(kWgmmaAttrName);
+  if (MmaUnit unit = eligibleMmaUnit(dot, numWarps, wgmmaTarget);
+      unit != MmaUnit::Fma && getLayout(cType) == LinearLayout::mmaAccumulator(cType.getShape(), numWarps))
+    plan.unit = unit;
 
   if (plan.unit == MmaUnit::Fma) {
     // a at offset 0, b after it (16-byte aligned).

@@ -1,5 +1,6 @@
 //===- AccelerateDot.cpp - dots on tensor cores get the mma layout -------===//
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
 using namespace mlir;
@@ -10,27 +11,6 @@ namespace terrazzo::tzgpu {
 
 namespace {
 
-bool runsOnMma(tz::DotOp dot) {
-  auto a = cast<RankedTensorType>(dot.getA().getType());
-  auto b = cast<RankedTensorType>(dot.getB().getType());
-  auto c = cast<RankedTensorType>(dot.getType());
-  if (a.getRank() != 2)
-    return false;
-  Type in = a.getElementType();
-  if (in != b.getElementType() || !(in.isF16() || in.isBF16()) || !c.getElementType().isF32())
-    return false;
-  return c.getShape()[0] % 16 == 0 && c.getShape()[1] % 8 == 0 && a.getShape()[1] % 16 == 0;
-}
-
-// Whether a dot that runs on mma also fits one wgmma per 64-row block of
-// each warpgroup (see the pass description).
-bool runsOnWgmma(tz::DotOp dot, int numWarps) {
-  auto c = cast<RankedTensorType>(dot.getType());
-  int64_t M = c.getShape()[0], N = c.getShape()[1];
-  int64_t K = cast<RankedTensorType>(dot.getA().getType()).getShape()[1];
-  return numWarps % 4 == 0 && M % (16 * numWarps) == 0 && K % 64 == 0 && N % 64 == 0 && N <= 256;
-}
-
 struct AccelerateDot : impl::TzGpuAccelerateDotBase<AccelerateDot> {
   using TzGpuAccelerateDotBase::TzGpuAccelerateDotBase;
 
@@ -38,12 +18,13 @@ struct AccelerateDot : impl::TzGpuAccelerateDotBase<AccelerateDot> {
     ModuleOp module = getOperation();
     int numWarps = moduleNumWarps(module);
     module.walk([&](tz::DotOp dot) {
-      if (!runsOnMma(dot))
+      MmaUnit unit = eligibleMmaUnit(dot, numWarps, wgmma);
+      if (unit == MmaUnit::Fma)
         return;
-      if (wgmma && runsOnWgmma(dot, numWarps)) {
-        dot->setAttr(kWgmmaAttrName, UnitAttr::get(dot.getContext()));
+      // The module says the target has warpgroup MMAs; planDot then tells
+      // a wgmma dot by its types and this accumulator layout.
+      if (unit == MmaUnit::Wgmma)
         module->setAttr(kWgmmaAttrName, UnitAttr::get(dot.getContext()));
-      }
       auto type = cast<RankedTensorType>(dot.getType());
       auto mmaType = withLayout(type, LinearLayout::mmaAccumulator(type.getShape(), numWarps));
       if (type == mmaType)

@@ -8,9 +8,12 @@
 //
 // A tzgpu.warp_group_dot's reads are recorded at the op. That is enough while
 // its wait follows it at once (tzgpu-lower-warp-group-dots): a barrier
-// placed later comes after every warpgroup retired its MMAs. A wait moved
-// further away would need the reads to last until the wait, since a
-// barrier does not wait for MMAs in flight.
+// placed later comes after every warpgroup retired its MMAs. A barrier does
+// not wait for MMAs in flight, so the one case where a wait moves further
+// away, a loop's MMA left running into the next iteration
+// (tzgpu-defer-warp-group-dot-waits), is checked by that pass instead: it
+// only defers when the loop's copies never refill the slot the MMA reads
+// before the next iteration's wait retires it.
 #include "terrazzo/Dialect/TzGpu/Analysis/SharedMemoryAllocation.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 

@@ -13,11 +13,17 @@
 //   iteration i: wait for tile i (barrier), copy tile i + S - 1 into the slot
 //                iteration i - 1 read, then compute on slot i % S
 //
-// so the copies of later tiles overlap this iteration's math. A 2-D load
+// so the copies of later tiles overlap this iteration's math. When the
+// loop's only dot is a warpgroup MMA whose accumulator it carries
+// (mmaGroupsInFlight), that MMA may still be reading its slot during the
+// next iteration (tzgpu-defer-warp-group-dot-waits): the copies then run
+// S - 2 iterations ahead instead, so iteration i refills the slot of
+// iteration i - 2, which the wait of iteration i - 1 retired. A 2-D load
 // qualifies when each of its uses is a dot operand (A, B, or B through
 // tz.trans; the backward reads one tile both ways), which the dots then read
 // from the buffer directly: with ldmatrix from rows padded by 16 bytes, or,
-// for dots marked tzgpu.wgmma, through wgmma descriptors from the 128-byte
+// for dots planned as warpgroup MMAs (planDot), through wgmma descriptors
+// from the 128-byte
 // swizzle; its addresses and mask come from
 // pure ops of the loop index and loop-invariant values (so they can be
 // computed for a later iteration), its elements are 16 bit and the axis
@@ -30,6 +36,7 @@
 #include "terrazzo/Analysis/AxisInfo.h"
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
 #include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/MmaInFlight.h"
 #include "terrazzo/Dialect/TzGpu/Analysis/Scratch.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
@@ -229,7 +236,7 @@ struct Pipelined {
 // cosine-sim attention's backward (test_int8_key_mask_and_bshd_layout), not
 // yet understood; such dots read B through scratch instead, which passes.
 bool keepsAOffScratch(tz::DotOp dot, ArrayRef<Pipelined> placed) {
-  if (!dot->hasAttr(kWgmmaAttrName))
+  if (planDot(dot).unit != MmaUnit::Wgmma)
     return false;
   auto aType = cast<RankedTensorType>(dot.getA().getType());
   if (inMmaOperandA(aType, moduleNumWarps(dot)))
@@ -362,7 +369,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       if (!collectSlice(loop, roots, p.slice, p.carried))
         continue;
       p.swizzled = canSwizzle(cast<RankedTensorType>(load.getType())) &&
-                   llvm::all_of(p.dots, [](tz::DotOp d) { return d->hasAttr(kWgmmaAttrName); });
+                   llvm::all_of(p.dots, [](tz::DotOp d) { return planDot(d).unit == MmaUnit::Wgmma; });
       candidates.push_back(std::move(p));
     }
     int64_t scratch = scratchInLoop(loop, candidates);
@@ -377,7 +384,12 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     Value lo = loop.getLowerBound(), step = loop.getStep();
     auto i32 = [&](OpBuilder &b, int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
 
-    // The buffers, then the prologue: iterations 0 .. S-2.
+    // How many iterations ahead the copies run: S - 1, or S - 2 when one
+    // slot is left to an MMA in flight (needs S >= 3 to run ahead at all).
+    int inFlight = numStages >= 3 ? mmaGroupsInFlight(loop) : 0;
+    int ahead = numStages - 1 - inFlight;
+
+    // The buffers, then the prologue: iterations 0 .. ahead - 1.
     OpBuilder b(loop);
     SmallVector<Value> buffers;
     for (Pipelined &p : loads) {
@@ -385,22 +397,25 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
           b, loc, bufferTypeFor(cast<RankedTensorType>(p.load->getResult(0).getType()), numStages, p.swizzled), IntegerAttr());
       buffers.push_back(p.buffer);
     }
-    for (int s = 0; s + 1 < numStages; ++s) {
+    for (int s = 0; s < ahead; ++s) {
       Value index = arith::AddIOp::create(b, loc, lo, arith::MulIOp::create(b, loc, step, i32(b, s)));
       for (Pipelined &p : loads)
         issueCopy(b, p, loop, index, i32(b, s));
       AsyncCommitOp::create(b, loc);
     }
 
-    // Each iteration: wait for its tile, refill the slot the previous one
-    // read, then read its own slot where the loads were.
+    // Each iteration: wait for its tile, refill the slot iteration
+    // i + ahead - S read (no longer read by anything), then read its own
+    // slot where the loads were.
     b.setInsertionPointToStart(loop.getBody());
-    AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(numStages - 2));
+    AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(ahead - 1));
     Value iteration = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, loop.getInductionVar(), lo), step);
     Value slot = arith::RemSIOp::create(b, loc, iteration, i32(b, numStages));
-    Value ahead = i32(b, numStages - 1);
-    Value nextSlot = arith::RemSIOp::create(b, loc, arith::AddIOp::create(b, loc, iteration, ahead), i32(b, numStages));
-    Value nextIndex = arith::AddIOp::create(b, loc, loop.getInductionVar(), arith::MulIOp::create(b, loc, step, ahead));
+    Value aheadValue = i32(b, ahead);
+    Value nextSlot =
+        arith::RemSIOp::create(b, loc, arith::AddIOp::create(b, loc, iteration, aheadValue), i32(b, numStages));
+    Value nextIndex =
+        arith::AddIOp::create(b, loc, loop.getInductionVar(), arith::MulIOp::create(b, loc, step, aheadValue));
     for (Pipelined &p : loads)
       issueCopy(b, p, loop, nextIndex, nextSlot);
     AsyncCommitOp::create(b, loc);

@@ -20,6 +20,7 @@
 // synchronises the block, so the buffer is complete and visible before the
 // first dot. A reading loop that was not pipelined gets an explicit wait
 // for everything before it.
+#include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
 #include "AsyncCopies.h"
 
 #include "terrazzo/Dialect/TzGpu/IR/TzGpuDialect.h"
@@ -44,7 +45,7 @@ struct ResidentUses {
 
 bool isWgmmaA(OpOperand &use) {
   auto dot = dyn_cast<tz::DotOp>(use.getOwner());
-  return dot && dot->hasAttr(kWgmmaAttrName) && use.getOperandNumber() == 0;
+  return dot && planDot(dot).unit == MmaUnit::Wgmma && use.getOperandNumber() == 0;
 }
 
 ResidentUses residentUses(tz::LoadOp load) {

@@ -40,8 +40,9 @@ inline constexpr const char *kSharedBytesAttrName = "tzgpu.shared_bytes";
 inline constexpr const char *kScratchOffsetAttrName = "tzgpu.scratch_offset";
 inline constexpr const char *kScratchBytesAttrName = "tzgpu.scratch_bytes";
 
-// Op attribute set by tzgpu-accelerate-dot on a tz.dot that runs as wgmma
-// (sm_90a): its operands are read from 128-byte-swizzled shared memory.
+// Module attribute set by tzgpu-accelerate-dot when the target has warpgroup
+// MMAs (sm_90a) and a dot fits one: planDot plans such dots as wgmma, and
+// async copies fence for the async proxy that wgmma reads through.
 inline constexpr const char *kWgmmaAttrName = "tzgpu.wgmma";
 
 // Whether a tile can be stored in the 128-byte NVMMA swizzle wgmma reads:

@@ -207,11 +207,16 @@ def TzGpu_WarpGroupDotOp : TzGpu_Op<"warp_group_dot", [MemoryEffects<[MemRead<Tz
   let description = [{
     `%d = tzgpu.warp_group_dot %a, %b, %c` issues the warpgroup MMAs of
     d = a * b + c (f16 or bf16 into f32) and returns at once: `%d` may be
-    read only through the `tzgpu.warp_group_dot_wait` that retires it. B is
+    read only through the `tzgpu.warp_group_dot_wait` that retires it, or as
+    the accumulator `%c` of a later warp_group_dot (MMAs chained on the
+    same registers may be in flight together). B is
     a buffer in the 128-byte swizzle, [K, N], or [N, K] with `b_k_major`;
     A is a buffer of the same kind ([M, K]) or a tile in registers in the
     mma.sync A-operand layout. The buffers are not written while the MMAs
-    run: tzgpu-insert-barriers orders later writes after the wait.
+    run: tzgpu-insert-barriers orders later writes after the wait, and a
+    wait moved past the end of a loop iteration
+    (tzgpu-defer-warp-group-dot-waits) leaves the MMA a buffer slot the
+    loop's copies do not refill before the next iteration's wait.
     Made by tzgpu-lower-warp-group-dots from a `tz.dot` that
     `eligibleMmaUnit` found fits a warpgroup MMA.
   }];

@@ -29,13 +29,16 @@ def TzGpuAccelerateDot : Pass<"tzgpu-accelerate-dot", "mlir::ModuleOp"> {
     most of them away). The lowering recognises the layout and emits
     ldmatrix + mma.sync.
 
-    With `wgmma` (sm_90a), a dot that also fits the warpgroup MMA gets the
-    unit attribute `tzgpu.wgmma` (and the module too): numWarps a multiple
-    of 4, M a multiple of 16 * numWarps (so that each warpgroup owns whole
-    64-row blocks of the same accumulator layout), K and N multiples of 64
-    (128-byte swizzled operand rows) and N at most 256 (one instruction).
-    Its lowering reads the operands from swizzled shared memory (A may stay
-    in registers) and issues wgmma.mma_async.
+    Which unit fits is eligibleMmaUnit's answer (the one place that
+    decides). With `wgmma` (sm_90a) and a dot that fits the warpgroup MMA
+    (numWarps a multiple of 4, M a multiple of 16 * numWarps so that each
+    warpgroup owns whole 64-row blocks of the same accumulator layout, K
+    and N multiples of 64 for 128-byte swizzled operand rows, N at most
+    256 for one instruction), the module gets the unit attribute
+    `tzgpu.wgmma`: the target has warpgroup MMAs. planDot then plans every
+    such dot with that accumulator layout as one: its lowering reads the
+    operands from swizzled shared memory (A may stay in registers) and
+    issues wgmma.mma_async. The dot itself carries no mark.
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
@@ -122,6 +125,22 @@ def TzGpuLowerWarpGroupDots : Pass<"tzgpu-lower-warp-group-dots", "mlir::ModuleO
     tzgpu.warp_group_dot_wait 0 that retires its accumulator.
   }];
   let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect", "::terrazzo::tz::TzDialect"];
+}
+
+def TzGpuDeferWarpGroupDotWaits : Pass<"tzgpu-defer-warp-group-dot-waits", "mlir::ModuleOp"> {
+  let summary = "Keep a loop's warpgroup MMA in flight into the next iteration";
+  let description = [{
+    In an scf.for whose only dot is a tzgpu.warp_group_dot with the wait
+    right after it, where the loop carries the accumulator and nothing else
+    reads it (mmaGroupsInFlight), the wait becomes
+    `tzgpu.warp_group_dot_wait 1` (retiring the previous iteration's MMA)
+    and a `tzgpu.warp_group_dot_wait 0` after the loop retires the last.
+    Done only where the buffers the MMA reads keep its slot while it runs:
+    not written in the loop, or pipelined buffers of S tiles whose copies
+    run at most S - 2 iterations ahead (tzgpu-pipeline's schedule for such
+    loops).
+  }];
+  let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect"];
 }
 
 def TzGpuInsertBarriers : Pass<"tzgpu-insert-barriers", "mlir::ModuleOp"> {

@@ -1,0 +1,113 @@
+//===- DeferWarpGroupDotWaits.cpp - keep a loop's MMA in flight ----------===//
+//
+// tzgpu-lower-warp-group-dots puts a wait right after each warpgroup MMA, so
+// a GEMM's main loop runs
+//
+//   iteration i: wait for tile i, issue the copies of a later tile,
+//                MMA(i), wait for MMA(i)
+//
+// and the tensor cores idle while the next iteration waits for its tile and
+// issues its copies. When the loop carries the accumulator and nothing else
+// reads it (mmaGroupsInFlight), the MMA may run on into the next iteration:
+//
+//   iteration i: wait for tile i, issue copies, MMA(i),
+//                wait until at most one group is in flight (retires MMA(i-1))
+//   after the loop: wait for the last MMA
+//
+// MMA(i) reads slot i % S of its buffers until that wait in iteration i + 1,
+// so the copies must leave that slot alone meanwhile. tzgpu-pipeline makes
+// them run S - 2 iterations ahead for such loops: the copy issued in
+// iteration i + 1 fills slot (i + S - 1) % S, never i % S. This pass checks
+// the schedule it relies on from the IR: each buffer the MMA reads is a
+// pipelined buffer of S tiles whose in-loop tzgpu.async_wait leaves
+// `pending` copy groups outstanding (the copies run pending + 1 iterations
+// ahead), with S >= pending + 3, and is written by nothing but those async
+// copies; or it is not written in the loop at all.
+#include "terrazzo/Dialect/TzGpu/Analysis/MmaInFlight.h"
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace terrazzo::tzgpu {
+#define GEN_PASS_DEF_TZGPUDEFERWARPGROUPDOTWAITS
+#include "terrazzo/Dialect/TzGpu/Transforms/Passes.h.inc"
+
+namespace {
+
+// The buffer `view` is a view of (through memdesc_index), or itself.
+Value rootBuffer(Value view) {
+  while (auto index = view.getDefiningOp<MemDescIndexOp>())
+    view = index.getSrc();
+  return view;
+}
+
+// Whether the copies and stores of `loop` leave the slot an MMA in flight
+// reads from `operand` alone until the next iteration's wait.
+bool slotSurvivesNextIteration(scf::ForOp loop, Value operand) {
+  if (!isa<MemDescType>(operand.getType()))
+    return true; // A in registers
+  Value buffer = rootBuffer(operand);
+  bool written = false, onlyAsyncCopies = true;
+  loop.getBody()->walk([&](Operation *op) {
+    Value dst;
+    if (auto copy = dyn_cast<AsyncCopyOp>(op))
+      dst = copy.getDst();
+    else if (auto store = dyn_cast<LocalStoreOp>(op)) {
+      dst = store.getDst();
+      if (rootBuffer(dst) == buffer)
+        onlyAsyncCopies = false;
+    }
+    if (dst && rootBuffer(dst) == buffer)
+      written = true;
+  });
+  if (!written)
+    return true;
+  if (!onlyAsyncCopies || loop->isAncestor(buffer.getDefiningOp()))
+    return false;
+  int64_t stages = cast<MemDescType>(buffer.getType()).numTiles();
+  std::optional<int64_t> pending;
+  for (auto wait : loop.getBody()->getOps<AsyncWaitOp>())
+    if (llvm::is_contained(wait.getBuffers(), buffer))
+      pending = pending ? std::min<int64_t>(*pending, wait.getPending()) : wait.getPending();
+  return pending && stages >= *pending + 3;
+}
+
+void defer(scf::ForOp loop, WarpGroupDotOp mma, WarpGroupDotWaitOp wait, unsigned index) {
+  // In the loop: the MMA's value goes straight to the next iteration, and
+  // a wait that leaves this iteration's group in flight retires the last.
+  wait.getOutputs()[0].replaceAllUsesWith(mma.getD());
+  OpBuilder b(wait);
+  WarpGroupDotWaitOp::create(b, wait.getLoc(), TypeRange{}, ValueRange{}, b.getI32IntegerAttr(1));
+  wait.erase();
+  // After it: the last MMA is retired before its accumulator is read.
+  b.setInsertionPointAfter(loop);
+  Value result = loop.getResult(index);
+  auto last = WarpGroupDotWaitOp::create(b, loop.getLoc(), TypeRange{result.getType()}, ValueRange{result},
+                                         b.getI32IntegerAttr(0));
+  result.replaceAllUsesExcept(last.getOutputs()[0], last);
+}
+
+struct DeferWarpGroupDotWaits : impl::TzGpuDeferWarpGroupDotWaitsBase<DeferWarpGroupDotWaits> {
+  void runOnOperation() override {
+    SmallVector<scf::ForOp> loops;
+    getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops) {
+      if (mmaGroupsInFlight(loop) != 1)
+        continue;
+      auto mmas = loop.getBody()->getOps<WarpGroupDotOp>();
+      if (std::distance(mmas.begin(), mmas.end()) != 1)
+        continue;
+      WarpGroupDotOp mma = *mmas.begin();
+      auto wait = dyn_cast_or_null<WarpGroupDotWaitOp>(mma->getNextNode());
+      if (!wait || wait.getPending() != 0 || wait.getInputs().size() != 1 || wait.getInputs()[0] != mma.getD())
+        continue; // already deferred, or not the lowering's form
+      std::optional<unsigned> index = carriedAccumulator(mma, mma.getC(), wait.getOutputs()[0]);
+      if (!index || !slotSurvivesNextIteration(loop, mma.getA()) || !slotSurvivesNextIteration(loop, mma.getB()))
+        continue;
+      defer(loop, mma, wait, *index);
+    }
+  }
+};
+
+} // namespace
+} // namespace terrazzo::tzgpu
