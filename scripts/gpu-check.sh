@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|all]
 #
 # Two more steps run only when named (issue 18; see their sections below):
 #   cpp-example  the installed C++ package's example (examples/cpp) with --gpu.
@@ -240,4 +240,25 @@ if [ "$WHAT" = ring-multi ]; then
   $PY bench/ring_attention_bench.py --summarize "$OUT/ring" | tee -a "$OUT/summary.txt"
 fi
 # --- end issue 19 -------------------------------------------------------------
+# --- issue 16: block masks and packed sequences --------------------------------
+# Their GPU tests (also part of `tests`: test_gpu_*.py), then the benchmark of
+# the must-shows: sliding window 1024 at 32k and packed documents vs our full
+# causal attention and FlexAttention, varlen vs SDPA on jagged nested tensors
+# and Flex (bench/block_sparse_varlen_bench.py). Our tile autotuner is off by
+# default here (it compiles every candidate: minutes for the sparse variants);
+# TZ_LIBRARY_AUTOTUNE=1 turns it on. Run with
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh sparse
+# or, to split it over device calls, `sparse-tests`, then `sparse-bench` with
+# SPARSE_BENCH_ONLY=window (or documents, varlen; comma-separated).
+if [ "$WHAT" = sparse ] || [ "$WHAT" = sparse-tests ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_block_sparse_varlen.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-gpu-block-sparse-varlen.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-gpu-block-sparse-varlen.log" | tee -a "$OUT/summary.txt"
+fi
+if [ "$WHAT" = sparse ] || [ "$WHAT" = sparse-bench ]; then
+  TZ_LIBRARY_AUTOTUNE=${TZ_LIBRARY_AUTOTUNE:-0} $PY bench/block_sparse_varlen_bench.py --out "$OUT/block-sparse-varlen" \
+    ${SPARSE_BENCH_ONLY:+--only "$SPARSE_BENCH_ONLY"} > "$OUT/block-sparse-varlen-bench.log" 2>&1 || status=1
+  tail -n 40 "$OUT/block-sparse-varlen-bench.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 16 ----------------------------------------------------------------
 exit $status

@@ -63,6 +63,28 @@ def run_flash(c):
         assert torch.isfinite(t).all(), f"flash {c}: {name} has non-finite values"
 
 
+def run_block_sparse_and_varlen():
+    """A block mask built on the GPU (ragged last block, blocks of 32 walked
+    in the kernels' tiles) and packed sequences of ragged lengths (1 and 0
+    included), forward and backward."""
+    bm = tz.ops.create_block_mask(window, None, None, 77, 77, block_size=32, device="cuda")
+    q, k, v = (make((2, 4, 77, 64), torch.float16) for _ in range(3))
+    out = tz.ops.flash_attention(q, k[:, :2].detach().requires_grad_(), v[:, :2].detach().requires_grad_(),
+                                 block_mask=bm)
+    out.backward(torch.randn_like(out))
+    lens = [1, 40, 0, 77, 9]
+    cu = torch.tensor([0] + [sum(lens[:i + 1]) for i in range(len(lens))], device="cuda", dtype=torch.int32)
+    q = torch.randn((sum(lens), 4, 64), device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    k, v = (torch.randn((sum(lens), 2, 64), device="cuda", dtype=torch.bfloat16, requires_grad=True)
+            for _ in range(2))
+    packed = tz.ops.flash_attention_varlen(q, k, v, cu, cu, max(lens), max(lens), causal=True)
+    packed.backward(torch.randn_like(packed))
+    torch.cuda.synchronize()
+    for name, t in (("block-sparse out", out), ("varlen out", packed), ("varlen dq", q.grad),
+                    ("varlen dk", k.grad), ("varlen dv", v.grad)):
+        assert torch.isfinite(t).all(), f"{name} has non-finite values"
+
+
 def cosine_cases():
     for dtype in (torch.float16, torch.bfloat16):
         yield dict(B=2, H=4, H_KV=2, NQ=50, NK=81, D=64, dtype=dtype, causal=True, bias=False, mask=False, lens=False)
@@ -114,6 +136,9 @@ def main():
         run_flash(c)
         n += 1
         print("flash_attention fwd+bwd", {k: str(v) for k, v in c.items()}, flush=True)
+    run_block_sparse_and_varlen()
+    n += 1
+    print("block-sparse and varlen flash attention fwd+bwd", flush=True)
     for c in cosine_cases():
         run_cosine(c)
         n += 1

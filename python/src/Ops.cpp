@@ -189,6 +189,47 @@ struct LightningArgs {
   LightningArgs(const LightningArgs &) = delete;
   LightningArgs &operator=(const LightningArgs &) = delete;
 };
+
+// A terrazzo.ops.BlockMask (or None) as the library's BlockMaskArg; the
+// tensors stay owned by the Python object.
+struct BlockMaskArgs {
+  std::optional<terrazzo::ops::BlockMaskArg> mask;
+
+  explicit BlockMaskArgs(const py::object &obj) {
+    if (obj.is_none())
+      return;
+    for (const char *attr : {"kv_counts", "kv_indices", "q_counts", "q_indices", "q_len", "kv_len", "block_size"})
+      if (!py::hasattr(obj, attr))
+        throw py::type_error("argument 'block_mask': expected a BlockMask from terrazzo.ops.create_block_mask, got " +
+                             py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>());
+    terrazzo::ops::BlockMaskArg m;
+    m.qLen = obj.attr("q_len").cast<int64_t>();
+    m.kvLen = obj.attr("kv_len").cast<int64_t>();
+    m.blockSize = obj.attr("block_size").cast<int64_t>();
+    m.kvCounts = tensorArg(obj.attr("kv_counts"), "block_mask.kv_counts");
+    m.kvIndices = tensorArg(obj.attr("kv_indices"), "block_mask.kv_indices");
+    m.qCounts = tensorArg(obj.attr("q_counts"), "block_mask.q_counts");
+    m.qIndices = tensorArg(obj.attr("q_indices"), "block_mask.q_indices");
+    mask = m;
+  }
+  const terrazzo::ops::BlockMaskArg *get() const { return mask ? &*mask : nullptr; }
+};
+
+// Offsets of packed sequences; the VarlenSequences point into this object.
+struct VarlenArgs {
+  TensorArg cuQ, cuK;
+  terrazzo::ops::VarlenSequences sequences;
+
+  VarlenArgs(const py::object &cuSeqlensQ, const py::object &cuSeqlensK, int64_t maxSeqlenQ, int64_t maxSeqlenK)
+      : cuQ(tensorArg(cuSeqlensQ, "cu_seqlens_q")), cuK(tensorArg(cuSeqlensK, "cu_seqlens_k")) {
+    sequences.cuSeqlensQ = &cuQ;
+    sequences.cuSeqlensK = &cuK;
+    sequences.maxSeqlenQ = maxSeqlenQ;
+    sequences.maxSeqlenK = maxSeqlenK;
+  }
+  VarlenArgs(const VarlenArgs &) = delete;
+  VarlenArgs &operator=(const VarlenArgs &) = delete;
+};
 } // namespace
 
 void bindOps(py::module_ &m) {
@@ -209,7 +250,7 @@ void bindOps(py::module_ &m) {
       "flash_attention_forward",
       [](py::object q, py::object k, py::object v, bool causal, std::optional<double> scale, py::object scoreMod,
          py::object maskMod, py::object seqlensK, bool returnLse, py::object outBuf, py::object lseBuf,
-         py::object scoreModArgs, py::object maskModArgs) -> py::object {
+         py::object blockMask, py::object scoreModArgs, py::object maskModArgs) -> py::object {
         // py::object parameters so a wrong type gets our message naming the argument.
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         std::optional<TensorArg> seqlens;
@@ -225,6 +266,8 @@ void bindOps(py::module_ &m) {
         }
         auto options = flashOptions(causal, scale, scoreMod, maskMod, seqlens ? &*seqlens : nullptr);
         options.stream = streamOf(tq);
+        BlockMaskArgs mask(blockMask);
+        options.blockMask = mask.get();
         ScoreModArgs captures(scoreModArgs, py::none(), maskModArgs);
         captures.fill(options);
         {
@@ -238,13 +281,14 @@ void bindOps(py::module_ &m) {
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal") = false, py::arg("scale") = py::none(),
       py::arg("score_mod") = py::none(), py::arg("mask_mod") = py::none(), py::arg("seqlens_k") = py::none(),
       py::arg("return_lse") = false, py::arg("out") = py::none(), py::arg("lse_out") = py::none(),
-      py::arg("score_mod_args") = py::none(), py::arg("mask_mod_args") = py::none());
+      py::arg("block_mask") = py::none(), py::arg("score_mod_args") = py::none(),
+      py::arg("mask_mod_args") = py::none());
   ops.def(
       "flash_attention_backward",
       [](py::object q, py::object k, py::object v, py::object out, py::object lse, py::object dout, bool causal,
          std::optional<double> scale, py::object scoreMod, py::object maskMod, py::object seqlensK, py::object dqBuf,
-         py::object dkBuf, py::object dvBuf, py::object scoreModArgs, py::object scoreModArgGrads,
-         py::object maskModArgs) {
+         py::object dkBuf, py::object dvBuf, py::object blockMask, py::object scoreModArgs,
+         py::object scoreModArgGrads, py::object maskModArgs) {
         TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
         TensorArg tout = tensorArg(out, "out"), tlse = tensorArg(lse, "lse"), tdout = tensorArg(dout, "dout");
         std::optional<TensorArg> seqlens;
@@ -253,6 +297,8 @@ void bindOps(py::module_ &m) {
         py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
         auto options = flashOptions(causal, scale, scoreMod, maskMod, seqlens ? &*seqlens : nullptr);
         options.stream = streamOf(tq);
+        BlockMaskArgs mask(blockMask);
+        options.blockMask = mask.get();
         ScoreModArgs captures(scoreModArgs, scoreModArgGrads, maskModArgs);
         captures.fill(options);
         TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
@@ -265,8 +311,92 @@ void bindOps(py::module_ &m) {
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("dout"),
       py::arg("causal") = false, py::arg("scale") = py::none(), py::arg("score_mod") = py::none(),
       py::arg("mask_mod") = py::none(), py::arg("seqlens_k") = py::none(), py::arg("dq") = py::none(),
+      py::arg("dk") = py::none(), py::arg("dv") = py::none(), py::arg("block_mask") = py::none(),
+      py::arg("score_mod_args") = py::none(), py::arg("score_mod_arg_grads") = py::none(),
+      py::arg("mask_mod_args") = py::none());
+  ops.def(
+      "flash_attention_varlen_forward",
+      [](py::object q, py::object k, py::object v, py::object cuSeqlensQ, py::object cuSeqlensK, int64_t maxSeqlenQ,
+         int64_t maxSeqlenK, bool causal, std::optional<double> scale, py::object scoreMod, py::object maskMod,
+         bool returnLse, py::object outBuf, py::object lseBuf, py::object scoreModArgs,
+         py::object maskModArgs) -> py::object {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        VarlenArgs packed(cuSeqlensQ, cuSeqlensK, maxSeqlenQ, maxSeqlenK);
+        py::object out = outputOr(outBuf, q);
+        TensorArg tout = tensorArg(out, "out");
+        py::object lse = lseBuf;
+        std::optional<TensorArg> tlse;
+        if (returnLse && lse.is_none() && tq.shape.size() == 3)
+          lse = outputOr(py::none(), q, {tq.shape[1], tq.shape[0]});
+        if (!lse.is_none())
+          tlse = tensorArg(lse, "lse");
+        auto options = flashOptions(causal, scale, scoreMod, maskMod, nullptr);
+        options.stream = streamOf(tq);
+        ScoreModArgs captures(scoreModArgs, py::none(), maskModArgs);
+        captures.fill(options);
+        {
+          py::gil_scoped_release release;
+          terrazzo::ops::flashAttentionVarlenForward(tq, tk, tv, packed.sequences, tout, tlse ? &*tlse : nullptr,
+                                                     options);
+        }
+        if (returnLse)
+          return py::make_tuple(out, lse);
+        return out;
+      },
+      "Flash attention over packed sequences: out (total_q, H, D), and with return_lse the float32 (H, total_q) "
+      "log-sum-exp.",
+      py::arg("q"), py::arg("k"), py::arg("v"), py::arg("cu_seqlens_q"), py::arg("cu_seqlens_k"),
+      py::arg("max_seqlen_q"), py::arg("max_seqlen_k"), py::arg("causal") = false, py::arg("scale") = py::none(),
+      py::arg("score_mod") = py::none(), py::arg("mask_mod") = py::none(), py::arg("return_lse") = false,
+      py::arg("out") = py::none(), py::arg("lse_out") = py::none(), py::arg("score_mod_args") = py::none(),
+      py::arg("mask_mod_args") = py::none());
+  ops.def(
+      "flash_attention_varlen_backward",
+      [](py::object q, py::object k, py::object v, py::object out, py::object lse, py::object dout,
+         py::object cuSeqlensQ, py::object cuSeqlensK, int64_t maxSeqlenQ, int64_t maxSeqlenK, bool causal,
+         std::optional<double> scale, py::object scoreMod, py::object maskMod, py::object dqBuf, py::object dkBuf,
+         py::object dvBuf, py::object scoreModArgs, py::object scoreModArgGrads, py::object maskModArgs) {
+        TensorArg tq = tensorArg(q, "q"), tk = tensorArg(k, "k"), tv = tensorArg(v, "v");
+        TensorArg tout = tensorArg(out, "out"), tlse = tensorArg(lse, "lse"), tdout = tensorArg(dout, "dout");
+        VarlenArgs packed(cuSeqlensQ, cuSeqlensK, maxSeqlenQ, maxSeqlenK);
+        py::object dq = outputOr(dqBuf, q), dk = outputOr(dkBuf, k), dv = outputOr(dvBuf, v);
+        auto options = flashOptions(causal, scale, scoreMod, maskMod, nullptr);
+        options.stream = streamOf(tq);
+        ScoreModArgs captures(scoreModArgs, scoreModArgGrads, maskModArgs);
+        captures.fill(options);
+        TensorArg tdq = tensorArg(dq, "dq"), tdk = tensorArg(dk, "dk"), tdv = tensorArg(dv, "dv");
+        {
+          py::gil_scoped_release release;
+          terrazzo::ops::flashAttentionVarlenBackward(tq, tk, tv, packed.sequences, tout, tlse, tdout, tdq, tdk, tdv,
+                                                      options);
+        }
+        return py::make_tuple(dq, dk, dv);
+      },
+      "Gradients (dq, dk, dv) of flash_attention_varlen_forward.", py::arg("q"), py::arg("k"), py::arg("v"),
+      py::arg("out"), py::arg("lse"), py::arg("dout"), py::arg("cu_seqlens_q"), py::arg("cu_seqlens_k"),
+      py::arg("max_seqlen_q"), py::arg("max_seqlen_k"), py::arg("causal") = false, py::arg("scale") = py::none(),
+      py::arg("score_mod") = py::none(), py::arg("mask_mod") = py::none(), py::arg("dq") = py::none(),
       py::arg("dk") = py::none(), py::arg("dv") = py::none(), py::arg("score_mod_args") = py::none(),
       py::arg("score_mod_arg_grads") = py::none(), py::arg("mask_mod_args") = py::none());
+  ops.def(
+      "create_block_mask",
+      [](py::object maskMod, py::object classes, py::object blockMask, py::object maskModArgs) {
+        // blockMask: the terrazzo.ops.BlockMask being built, its tensors allocated.
+        BlockMaskArgs mask(blockMask);
+        if (!mask.get())
+          throw py::type_error("argument 'block_mask': expected a BlockMask, got None");
+        TensorArg tclasses = tensorArg(classes, "classes");
+        HostValue mod = toHostValue(maskMod);
+        ScoreModArgs captures(py::none(), py::none(), maskModArgs);
+        std::vector<const TensorArg *> maskArgs;
+        for (auto &a : captures.maskArgs)
+          maskArgs.push_back(&a);
+        void *stream = streamOf(tclasses);
+        py::gil_scoped_release release;
+        terrazzo::ops::createBlockMask(mod, tclasses, *mask.get(), stream, maskArgs);
+      },
+      "Fills a BlockMask's lists (and the per-tile classes) from mask_mod (reading mask_mod_args).",
+      py::arg("mask_mod"), py::arg("classes"), py::arg("block_mask"), py::arg("mask_mod_args") = py::none());
 
   ops.def(
       "cosine_sim_attention_forward",

@@ -17,29 +17,38 @@ ValueError or TypeError naming the argument, before anything runs.
 """
 
 from ._terrazzo import ops as _ops
+from .block_mask import BlockMask, create_block_mask  # noqa: F401  (public names of terrazzo.ops)
 
 
 def _is_torch(x):
     return type(x).__module__.startswith("torch") and hasattr(x, "data_ptr")
 
 
-def _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures=(), captures=()):
+def _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask=None, mask_captures=(), captures=()):
     import torch
     out = torch.empty_like(q)
     lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
     _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, True, out=out, lse_out=lse,
-                                 score_mod_args=captures, mask_mod_args=mask_captures)
+                                 block_mask=block_mask, score_mod_args=captures, mask_mod_args=mask_captures)
     return out, lse
 
 
-def _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures=(), captures=(),
-              capture_grads=()):
+def _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, block_mask=None,
+              mask_captures=(), captures=(), capture_grads=()):
     import torch
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k,
-                                  dq=dq, dk=dk, dv=dv, score_mod_args=captures, score_mod_arg_grads=capture_grads,
-                                  mask_mod_args=mask_captures)
+                                  dq=dq, dk=dk, dv=dv, block_mask=block_mask, score_mod_args=captures,
+                                  score_mod_arg_grads=capture_grads, mask_mod_args=mask_captures)
     return dq, dk, dv
+
+
+def _block_mask_mod(block_mask, mask_mod, mask_mod_args):
+    """The mask_mod and its captures of a call with a block mask: the given
+    ones, else those the mask was built from."""
+    if block_mask is not None and mask_mod is None:
+        return getattr(block_mask, "mask_mod", None), (mask_mod_args or getattr(block_mask, "mask_mod_args", ()))
+    return mask_mod, mask_mod_args
 
 
 def _contiguous_captures(captures, what="score_mod_args"):
@@ -79,68 +88,188 @@ def _flash_attention_function():
 
         class FlashAttention(torch.autograd.Function):
             @staticmethod
-            def forward(ctx, q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures, *captures):
-                out, lse = _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures, captures)
+            def forward(ctx, q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask, mask_captures,
+                        *captures):
+                out, lse = _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask, mask_captures,
+                                    captures)
                 ctx.save_for_backward(q, k, v, out, lse, *captures)
-                ctx.options = (causal, scale, score_mod, mask_mod, seqlens_k, mask_captures)
+                ctx.options = (causal, scale, score_mod, mask_mod, seqlens_k, block_mask, mask_captures)
                 return out, lse
 
             @staticmethod
             def backward(ctx, dout, dlse):
                 q, k, v, out, lse, *captures = ctx.saved_tensors
-                # float32 buffers the backward adds the captures' gradients into
-                grads = [torch.zeros(c.shape, dtype=torch.float32, device=c.device)
-                         if ctx.needs_input_grad[9 + i] and c.is_floating_point() else None
-                         for i, c in enumerate(captures)]
+                grads = _capture_grad_buffers(ctx, captures, 10)
                 dq, dk, dv = _backward(q, k, v, out, lse, dout.contiguous(), *ctx.options, tuple(captures), grads)
-                capture_grads = [g.to(c.dtype) if g is not None else None for g, c in zip(grads, captures)]
-                return (dq, dk, dv, None, None, None, None, None, None, *capture_grads)
+                return (dq, dk, dv, None, None, None, None, None, None, None, *_capture_grads(grads, captures))
 
         _autograd_function = FlashAttention
     return _autograd_function
 
 
 def flash_attention(q, k, v, *, causal=False, scale=None, score_mod=None, mask_mod=None, seqlens_k=None,
-                    return_lse=False, score_mod_args=(), mask_mod_args=()):
+                    return_lse=False, block_mask=None, score_mod_args=(), mask_mod_args=()):
     """Softmax attention. ``score_mod(score, b, h, q_idx, kv_idx, *score_mod_args)`` and
     ``mask_mod(b, h, q_idx, kv_idx, *mask_mod_args)`` are optional ``@tz.jit`` functions;
     ``score_mod_args`` up to 4 tensors the score_mod reads (with torch tensors
     that require grad, autograd returns their gradients), ``mask_mod_args``
     likewise for the mask_mod (no gradients);
     ``seqlens_k`` an int32 array / tensor of valid key lengths per batch.
+    ``block_mask``: a BlockMask (create_block_mask) of the mask_mod for these
+    lengths: empty tiles are skipped and full ones run without mask_mod
+    (which, with its mask_mod_args, defaults to the block mask's; not with
+    causal or seqlens_k).
     Returns the output (like q), and with ``return_lse`` also the float32
     (B, H, N_Q) natural-log softmax denominators that the backward needs.
     With torch tensors that require grad, the result is differentiable."""
+    mask_mod, mask_mod_args = _block_mask_mod(block_mask, mask_mod, mask_mod_args)
     captures = _contiguous_captures(score_mod_args)
     mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
     if _is_torch(q):
         out, lse = _flash_attention_function().apply(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k,
-                                                     mask_captures, *captures)
+                                                     block_mask, mask_captures, *captures)
         return (out, lse) if return_lse else out
     return _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, return_lse,
-                                        score_mod_args=captures, mask_mod_args=mask_captures)
+                                        block_mask=block_mask, score_mod_args=captures, mask_mod_args=mask_captures)
 
 
 def flash_attention_backward(q, k, v, out, lse, dout, *, causal=False, scale=None, score_mod=None, mask_mod=None,
-                             seqlens_k=None, score_mod_args=(), mask_mod_args=()):
+                             seqlens_k=None, block_mask=None, score_mod_args=(), mask_mod_args=()):
     """Gradients (dq, dk, dv) of flash_attention, recomputed from ``out`` and
     ``lse``; pass the same options as to the forward. With ``score_mod_args``
     it returns (dq, dk, dv, arg_grads): per capture, its gradient as a
     float32 array shaped like it (None for a capture of integers)."""
+    mask_mod, mask_mod_args = _block_mask_mod(block_mask, mask_mod, mask_mod_args)
+    captures = _contiguous_captures(score_mod_args)
+    mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
+    grads = _new_capture_grads(q, captures)
+    if _is_torch(q):
+        dq, dk, dv = _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, block_mask,
+                               mask_captures, captures, grads)
+    else:
+        dq, dk, dv = _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod,
+                                                   seqlens_k, block_mask=block_mask, score_mod_args=captures,
+                                                   score_mod_arg_grads=grads, mask_mod_args=mask_captures)
+    if captures:
+        return dq, dk, dv, tuple(grads)
+    return dq, dk, dv
+
+
+def _new_capture_grads(q, captures):
+    """Zeroed float32 buffers the backward adds the captures' gradients
+    into (None for a capture of integers: no gradient)."""
+    if _is_torch(q):
+        import torch
+        return [torch.zeros(c.shape, dtype=torch.float32, device=c.device) if c.is_floating_point() else None
+                for c in captures]
+    import numpy as np
+    return [np.zeros(c.shape, dtype=np.float32) if _is_float_dtype(c) else None for c in captures]
+
+
+def _capture_grad_buffers(ctx, captures, first_capture_input):
+    """In an autograd backward: buffers for the captures whose gradient
+    autograd asks for (inputs first_capture_input.. of the Function)."""
+    import torch
+    return [torch.zeros(c.shape, dtype=torch.float32, device=c.device)
+            if ctx.needs_input_grad[first_capture_input + i] and c.is_floating_point() else None
+            for i, c in enumerate(captures)]
+
+
+def _capture_grads(grads, captures):
+    """The float32 buffers as gradients in their captures' dtypes."""
+    return [g.to(c.dtype) if g is not None else None for g, c in zip(grads, captures)]
+
+
+# --- flash attention over packed variable-length sequences -----------------------------
+
+_varlen_function = None
+
+
+def _flash_attention_varlen_function():
+    """torch.autograd.Function over the packed-sequence forward and backward,
+    defined on first use."""
+    global _varlen_function
+    if _varlen_function is None:
+        import torch
+
+        class FlashAttentionVarlen(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, causal, scale,
+                        score_mod, mask_mod, mask_captures, *captures):
+                out = torch.empty_like(q)
+                lse = torch.empty((q.shape[1], q.shape[0]), dtype=torch.float32, device=q.device)
+                _ops.flash_attention_varlen_forward(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
+                                                    causal, scale, score_mod, mask_mod, True, out=out, lse_out=lse,
+                                                    score_mod_args=captures, mask_mod_args=mask_captures)
+                ctx.save_for_backward(q, k, v, out, lse, cu_seqlens_q, cu_seqlens_k, *captures)
+                ctx.options = (max_seqlen_q, max_seqlen_k, causal, scale, score_mod, mask_mod)
+                ctx.mask_captures = mask_captures
+                ctx.mark_non_differentiable(lse)
+                return out, lse
+
+            @staticmethod
+            def backward(ctx, dout, dlse):
+                q, k, v, out, lse, cu_q, cu_k, *captures = ctx.saved_tensors
+                dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+                grads = _capture_grad_buffers(ctx, captures, 12)
+                _ops.flash_attention_varlen_backward(q, k, v, out, lse, dout.contiguous(), cu_q, cu_k, *ctx.options,
+                                                     dq=dq, dk=dk, dv=dv, score_mod_args=tuple(captures),
+                                                     score_mod_arg_grads=grads, mask_mod_args=ctx.mask_captures)
+                return (dq, dk, dv, None, None, None, None, None, None, None, None, None,
+                        *_capture_grads(grads, captures))
+
+        _varlen_function = FlashAttentionVarlen
+    return _varlen_function
+
+
+def flash_attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, *, causal=False,
+                           scale=None, score_mod=None, mask_mod=None, return_lse=False, score_mod_args=(),
+                           mask_mod_args=()):
+    """Softmax attention over packed variable-length sequences (no padding):
+    q is (total_q, H, D), k and v (total_k, H_KV, D) with H_KV dividing H;
+    sequence b owns rows ``cu_seqlens_q[b]:cu_seqlens_q[b+1]`` of q and
+    ``cu_seqlens_k[b]:cu_seqlens_k[b+1]`` of k and v (int32, num_sequences +
+    1 entries, starting at 0 and ending at the totals); ``max_seqlen_q`` /
+    ``max_seqlen_k`` bound the sequences' lengths (the grids cover them).
+    Causal masking is aligned bottom-right per sequence; score_mod and
+    mask_mod see b = the sequence and in-sequence indices. Returns the output
+    (like q), and with ``return_lse`` also the float32 (H, total_q)
+    log-sum-exp. The offsets' values are checked on the host (numpy, CPU
+    tensors), not on the GPU (reading them would synchronise): there the
+    kernels clamp them, so bad offsets give wrong rows, never stray memory.
+    ``score_mod_args`` / ``mask_mod_args`` as for flash_attention. With
+    torch tensors the result is differentiable in q, k, v and the float
+    score_mod_args."""
     captures = _contiguous_captures(score_mod_args)
     mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
     if _is_torch(q):
+        out, lse = _flash_attention_varlen_function().apply(q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q),
+                                                            int(max_seqlen_k), causal, scale, score_mod, mask_mod,
+                                                            mask_captures, *captures)
+        return (out, lse) if return_lse else out
+    return _ops.flash_attention_varlen_forward(q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q),
+                                               int(max_seqlen_k), causal, scale, score_mod, mask_mod, return_lse,
+                                               score_mod_args=captures, mask_mod_args=mask_captures)
+
+
+def flash_attention_varlen_backward(q, k, v, out, lse, dout, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
+                                    *, causal=False, scale=None, score_mod=None, mask_mod=None, score_mod_args=(),
+                                    mask_mod_args=()):
+    """Gradients (dq, dk, dv) of flash_attention_varlen from its ``out`` and
+    (H, total_q) ``lse``; pass the same options as to the forward. With
+    ``score_mod_args`` it returns (dq, dk, dv, arg_grads) as
+    flash_attention_backward does."""
+    captures = _contiguous_captures(score_mod_args)
+    mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
+    grads = _new_capture_grads(q, captures)
+    bufs = {}
+    if _is_torch(q):
         import torch
-        grads = [torch.zeros(c.shape, dtype=torch.float32, device=c.device) if c.is_floating_point() else None
-                 for c in captures]
-        dq, dk, dv = _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, mask_captures,
-                               captures, grads)
-    else:
-        import numpy as np
-        grads = [np.zeros(c.shape, dtype=np.float32) if _is_float_dtype(c) else None for c in captures]
-        dq, dk, dv = _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod,
-                                                   seqlens_k, score_mod_args=captures, score_mod_arg_grads=grads,
-                                                   mask_mod_args=mask_captures)
+        bufs = dict(dq=torch.empty_like(q), dk=torch.empty_like(k), dv=torch.empty_like(v))
+    dq, dk, dv = _ops.flash_attention_varlen_backward(q, k, v, out, lse, dout, cu_seqlens_q, cu_seqlens_k,
+                                                      int(max_seqlen_q), int(max_seqlen_k), causal, scale, score_mod,
+                                                      mask_mod, score_mod_args=captures, score_mod_arg_grads=grads,
+                                                      mask_mod_args=mask_captures, **bufs)
     if captures:
         return dq, dk, dv, tuple(grads)
     return dq, dk, dv
