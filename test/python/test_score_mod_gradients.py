@@ -14,6 +14,7 @@ that are not multiples of the tile. With TZ_TEST_DEVICE=cuda
 tensors through autograd, at larger shapes.
 """
 
+import importlib.util
 import os
 
 import numpy as np
@@ -236,10 +237,11 @@ def run_numpy(q, k, v, do, causal, mod, captures):
 
 
 def _cuda(a, grad=False):
+    # On the GPU in GPU mode; else a CPU tensor (the ops run it on the interpreter).
     import torch
     t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16) if BF16 is not None and a.dtype == BF16 \
         else torch.from_numpy(a)
-    return t.cuda().requires_grad_(grad)
+    return (t.cuda() if ON_GPU else t.clone()).requires_grad_(grad)
 
 
 def _host(t):
@@ -297,7 +299,10 @@ def test_score_mod_gradients(rng, case, dtype, causal):
             assert rel_err(ref_np[name], ref[name], name) < 1e-6, f"references disagree on {name}"
         for a, b in zip(ref_np["caps"], ref["caps"]):
             assert rel_err(a, b, "capture gradient") < 1e-6, "references disagree on a capture's gradient"
-    runs = (run_torch_autograd, run_torch_poisoned) if ON_GPU else (run_numpy,)
+    # Without a GPU, torch CPU tensors (when torch is installed) go through
+    # the same autograd Function on the interpreter.
+    runs = (run_torch_autograd, run_torch_poisoned) if ON_GPU else (run_numpy,) + \
+        ((run_torch_autograd,) if importlib.util.find_spec("torch") else ())
     bound = BOUND[np.dtype(dtype)]
     for run in runs:
         out, dq, dk, dv, grads = run(q, k, v, do, causal, mod, captures)
