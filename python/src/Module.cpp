@@ -115,6 +115,7 @@ PYBIND11_MODULE(_terrazzo, m) {
         d["spill_store_bytes"] = c.spillStoreBytes;
         d["spill_load_bytes"] = c.spillLoadBytes;
         d["shared_bytes"] = c.sharedBytes;
+        d["assembler_log"] = c.assemblerLog; // ptxas info and warnings (e.g. wgmma serialized)
         py::dict stages;
         for (const auto &[stage, seconds] : c.stageSeconds)
           stages[py::str(stage)] = seconds;

@@ -201,3 +201,26 @@ def test_triton_tutorial_matmul_pipelines_loop_carried_pointers():
     assert "tzgpu.warp_group_dot_wait 1\n" in tzgpu
     assert "tzgpu.local_store" not in tzgpu and "tz.load %" not in tzgpu.split("scf.for")[1].split("scf.yield")[0]
     assert "cp.async.cg.shared.global" in info["ptx"] and "wgmma.mma_async" in info["ptx"]
+
+
+def test_wgmma_kernels_make_no_calls_that_serialize_their_mmas():
+    """ptxas serializes every wgmma of a function that contains a call
+    (info C7509), and IEEE f32 division / sqrt have a subroutine slow path:
+    one `acc / l` in the flash forward's epilogue made every MMA wait for
+    the one before. In kernels with warpgroup MMAs they lower to div.full /
+    sqrt.approx instead (CallFreeFloatMath.cpp); other kernels keep IEEE."""
+    q = np.zeros((1, 2, 1024, 128), np.float16)
+    lse = np.zeros((1, 2, 1024), np.float32)
+    strides = [2 * 1024 * 128, 1024 * 128, 128, 1]
+    fwd = tz._terrazzo.Kernel.from_library("flash_attention.py", "flash_attention_fwd")
+    args = (q, q, q, q, lse, None, *strides * 4, 2, 2, 1024, 1024, 0.125)
+    for causal in (False, True):
+        info = fwd.compile_for_gpu(args, dict(HEAD_DIM=128, BLOCK_M=128, BLOCK_N=64, STORE_LSE=True, CAUSAL=causal,
+                                              arch="sm_90a", num_warps=8))
+        assert "wgmma.mma_async" in info["ptx"]
+        assert "C7509" not in info["assembler_log"], info["assembler_log"]
+        assert "div.rn.f32" not in info["ptx"] and "div.full.f32" in info["ptx"]
+    # Without warpgroup MMAs (sm_80) division stays IEEE-rounded.
+    info = fwd.compile_for_gpu(args, dict(HEAD_DIM=128, BLOCK_M=128, BLOCK_N=64, STORE_LSE=True, arch="sm_80",
+                                          num_warps=8))
+    assert "div.rn.f32" in info["ptx"] and "div.full.f32" not in info["ptx"]

@@ -3,6 +3,7 @@
 
 #include "terrazzo/Analysis/AxisInfo.h"
 
+#include "mlir/Conversion/LLVMCommon/Pattern.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace terrazzo::tzgpu::lowering {
@@ -19,4 +20,9 @@ void populateWarpGroupDotPatterns(mlir::TypeConverter &tc, mlir::RewritePatternS
 void populateAsyncCopyPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns,
                                const AxisInfoAnalysis &axis);
 void populateDebugPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+// Scalar f32 division and sqrt as instructions without a subroutine slow
+// path (div.full, sqrt.approx): for kernels with warpgroup MMAs, which ptxas
+// serializes in a function that makes any call (CallFreeFloatMath.cpp).
+void populateCallFreeFloatMathPatterns(const mlir::LLVMTypeConverter &tc, mlir::RewritePatternSet &patterns,
+                                       mlir::PatternBenefit benefit);
 } // namespace terrazzo::tzgpu::lowering

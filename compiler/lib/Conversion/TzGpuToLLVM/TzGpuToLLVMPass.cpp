@@ -146,6 +146,8 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     // libdevice first: LLVM's intrinsics for exp/log/sin are not all
     // selectable by NVPTX.
     populateLibDeviceConversionPatterns(tc, patterns, /*benefit=*/10);
+    if (module->hasAttr(kWgmmaAttrName))
+      lowering::populateCallFreeFloatMathPatterns(tc, patterns, /*benefit=*/20);
     populateMathToLLVMConversionPatterns(tc, patterns);
     arith::populateArithToLLVMConversionPatterns(tc, patterns);
     cf::populateControlFlowToLLVMConversionPatterns(tc, patterns);
