@@ -125,9 +125,12 @@ def flash_attention(q, k, v, *, causal=False, scale=None, score_mod=None, mask_m
     mask_mod, mask_mod_args = _block_mask_mod(block_mask, mask_mod, mask_mod_args)
     captures = _contiguous_captures(score_mod_args)
     mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
-    if _is_torch(q):
-        out, lse = _flash_attention_function().apply(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k,
-                                                     block_mask, mask_captures, *captures)
+    if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
+        from . import torch_ops
+        bm_tensors, bm_dims = torch_ops.block_mask_arguments(block_mask)
+        out, lse = torch_ops.flash_attention_op(score_mod, mask_mod)(q, k, v, seqlens_k, bm_tensors, bm_dims,
+                                                                     list(mask_captures), list(captures), causal,
+                                                                     scale)
         return (out, lse) if return_lse else out
     return _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, return_lse,
                                         block_mask=block_mask, score_mod_args=captures, mask_mod_args=mask_captures)
@@ -242,10 +245,11 @@ def flash_attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, ma
     score_mod_args."""
     captures = _contiguous_captures(score_mod_args)
     mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
-    if _is_torch(q):
-        out, lse = _flash_attention_varlen_function().apply(q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q),
-                                                            int(max_seqlen_k), causal, scale, score_mod, mask_mod,
-                                                            mask_captures, *captures)
+    if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
+        from . import torch_ops
+        out, lse = torch_ops.flash_attention_varlen_op(score_mod, mask_mod)(
+            q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q), int(max_seqlen_k), list(mask_captures),
+            list(captures), causal, scale)
         return (out, lse) if return_lse else out
     return _ops.flash_attention_varlen_forward(q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q),
                                                int(max_seqlen_k), causal, scale, score_mod, mask_mod, return_lse,
@@ -363,9 +367,9 @@ def cosine_sim_attention(q, k, v, *, scale=10.0, causal=False, groups=1, eps=1e-
     and the bias (its gradient summed over the dimensions it is broadcast
     along)."""
     bias = _bias_4d(bias)
-    if _is_torch(q):
-        out, lse = _cosine_sim_attention_function().apply(q, k, v, bias, key_mask, key_lens, causal, scale, groups,
-                                                          eps)
+    if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
+        from . import torch_ops
+        out, lse = torch_ops.cosine_sim_attention_fwd(q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps)
         return (out, lse) if return_lse else out
     out, lse = _ops.cosine_sim_attention_forward(q, k, v, causal, scale, groups, eps, bias, key_mask, key_lens)
     return (out, lse) if return_lse else out

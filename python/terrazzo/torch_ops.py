@@ -1,0 +1,288 @@
+"""The attention kernels as ``torch.library`` custom operators, so that
+``torch.compile(fullgraph=True)`` traces through them without a graph break,
+fake tensors (and meta shapes) propagate through them, and CUDA graphs can
+capture them: each op allocates its outputs with torch on the inputs' device
+and launches on torch's current stream, with no host synchronisation.
+
+The ops are what the torch path of ``terrazzo.ops.flash_attention``,
+``flash_attention_varlen`` and ``cosine_sim_attention`` calls; their
+backward is another custom op (``register_autograd``), so autograd and
+AOTAutograd see two opaque kernels per attention.
+
+A score_mod / mask_mod is a ``@tz.jit`` function, which an operator schema
+cannot take: each distinct (score_mod, mask_mod) pair gets its own pair of
+ops, ``terrazzo::flash_attention_fwd_<n>`` / ``..._bwd_<n>``, with the
+functions closed over (created once and cached). The tensors they read
+(score_mod_args, mask_mod_args), a block mask's lists and the sequence
+offsets are tensor arguments; options are int / float / bool arguments.
+
+This module imports torch: ``terrazzo.ops`` imports it only for torch inputs.
+"""
+
+from typing import List, Optional, Sequence
+
+import torch
+
+from ._terrazzo import ops as _ops
+from .block_mask import BlockMask
+
+# The BlockMask tensors in the order the ops take them.
+_BLOCK_MASK_FIELDS = ("classes", "kv_counts", "kv_indices", "q_counts", "q_indices")
+
+
+def _block_mask_from(mask_mod, tensors, dims):
+    """The BlockMask the host wrapper reads, rebuilt from an op's arguments
+    (``tensors`` in _BLOCK_MASK_FIELDS order, ``dims`` = (q_len, kv_len,
+    block_size)); None when the call has no block mask."""
+    if not tensors:
+        return None
+    q_len, kv_len, block_size = dims
+    return BlockMask(mask_mod, q_len, kv_len, block_size, **dict(zip(_BLOCK_MASK_FIELDS, tensors)))
+
+
+def block_mask_arguments(block_mask):
+    """(tensors, dims) of a BlockMask for the ops (empty lists without one)."""
+    if block_mask is None:
+        return [], []
+    return ([getattr(block_mask, f) for f in _BLOCK_MASK_FIELDS],
+            [int(block_mask.q_len), int(block_mask.kv_len), int(block_mask.block_size)])
+
+
+def _float_capture_grads(captures):
+    """Zeroed float32 buffers the backward adds the floating captures'
+    gradients into (None for integer captures, which have none)."""
+    return [torch.zeros(c.shape, dtype=torch.float32, device=c.device) if c.is_floating_point() else None
+            for c in captures]
+
+
+def _nones(items):
+    """No gradient for each element of a list input (autograd wants the
+    backward's result shaped like the inputs)."""
+    return [None] * len(items)
+
+
+def _autograd_capture_grads(grads, captures):
+    """The captures' gradients in their dtypes, as a list autograd matches to
+    the ``captures`` input (None where there is none)."""
+    out, it = [], iter(grads)
+    for c in captures:
+        out.append(next(it).to(c.dtype) if c.is_floating_point() else None)
+    return out
+
+
+# --- flash attention (dense, with seqlens_k or a block mask) ----------------------------
+
+_flash_ops = {}
+
+
+def flash_attention_op(score_mod, mask_mod):
+    """The forward custom op for this (score_mod, mask_mod) pair, created on
+    first use. It returns (out, lse)."""
+    key = (score_mod, mask_mod)
+    op = _flash_ops.get(key)
+    if op is None:
+        op = _make_flash_ops(len(_flash_ops), score_mod, mask_mod)
+        _flash_ops[key] = op
+    return op
+
+
+def _make_flash_ops(n, score_mod, mask_mod):
+    name = f"terrazzo::flash_attention_fwd_{n}"
+
+    @torch.library.custom_op(name, mutates_args=())
+    def forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, seqlens_k: Optional[torch.Tensor],
+                block_mask: List[torch.Tensor], block_mask_dims: List[int], mask_captures: List[torch.Tensor],
+                captures: List[torch.Tensor], causal: bool, scale: Optional[float]
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        out = torch.empty_like(q)
+        lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
+        _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, True, out=out,
+                                     lse_out=lse, block_mask=_block_mask_from(mask_mod, block_mask, block_mask_dims),
+                                     score_mod_args=tuple(captures), mask_mod_args=tuple(mask_captures))
+        return out, lse
+
+    @forward.register_fake
+    def _(q, k, v, seqlens_k, block_mask, block_mask_dims, mask_captures, captures, causal, scale):
+        return torch.empty_like(q), q.new_empty(q.shape[:3], dtype=torch.float32)
+
+    @torch.library.custom_op(f"terrazzo::flash_attention_bwd_{n}", mutates_args=())
+    def backward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor,
+                 dout: torch.Tensor, seqlens_k: Optional[torch.Tensor], block_mask: List[torch.Tensor],
+                 block_mask_dims: List[int], mask_captures: List[torch.Tensor], captures: List[torch.Tensor],
+                 causal: bool, scale: Optional[float]
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, List[torch.Tensor]]:
+        """(dq, dk, dv, float32 gradients of the floating captures)."""
+        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        grads = _float_capture_grads(captures)
+        _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k,
+                                      dq=dq, dk=dk, dv=dv,
+                                      block_mask=_block_mask_from(mask_mod, block_mask, block_mask_dims),
+                                      score_mod_args=tuple(captures), score_mod_arg_grads=grads,
+                                      mask_mod_args=tuple(mask_captures))
+        return dq, dk, dv, [g for g in grads if g is not None]
+
+    @backward.register_fake
+    def _(q, k, v, out, lse, dout, seqlens_k, block_mask, block_mask_dims, mask_captures, captures, causal, scale):
+        return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v),
+                [c.new_empty(c.shape, dtype=torch.float32) for c in captures if c.is_floating_point()])
+
+    def setup_context(ctx, inputs, output):
+        q, k, v, seqlens_k, block_mask, block_mask_dims, mask_captures, captures, causal, scale = inputs
+        out, lse = output
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.rest = (seqlens_k, list(block_mask), list(block_mask_dims), list(mask_captures), list(captures), causal,
+                    scale)
+
+    def grad(ctx, dout, dlse):
+        q, k, v, out, lse = ctx.saved_tensors
+        seqlens_k, block_mask, block_mask_dims, mask_captures, captures, causal, scale = ctx.rest
+        dq, dk, dv, grads = backward(q, k, v, out, lse, dout.contiguous(), seqlens_k, block_mask, block_mask_dims,
+                                     mask_captures, captures, causal, scale)
+        return (dq, dk, dv, None, _nones(block_mask), _nones(block_mask_dims), _nones(mask_captures),
+                _autograd_capture_grads(grads, captures), None, None)
+
+    forward.register_autograd(grad, setup_context=setup_context)
+    forward.backward_op = backward
+    return forward
+
+
+# --- flash attention over packed variable-length sequences ------------------------------
+
+_varlen_ops = {}
+
+
+def flash_attention_varlen_op(score_mod, mask_mod):
+    """The packed-sequence forward custom op for this (score_mod, mask_mod)
+    pair, created on first use. It returns (out, lse (H, total_q))."""
+    key = (score_mod, mask_mod)
+    op = _varlen_ops.get(key)
+    if op is None:
+        op = _make_varlen_ops(len(_varlen_ops), score_mod, mask_mod)
+        _varlen_ops[key] = op
+    return op
+
+
+def _make_varlen_ops(n, score_mod, mask_mod):
+    @torch.library.custom_op(f"terrazzo::flash_attention_varlen_fwd_{n}", mutates_args=())
+    def forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_seqlens_q: torch.Tensor,
+                cu_seqlens_k: torch.Tensor, max_seqlen_q: int, max_seqlen_k: int, mask_captures: List[torch.Tensor],
+                captures: List[torch.Tensor], causal: bool, scale: Optional[float]
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        out = torch.empty_like(q)
+        lse = torch.empty((q.shape[1], q.shape[0]), dtype=torch.float32, device=q.device)
+        _ops.flash_attention_varlen_forward(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, causal,
+                                            scale, score_mod, mask_mod, True, out=out, lse_out=lse,
+                                            score_mod_args=tuple(captures), mask_mod_args=tuple(mask_captures))
+        return out, lse
+
+    @forward.register_fake
+    def _(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, mask_captures, captures, causal, scale):
+        return torch.empty_like(q), q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32)
+
+    @torch.library.custom_op(f"terrazzo::flash_attention_varlen_bwd_{n}", mutates_args=())
+    def backward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor,
+                 dout: torch.Tensor, cu_seqlens_q: torch.Tensor, cu_seqlens_k: torch.Tensor, max_seqlen_q: int,
+                 max_seqlen_k: int, mask_captures: List[torch.Tensor], captures: List[torch.Tensor], causal: bool,
+                 scale: Optional[float]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, List[torch.Tensor]]:
+        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        grads = _float_capture_grads(captures)
+        _ops.flash_attention_varlen_backward(q, k, v, out, lse, dout, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                                             max_seqlen_k, causal, scale, score_mod, mask_mod, dq=dq, dk=dk, dv=dv,
+                                             score_mod_args=tuple(captures), score_mod_arg_grads=grads,
+                                             mask_mod_args=tuple(mask_captures))
+        return dq, dk, dv, [g for g in grads if g is not None]
+
+    @backward.register_fake
+    def _(q, k, v, out, lse, dout, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, mask_captures, captures,
+          causal, scale):
+        return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v),
+                [c.new_empty(c.shape, dtype=torch.float32) for c in captures if c.is_floating_point()])
+
+    def setup_context(ctx, inputs, output):
+        q, k, v, cu_q, cu_k, max_q, max_k, mask_captures, captures, causal, scale = inputs
+        out, lse = output
+        ctx.save_for_backward(q, k, v, out, lse, cu_q, cu_k)
+        ctx.rest = (max_q, max_k, list(mask_captures), list(captures), causal, scale)
+        ctx.mark_non_differentiable(lse)
+
+    def grad(ctx, dout, dlse):
+        q, k, v, out, lse, cu_q, cu_k = ctx.saved_tensors
+        max_q, max_k, mask_captures, captures, causal, scale = ctx.rest
+        dq, dk, dv, grads = backward(q, k, v, out, lse, dout.contiguous(), cu_q, cu_k, max_q, max_k, mask_captures,
+                                     captures, causal, scale)
+        return (dq, dk, dv, None, None, None, None, _nones(mask_captures), _autograd_capture_grads(grads, captures),
+                None, None)
+
+    forward.register_autograd(grad, setup_context=setup_context)
+    forward.backward_op = backward
+    return forward
+
+
+# --- cosine-similarity attention --------------------------------------------------------
+
+
+@torch.library.custom_op("terrazzo::cosine_sim_attention_fwd", mutates_args=())
+def cosine_sim_attention_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: Optional[torch.Tensor],
+                             key_mask: Optional[torch.Tensor], key_lens: Optional[torch.Tensor], causal: bool,
+                             scale: float, groups: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(out, float32 (B, H, N_Q) lse); bias already 4-D."""
+    out = torch.empty_like(q)
+    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
+    _ops.cosine_sim_attention_forward(q, k, v, causal, scale, groups, eps, bias, key_mask, key_lens, out=out,
+                                      lse_out=lse)
+    return out, lse
+
+
+@cosine_sim_attention_fwd.register_fake
+def _(q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps):
+    return torch.empty_like(q), q.new_empty(q.shape[:3], dtype=torch.float32)
+
+
+@torch.library.custom_op("terrazzo::cosine_sim_attention_bwd", mutates_args=())
+def cosine_sim_attention_bwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor,
+                             lse: torch.Tensor, dout: torch.Tensor, bias: Optional[torch.Tensor],
+                             key_mask: Optional[torch.Tensor], key_lens: Optional[torch.Tensor], causal: bool,
+                             scale: float, groups: int, eps: float, need_dbias: bool
+                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(dq, dk, dv, dbias): dbias float32 like the bias, or an empty (0,)
+    tensor without a bias or need_dbias (a schema has no optional outputs)."""
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    want = need_dbias and bias is not None
+    dbias = torch.empty(bias.shape if want else (0,), dtype=torch.float32, device=q.device)
+    _ops.cosine_sim_attention_backward(q, k, v, out, lse, dout, causal, scale, groups, eps, bias, key_mask, key_lens,
+                                       False, dq=dq, dk=dk, dv=dv, dbias=dbias if want else None)
+    return dq, dk, dv, dbias
+
+
+@cosine_sim_attention_bwd.register_fake
+def _(q, k, v, out, lse, dout, bias, key_mask, key_lens, causal, scale, groups, eps, need_dbias):
+    want = need_dbias and bias is not None
+    return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v),
+            q.new_empty(bias.shape if want else (0,), dtype=torch.float32))
+
+
+def _cs_setup_context(ctx, inputs, output):
+    q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps = inputs
+    out, lse = output
+    ctx.save_for_backward(q, k, v, out, lse, bias, key_mask, key_lens)
+    ctx.options = (causal, scale, groups, eps)
+    ctx.mark_non_differentiable(lse)
+
+
+def _cs_grad(ctx, dout, dlse):
+    q, k, v, out, lse, bias, key_mask, key_lens = ctx.saved_tensors
+    need_dbias = bias is not None and ctx.needs_input_grad[3]
+    dq, dk, dv, dbias = cosine_sim_attention_bwd(q, k, v, out, lse, dout.contiguous(), bias, key_mask, key_lens,
+                                                 *ctx.options, need_dbias)
+    return dq, dk, dv, (dbias.to(bias.dtype) if need_dbias else None), None, None, None, None, None, None
+
+
+cosine_sim_attention_fwd.register_autograd(_cs_grad, setup_context=_cs_setup_context)
+
+
+def registered_ops() -> Sequence:
+    """Every custom op created so far (for tests: opcheck over all of them)."""
+    ops = [cosine_sim_attention_fwd, cosine_sim_attention_bwd]
+    for fwd in list(_flash_ops.values()) + list(_varlen_ops.values()):
+        ops += [fwd, fwd.backward_op]
+    return ops
