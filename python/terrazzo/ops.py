@@ -127,10 +127,9 @@ def flash_attention(q, k, v, *, causal=False, scale=None, score_mod=None, mask_m
     mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
     if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
         from . import torch_ops
-        bm_tensors, bm_dims = torch_ops.block_mask_arguments(block_mask)
-        out, lse = torch_ops.flash_attention_op(score_mod, mask_mod)(q, k, v, seqlens_k, bm_tensors, bm_dims,
-                                                                     list(mask_captures), list(captures), causal,
-                                                                     scale)
+        out, lse = torch_ops.flash_attention_op(score_mod, mask_mod)(
+            q, k, v, seqlens_k, *torch_ops.block_mask_arguments(block_mask), list(mask_captures), list(captures),
+            causal, scale)
         return (out, lse) if return_lse else out
     return _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, return_lse,
                                         block_mask=block_mask, score_mod_args=captures, mask_mod_args=mask_captures)

@@ -30,22 +30,21 @@ from .block_mask import BlockMask
 _BLOCK_MASK_FIELDS = ("classes", "kv_counts", "kv_indices", "q_counts", "q_indices")
 
 
-def _block_mask_from(mask_mod, tensors, dims):
+def _block_mask_from(mask_mod, tensors, q_len, kv_len, block_size):
     """The BlockMask the host wrapper reads, rebuilt from an op's arguments
-    (``tensors`` in _BLOCK_MASK_FIELDS order, ``dims`` = (q_len, kv_len,
-    block_size)); None when the call has no block mask."""
+    (``tensors`` in _BLOCK_MASK_FIELDS order); None without a block mask."""
     if not tensors:
         return None
-    q_len, kv_len, block_size = dims
     return BlockMask(mask_mod, q_len, kv_len, block_size, **dict(zip(_BLOCK_MASK_FIELDS, tensors)))
 
 
 def block_mask_arguments(block_mask):
-    """(tensors, dims) of a BlockMask for the ops (empty lists without one)."""
+    """The ops' block-mask arguments (tensors, q_len, kv_len, block_size)
+    of a BlockMask or None."""
     if block_mask is None:
-        return [], []
-    return ([getattr(block_mask, f) for f in _BLOCK_MASK_FIELDS],
-            [int(block_mask.q_len), int(block_mask.kv_len), int(block_mask.block_size)])
+        return [], 0, 0, 0
+    return ([getattr(block_mask, f) for f in _BLOCK_MASK_FIELDS], int(block_mask.q_len), int(block_mask.kv_len),
+            int(block_mask.block_size))
 
 
 def _float_capture_grads(captures):
@@ -87,58 +86,59 @@ def flash_attention_op(score_mod, mask_mod):
 
 
 def _make_flash_ops(n, score_mod, mask_mod):
-    name = f"terrazzo::flash_attention_fwd_{n}"
-
-    @torch.library.custom_op(name, mutates_args=())
+    # Arguments of both ops after the tensors they differ in: a block mask
+    # (its tensors, then q_len, kv_len, block_size: 0 without one), the
+    # mask_mod's and the score_mod's captures, the options.
+    @torch.library.custom_op(f"terrazzo::flash_attention_fwd_{n}", mutates_args=())
     def forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, seqlens_k: Optional[torch.Tensor],
-                block_mask: List[torch.Tensor], block_mask_dims: List[int], mask_captures: List[torch.Tensor],
-                captures: List[torch.Tensor], causal: bool, scale: Optional[float]
+                block_mask: List[torch.Tensor], bm_q_len: int, bm_kv_len: int, bm_block_size: int,
+                mask_captures: List[torch.Tensor], captures: List[torch.Tensor], causal: bool, scale: Optional[float]
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         out = torch.empty_like(q)
         lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
+        mask = _block_mask_from(mask_mod, block_mask, bm_q_len, bm_kv_len, bm_block_size)
         _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, True, out=out,
-                                     lse_out=lse, block_mask=_block_mask_from(mask_mod, block_mask, block_mask_dims),
-                                     score_mod_args=tuple(captures), mask_mod_args=tuple(mask_captures))
+                                     lse_out=lse, block_mask=mask, score_mod_args=tuple(captures),
+                                     mask_mod_args=tuple(mask_captures))
         return out, lse
 
     @forward.register_fake
-    def _(q, k, v, seqlens_k, block_mask, block_mask_dims, mask_captures, captures, causal, scale):
+    def _(q, k, v, *rest):
         return torch.empty_like(q), q.new_empty(q.shape[:3], dtype=torch.float32)
 
     @torch.library.custom_op(f"terrazzo::flash_attention_bwd_{n}", mutates_args=())
     def backward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor,
                  dout: torch.Tensor, seqlens_k: Optional[torch.Tensor], block_mask: List[torch.Tensor],
-                 block_mask_dims: List[int], mask_captures: List[torch.Tensor], captures: List[torch.Tensor],
-                 causal: bool, scale: Optional[float]
+                 bm_q_len: int, bm_kv_len: int, bm_block_size: int, mask_captures: List[torch.Tensor],
+                 captures: List[torch.Tensor], causal: bool, scale: Optional[float]
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, List[torch.Tensor]]:
         """(dq, dk, dv, float32 gradients of the floating captures)."""
         dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
         grads = _float_capture_grads(captures)
+        mask = _block_mask_from(mask_mod, block_mask, bm_q_len, bm_kv_len, bm_block_size)
         _ops.flash_attention_backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k,
-                                      dq=dq, dk=dk, dv=dv,
-                                      block_mask=_block_mask_from(mask_mod, block_mask, block_mask_dims),
-                                      score_mod_args=tuple(captures), score_mod_arg_grads=grads,
-                                      mask_mod_args=tuple(mask_captures))
+                                      dq=dq, dk=dk, dv=dv, block_mask=mask, score_mod_args=tuple(captures),
+                                      score_mod_arg_grads=grads, mask_mod_args=tuple(mask_captures))
         return dq, dk, dv, [g for g in grads if g is not None]
 
     @backward.register_fake
-    def _(q, k, v, out, lse, dout, seqlens_k, block_mask, block_mask_dims, mask_captures, captures, causal, scale):
+    def _(q, k, v, out, lse, dout, seqlens_k, block_mask, bm_q_len, bm_kv_len, bm_block_size, mask_captures,
+          captures, causal, scale):
         return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v),
                 [c.new_empty(c.shape, dtype=torch.float32) for c in captures if c.is_floating_point()])
 
     def setup_context(ctx, inputs, output):
-        q, k, v, seqlens_k, block_mask, block_mask_dims, mask_captures, captures, causal, scale = inputs
+        q, k, v, *rest = inputs
         out, lse = output
         ctx.save_for_backward(q, k, v, out, lse)
-        ctx.rest = (seqlens_k, list(block_mask), list(block_mask_dims), list(mask_captures), list(captures), causal,
-                    scale)
+        ctx.rest = rest  # seqlens_k, the block mask, the captures, the options
 
     def grad(ctx, dout, dlse):
         q, k, v, out, lse = ctx.saved_tensors
-        seqlens_k, block_mask, block_mask_dims, mask_captures, captures, causal, scale = ctx.rest
-        dq, dk, dv, grads = backward(q, k, v, out, lse, dout.contiguous(), seqlens_k, block_mask, block_mask_dims,
-                                     mask_captures, captures, causal, scale)
-        return (dq, dk, dv, None, _nones(block_mask), _nones(block_mask_dims), _nones(mask_captures),
+        seqlens_k, block_mask, bm_q_len, bm_kv_len, bm_block_size, mask_captures, captures, causal, scale = ctx.rest
+        dq, dk, dv, grads = backward(q, k, v, out, lse, dout.contiguous(), seqlens_k, block_mask, bm_q_len,
+                                     bm_kv_len, bm_block_size, mask_captures, captures, causal, scale)
+        return (dq, dk, dv, None, _nones(block_mask), None, None, None, _nones(mask_captures),
                 _autograd_capture_grads(grads, captures), None, None)
 
     forward.register_autograd(grad, setup_context=setup_context)

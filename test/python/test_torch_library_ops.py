@@ -70,6 +70,18 @@ def _opcheck(op, args):
     torch.library.opcheck(op, args)
 
 
+def _opcheck_backward(op, args):
+    """opcheck of a backward op, on inputs that do not require grad: the
+    backward ops have no derivative of their own (no double backward)."""
+    def detach(a):
+        if isinstance(a, torch.Tensor):
+            return a.detach()
+        if isinstance(a, list):
+            return [detach(x) for x in a]
+        return a
+    torch.library.opcheck(op, tuple(detach(a) for a in args))
+
+
 # --- opcheck ---------------------------------------------------------------------------
 
 
@@ -77,30 +89,29 @@ def test_opcheck_flash_attention_plain_and_causal():
     q, k, v = _qkv(11, h_kv=1)  # grouped-query: H_KV = 1
     op = torch_ops.flash_attention_op(None, None)
     for causal in (False, True):
-        _opcheck(op, (q, k, v, None, [], [], [], [], causal, None))
-    out, lse = op(q, k, v, None, [], [], [], [], True, 0.3)
+        _opcheck(op, (q, k, v, None, [], 0, 0, 0, [], [], causal, None))
+    out, lse = op(q, k, v, None, [], 0, 0, 0, [], [], True, 0.3)
     dout = _rand(out.shape, 12)
-    _opcheck(op.backward_op, (q, k, v, out.detach(), lse, dout, None, [], [], [], [], True, 0.3))
+    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, dout, None, [], 0, 0, 0, [], [], True, 0.3))
 
 
 def test_opcheck_flash_attention_score_mod_with_capture():
     q, k, v = _qkv(21)
     table = _table(22)
     op = torch_ops.flash_attention_op(rel_bias, None)
-    _opcheck(op, (q, k, v, None, [], [], [], [table], False, None))
-    out, lse = op(q, k, v, None, [], [], [], [table], False, None)
-    _opcheck(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 23), None, [], [], [], [table], False,
+    _opcheck(op, (q, k, v, None, [], 0, 0, 0, [], [table], False, None))
+    out, lse = op(q, k, v, None, [], 0, 0, 0, [], [table], False, None)
+    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 23), None, [], 0, 0, 0, [], [table], False,
                               None))
 
 
 def test_opcheck_flash_attention_seqlens_and_block_mask():
     q, k, v = _qkv(31)
     op = torch_ops.flash_attention_op(None, None)
-    _opcheck(op, (q, k, v, torch.tensor([29], dtype=torch.int32), [], [], [], [], False, None))
+    _opcheck(op, (q, k, v, torch.tensor([29], dtype=torch.int32), [], 0, 0, 0, [], [], False, None))
     mask = tz.ops.create_block_mask(sliding_window, 1, 1, S, S, block_size=16, device="cpu")
-    tensors, dims = torch_ops.block_mask_arguments(mask)
     op = torch_ops.flash_attention_op(None, sliding_window)
-    _opcheck(op, (q, k, v, None, tensors, dims, [], [], False, None))
+    _opcheck(op, (q, k, v, None, *torch_ops.block_mask_arguments(mask), [], [], False, None))
 
 
 def test_opcheck_flash_attention_varlen():
@@ -109,7 +120,7 @@ def test_opcheck_flash_attention_varlen():
     op = torch_ops.flash_attention_varlen_op(softcap, None)
     _opcheck(op, (q, k, v, cu, cu, 27, 27, [], [], True, None))
     out, lse = op(q, k, v, cu, cu, 27, 27, [], [], True, None)
-    _opcheck(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 44), cu, cu, 27, 27, [], [], True, None))
+    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 44), cu, cu, 27, 27, [], [], True, None))
 
 
 def test_opcheck_cosine_sim_attention():
@@ -121,7 +132,7 @@ def test_opcheck_cosine_sim_attention():
     _opcheck(op, (q, k, v, None, None, None, False, 10.0, 2, 1e-6))
     out, lse = op(q, k, v, bias, None, key_lens, True, 10.0, 1, 1e-6)
     for need_dbias in (True, False):
-        _opcheck(torch_ops.cosine_sim_attention_bwd,
+        _opcheck_backward(torch_ops.cosine_sim_attention_bwd,
                  (q, k, v, out.detach(), lse, _rand(out.shape, 53), bias, None, key_lens, True, 10.0, 1, 1e-6,
                   need_dbias))
 
