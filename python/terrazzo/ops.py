@@ -6,8 +6,8 @@ Inputs may be numpy arrays (run on the CPU interpreter, results returned as
 numpy arrays) or torch tensors: CUDA tensors run on the GPU on torch's current
 stream, CPU tensors on the interpreter, and autograd works through
 ``flash_attention``, ``cosine_sim_attention`` and ``lightning_attention``
-(torch.autograd.Functions whose backward runs the library's backward
-kernels).
+(torch.library custom ops, torch_ops.py, whose registered backward runs the
+library's backward kernels; torch.compile traces them without graph breaks).
 
 Shapes of the softmax attentions (lightning attention's are in its
 docstring): q is (B, H, N_Q, D); k and v are (B, H_KV, N_K, D) with H_KV dividing
@@ -22,15 +22,6 @@ from .block_mask import BlockMask, create_block_mask  # noqa: F401  (public name
 
 def _is_torch(x):
     return type(x).__module__.startswith("torch") and hasattr(x, "data_ptr")
-
-
-def _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask=None, mask_captures=(), captures=()):
-    import torch
-    out = torch.empty_like(q)
-    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
-    _ops.flash_attention_forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, True, out=out, lse_out=lse,
-                                 block_mask=block_mask, score_mod_args=captures, mask_mod_args=mask_captures)
-    return out, lse
 
 
 def _backward(q, k, v, out, lse, dout, causal, scale, score_mod, mask_mod, seqlens_k, block_mask=None,
@@ -74,39 +65,6 @@ def _is_float_dtype(x):
     return any(f in dtype for f in ("float", "bfloat"))
 
 
-_autograd_function = None
-
-
-def _flash_attention_function():
-    """torch.autograd.Function over the library's forward and backward,
-    defined on first use so that importing terrazzo does not import torch.
-    The tensors a score_mod reads are inputs after the options, so autograd
-    asks for their gradients."""
-    global _autograd_function
-    if _autograd_function is None:
-        import torch
-
-        class FlashAttention(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask, mask_captures,
-                        *captures):
-                out, lse = _forward(q, k, v, causal, scale, score_mod, mask_mod, seqlens_k, block_mask, mask_captures,
-                                    captures)
-                ctx.save_for_backward(q, k, v, out, lse, *captures)
-                ctx.options = (causal, scale, score_mod, mask_mod, seqlens_k, block_mask, mask_captures)
-                return out, lse
-
-            @staticmethod
-            def backward(ctx, dout, dlse):
-                q, k, v, out, lse, *captures = ctx.saved_tensors
-                grads = _capture_grad_buffers(ctx, captures, 10)
-                dq, dk, dv = _backward(q, k, v, out, lse, dout.contiguous(), *ctx.options, tuple(captures), grads)
-                return (dq, dk, dv, None, None, None, None, None, None, None, *_capture_grads(grads, captures))
-
-        _autograd_function = FlashAttention
-    return _autograd_function
-
-
 def flash_attention(q, k, v, *, causal=False, scale=None, score_mod=None, mask_mod=None, seqlens_k=None,
                     return_lse=False, block_mask=None, score_mod_args=(), mask_mod_args=()):
     """Softmax attention. ``score_mod(score, b, h, q_idx, kv_idx, *score_mod_args)`` and
@@ -127,6 +85,7 @@ def flash_attention(q, k, v, *, causal=False, scale=None, score_mod=None, mask_m
     mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
     if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
         from . import torch_ops
+        torch_ops.require_tensors(k=k, v=v, seqlens_k=seqlens_k, score_mod_args=captures, mask_mod_args=mask_captures)
         out, lse = torch_ops.flash_attention_op(score_mod, mask_mod)(
             q, k, v, seqlens_k, *torch_ops.block_mask_arguments(block_mask), list(mask_captures), list(captures),
             causal, scale)
@@ -168,61 +127,7 @@ def _new_capture_grads(q, captures):
     return [np.zeros(c.shape, dtype=np.float32) if _is_float_dtype(c) else None for c in captures]
 
 
-def _capture_grad_buffers(ctx, captures, first_capture_input):
-    """In an autograd backward: buffers for the captures whose gradient
-    autograd asks for (inputs first_capture_input.. of the Function)."""
-    import torch
-    return [torch.zeros(c.shape, dtype=torch.float32, device=c.device)
-            if ctx.needs_input_grad[first_capture_input + i] and c.is_floating_point() else None
-            for i, c in enumerate(captures)]
-
-
-def _capture_grads(grads, captures):
-    """The float32 buffers as gradients in their captures' dtypes."""
-    return [g.to(c.dtype) if g is not None else None for g, c in zip(grads, captures)]
-
-
 # --- flash attention over packed variable-length sequences -----------------------------
-
-_varlen_function = None
-
-
-def _flash_attention_varlen_function():
-    """torch.autograd.Function over the packed-sequence forward and backward,
-    defined on first use."""
-    global _varlen_function
-    if _varlen_function is None:
-        import torch
-
-        class FlashAttentionVarlen(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, causal, scale,
-                        score_mod, mask_mod, mask_captures, *captures):
-                out = torch.empty_like(q)
-                lse = torch.empty((q.shape[1], q.shape[0]), dtype=torch.float32, device=q.device)
-                _ops.flash_attention_varlen_forward(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
-                                                    causal, scale, score_mod, mask_mod, True, out=out, lse_out=lse,
-                                                    score_mod_args=captures, mask_mod_args=mask_captures)
-                ctx.save_for_backward(q, k, v, out, lse, cu_seqlens_q, cu_seqlens_k, *captures)
-                ctx.options = (max_seqlen_q, max_seqlen_k, causal, scale, score_mod, mask_mod)
-                ctx.mask_captures = mask_captures
-                ctx.mark_non_differentiable(lse)
-                return out, lse
-
-            @staticmethod
-            def backward(ctx, dout, dlse):
-                q, k, v, out, lse, cu_q, cu_k, *captures = ctx.saved_tensors
-                dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-                grads = _capture_grad_buffers(ctx, captures, 12)
-                _ops.flash_attention_varlen_backward(q, k, v, out, lse, dout.contiguous(), cu_q, cu_k, *ctx.options,
-                                                     dq=dq, dk=dk, dv=dv, score_mod_args=tuple(captures),
-                                                     score_mod_arg_grads=grads, mask_mod_args=ctx.mask_captures)
-                return (dq, dk, dv, None, None, None, None, None, None, None, None, None,
-                        *_capture_grads(grads, captures))
-
-        _varlen_function = FlashAttentionVarlen
-    return _varlen_function
-
 
 def flash_attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, *, causal=False,
                            scale=None, score_mod=None, mask_mod=None, return_lse=False, score_mod_args=(),
@@ -246,6 +151,8 @@ def flash_attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, ma
     mask_captures = _contiguous_captures(mask_mod_args, "mask_mod_args")
     if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
         from . import torch_ops
+        torch_ops.require_tensors(k=k, v=v, cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k,
+                                  score_mod_args=captures, mask_mod_args=mask_captures)
         out, lse = torch_ops.flash_attention_varlen_op(score_mod, mask_mod)(
             q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q), int(max_seqlen_k), list(mask_captures),
             list(captures), causal, scale)
@@ -290,15 +197,6 @@ def _bias_4d(bias):
     return bias
 
 
-def _cs_forward(q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps):
-    import torch
-    out = torch.empty_like(q)
-    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
-    _ops.cosine_sim_attention_forward(q, k, v, causal, scale, groups, eps, bias, key_mask, key_lens, out=out,
-                                      lse_out=lse)
-    return out, lse
-
-
 def _cs_backward(q, k, v, out, lse, dout, bias, key_mask, key_lens, causal, scale, groups, eps, need_dbias):
     """(dq, dk, dv, dbias): dbias float32 with the bias's shape (None unless
     need_dbias and a bias is given)."""
@@ -310,39 +208,6 @@ def _cs_backward(q, k, v, out, lse, dout, bias, key_mask, key_lens, causal, scal
     _ops.cosine_sim_attention_backward(q, k, v, out, lse, dout, causal, scale, groups, eps, bias, key_mask, key_lens,
                                        False, dq=dq, dk=dk, dv=dv, dbias=dbias)
     return dq, dk, dv, dbias
-
-
-_cosine_sim_function = None
-
-
-def _cosine_sim_attention_function():
-    """torch.autograd.Function over the library's cosine-sim forward and
-    backward, defined on first use (importing terrazzo does not import torch)."""
-    global _cosine_sim_function
-    if _cosine_sim_function is None:
-        import torch
-
-        class CosineSimAttention(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps):
-                out, lse = _cs_forward(q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps)
-                ctx.save_for_backward(q, k, v, out, lse, bias, key_mask, key_lens)
-                ctx.options = (causal, scale, groups, eps)
-                ctx.mark_non_differentiable(lse)
-                return out, lse
-
-            @staticmethod
-            def backward(ctx, dout, dlse):
-                q, k, v, out, lse, bias, key_mask, key_lens = ctx.saved_tensors
-                need_dbias = bias is not None and ctx.needs_input_grad[3]
-                dq, dk, dv, dbias = _cs_backward(q, k, v, out, lse, dout.contiguous(), bias, key_mask, key_lens,
-                                                 *ctx.options, need_dbias)
-                if dbias is not None:
-                    dbias = dbias.to(bias.dtype)
-                return dq, dk, dv, dbias, None, None, None, None, None, None
-
-        _cosine_sim_function = CosineSimAttention
-    return _cosine_sim_function
 
 
 def cosine_sim_attention(q, k, v, *, scale=10.0, causal=False, groups=1, eps=1e-6, bias=None, key_mask=None,
@@ -368,6 +233,7 @@ def cosine_sim_attention(q, k, v, *, scale=10.0, causal=False, groups=1, eps=1e-
     bias = _bias_4d(bias)
     if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
         from . import torch_ops
+        torch_ops.require_tensors(k=k, v=v, bias=bias, key_mask=key_mask, key_lens=key_lens)
         out, lse = torch_ops.cosine_sim_attention_fwd(q, k, v, bias, key_mask, key_lens, causal, scale, groups, eps)
         return (out, lse) if return_lse else out
     out, lse = _ops.cosine_sim_attention_forward(q, k, v, causal, scale, groups, eps, bias, key_mask, key_lens)

@@ -30,6 +30,18 @@ from .block_mask import BlockMask
 _BLOCK_MASK_FIELDS = ("classes", "kv_counts", "kv_indices", "q_counts", "q_indices")
 
 
+def require_tensors(**named):
+    """TypeError naming the first argument that is neither None nor a torch
+    tensor (tuples: each element): with torch inputs every array argument
+    must be a torch tensor, as the ops' schemas take no numpy arrays."""
+    for name, value in named.items():
+        items = enumerate(value) if isinstance(value, tuple) else [(None, value)]
+        for i, item in items:
+            if item is not None and not isinstance(item, torch.Tensor):
+                where = name if i is None else f"{name}[{i}]"
+                raise TypeError(f"argument '{where}': expected a torch tensor (q is one), got {type(item).__name__}")
+
+
 def _block_mask_from(mask_mod, tensors, q_len, kv_len, block_size):
     """The BlockMask the host wrapper reads, rebuilt from an op's arguments
     (``tensors`` in _BLOCK_MASK_FIELDS order); None without a block mask."""

@@ -12,6 +12,7 @@ too: CUDA-graph capture and replay of the block, and inductor fullgraph on
 CUDA tensors. Skipped without torch (CI has none)."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -101,8 +102,8 @@ def test_opcheck_flash_attention_score_mod_with_capture():
     op = torch_ops.flash_attention_op(rel_bias, None)
     _opcheck(op, (q, k, v, None, [], 0, 0, 0, [], [table], False, None))
     out, lse = op(q, k, v, None, [], 0, 0, 0, [], [table], False, None)
-    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 23), None, [], 0, 0, 0, [], [table], False,
-                              None))
+    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 23), None, [], 0, 0, 0, [],
+                                       [table], False, None))
 
 
 def test_opcheck_flash_attention_seqlens_and_block_mask():
@@ -120,7 +121,8 @@ def test_opcheck_flash_attention_varlen():
     op = torch_ops.flash_attention_varlen_op(softcap, None)
     _opcheck(op, (q, k, v, cu, cu, 27, 27, [], [], True, None))
     out, lse = op(q, k, v, cu, cu, 27, 27, [], [], True, None)
-    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 44), cu, cu, 27, 27, [], [], True, None))
+    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 44), cu, cu, 27, 27, [], [],
+                                       True, None))
 
 
 def test_opcheck_cosine_sim_attention():
@@ -298,3 +300,29 @@ def test_cuda_inductor_fullgraph_matches_eager():
     _assert_same(y_comp, y_eager, "output", 2e-3)
     for name, got, want in zip(["dx", "dtable"], g_comp, g_eager):
         _assert_same(got, want, name, 5e-3)
+
+
+# --- bad arguments on the torch path -----------------------------------------------------
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda q: tz.ops.flash_attention(q, q.numpy(), q), "k"),
+    (lambda q: tz.ops.flash_attention(q, q, q, seqlens_k=np.array([5], np.int32)), "seqlens_k"),
+    (lambda q: tz.ops.flash_attention(q, q, q, score_mod=rel_bias, score_mod_args=(np.zeros((H, 9), np.float32),)),
+     "score_mod_args[0]"),
+    (lambda q: tz.ops.cosine_sim_attention(q, q, q, key_lens=np.array([5], np.int32)), "key_lens"),
+    (lambda q: tz.ops.flash_attention_varlen(q[0], q[0], q[0], np.array([0, 2], np.int32),
+                                             torch.tensor([0, 2], dtype=torch.int32), 2, 2), "cu_seqlens_q"),
+], ids=["k", "seqlens_k", "score_mod_args", "key_lens", "cu_seqlens_q"])
+def test_numpy_argument_with_torch_inputs_is_named(call, name):
+    q = _rand((1, H, 8, D), 111)
+    with pytest.raises(TypeError, match=rf"argument '{re.escape(name)}'.*torch tensor.*ndarray"):
+        call(q)
+
+
+def test_wrong_option_type_is_named():
+    q = _rand((1, H, 8, D), 112)
+    with pytest.raises(RuntimeError, match="argument 'causal'"):
+        tz.ops.flash_attention(q, q, q, causal="yes")
+    with pytest.raises(RuntimeError, match="argument 'groups'"):
+        tz.ops.cosine_sim_attention(q, q, q, groups="two")
