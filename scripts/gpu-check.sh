@@ -261,4 +261,16 @@ if [ "$WHAT" = sparse ] || [ "$WHAT" = sparse-bench ]; then
   tail -n 40 "$OUT/block-sparse-varlen-bench.log" | tee -a "$OUT/summary.txt"
 fi
 # --- end issue 16 ----------------------------------------------------------------
+# --- issue 16 item 4: the attention ops as torch.library custom ops ----------------
+# test/python/test_torch_library_ops.py on CUDA tensors: opcheck, fake shapes,
+# torch.compile(fullgraph=True) without graph breaks, plus the GPU-only cases:
+# CUDA-graph capture + replay of a block calling the ops equals eager, and
+# inductor fullgraph on CUDA matches eager (values and gradients). Run with
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh torch-ops
+if [ "$WHAT" = torch-ops ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_torch_library_ops.py -q -p no:cacheprovider -rfs \
+    > "$OUT/pytest-torch-library-ops.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-torch-library-ops.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 16 item 4 -----------------------------------------------------------
 exit $status

@@ -19,7 +19,7 @@ offsets are tensor arguments; options are int / float / bool arguments.
 This module imports torch: ``terrazzo.ops`` imports it only for torch inputs.
 """
 
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import torch
 
@@ -83,18 +83,32 @@ def _autograd_capture_grads(grads, captures):
 
 # --- flash attention (dense, with seqlens_k or a block mask) ----------------------------
 
-_flash_ops = {}
+_flash_ops = {}  # (score_mod, mask_mod) -> (n, forward CustomOpDef)
+
+
+# Called by Dynamo at trace time, its result a constant of the graph: an op
+# cannot be created while Dynamo traces (it would break the graph), and the
+# op's name is all the graph needs. Dynamo guards on the functions passed.
+@torch.compiler.assume_constant_result
+def _flash_op_number(score_mod, mask_mod) -> int:
+    key = (score_mod, mask_mod)
+    if key not in _flash_ops:
+        n = len(_flash_ops)
+        _flash_ops[key] = (n, _make_flash_ops(n, score_mod, mask_mod))
+    return _flash_ops[key][0]
 
 
 def flash_attention_op(score_mod, mask_mod):
-    """The forward custom op for this (score_mod, mask_mod) pair, created on
-    first use. It returns (out, lse)."""
-    key = (score_mod, mask_mod)
-    op = _flash_ops.get(key)
-    if op is None:
-        op = _make_flash_ops(len(_flash_ops), score_mod, mask_mod)
-        _flash_ops[key] = op
-    return op
+    """The forward custom op ``terrazzo::flash_attention_fwd_<n>`` of this
+    (score_mod, mask_mod) pair, created on first use; it returns (out,
+    lse)."""
+    return getattr(torch.ops.terrazzo, f"flash_attention_fwd_{_flash_op_number(score_mod, mask_mod)}").default
+
+
+def flash_attention_backward_op(score_mod, mask_mod):
+    """Its backward, ``terrazzo::flash_attention_bwd_<n>``: (dq, dk, dv, the
+    float32 gradients of the floating captures)."""
+    return getattr(torch.ops.terrazzo, f"flash_attention_bwd_{_flash_op_number(score_mod, mask_mod)}").default
 
 
 def _make_flash_ops(n, score_mod, mask_mod):
@@ -154,24 +168,34 @@ def _make_flash_ops(n, score_mod, mask_mod):
                 _autograd_capture_grads(grads, captures), None, None)
 
     forward.register_autograd(grad, setup_context=setup_context)
-    forward.backward_op = backward
     return forward
 
 
 # --- flash attention over packed variable-length sequences ------------------------------
 
-_varlen_ops = {}
+_varlen_ops = {}  # (score_mod, mask_mod) -> (n, forward CustomOpDef)
+
+
+@torch.compiler.assume_constant_result
+def _varlen_op_number(score_mod, mask_mod) -> int:
+    """As _flash_op_number, for the packed-sequence ops."""
+    key = (score_mod, mask_mod)
+    if key not in _varlen_ops:
+        n = len(_varlen_ops)
+        _varlen_ops[key] = (n, _make_varlen_ops(n, score_mod, mask_mod))
+    return _varlen_ops[key][0]
 
 
 def flash_attention_varlen_op(score_mod, mask_mod):
-    """The packed-sequence forward custom op for this (score_mod, mask_mod)
-    pair, created on first use. It returns (out, lse (H, total_q))."""
-    key = (score_mod, mask_mod)
-    op = _varlen_ops.get(key)
-    if op is None:
-        op = _make_varlen_ops(len(_varlen_ops), score_mod, mask_mod)
-        _varlen_ops[key] = op
-    return op
+    """The packed-sequence forward custom op of this (score_mod, mask_mod)
+    pair, created on first use; it returns (out, lse (H, total_q))."""
+    return getattr(torch.ops.terrazzo, f"flash_attention_varlen_fwd_{_varlen_op_number(score_mod, mask_mod)}").default
+
+
+def flash_attention_varlen_backward_op(score_mod, mask_mod):
+    """Its backward: (dq, dk, dv, float32 gradients of the floating captures)."""
+    return getattr(torch.ops.terrazzo,
+                   f"flash_attention_varlen_bwd_{_varlen_op_number(score_mod, mask_mod)}").default
 
 
 def _make_varlen_ops(n, score_mod, mask_mod):
@@ -226,7 +250,6 @@ def _make_varlen_ops(n, score_mod, mask_mod):
                 None, None)
 
     forward.register_autograd(grad, setup_context=setup_context)
-    forward.backward_op = backward
     return forward
 
 
@@ -290,11 +313,3 @@ def _cs_grad(ctx, dout, dlse):
 
 
 cosine_sim_attention_fwd.register_autograd(_cs_grad, setup_context=_cs_setup_context)
-
-
-def registered_ops() -> Sequence:
-    """Every custom op created so far (for tests: opcheck over all of them)."""
-    ops = [cosine_sim_attention_fwd, cosine_sim_attention_bwd]
-    for fwd in list(_flash_ops.values()) + list(_varlen_ops.values()):
-        ops += [fwd, fwd.backward_op]
-    return ops

@@ -88,21 +88,21 @@ def _opcheck_backward(op, args):
 
 def test_opcheck_flash_attention_plain_and_causal():
     q, k, v = _qkv(11, h_kv=1)  # grouped-query: H_KV = 1
-    op = torch_ops.flash_attention_op(None, None)
+    op, bwd = torch_ops.flash_attention_op(None, None), torch_ops.flash_attention_backward_op(None, None)
     for causal in (False, True):
         _opcheck(op, (q, k, v, None, [], 0, 0, 0, [], [], causal, None))
     out, lse = op(q, k, v, None, [], 0, 0, 0, [], [], True, 0.3)
     dout = _rand(out.shape, 12)
-    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, dout, None, [], 0, 0, 0, [], [], True, 0.3))
+    _opcheck_backward(bwd, (q, k, v, out.detach(), lse, dout, None, [], 0, 0, 0, [], [], True, 0.3))
 
 
 def test_opcheck_flash_attention_score_mod_with_capture():
     q, k, v = _qkv(21)
     table = _table(22)
-    op = torch_ops.flash_attention_op(rel_bias, None)
+    op, bwd = torch_ops.flash_attention_op(rel_bias, None), torch_ops.flash_attention_backward_op(rel_bias, None)
     _opcheck(op, (q, k, v, None, [], 0, 0, 0, [], [table], False, None))
     out, lse = op(q, k, v, None, [], 0, 0, 0, [], [table], False, None)
-    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 23), None, [], 0, 0, 0, [],
+    _opcheck_backward(bwd, (q, k, v, out.detach(), lse, _rand(out.shape, 23), None, [], 0, 0, 0, [],
                                        [table], False, None))
 
 
@@ -119,9 +119,10 @@ def test_opcheck_flash_attention_varlen():
     cu = torch.tensor([0, 13, 40], dtype=torch.int32)
     q, k, v = (_rand((S, H, D), 41 + i, grad=True) for i in range(3))
     op = torch_ops.flash_attention_varlen_op(softcap, None)
+    bwd = torch_ops.flash_attention_varlen_backward_op(softcap, None)
     _opcheck(op, (q, k, v, cu, cu, 27, 27, [], [], True, None))
     out, lse = op(q, k, v, cu, cu, 27, 27, [], [], True, None)
-    _opcheck_backward(op.backward_op, (q, k, v, out.detach(), lse, _rand(out.shape, 44), cu, cu, 27, 27, [], [],
+    _opcheck_backward(bwd, (q, k, v, out.detach(), lse, _rand(out.shape, 44), cu, cu, 27, 27, [], [],
                                        True, None))
 
 
