@@ -220,7 +220,7 @@ def _run(fn, x, captures):
 
 
 def _assert_same(got, want, what, tol):
-    got, want = got.double(), want.double()
+    got, want = got.detach().double(), want.detach().double()
     assert torch.isfinite(got).all(), f"{what}: non-finite values"
     err = (got - want).abs().max().item() / max(want.abs().max().item(), 1e-30)
     assert err <= tol, f"{what}: normwise error {err:.3g} > {tol:g}"
@@ -327,3 +327,18 @@ def test_wrong_option_type_is_named():
         tz.ops.flash_attention(q, q, q, causal="yes")
     with pytest.raises(RuntimeError, match="argument 'groups'"):
         tz.ops.cosine_sim_attention(q, q, q, groups="two")
+
+
+def test_compiled_function_follows_the_score_mod_it_is_given():
+    """The op of a score_mod is a constant of the graph: a call with another
+    score_mod must not reuse it (Dynamo guards on the function)."""
+    torch._dynamo.reset()
+
+    def attend(q, k, v, mod):
+        return tz.ops.flash_attention(q, k, v, score_mod=mod, scale=4.0)  # scale 4: softcap's tanh bites
+
+    compiled = torch.compile(attend, backend="aot_eager", fullgraph=True)
+    q, k, v = _qkv(121, grad=False)
+    for mod in (softcap, None, softcap):
+        _assert_same(compiled(q, k, v, mod), attend(q, k, v, mod), f"score_mod={getattr(mod, '__name__', mod)}", 0)
+    assert (attend(q, k, v, softcap) != attend(q, k, v, None)).any()  # the two differ, so the check can fail
