@@ -258,17 +258,6 @@ def cosine_sim_attention_backward(q, k, v, out, lse, dout, *, scale=10.0, causal
 # --- lightning attention (linear attention with decay) ---------------------------------
 
 
-def _la_forward(q, k, v, decay, scale, initial_state, need_final, feature_map=None):
-    import torch
-    out = torch.empty_like(v)
-    final = None
-    if need_final:
-        final = torch.empty((q.shape[0], q.shape[1], q.shape[3], v.shape[3]), dtype=torch.float32, device=q.device)
-    _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, need_final, feature_map, out=out,
-                                     final_state_out=final)
-    return out, final
-
-
 def _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial, feature_map=None,
                  feature_map_grad=None):
     import torch
@@ -279,39 +268,6 @@ def _la_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_
     _ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial,
                                       feature_map, feature_map_grad, dq=dq, dk=dk, dv=dv, dinitial_state=dinit)
     return dq, dk, dv, dinit
-
-
-_lightning_function = None
-
-
-def _lightning_attention_function():
-    """torch.autograd.Function over the library's lightning-attention forward
-    and backward, defined on first use (importing terrazzo does not import
-    torch). Differentiable in q, k, v and the initial state; the final state
-    is an output whose gradient flows back too."""
-    global _lightning_function
-    if _lightning_function is None:
-        import torch
-
-        class LightningAttention(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, q, k, v, initial_state, decay, scale, return_final_state, feature_map, feature_map_grad):
-                out, final = _la_forward(q, k, v, decay, scale, initial_state, return_final_state, feature_map)
-                ctx.save_for_backward(q, k, v, initial_state, decay)
-                ctx.scale = scale
-                ctx.maps = (feature_map, feature_map_grad)
-                return (out, final) if return_final_state else out
-
-            @staticmethod
-            def backward(ctx, dout, dfinal=None):
-                q, k, v, initial_state, decay = ctx.saved_tensors
-                need_dinit = initial_state is not None and ctx.needs_input_grad[3]
-                dq, dk, dv, dinit = _la_backward(q, k, v, dout.contiguous(), decay, ctx.scale, initial_state, dfinal,
-                                                 need_dinit, *ctx.maps)
-                return dq, dk, dv, dinit, None, None, None, None, None
-
-        _lightning_function = LightningAttention
-    return _lightning_function
 
 
 def lightning_attention(q, k, v, *, decay=None, scale=None, initial_state=None, return_final_state=False,
@@ -335,9 +291,12 @@ def lightning_attention(q, k, v, *, decay=None, scale=None, initial_state=None, 
     tile, applied elementwise to q and k inside the kernels (o_t = phi(q_t)
     S_t, S_t built from phi(k_t)); the backward needs ``feature_map_grad(x,
     g)``, returning phi'(x) * g (docs/linear-attention.md)."""
-    if _is_torch(q):
-        return _lightning_attention_function().apply(q, k, v, initial_state, decay, scale, return_final_state,
-                                                     feature_map, feature_map_grad)
+    if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
+        from . import torch_ops
+        torch_ops.require_tensors(k=k, v=v, decay=decay, initial_state=initial_state)
+        out, final = torch_ops.lightning_attention_op(feature_map, feature_map_grad)(
+            q, k, v, initial_state, decay, scale, bool(return_final_state))
+        return (out, final) if return_final_state else out
     return _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, return_final_state, feature_map)
 
 

@@ -313,3 +313,86 @@ def _cs_grad(ctx, dout, dlse):
 
 
 cosine_sim_attention_fwd.register_autograd(_cs_grad, setup_context=_cs_setup_context)
+
+
+# --- lightning attention (linear attention with decay) ----------------------------------
+
+_lightning_ops = {}  # (feature_map, feature_map_grad) -> (n, forward CustomOpDef)
+
+
+@torch.compiler.assume_constant_result
+def _lightning_op_number(feature_map, feature_map_grad) -> int:
+    """As _flash_op_number, per (feature_map, feature_map_grad) pair."""
+    key = (feature_map, feature_map_grad)
+    if key not in _lightning_ops:
+        n = len(_lightning_ops)
+        _lightning_ops[key] = (n, _make_lightning_ops(n, feature_map, feature_map_grad))
+    return _lightning_ops[key][0]
+
+
+def lightning_attention_op(feature_map, feature_map_grad):
+    """``terrazzo::lightning_attention_fwd_<n>``: (out, final state), the
+    final state float32 (B, H, Dk, Dv), or (0,) without need_final."""
+    return getattr(torch.ops.terrazzo,
+                   f"lightning_attention_fwd_{_lightning_op_number(feature_map, feature_map_grad)}").default
+
+
+def lightning_attention_backward_op(feature_map, feature_map_grad):
+    """``terrazzo::lightning_attention_bwd_<n>``: (dq, dk, dv, dinitial),
+    dinitial float32 like the initial state, or (0,) without need_dinitial."""
+    return getattr(torch.ops.terrazzo,
+                   f"lightning_attention_bwd_{_lightning_op_number(feature_map, feature_map_grad)}").default
+
+
+def _state_shape(q, v):
+    return (q.shape[0], q.shape[1], q.shape[3], v.shape[3])
+
+
+def _make_lightning_ops(n, feature_map, feature_map_grad):
+    @torch.library.custom_op(f"terrazzo::lightning_attention_fwd_{n}", mutates_args=())
+    def forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, initial_state: Optional[torch.Tensor],
+                decay: Optional[torch.Tensor], scale: Optional[float], need_final: bool
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        out = torch.empty_like(v)
+        final = torch.empty(_state_shape(q, v) if need_final else (0,), dtype=torch.float32, device=q.device)
+        _ops.lightning_attention_forward(q, k, v, decay, scale, initial_state, need_final, feature_map, out=out,
+                                         final_state_out=final if need_final else None)
+        return out, final
+
+    @forward.register_fake
+    def _(q, k, v, initial_state, decay, scale, need_final):
+        return (torch.empty_like(v),
+                q.new_empty(_state_shape(q, v) if need_final else (0,), dtype=torch.float32))
+
+    @torch.library.custom_op(f"terrazzo::lightning_attention_bwd_{n}", mutates_args=())
+    def backward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dout: torch.Tensor,
+                 initial_state: Optional[torch.Tensor], decay: Optional[torch.Tensor], scale: Optional[float],
+                 dfinal_state: Optional[torch.Tensor], need_dinitial: bool
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        dinit = torch.empty(_state_shape(q, v) if need_dinitial else (0,), dtype=torch.float32, device=q.device)
+        _ops.lightning_attention_backward(q, k, v, dout, decay, scale, initial_state, dfinal_state, need_dinitial,
+                                          feature_map, feature_map_grad, dq=dq, dk=dk, dv=dv,
+                                          dinitial_state=dinit if need_dinitial else None)
+        return dq, dk, dv, dinit
+
+    @backward.register_fake
+    def _(q, k, v, dout, initial_state, decay, scale, dfinal_state, need_dinitial):
+        return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v),
+                q.new_empty(_state_shape(q, v) if need_dinitial else (0,), dtype=torch.float32))
+
+    def setup_context(ctx, inputs, output):
+        q, k, v, initial_state, decay, scale, need_final = inputs
+        ctx.save_for_backward(q, k, v, initial_state, decay)
+        ctx.scale, ctx.need_final = scale, need_final
+
+    def grad(ctx, dout, dfinal):
+        q, k, v, initial_state, decay = ctx.saved_tensors
+        need_dinit = initial_state is not None and ctx.needs_input_grad[3]
+        dq, dk, dv, dinit = backward(q, k, v, dout.contiguous(), initial_state, decay, ctx.scale,
+                                     dfinal.contiguous() if ctx.need_final and dfinal is not None else None,
+                                     need_dinit)
+        return dq, dk, dv, (dinit.to(initial_state.dtype) if need_dinit else None), None, None, None
+
+    forward.register_autograd(grad, setup_context=setup_context)
+    return forward

@@ -342,3 +342,58 @@ def test_compiled_function_follows_the_score_mod_it_is_given():
     for mod in (softcap, None, softcap):
         _assert_same(compiled(q, k, v, mod), attend(q, k, v, mod), f"score_mod={getattr(mod, '__name__', mod)}", 0)
     assert (attend(q, k, v, softcap) != attend(q, k, v, None)).any()  # the two differ, so the check can fail
+
+
+# --- lightning attention ---------------------------------------------------------------
+
+
+@tz.jit
+def elu_plus_one(x):
+    return tz.where(x > 0.0, x + 1.0, tz.exp(x))
+
+
+@tz.jit
+def elu_plus_one_grad(x, g):
+    return tz.where(x > 0.0, g, g * tz.exp(x))
+
+
+def _lightning_inputs(seed):
+    q, k, v = (_rand((B, H, 24, D), seed + i, grad=True, scale=0.5) for i in range(3))
+    decay = torch.tensor([0.1, 0.5], dtype=torch.float32)
+    init = _rand((B, H, D, D), seed + 3, dtype=torch.float32, grad=True, scale=0.3)
+    return q, k, v, decay, init
+
+
+@pytest.mark.parametrize("maps", [(None, None), (elu_plus_one, elu_plus_one_grad)], ids=["plain", "feature_map"])
+def test_opcheck_lightning_attention(maps):
+    q, k, v, decay, init = _lightning_inputs(131)
+    op, bwd = torch_ops.lightning_attention_op(*maps), torch_ops.lightning_attention_backward_op(*maps)
+    _opcheck(op, (q, k, v, init, decay, None, True))
+    _opcheck(op, (q, k, v, None, None, 0.2, False))
+    dout = _rand(v.shape, 135)
+    dfinal = _rand(init.shape, 136, dtype=torch.float32)
+    _opcheck_backward(bwd, (q, k, v, dout, init, decay, None, dfinal, True))
+    _opcheck_backward(bwd, (q, k, v, dout, None, None, None, None, False))
+
+
+@pytest.mark.parametrize("maps", [(None, None), (elu_plus_one, elu_plus_one_grad)], ids=["plain", "feature_map"])
+def test_lightning_compile_fullgraph_matches_eager(maps):
+    torch._dynamo.reset()
+    q, k, v, decay, init = _lightning_inputs(141)
+
+    def layer(q, k, v, init):
+        out, final = tz.ops.lightning_attention(q, k, v, decay=decay, initial_state=init, return_final_state=True,
+                                                feature_map=maps[0], feature_map_grad=maps[1])
+        return out.float().sum(dim=-1) + final.sum()  # uses both outputs, so both gradients flow
+
+    explained = torch._dynamo.explain(layer)(q, k, v, init)
+    assert explained.graph_break_count == 0, explained.break_reasons
+    compiled = torch.compile(layer, backend="aot_eager", fullgraph=True)
+    inputs = (q, k, v, init)
+    y_eager, y_comp = layer(*inputs), compiled(*inputs)
+    dy = _rand(y_eager.shape, 142, dtype=torch.float32)
+    g_eager = torch.autograd.grad(y_eager, inputs, dy)
+    g_comp = torch.autograd.grad(y_comp, inputs, dy)
+    _assert_same(y_comp, y_eager, "output", 1e-5)
+    for name, got, want in zip(["dq", "dk", "dv", "dinit"], g_comp, g_eager):
+        _assert_same(got, want, name, 1e-3)
