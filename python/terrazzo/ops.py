@@ -334,36 +334,6 @@ def lightning_attention_decode(q, k, v, state, *, decay=None, scale=None, inplac
 
 # --- focused linear attention (FLatten) -------------------------------------------------
 
-_focused_function = None
-
-
-def _focused_linear_attention_function():
-    """torch.autograd.Function over the library's focused-linear-attention
-    forward and backward, defined on first use."""
-    global _focused_function
-    if _focused_function is None:
-        import torch
-
-        class FocusedLinearAttention(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, q, k, v, power, eps, causal):
-                out = torch.empty_like(v)
-                _ops.focused_linear_attention_forward(q, k, v, power, eps, causal, out=out)
-                ctx.save_for_backward(q, k, v)
-                ctx.options = (power, eps, causal)
-                return out
-
-            @staticmethod
-            def backward(ctx, dout):
-                q, k, v = ctx.saved_tensors
-                dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-                _ops.focused_linear_attention_backward(q, k, v, dout.contiguous(), *ctx.options, dq=dq, dk=dk, dv=dv)
-                return dq, dk, dv, None, None, None
-
-        _focused_function = FocusedLinearAttention
-    return _focused_function
-
-
 def focused_linear_attention(q, k, v, *, power=3.0, eps=1e-6, causal=False):
     """Focused linear attention (FLatten), non-causal. Per batch and head,
     with phi applied to each row of q and k over the head dim::
@@ -376,8 +346,10 @@ def focused_linear_attention(q, k, v, *, power=3.0, eps=1e-6, causal=False):
     powers of two from 16 to 128. The depthwise convolution on v that
     FLatten adds is the caller's. ``causal=True`` is not supported yet
     (raises). With torch tensors the result is differentiable in q, k, v."""
-    if _is_torch(q):
-        return _focused_linear_attention_function().apply(q, k, v, power, eps, causal)
+    if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
+        from . import torch_ops
+        torch_ops.require_tensors(k=k, v=v)
+        return torch_ops.focused_linear_attention_fwd(q, k, v, power, eps, causal)
     return _ops.focused_linear_attention_forward(q, k, v, power, eps, causal)
 
 
@@ -393,42 +365,6 @@ def focused_linear_attention_backward(q, k, v, dout, *, power=3.0, eps=1e-6, cau
 
 # --- agent attention ------------------------------------------------------------------
 
-_agent_function = None
-
-
-def _agent_attention_function():
-    """torch.autograd.Function over the library's agent-attention forward and
-    backward (two flash-attention passes each way), defined on first use."""
-    global _agent_function
-    if _agent_function is None:
-        import torch
-
-        class AgentAttention(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, q, k, v, agents, scale):
-                B, H, N, _ = q.shape
-                n = agents.shape[2]
-                out, agent_values = torch.empty_like(q), torch.empty_like(agents)
-                agent_lse = torch.empty((B, H, n), dtype=torch.float32, device=q.device)
-                lse = torch.empty((B, H, N), dtype=torch.float32, device=q.device)
-                _ops.agent_attention_forward(q, k, v, agents, scale, out=out, agent_values=agent_values,
-                                             agent_lse=agent_lse, lse=lse)
-                ctx.save_for_backward(q, k, v, agents, out, agent_values, agent_lse, lse)
-                ctx.scale = scale
-                return out
-
-            @staticmethod
-            def backward(ctx, dout):
-                q, k, v, agents, out, agent_values, agent_lse, lse = ctx.saved_tensors
-                dq, dk, dv, dagents = (torch.empty_like(x) for x in (q, k, v, agents))
-                _ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout.contiguous(),
-                                              ctx.scale, dq=dq, dk=dk, dv=dv, dagents=dagents)
-                return dq, dk, dv, dagents, None
-
-        _agent_function = AgentAttention
-    return _agent_function
-
-
 def agent_attention(q, k, v, agents, *, scale=None, return_saved=False):
     """Agent attention: ``agent_values = softmax(scale * agents k^T) v``, then
     ``out = softmax(scale * q agents^T) agent_values``, as two flash-attention
@@ -437,8 +373,10 @@ def agent_attention(q, k, v, agents, *, scale=None, return_saved=False):
     defaults to D ** -0.5. With torch tensors the result is differentiable in
     q, k, v and the agents. With numpy arrays and ``return_saved``, returns
     (out, saved) where ``saved`` is what agent_attention_backward needs."""
-    if _is_torch(q):
-        return _agent_attention_function().apply(q, k, v, agents, scale)
+    if _is_torch(q):  # --- torch: the torch.library custom op (torch_ops.py) ---
+        from . import torch_ops
+        torch_ops.require_tensors(k=k, v=v, agents=agents)
+        return torch_ops.agent_attention_fwd(q, k, v, agents, scale)[0]
     out, agent_values, agent_lse, lse = _ops.agent_attention_forward(q, k, v, agents, scale)
     return (out, (out, agent_values, agent_lse, lse)) if return_saved else out
 

@@ -396,3 +396,101 @@ def _make_lightning_ops(n, feature_map, feature_map_grad):
 
     forward.register_autograd(grad, setup_context=setup_context)
     return forward
+
+
+# --- focused linear attention (FLatten) -------------------------------------------------
+
+
+@torch.library.custom_op("terrazzo::focused_linear_attention_fwd", mutates_args=())
+def focused_linear_attention_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, power: float, eps: float,
+                                 causal: bool) -> torch.Tensor:
+    out = torch.empty_like(v)
+    _ops.focused_linear_attention_forward(q, k, v, power, eps, causal, out=out)
+    return out
+
+
+@focused_linear_attention_fwd.register_fake
+def _(q, k, v, power, eps, causal):
+    return torch.empty_like(v)
+
+
+@torch.library.custom_op("terrazzo::focused_linear_attention_bwd", mutates_args=())
+def focused_linear_attention_bwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dout: torch.Tensor,
+                                 power: float, eps: float, causal: bool
+                                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    _ops.focused_linear_attention_backward(q, k, v, dout, power, eps, causal, dq=dq, dk=dk, dv=dv)
+    return dq, dk, dv
+
+
+@focused_linear_attention_bwd.register_fake
+def _(q, k, v, dout, power, eps, causal):
+    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+
+
+def _focused_setup_context(ctx, inputs, output):
+    q, k, v, power, eps, causal = inputs
+    ctx.save_for_backward(q, k, v)
+    ctx.options = (power, eps, causal)
+
+
+def _focused_grad(ctx, dout):
+    q, k, v = ctx.saved_tensors
+    return (*focused_linear_attention_bwd(q, k, v, dout.contiguous(), *ctx.options), None, None, None)
+
+
+focused_linear_attention_fwd.register_autograd(_focused_grad, setup_context=_focused_setup_context)
+
+
+# --- agent attention ------------------------------------------------------------------
+
+
+@torch.library.custom_op("terrazzo::agent_attention_fwd", mutates_args=())
+def agent_attention_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, agents: torch.Tensor,
+                        scale: Optional[float]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(out, agent_values, agent_lse (B, H, n), lse (B, H, N)): the output
+    and what the backward reads."""
+    out, agent_values = torch.empty_like(q), torch.empty_like(agents)
+    agent_lse = torch.empty(agents.shape[:3], dtype=torch.float32, device=q.device)
+    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
+    _ops.agent_attention_forward(q, k, v, agents, scale, out=out, agent_values=agent_values, agent_lse=agent_lse,
+                                 lse=lse)
+    return out, agent_values, agent_lse, lse
+
+
+@agent_attention_fwd.register_fake
+def _(q, k, v, agents, scale):
+    return (torch.empty_like(q), torch.empty_like(agents), q.new_empty(agents.shape[:3], dtype=torch.float32),
+            q.new_empty(q.shape[:3], dtype=torch.float32))
+
+
+@torch.library.custom_op("terrazzo::agent_attention_bwd", mutates_args=())
+def agent_attention_bwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, agents: torch.Tensor,
+                        out: torch.Tensor, agent_values: torch.Tensor, agent_lse: torch.Tensor, lse: torch.Tensor,
+                        dout: torch.Tensor, scale: Optional[float]
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    dq, dk, dv, dagents = (torch.empty_like(x) for x in (q, k, v, agents))
+    _ops.agent_attention_backward(q, k, v, agents, out, agent_values, agent_lse, lse, dout, scale, dq=dq, dk=dk,
+                                  dv=dv, dagents=dagents)
+    return dq, dk, dv, dagents
+
+
+@agent_attention_bwd.register_fake
+def _(q, k, v, agents, out, agent_values, agent_lse, lse, dout, scale):
+    return tuple(torch.empty_like(x) for x in (q, k, v, agents))
+
+
+def _agent_setup_context(ctx, inputs, output):
+    q, k, v, agents, scale = inputs
+    ctx.save_for_backward(q, k, v, agents, *output)
+    ctx.scale = scale
+    ctx.mark_non_differentiable(*output[1:])
+
+
+def _agent_grad(ctx, dout, *unused):
+    q, k, v, agents, out, agent_values, agent_lse, lse = ctx.saved_tensors
+    return (*agent_attention_bwd(q, k, v, agents, out, agent_values, agent_lse, lse, dout.contiguous(), ctx.scale),
+            None)
+
+
+agent_attention_fwd.register_autograd(_agent_grad, setup_context=_agent_setup_context)

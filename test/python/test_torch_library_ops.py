@@ -397,3 +397,40 @@ def test_lightning_compile_fullgraph_matches_eager(maps):
     _assert_same(y_comp, y_eager, "output", 1e-5)
     for name, got, want in zip(["dq", "dk", "dv", "dinit"], g_comp, g_eager):
         _assert_same(got, want, name, 1e-3)
+
+
+# --- focused linear attention and agent attention ----------------------------------------
+
+
+def test_opcheck_focused_and_agent_attention():
+    q, k, v = _qkv(151)
+    _opcheck(torch_ops.focused_linear_attention_fwd, (q, k, v, 3.0, 1e-6, False))
+    _opcheck_backward(torch_ops.focused_linear_attention_bwd, (q, k, v, _rand(v.shape, 154), 3.0, 1e-6, False))
+    agents = _rand((B, H, 8, D), 155, grad=True)
+    _opcheck(torch_ops.agent_attention_fwd, (q, k, v, agents, None))
+    saved = [t.detach() for t in torch_ops.agent_attention_fwd(q, k, v, agents, 0.3)]
+    _opcheck_backward(torch_ops.agent_attention_bwd, (q, k, v, agents, *saved, _rand(q.shape, 156), 0.3))
+
+
+@pytest.mark.parametrize("variant", ["focused", "agent"])
+def test_focused_and_agent_compile_fullgraph_matches_eager(variant):
+    torch._dynamo.reset()
+    q, k, v = _qkv(161)
+    agents = _rand((B, H, 8, D), 164, grad=True)
+
+    def layer(q, k, v, agents):
+        if variant == "focused":
+            return tz.ops.focused_linear_attention(q, k, v) * agents.sum()
+        return tz.ops.agent_attention(q, k, v, agents)
+
+    explained = torch._dynamo.explain(layer)(q, k, v, agents)
+    assert explained.graph_break_count == 0, explained.break_reasons
+    compiled = torch.compile(layer, backend="aot_eager", fullgraph=True)
+    inputs = (q, k, v, agents)
+    y_eager, y_comp = layer(*inputs), compiled(*inputs)
+    dy = _rand(y_eager.shape, 165)
+    g_eager = torch.autograd.grad(y_eager, inputs, dy)
+    g_comp = torch.autograd.grad(y_comp, inputs, dy)
+    _assert_same(y_comp, y_eager, "output", 1e-3)
+    for name, got, want in zip(["dq", "dk", "dv", "dagents"], g_comp, g_eager):
+        _assert_same(got, want, name, 2e-3)
