@@ -434,3 +434,25 @@ def test_focused_and_agent_compile_fullgraph_matches_eager(variant):
     _assert_same(y_comp, y_eager, "output", 1e-3)
     for name, got, want in zip(["dq", "dk", "dv", "dagents"], g_comp, g_eager):
         _assert_same(got, want, name, 2e-3)
+
+
+def test_varlen_compile_fullgraph_matches_eager():
+    """Packed sequences: x (total, E) -> qkv -> flash_attention_varlen with a
+    score_mod -> output projection, compiled whole."""
+    torch._dynamo.reset()
+    cu = torch.tensor([0, 11, 29, 40], dtype=torch.int32)
+    proj = Block(None, 171)
+
+    def layer(x):
+        q, k, v = proj.qkv(x).view(x.shape[0], 3, H, D).unbind(1)
+        o = tz.ops.flash_attention_varlen(q, k, v, cu, cu, 18, 18, causal=True, score_mod=softcap)
+        return proj.out(o.reshape(x.shape[0], E))
+
+    x = _rand((S, E), 172, grad=True)
+    explained = torch._dynamo.explain(layer)(x)
+    assert explained.graph_break_count == 0, explained.break_reasons
+    compiled = torch.compile(layer, backend="aot_eager", fullgraph=True)
+    y_eager, (g_eager,) = _run(layer, x, ())
+    y_comp, (g_comp,) = _run(compiled, x, ())
+    _assert_same(y_comp, y_eager, "output", 1e-3)
+    _assert_same(g_comp, g_eager, "dx", 2e-3)
