@@ -2,12 +2,15 @@
 ``torch.compile(fullgraph=True)`` traces through them without a graph break,
 fake tensors (and meta shapes) propagate through them, and CUDA graphs can
 capture them: each op allocates its outputs with torch on the inputs' device
-and launches on torch's current stream, with no host synchronisation.
+and launches on torch's current stream, without reading CUDA tensors on the
+host.
 
 The ops are what the torch path of ``terrazzo.ops.flash_attention``,
-``flash_attention_varlen`` and ``cosine_sim_attention`` calls; their
-backward is another custom op (``register_autograd``), so autograd and
-AOTAutograd see two opaque kernels per attention.
+``flash_attention_varlen``, ``cosine_sim_attention``,
+``lightning_attention``, ``focused_linear_attention`` and
+``agent_attention`` calls; each forward's backward is another custom op
+(``register_autograd``), so autograd and AOTAutograd see two opaque kernels
+per attention (docs/attention-variants.md, "torch.compile ...").
 
 A score_mod / mask_mod is a ``@tz.jit`` function, which an operator schema
 cannot take: each distinct (score_mod, mask_mod) pair gets its own pair of
@@ -55,6 +58,9 @@ def block_mask_arguments(block_mask):
     of a BlockMask or None."""
     if block_mask is None:
         return [], 0, 0, 0
+    if not isinstance(block_mask, BlockMask):
+        raise TypeError(f"argument 'block_mask': expected a BlockMask (create_block_mask), "
+                        f"got {type(block_mask).__name__}")
     return ([getattr(block_mask, f) for f in _BLOCK_MASK_FIELDS], int(block_mask.q_len), int(block_mask.kv_len),
             int(block_mask.block_size))
 

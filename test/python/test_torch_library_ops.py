@@ -456,3 +456,9 @@ def test_varlen_compile_fullgraph_matches_eager():
     y_comp, (g_comp,) = _run(compiled, x, ())
     _assert_same(y_comp, y_eager, "output", 1e-3)
     _assert_same(g_comp, g_eager, "dx", 2e-3)
+
+
+def test_block_mask_of_wrong_type_is_named():
+    q = _rand((1, H, 8, D), 181)
+    with pytest.raises(TypeError, match="argument 'block_mask': expected a BlockMask"):
+        tz.ops.flash_attention(q, q, q, block_mask=torch.zeros(4))
