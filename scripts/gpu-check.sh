@@ -9,7 +9,9 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|all]
+# `only NAME` runs one benchmark of bench/run_all.py (matmul, attention, ...;
+# TIME_LIMIT seconds, default 240) for a short device call.
 #
 # Two more steps run only when named (issue 18; see their sections below):
 #   cpp-example  the installed C++ package's example (examples/cpp) with --gpu.
