@@ -150,3 +150,38 @@ module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma} {
     return %r : tensor<64x64xf32, #acc>
   }
 }
+
+// -----
+
+#blk = #tzgpu.linear<reg = [[0, 1], [0, 2], [8, 0], [16, 0], [32, 0]], lane = [[0, 4], [0, 8], [0, 16], [0, 32], [1, 0]], warp = [[2, 0], [4, 0]]>
+#acc = #tzgpu.linear<reg = [[0, 1], [8, 0], [0, 8], [0, 16], [0, 32]], lane = [[0, 2], [0, 4], [1, 0], [2, 0], [4, 0]], warp = [[16, 0], [32, 0]]>
+!buf = !tzgpu.memdesc<4x64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+!tile = !tzgpu.memdesc<64x64xf16, #tzgpu.shared<swizzle = 128>, mutable>
+// A pipelined buffer that is a block argument (no defining op) is checked
+// like an allocation: four tiles, copies two ahead, deferred.
+// CHECK-LABEL: func.func @buffer_argument
+// CHECK: tzgpu.warp_group_dot
+// CHECK-NEXT: tzgpu.warp_group_dot_wait 1{{$}}
+// CHECK: tzgpu.warp_group_dot_wait 0, %
+module attributes {tzgpu.num_warps = 4 : i32, tzgpu.wgmma} {
+  func.func @buffer_argument(%a: !buf, %pa: tensor<64x64x!tz.ptr<f16>, #blk>, %n: i32, %init: tensor<64x64xf32, #acc>) -> tensor<64x64xf32, #acc> {
+    %c0 = arith.constant 0 : i32
+    %c1 = arith.constant 1 : i32
+    %c2 = arith.constant 2 : i32
+    %c4 = arith.constant 4 : i32
+    %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %init) -> (tensor<64x64xf32, #acc>) : i32 {
+      tzgpu.async_wait 1 on %a : !buf
+      %next = arith.addi %i, %c2 : i32
+      %ns = arith.remsi %next, %c4 : i32
+      %av = tzgpu.memdesc_index %a[%ns] : !buf -> !tile
+      tzgpu.async_copy %pa into %av : tensor<64x64x!tz.ptr<f16>, #blk> -> !tile
+      tzgpu.async_commit
+      %s = arith.remsi %i, %c4 : i32
+      %ra = tzgpu.memdesc_index %a[%s] : !buf -> !tile
+      %d = tzgpu.warp_group_dot %ra, %ra, %acc : !tile * !tile -> tensor<64x64xf32, #acc>
+      %w = tzgpu.warp_group_dot_wait 0, %d : tensor<64x64xf32, #acc>
+      scf.yield %w : tensor<64x64xf32, #acc>
+    }
+    return %r : tensor<64x64xf32, #acc>
+  }
+}

@@ -62,7 +62,11 @@ bool slotSurvivesNextIteration(scf::ForOp loop, Value operand) {
   });
   if (!written)
     return true;
-  if (!onlyAsyncCopies || loop->isAncestor(buffer.getDefiningOp()))
+  if (!onlyAsyncCopies)
+    return false;
+  // A buffer made in the loop is a new one each iteration (no schedule to
+  // check); one that comes in as an argument is checked like an allocation.
+  if (Operation *def = buffer.getDefiningOp(); def && loop->isAncestor(def))
     return false;
   int64_t stages = cast<MemDescType>(buffer.getType()).numTiles();
   std::optional<int64_t> pending;
