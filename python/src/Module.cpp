@@ -122,6 +122,38 @@ PYBIND11_MODULE(_terrazzo, m) {
         d["stage_seconds"] = stages;
         return d;
       })
+      // What launch() would run with these arguments and options, compiled
+      // (or read from the disk cache) and kept for that launch; its
+      // resources, for the autotuner's pruning (Kernel::prepareLaunch).
+      .def("prepare_launch", [](Kernel &k, py::tuple args, py::dict kwargs) {
+        std::vector<py::object> keepAlive;
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
+        LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
+        if (kwargs.contains("arch")) {
+          if (!py::isinstance<py::str>(kwargs["arch"]))
+            throw py::type_error("arch must be a string such as 'sm_90a', got " +
+                                 py::str(py::type::handle_of(kwargs["arch"]).attr("__name__")).cast<std::string>());
+          o.gpu.arch = kwargs["arch"].cast<std::string>();
+          kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
+        }
+        terrazzo::GpuCompilation c;
+        {
+          py::gil_scoped_release release;
+          c = k.prepareLaunch(pos, kw, o.gpu);
+        }
+        py::dict d;
+        d["kernel_name"] = c.kernelName;
+        d["arch"] = c.arch;
+        d["num_warps"] = o.gpu.numWarps;
+        d["min_blocks_per_sm"] = o.gpu.minBlocksPerSM;
+        d["cubin_bytes"] = c.cubinBytes;
+        d["registers"] = c.registers;
+        d["spill_store_bytes"] = c.spillStoreBytes;
+        d["spill_load_bytes"] = c.spillLoadBytes;
+        d["shared_bytes"] = c.sharedBytes;
+        d["assembler_log"] = c.assemblerLog;
+        return d;
+      })
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         auto g = toGrid(grid);
         std::vector<py::object> keepAlive;

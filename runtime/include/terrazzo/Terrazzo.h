@@ -146,6 +146,17 @@ public:
   GpuCompilation compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords = {},
                                const GpuOptions &options = {});
 
+  // Compiles (or reads from the on-disk cache) the code launch() would run
+  // for these arguments and options, without a GPU and without launching,
+  // and keeps it so that the next launch() or planLaunch() with the same
+  // options loads it instead of compiling again. The autotuners call it to
+  // read each candidate's registers, spills and shared memory before timing
+  // any. An empty options.arch means the current device's (sm_90a without
+  // one). The stage texts of the result are empty except `ptx`. Throws what
+  // launch() would (a kernel that does not fit names the bytes).
+  GpuCompilation prepareLaunch(const std::vector<HostValue> &args, const Keywords &keywords = {},
+                               const GpuOptions &options = {});
+
   // Launches every program of `grid` on the GPU, on `stream` (a CUstream;
   // null: the default stream). Pointer arguments must be device memory of
   // the current CUDA context. The first launch of a specialization compiles

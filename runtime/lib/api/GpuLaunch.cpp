@@ -1,7 +1,8 @@
-// Kernel::compileForGpu and Kernel::launch: the GPU side of the public API.
-// A launch finds its specialization (as the interpreter does), then the
-// kernel loaded for the current device and options: from memory, else from
-// the on-disk cache, else compiled now and published there.
+// Kernel::compileForGpu, prepareLaunch and launch: the GPU side of the
+// public API. A launch finds its specialization (as the interpreter does),
+// then the kernel loaded for the current device and options: from memory,
+// else from a binary prepareLaunch compiled, else from the on-disk cache,
+// else compiled now and published there.
 #include "GpuBinaryFormat.h"
 #include "KernelImpl.h"
 
@@ -150,50 +151,58 @@ pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::G
   throw std::runtime_error(llvm::toString(std::move(rest)));
 }
 
-std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const GpuOptions &options,
-                                               const std::string &arch) {
-  // The tz IR says everything the code depends on: the source closure and
-  // every specialized value. Version, target and options complete the key.
-  std::string diskKey = std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " +
-                        std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) + "\nmin blocks per SM " +
-                        std::to_string(options.minBlocksPerSM) + "\n" + printed(spec.kernel.module.get());
+// The on-disk cache key of `spec` compiled for `arch` and `options`: the
+// tz IR says everything the code depends on (the source closure and every
+// specialized value); version, target and options complete it.
+std::string binaryKey(const Specialization &spec, const GpuOptions &options, const std::string &arch) {
+  return std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " + std::to_string(options.numWarps) +
+         "\nstages " + std::to_string(options.numStages) + "\nmin blocks per SM " +
+         std::to_string(options.minBlocksPerSM) + "\n" + printed(spec.kernel.module.get());
+}
+
+// The binary for `key`: from the on-disk cache, else compiled now and
+// published there.
+std::shared_ptr<const pipeline::GpuBinary> cachedOrCompiled(const Specialization &spec, const GpuOptions &options,
+                                                            const std::string &arch, const std::string &key) {
   gpu::DiskCache &disk = gpu::DiskCache::global();
-  std::optional<pipeline::GpuBinary> bin;
-  if (auto blob = disk.get(diskKey)) {
-    bin = decodeGpuBinary(*blob);
-    if (bin)
+  if (auto blob = disk.get(key)) {
+    if (std::optional<pipeline::GpuBinary> bin = decodeGpuBinary(*blob)) {
       ++diskHitCount;
-  }
-  if (!bin) {
-    pipeline::GpuCompileOptions copts;
-    copts.arch = arch;
-    copts.numWarps = options.numWarps;
-    copts.numStages = options.numStages;
-    copts.minBlocksPerSM = options.minBlocksPerSM;
-    bool wantDump = dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") ||
-                    dumpRequested("ptx");
-    if (wantDump)
-      copts.dump = [](const std::string &stage, const std::string &text) {
-        if (dumpRequested(stage))
-          llvm::errs() << "// -----// " << stage << " //----- //\n" << text << "\n";
-      };
-    bin = compileOrThrow(spec, copts);
-    if (dumpRequested("times")) {
-      llvm::errs() << "// terrazzo compile of " << bin->kernelName << ": frontend " << spec.frontendSeconds << " s";
-      for (const auto &[stage, seconds] : bin->stageSeconds)
-        llvm::errs() << ", " << stage << " " << seconds << " s";
-      llvm::errs() << "\n";
+      return std::make_shared<const pipeline::GpuBinary>(std::move(*bin));
     }
-    ++compiledCount;
-    disk.put(diskKey, encodeGpuBinary(*bin));
   }
+  pipeline::GpuCompileOptions copts;
+  copts.arch = arch;
+  copts.numWarps = options.numWarps;
+  copts.numStages = options.numStages;
+  copts.minBlocksPerSM = options.minBlocksPerSM;
+  bool wantDump =
+      dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") || dumpRequested("ptx");
+  if (wantDump)
+    copts.dump = [](const std::string &stage, const std::string &text) {
+      if (dumpRequested(stage))
+        llvm::errs() << "// -----// " << stage << " //----- //\n" << text << "\n";
+    };
+  pipeline::GpuBinary bin = compileOrThrow(spec, copts);
+  if (dumpRequested("times")) {
+    llvm::errs() << "// terrazzo compile of " << bin.kernelName << ": frontend " << spec.frontendSeconds << " s";
+    for (const auto &[stage, seconds] : bin.stageSeconds)
+      llvm::errs() << ", " << stage << " " << seconds << " s";
+    llvm::errs() << "\n";
+  }
+  ++compiledCount;
+  disk.put(key, encodeGpuBinary(bin));
+  return std::make_shared<const pipeline::GpuBinary>(std::move(bin));
+}
+
+std::shared_ptr<LoadedGpuKernel> load(const Specialization &spec, const pipeline::GpuBinary &bin) {
   auto loaded = std::make_shared<LoadedGpuKernel>();
-  bool usePTX = bin->cubin.empty();
-  loaded->module = usePTX ? gpu::GpuModule::load(bin->ptx.data(), bin->ptx.size() + 1, true)
-                          : gpu::GpuModule::load(bin->cubin.data(), bin->cubin.size(), false);
-  loaded->function = loaded->module->function(bin->kernelName);
-  loaded->blockThreads = 32 * bin->numWarps;
-  loaded->sharedBytes = static_cast<unsigned>(bin->sharedBytes);
+  bool usePTX = bin.cubin.empty();
+  loaded->module = usePTX ? gpu::GpuModule::load(bin.ptx.data(), bin.ptx.size() + 1, true)
+                          : gpu::GpuModule::load(bin.cubin.data(), bin.cubin.size(), false);
+  loaded->function = loaded->module->function(bin.kernelName);
+  loaded->blockThreads = 32 * bin.numWarps;
+  loaded->sharedBytes = static_cast<unsigned>(bin.sharedBytes);
   if (loaded->sharedBytes > 0)
     loaded->module->setDynamicSharedMemory(loaded->function, static_cast<int>(loaded->sharedBytes));
   loaded->params = paramKinds(kernelFunc(spec));
@@ -201,7 +210,8 @@ std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const
 }
 
 // The kernel of `spec` loaded for `device` and `options`: from the
-// specialization's table, else loaded (or compiled) now and recorded there.
+// specialization's table, else loaded now (from a binary prepareLaunch
+// made, the disk cache, or a compile) and recorded there.
 std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOptions &options,
                                               const gpu::DeviceInfo &device, std::mutex &mutex, bool countHit) {
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;
@@ -216,7 +226,18 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
       return it->second;
     }
   }
-  std::shared_ptr<LoadedGpuKernel> kernel = loadOrCompile(spec, options, arch);
+  std::string key = binaryKey(spec, options, arch);
+  std::shared_ptr<const pipeline::GpuBinary> bin;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = spec.prepared.find(key); it != spec.prepared.end()) {
+      bin = std::move(it->second);
+      spec.prepared.erase(it); // loaded from now on: the table below keeps it
+    }
+  }
+  if (!bin)
+    bin = cachedOrCompiled(spec, options, arch, key);
+  std::shared_ptr<LoadedGpuKernel> kernel = load(spec, *bin);
   std::lock_guard<std::mutex> lock(mutex);
   spec.gpu[gpuKey] = kernel;
   return kernel;
@@ -348,6 +369,38 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   out.assemblerLog = bin.assemblerLog;
   out.stageSeconds.emplace_back("frontend", frontendSeconds);
   out.stageSeconds.insert(out.stageSeconds.end(), bin.stageSeconds.begin(), bin.stageSeconds.end());
+  return out;
+}
+
+GpuCompilation Kernel::prepareLaunch(const std::vector<HostValue> &args, const Keywords &keywords,
+                                     const GpuOptions &options) {
+  validateGpuOptions(options);
+  auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound); // alive even if replaced meanwhile
+  Specialization &spec = *held;
+  std::string arch = options.arch.empty() ? defaultArch() : options.arch;
+  std::string key = binaryKey(spec, options, arch);
+  std::shared_ptr<const pipeline::GpuBinary> bin;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (auto it = spec.prepared.find(key); it != spec.prepared.end())
+      bin = it->second;
+  }
+  if (!bin) {
+    bin = cachedOrCompiled(spec, options, arch, key);
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    spec.prepared.emplace(key, bin);
+  }
+  GpuCompilation out;
+  out.kernelName = bin->kernelName;
+  out.arch = arch;
+  out.ptx = bin->ptx;
+  out.cubinBytes = bin->cubin.size();
+  out.registers = bin->registers;
+  out.spillStoreBytes = bin->spillStoreBytes;
+  out.spillLoadBytes = bin->spillLoadBytes;
+  out.sharedBytes = bin->sharedBytes;
+  out.assemblerLog = bin->assemblerLog;
   return out;
 }
 

@@ -18,6 +18,10 @@
 
 namespace terrazzo {
 
+namespace pipeline {
+struct GpuBinary;
+}
+
 // TZ_DUMP=ir,tzgpu,llvm-mlir,llvm,ptx (or all) asks for the IR of each
 // compiled stage on stderr.
 bool dumpRequested(const std::string &stage);
@@ -46,6 +50,10 @@ struct Specialization {
   double frontendSeconds = 0; // source to tz IR (generateKernel)
   // GPU kernels by device ordinal and options (see gpuKey in GpuLaunch.cpp).
   std::map<std::string, std::shared_ptr<LoadedGpuKernel>> gpu;
+  // Binaries compiled by Kernel::prepareLaunch and not loaded yet, by their
+  // on-disk cache key: the launch that follows loads one instead of
+  // compiling it again (even when the disk cache is off).
+  std::map<std::string, std::shared_ptr<const pipeline::GpuBinary>> prepared;
 };
 
 struct Kernel::Impl {
