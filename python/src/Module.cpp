@@ -5,6 +5,8 @@
 #include "KernelCalls.h"
 #include "Ops.h"
 
+#include "terrazzo/ResourcePruning.h"
+
 #include <pybind11/stl.h>
 
 #include <algorithm>
@@ -50,6 +52,33 @@ PYBIND11_MODULE(_terrazzo, m) {
   m.def("disk_cache_put", [](const std::string &key, py::bytes payload) {
     terrazzo::diskCachePut(key, std::string(payload));
   });
+  // The autotuners' pruning (terrazzo/ResourcePruning.h): each candidate is
+  // a list of dicts as prepare_launch returns them, or with "compile_error".
+  m.def("resource_prune_reasons", [](py::list candidates, int64_t sharedLimit) {
+    std::vector<std::vector<terrazzo::KernelResources>> all;
+    for (py::handle candidate : candidates) {
+      std::vector<terrazzo::KernelResources> kernels;
+      for (py::handle item : candidate) {
+        py::dict d = py::reinterpret_borrow<py::dict>(item);
+        terrazzo::KernelResources k;
+        auto get = [&](const char *name, auto fallback) {
+          return d.contains(name) ? d[name].cast<decltype(fallback)>() : fallback;
+        };
+        k.kernelName = get("kernel_name", std::string());
+        k.compileError = get("compile_error", std::string());
+        k.numWarps = get("num_warps", 4);
+        k.minBlocksPerSM = get("min_blocks_per_sm", 0);
+        k.registers = get("registers", -1);
+        k.spillStoreBytes = get("spill_store_bytes", 0);
+        k.spillLoadBytes = get("spill_load_bytes", 0);
+        k.sharedBytes = get("shared_bytes", int64_t(0));
+        kernels.push_back(std::move(k));
+      }
+      all.push_back(std::move(kernels));
+    }
+    return terrazzo::resourcePruneReasons(all, sharedLimit);
+  }, py::arg("candidates"), py::arg("shared_limit"));
+  m.def("gpu_shared_memory_limit", &terrazzo::gpuSharedMemoryLimit);
   m.def("gpu_cache_stats", [] {
     auto s = terrazzo::gpuCacheStats();
     py::dict d;

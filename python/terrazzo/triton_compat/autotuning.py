@@ -51,14 +51,25 @@ class Heuristics:
         """Triton's Heuristics.run(*args, grid=...)."""
         self.launch_with(grid, args, kwargs)
 
-    def launch_with(self, grid, args, kwargs):
+    def _with_values(self, args, kwargs):
         named = dict(zip(self.param_names, args))
         named.update(kwargs)
         extra = {}
         for name, rule in self.values.items():
             extra[name] = rule({**named, **extra})
-        full = dict(kwargs, **extra)
-        self.fn_wrapped.launch_with(grid, args, full)
+        return dict(kwargs, **extra)
+
+    def launch_with(self, grid, args, kwargs):
+        self.fn_wrapped.launch_with(grid, args, self._with_values(args, kwargs))
+
+    def prepare_launch(self, args, kwargs):
+        """Compiles what launch_with would launch, without launching (the
+        autotuner prunes configurations by the report)."""
+        full = self._with_values(args, kwargs)
+        inner = self.fn_wrapped
+        if hasattr(inner, "prepare_launch"):
+            return inner.prepare_launch(args, full)
+        return inner._kernel.prepare_launch(args, full)
 
     def __getitem__(self, grid):
         return lambda *args, **kwargs: self.launch_with(grid, args, kwargs)
