@@ -221,10 +221,18 @@ std::vector<AttentionTiles> backwardCandidates(const TuningShape &s, const Launc
 }
 
 namespace {
+// The shared memory one block may use, for pruning: the device's, unless
+// TZ_LIBRARY_TUNING_SHARED_LIMIT (tests) says less; 0 without a device.
+int64_t sharedLimitForTuning(bool onDevice) {
+  std::string forced = envOr("TZ_LIBRARY_TUNING_SHARED_LIMIT", "");
+  if (!forced.empty())
+    return std::stoll(forced);
+  return onDevice ? gpuSharedMemoryLimit() : 0;
+}
+
 // TZ_LIBRARY_TUNING_PROBE_ARCH=sm_90a (tests without a GPU): an
 // interpreter call also compiles the GPU candidates for that target and
-// prunes them as a GPU call would (TZ_LIBRARY_TUNING_PROBE_SHARED_LIMIT
-// standing for the device's limit), recording the reasons in
+// prunes them as a GPU call would, recording the reasons in
 // libraryTuningStats; then it runs on the interpreter as usual.
 void probeOnHost(const TuningShape &shape, const LaunchTarget &target,
                  std::vector<AttentionTiles> (*candidatesFor)(const TuningShape &, const LaunchTarget &),
@@ -235,8 +243,7 @@ void probeOnHost(const TuningShape &shape, const LaunchTarget &target,
   LaunchTarget onGpu = target;
   onGpu.device = TensorArg::Device::Cuda;
   std::vector<AttentionTiles> candidates = candidatesFor(shape, onGpu);
-  int64_t limit = std::stoll(envOr("TZ_LIBRARY_TUNING_PROBE_SHARED_LIMIT", "0"));
-  prunedByResources(shape, shapeKey(shape) + "|" + arch, candidates, launch, arch, limit);
+  prunedByResources(shape, shapeKey(shape) + "|" + arch, candidates, launch, arch, sharedLimitForTuning(false));
 }
 
 AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTiles> &candidates,
@@ -265,7 +272,7 @@ AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTil
   if (!choice) {
     // Compiled once here; the timing launches below load the same code.
     std::vector<AttentionTiles> kept =
-        prunedByResources(shape, key, candidates, launch, "", gpuSharedMemoryLimit());
+        prunedByResources(shape, key, candidates, launch, "", sharedLimitForTuning(true));
     float best = 0;
     for (const AttentionTiles &c : kept) {
       std::optional<float> ms = timeCandidate(c, target, launch);
