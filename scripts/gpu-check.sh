@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|autotune-prune|all]
 # `only NAME` runs one benchmark of bench/run_all.py (matmul, attention, ...;
 # TIME_LIMIT seconds, default 240) for a short device call.
 #
@@ -275,4 +275,19 @@ if [ "$WHAT" = torch-ops ]; then
   tail -n 15 "$OUT/pytest-torch-library-ops.log" | tee -a "$OUT/summary.txt"
 fi
 # --- end issue 16 item 4 -----------------------------------------------------------
+# --- issue 14 item 6: autotuners prune by resources before timing (autotune-prune) --
+# tz.autotune and the library's tile tuner compile every candidate for the
+# device, prune those that cannot run (shared memory, registers) or spill
+# next to one that does not, and time the rest without compiling again
+# (test/python/test_gpu_autotune_prune.py: pruned configs never launched,
+# float64 references, NaN-poisoned outputs; test_gpu_autotune.py: the
+# matmul autotune and its disk reuse; test_autotune_prune.py: the sm_90a
+# compile-report tests). Run with
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh autotune-prune
+if [ "$WHAT" = autotune-prune ]; then
+  $PY -m pytest test/python/test_gpu_autotune_prune.py test/python/test_gpu_autotune.py \
+    test/python/test_autotune_prune.py -q -p no:cacheprovider -rfs > "$OUT/pytest-autotune-prune.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-autotune-prune.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 14 item 6 -------------------------------------------------------------
 exit $status
