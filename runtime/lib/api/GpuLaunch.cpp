@@ -195,7 +195,7 @@ std::shared_ptr<const pipeline::GpuBinary> cachedOrCompiled(const Specialization
   return std::make_shared<const pipeline::GpuBinary>(std::move(bin));
 }
 
-std::shared_ptr<LoadedGpuKernel> load(const Specialization &spec, const pipeline::GpuBinary &bin) {
+std::shared_ptr<LoadedGpuKernel> loadBinary(const Specialization &spec, const pipeline::GpuBinary &bin) {
   auto loaded = std::make_shared<LoadedGpuKernel>();
   bool usePTX = bin.cubin.empty();
   loaded->module = usePTX ? gpu::GpuModule::load(bin.ptx.data(), bin.ptx.size() + 1, true)
@@ -237,7 +237,7 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
   }
   if (!bin)
     bin = cachedOrCompiled(spec, options, arch, key);
-  std::shared_ptr<LoadedGpuKernel> kernel = load(spec, *bin);
+  std::shared_ptr<LoadedGpuKernel> kernel = loadBinary(spec, *bin);
   std::lock_guard<std::mutex> lock(mutex);
   spec.gpu[gpuKey] = kernel;
   return kernel;
