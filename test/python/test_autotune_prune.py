@@ -187,7 +187,7 @@ def test_autotune_on_the_interpreter_still_runs_the_first_config_without_compili
 
 
 def flash_inputs(rng, queries=128, head_dim=32):
-    q, k, v = (rng.standard_normal((1, 1, queries, head_dim)).astype(np.float32) for _ in range(3))
+    q, k, v = (rng.standard_normal((1, 1, queries, head_dim)).astype(np.float16) for _ in range(3))
     return q, k, v
 
 
@@ -226,4 +226,4 @@ def test_library_tile_tuner_prunes_its_candidates_by_shared_memory(rng, monkeypa
     s = qd @ kd.T / np.sqrt(qd.shape[-1])
     p = np.exp(s - s.max(axis=-1, keepdims=True))
     ref = (p / p.sum(axis=-1, keepdims=True)) @ vd
-    np.testing.assert_allclose(np.asarray(out)[0, 0], ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(out)[0, 0].astype(np.float64), ref, rtol=1e-2, atol=2e-3)
