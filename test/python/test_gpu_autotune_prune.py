@@ -81,8 +81,9 @@ LIBRARY_CHILD = textwrap.dedent("""
     qd, kd, vd = q.double(), k.double(), v.double()
     s = qd @ kd.transpose(-1, -2) / D ** 0.5
     ref = torch.softmax(s, dim=-1) @ vd
+    out = torch.full_like(q, float("nan"))  # poisoned: every element must be written
     before = tz._terrazzo.gpu_cache_stats()
-    out = tz.ops.flash_attention(q, k, v)
+    tz._terrazzo.ops.flash_attention_forward(q, k, v, out=out)
     torch.cuda.synchronize()
     after = tz._terrazzo.gpu_cache_stats()
     stats = tz._terrazzo.ops.library_tuning_stats()
@@ -140,7 +141,7 @@ def test_library_tuner_prunes_before_timing_and_the_choice_is_right(tmp_path):
     assert result["compiled"] == len(timed) + len(pruned) - sum(
         why.startswith("does not compile") or "a block may use at most" in why for why in pruned.values()), result
     assert result["disk_hits"] == 0
-    assert result["err"] < 2e-2, result
+    assert result["err"] < 1e-2, result
 
 
 def test_library_tuner_prunes_by_the_device_limit_and_never_launches_those(tmp_path):
@@ -172,4 +173,4 @@ def test_library_tuner_prunes_by_the_device_limit_and_never_launches_those(tmp_p
         assert not any(line.startswith(f"terrazzo tuning {key}: {tiles}: ") and line.endswith(" ms")
                        for line in log.splitlines()), tiles
     assert result["choices"][key] not in pruned
-    assert result["err"] < 2e-2, result
+    assert result["err"] < 1e-2, result
