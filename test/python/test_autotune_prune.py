@@ -227,3 +227,43 @@ def test_library_tile_tuner_prunes_its_candidates_by_shared_memory(rng, monkeypa
     p = np.exp(s - s.max(axis=-1, keepdims=True))
     ref = (p / p.sum(axis=-1, keepdims=True)) @ vd
     np.testing.assert_allclose(np.asarray(out)[0, 0].astype(np.float64), ref, rtol=1e-2, atol=2e-3)
+
+
+def test_library_tile_tuner_probes_the_backwards_kernels_and_prunes_its_stages(rng, monkeypatch):
+    # The backward's candidates (64x64 blocks over stages and register
+    # bounds) each run two kernels; a 3-stage pipeline needs more shared
+    # memory than the 2-stage ones and is the one a tighter device drops.
+    q, k, v = flash_inputs(rng)
+    out, lse = tz.ops.flash_attention(q, k, v, return_lse=True)
+    dout = rng.standard_normal(q.shape).astype(np.float16)
+    monkeypatch.setenv("TZ_LIBRARY_TUNING_PROBE_ARCH", "sm_90a")
+    monkeypatch.setenv("TZ_LIBRARY_TUNING_SHARED_LIMIT", "1")
+    with pytest.raises(RuntimeError) as info:
+        tz.ops.flash_attention_backward(q, k, v, out, lse, dout)
+    needs = {}
+    for line in str(info.value).splitlines()[1:]:
+        m = re.fullmatch(r"  (.+): shared memory: 'flash_attention_bwd_dkdv' needs (\d+) bytes, "
+                         r"the device allows at most 1 per block", line)
+        assert m, line
+        needs[m.group(1)] = int(m.group(2))
+    three_stages = [tiles for tiles in needs if "3 stages" in tiles]
+    assert len(needs) >= 3 and len(three_stages) == 1, needs
+    assert needs[three_stages[0]] == max(needs.values()) > min(needs.values())
+    limit = max(needs.values()) - 1
+    monkeypatch.setenv("TZ_LIBRARY_TUNING_SHARED_LIMIT", str(limit))
+    dq, dk, dv = tz.ops.flash_attention_backward(q, k, v, out, lse, dout)
+    stats = tz._terrazzo.ops.library_tuning_stats()["pruned"]
+    (pruned,) = [p for key, p in stats.items() if key.endswith("|sm_90a") and "flash_attention_bwd|d=32" in key]
+    assert pruned == {three_stages[0]: f"shared memory: 'flash_attention_bwd_dkdv' needs {needs[three_stages[0]]} "
+                                       f"bytes, the device allows at most {limit} per block"}
+    # The gradients (run on the interpreter) from the definition, in float64.
+    qd, kd, vd, dod = (a.astype(np.float64)[0, 0] for a in (q, k, v, dout))
+    scale = 1 / np.sqrt(qd.shape[-1])
+    s = qd @ kd.T * scale
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    dp = dod @ vd.T
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+    for got, ref in ((dq, ds @ kd * scale), (dk, ds.T @ qd * scale), (dv, p.T @ dod)):
+        got = np.asarray(got)[0, 0].astype(np.float64)
+        np.testing.assert_allclose(got, ref, rtol=2e-2, atol=2e-2 * np.abs(ref).max())
