@@ -25,7 +25,9 @@ class Config(_TzConfig):
 def autotune(configs, key, prune_configs_by=None, reset_to_zero=None, restore_value=None, pre_hook=None,
              post_hook=None, warmup=None, rep=None, use_cuda_graph=False, do_bench=None, cache_results=False):
     """triton.autotune: times each config on the first launch per key (CUDA
-    events; on the interpreter the first config runs). warmup/rep (Triton's
+    events; on the interpreter the first config runs), after compiling each
+    for the device and pruning those that cannot run or spill next to one
+    that does not (terrazzo.autotune's module docstring). warmup/rep (Triton's
     milliseconds), pre_hook/post_hook, use_cuda_graph, do_bench and
     cache_results are accepted; the choice is always cached on disk."""
     def decorate(fn):
