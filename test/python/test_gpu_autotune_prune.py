@@ -64,6 +64,7 @@ AUTOTUNE_CHILD = textwrap.dedent("""
     (pruned,) = sin_transpose.pruned.values()
     (timings,) = sin_transpose.timings.values()
     print(json.dumps({
+        "source": sin_transpose.last_source,
         "pruned": pruned, "timings": timings, "launches": launches, "err": err,
         "best": repr(sin_transpose.best_config(x, y, n, iters)),
         "compiled": after["compiled"] - before["compiled"], "disk_hits": after["disk_hits"] - before["disk_hits"],
@@ -123,6 +124,14 @@ def test_autotune_never_launches_pruned_configs_and_the_winner_is_right(tmp_path
     if result["torch_shared_limit"] is not None:
         assert result["shared_limit"] == result["torch_shared_limit"]
     assert result["shared_limit"] >= 48 * 1024
+    # A second process takes the stored choice (and its pruning record)
+    # from disk: nothing compiled, pruned or timed; only the choice runs.
+    again, _ = run_child(tmp_path, AUTOTUNE_CHILD)
+    assert again["source"] == "disk" and again["best"] == result["best"], again
+    assert again["pruned"] == pruned
+    assert again["compiled"] == 0 and again["disk_hits"] == 1, again
+    assert sum(again["launches"].values()) == 1, again["launches"]
+    assert again["err"] < 1e-4, again
 
 
 def test_library_tuner_prunes_before_timing_and_the_choice_is_right(tmp_path):
