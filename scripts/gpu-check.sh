@@ -107,6 +107,22 @@ if [ "$WHAT" = only ]; then
     > "$OUT/bench-$2.log" 2>&1 || status=1
   tail -n 40 "$OUT/bench-$2.log" | tee -a "$OUT/summary.txt"
 fi
+# --- TMA copies (issue 14 step 3) ----------------------------------------------
+# `tma`: the GPU matmul and attention suites rerun with TZ_TMA=1 (and a check
+# that the code really copies with TMA), then the matmul and attention
+# benchmarks without and with TMA in one call (TIME_LIMIT seconds each).
+if [ "$WHAT" = tma ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_tma.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-gpu-tma.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-gpu-tma.log" | tee -a "$OUT/summary.txt"
+  for b in ${TMA_BENCHES:-matmul attention}; do
+    $PY bench/run_all.py --out "$OUT/bench" --only "$b" --time-limit "${TIME_LIMIT:-150}" \
+      > "$OUT/bench-$b.log" 2>&1 || status=1
+    TZ_TMA=1 $PY bench/run_all.py --out "$OUT/bench-tma" --only "$b" --time-limit "${TIME_LIMIT:-150}" \
+      > "$OUT/bench-$b-tma.log" 2>&1 || status=1
+    tail -n 20 "$OUT/bench-$b.log" "$OUT/bench-$b-tma.log" | tee -a "$OUT/summary.txt"
+  done
+fi
 # --- linear attention (issue 15) -------------------------------------------------
 # The GPU tests of lightning, focused linear and agent attention, and the
 # benchmark against fla (and PyTorch). The benchmark needs fla-core, einops and

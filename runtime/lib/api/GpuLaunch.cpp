@@ -5,6 +5,7 @@
 // else compiled now and published there.
 #include "GpuBinaryFormat.h"
 #include "KernelImpl.h"
+#include "TensorMaps.h"
 
 #include "terrazzo/Pipeline/GpuPipeline.h"
 #include "terrazzo/Target/PTXBackend.h"
@@ -16,6 +17,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <climits>
 #include <optional>
 #include <cstring>
@@ -151,13 +153,25 @@ pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::G
   throw std::runtime_error(llvm::toString(std::move(rest)));
 }
 
+// Whether `options` ask for TMA copies (GpuOptions::tma; -1: TZ_TMA).
+bool wantsTma(const GpuOptions &options) {
+  if (options.tma >= 0)
+    return options.tma == 1;
+  static const bool fromEnvironment = [] {
+    const char *v = std::getenv("TZ_TMA");
+    return v && std::string(v) == "1";
+  }();
+  return fromEnvironment;
+}
+
 // The on-disk cache key of `spec` compiled for `arch` and `options`: the
 // tz IR says everything the code depends on (the source closure and every
 // specialized value); version, target and options complete it.
 std::string binaryKey(const Specialization &spec, const GpuOptions &options, const std::string &arch) {
   return std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " + std::to_string(options.numWarps) +
          "\nstages " + std::to_string(options.numStages) + "\nmin blocks per SM " +
-         std::to_string(options.minBlocksPerSM) + "\n" + printed(spec.kernel.module.get());
+         std::to_string(options.minBlocksPerSM) + "\ntma " + (wantsTma(options) ? "1" : "0") + "\n" +
+         printed(spec.kernel.module.get());
 }
 
 // The binary for `key`: from the on-disk cache, else compiled now and
@@ -176,6 +190,7 @@ std::shared_ptr<const pipeline::GpuBinary> cachedOrCompiled(const Specialization
   copts.numWarps = options.numWarps;
   copts.numStages = options.numStages;
   copts.minBlocksPerSM = options.minBlocksPerSM;
+  copts.tma = wantsTma(options);
   bool wantDump =
       dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") || dumpRequested("ptx");
   if (wantDump)
@@ -206,6 +221,8 @@ std::shared_ptr<LoadedGpuKernel> loadBinary(const Specialization &spec, const pi
   if (loaded->sharedBytes > 0)
     loaded->module->setDynamicSharedMemory(loaded->function, static_cast<int>(loaded->sharedBytes));
   loaded->params = paramKinds(kernelFunc(spec));
+  if (!bin.tensorMaps.empty())
+    loaded->tensorMaps = std::make_shared<TensorMapEncoder>(bin.tensorMaps);
   return loaded;
 }
 
@@ -216,7 +233,7 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
                                               const gpu::DeviceInfo &device, std::mutex &mutex, bool countHit) {
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;
   std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
-                       std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM);
+                       std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM) + (wantsTma(options) ? "/tma" : "");
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = spec.gpu.find(gpuKey);
@@ -276,10 +293,42 @@ void *currentGpuContext() { return gpu::currentContextOrNull(); }
 
 int gpuDeviceCount() { return gpu::deviceCount(); }
 
-void launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments, void *stream) {
+namespace {
+// What a plan needs to encode its kernel's tensor maps.
+struct PlannedTensorMaps {
+  std::shared_ptr<TensorMapEncoder> encoder;
+  std::vector<ParamKind> kinds;
+};
+
+// The parameter pointers of a launch: `arguments`, then each tensor map.
+// False when the maps cannot describe these arguments.
+bool withTensorMaps(TensorMapEncoder &encoder, const std::vector<ParamKind> &kinds, void *const *arguments,
+                    size_t numArguments, std::vector<TensorMapBytes> &maps, std::vector<void *> &params) {
+  if (!encoder.encode(kinds, arguments, maps))
+    return false;
+  params.assign(arguments, arguments + numArguments);
+  for (TensorMapBytes &m : maps)
+    params.push_back(&m);
+  return true;
+}
+} // namespace
+
+bool launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments, void *stream) {
+  if (plan.tensorMaps) {
+    auto &tma = *static_cast<PlannedTensorMaps *>(plan.tensorMaps.get());
+    std::vector<TensorMapBytes> maps;
+    std::vector<void *> params;
+    if (!withTensorMaps(*tma.encoder, tma.kinds, arguments, plan.numArguments, maps, params))
+      return false;
+    ++memoryHitCount;
+    gpu::launch(static_cast<CUfunction>(plan.function), grid, {plan.blockThreads, 1, 1}, plan.sharedBytes,
+                static_cast<CUstream>(stream), params.data());
+    return true;
+  }
   ++memoryHitCount;
   gpu::launch(static_cast<CUfunction>(plan.function), grid, {plan.blockThreads, 1, 1}, plan.sharedBytes,
               static_cast<CUstream>(stream), arguments);
+  return true;
 }
 
 std::shared_ptr<const GpuLaunchPlan> Kernel::planLaunch(const std::vector<HostValue> &args, const Keywords &keywords,
@@ -317,6 +366,8 @@ std::shared_ptr<const GpuLaunchPlan> Kernel::planLaunch(const std::vector<HostVa
   // The specialization owns the loaded kernel's table entry; hold both.
   plan->owner = std::make_shared<std::pair<std::shared_ptr<Specialization>, std::shared_ptr<LoadedGpuKernel>>>(
       held, kernel);
+  if (kernel->tensorMaps)
+    plan->tensorMaps = std::make_shared<PlannedTensorMaps>(PlannedTensorMaps{kernel->tensorMaps, kernel->params});
   return plan;
 }
 
@@ -349,6 +400,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   copts.numWarps = options.numWarps;
   copts.numStages = options.numStages;
   copts.minBlocksPerSM = options.minBlocksPerSM;
+  copts.tma = wantsTma(options);
   copts.dump = [&](const std::string &stage, const std::string &text) {
     if (stage == "tzgpu")
       out.tzgpu = text;
@@ -467,6 +519,20 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
   }
   for (uint64_t &s : slots)
     params.push_back(&s);
+  // A kernel with TMA copies takes its tensor maps after its arguments;
+  // where they cannot describe these tensors, the kernel compiled without
+  // TMA runs instead.
+  std::vector<TensorMapBytes> maps;
+  if (kernel->tensorMaps) {
+    std::vector<void *> withMaps;
+    if (withTensorMaps(*kernel->tensorMaps, kernel->params, params.data(), params.size(), maps, withMaps)) {
+      params = std::move(withMaps);
+    } else {
+      GpuOptions plain = options;
+      plain.tma = 0;
+      kernel = loadedKernel(spec, plain, device, impl_->mutex, false);
+    }
+  }
   gpu::launch(kernel->function, {unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2])},
               {kernel->blockThreads, 1, 1}, kernel->sharedBytes, static_cast<CUstream>(stream), params.data());
 }

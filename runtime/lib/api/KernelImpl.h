@@ -33,6 +33,8 @@ bool dumpRequested(const std::string &stage);
 // How one run-time argument is passed to a GPU kernel.
 enum class ParamKind : char { Pointer, I1, I32, I64, F32, F64 };
 
+class TensorMapEncoder;
+
 // A specialization compiled and loaded for one device and set of options.
 struct LoadedGpuKernel {
   std::shared_ptr<gpu::GpuModule> module;
@@ -40,6 +42,8 @@ struct LoadedGpuKernel {
   unsigned blockThreads = 128;
   unsigned sharedBytes = 0;
   std::vector<ParamKind> params; // one per run-time argument, in order
+  // The TMA tensor maps it takes after those (null: none).
+  std::shared_ptr<TensorMapEncoder> tensorMaps;
 };
 
 // One compiled specialization owns its MLIR context.
