@@ -85,6 +85,8 @@ PYBIND11_MODULE(_terrazzo, m) {
     d["compiled"] = s.compiled;
     d["disk_hits"] = s.diskHits;
     d["memory_hits"] = s.memoryHits;
+    d["tma_launches"] = s.tmaLaunches;
+    d["tma_fallbacks"] = s.tmaFallbacks;
     return d;
   });
   terrazzo::python::bindOps(m);

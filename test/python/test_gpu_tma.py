@@ -3,8 +3,11 @@ again in a child process with TZ_TMA=1, where every pipelined loop whose
 loads can be TMA copies uses them (float64 references, poisoned outputs,
 ragged sizes, as in those suites); and the compiled code of the masked
 matmul and of the flash attention forward really contains TMA copies and
-mbarrier waits under TZ_TMA=1 (so the rerun is not the cp.async path
-again). Skipped where there is no GPU or no torch with CUDA."""
+mbarrier waits under TZ_TMA=1, and launches of the masked matmul (ragged
+in M, N and K, strides whole 16 bytes) pass tensor maps on the full and
+the cached launch path, fall back to nothing, and match float64 (the
+matmul suite's own sizes have strides of odd multiples of 8 bytes, which
+keep cp.async). Skipped where there is no GPU or no torch with CUDA."""
 
 import os
 import subprocess
@@ -38,9 +41,9 @@ sys.path.insert(0, '.')
 from test_gpu_matmul import masked_matmul
 import torch
 a = torch.empty(300, 336, device='cuda', dtype=torch.bfloat16)
-b = torch.empty(336, 520, device='cuda', dtype=torch.bfloat16)
-c = torch.empty(300, 520, device='cuda', dtype=torch.float32)
-r = masked_matmul.compile_for_gpu(a, b, c, 300, 520, 336, BM=128, BN=128, BK=64, num_warps=8, num_stages=4)
+b = torch.empty(336, 528, device='cuda', dtype=torch.bfloat16)
+c = torch.empty(300, 528, device='cuda', dtype=torch.float32)
+r = masked_matmul.compile_for_gpu(a, b, c, 300, 528, 336, BM=128, BN=128, BK=64, num_warps=8, num_stages=4)
 ptx = r['ptx']
 assert 'cp.async.bulk.tensor.2d' in ptx, 'no TMA copy in the masked matmul'
 assert 'mbarrier.try_wait.parity' in ptx, 'no mbarrier wait in the masked matmul'
@@ -53,6 +56,37 @@ def test_masked_matmul_compiles_to_tma_copies():
     if not _sm90():
         pytest.skip("TMA needs sm_90a")
     out = _child(["-c", PTX_CHECK])
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+
+
+LAUNCH_CHECK = r"""
+import sys
+import terrazzo as tz
+sys.path.insert(0, '.')
+from test_gpu_matmul import masked_matmul
+import torch
+M, N, K = 300, 528, 336
+a = torch.randn(M, K, device='cuda', dtype=torch.bfloat16)
+b = torch.randn(K, N, device='cuda', dtype=torch.bfloat16)
+c = torch.full((M, N), float('nan'), device='cuda', dtype=torch.float32)
+before = tz._terrazzo.gpu_cache_stats()
+for _ in range(3):  # the full path, then the cached one
+    masked_matmul[(3, 5)](a, b, c, M, N, K, BM=128, BN=128, BK=64, num_warps=8, num_stages=4)
+torch.cuda.synchronize()
+after = tz._terrazzo.gpu_cache_stats()
+assert after['tma_launches'] - before['tma_launches'] == 3, (before, after)
+assert after['tma_fallbacks'] == before['tma_fallbacks'], (before, after)
+ref = a.double() @ b.double()
+err = ((c.double() - ref).abs().max() / ref.abs().max()).item()
+assert err < 1e-3, err
+print('ok')
+"""
+
+
+def test_masked_matmul_launches_pass_tensor_maps():
+    if not _sm90():
+        pytest.skip("TMA needs sm_90a")
+    out = _child(["-c", LAUNCH_CHECK])
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
 
 

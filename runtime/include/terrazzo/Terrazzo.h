@@ -108,6 +108,8 @@ struct GpuCacheStats {
   size_t compiled = 0;   // compiled from source in this process
   size_t diskHits = 0;   // loaded from the on-disk cache
   size_t memoryHits = 0; // launches served by an already loaded kernel
+  size_t tmaLaunches = 0;  // launches that passed TMA tensor maps
+  size_t tmaFallbacks = 0; // launches whose tensors no tensor map could describe (run without TMA)
 };
 TERRAZZO_API GpuCacheStats gpuCacheStats();
 

@@ -25,7 +25,7 @@
 namespace terrazzo {
 
 namespace {
-std::atomic<size_t> compiledCount{0}, diskHitCount{0}, memoryHitCount{0};
+std::atomic<size_t> compiledCount{0}, diskHitCount{0}, memoryHitCount{0}, tmaLaunchCount{0}, tmaFallbackCount{0};
 
 std::string defaultArch() {
   if (!gpu::driverAvailable())
@@ -321,6 +321,7 @@ bool launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void
     if (!withTensorMaps(*tma.encoder, tma.kinds, arguments, plan.numArguments, maps, params))
       return false;
     ++memoryHitCount;
+    ++tmaLaunchCount;
     gpu::launch(static_cast<CUfunction>(plan.function), grid, {plan.blockThreads, 1, 1}, plan.sharedBytes,
                 static_cast<CUstream>(stream), params.data());
     return true;
@@ -384,7 +385,10 @@ std::vector<bool> Kernel::constexprParams() const {
   return flags;
 }
 
-GpuCacheStats gpuCacheStats() { return {compiledCount.load(), diskHitCount.load(), memoryHitCount.load()}; }
+GpuCacheStats gpuCacheStats() {
+  return {compiledCount.load(), diskHitCount.load(), memoryHitCount.load(), tmaLaunchCount.load(),
+          tmaFallbackCount.load()};
+}
 
 GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,
                                      const GpuOptions &options) {
@@ -527,7 +531,9 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
     std::vector<void *> withMaps;
     if (withTensorMaps(*kernel->tensorMaps, kernel->params, params.data(), params.size(), maps, withMaps)) {
       params = std::move(withMaps);
+      ++tmaLaunchCount;
     } else {
+      ++tmaFallbackCount;
       GpuOptions plain = options;
       plain.tma = 0;
       kernel = loadedKernel(spec, plain, device, impl_->mutex, false);
