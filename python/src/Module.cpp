@@ -22,6 +22,20 @@ using terrazzo::python::LaunchOptions;
 using terrazzo::python::takeLaunchOptions;
 using terrazzo::python::toGrid;
 
+namespace {
+// compile_for_gpu's and prepare_launch's `arch` keyword (a target such as
+// "sm_90a"), taken out of the kernel's keywords.
+void takeArchOption(const py::dict &kwargs, terrazzo::Keywords &kw, LaunchOptions &o) {
+  if (!kwargs.contains("arch"))
+    return;
+  if (!py::isinstance<py::str>(kwargs["arch"]))
+    throw py::type_error("arch must be a string such as 'sm_90a', got " +
+                         py::str(py::type::handle_of(kwargs["arch"]).attr("__name__")).cast<std::string>());
+  o.gpu.arch = kwargs["arch"].cast<std::string>();
+  kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
+}
+} // namespace
+
 PYBIND11_MODULE(_terrazzo, m) {
   m.doc() = "Terrazzo compiler and runtime (C++)";
   static py::exception<terrazzo::DslError> compilationError(m, "CompilationError", PyExc_Exception);
@@ -122,13 +136,7 @@ PYBIND11_MODULE(_terrazzo, m) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
-        if (kwargs.contains("arch")) {
-          if (!py::isinstance<py::str>(kwargs["arch"]))
-            throw py::type_error("arch must be a string such as 'sm_90a', got " +
-                                 py::str(py::type::handle_of(kwargs["arch"]).attr("__name__")).cast<std::string>());
-          o.gpu.arch = kwargs["arch"].cast<std::string>();
-          kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
-        }
+        takeArchOption(kwargs, kw, o);
         terrazzo::GpuCompilation c;
         {
           py::gil_scoped_release release;
@@ -160,13 +168,7 @@ PYBIND11_MODULE(_terrazzo, m) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
-        if (kwargs.contains("arch")) {
-          if (!py::isinstance<py::str>(kwargs["arch"]))
-            throw py::type_error("arch must be a string such as 'sm_90a', got " +
-                                 py::str(py::type::handle_of(kwargs["arch"]).attr("__name__")).cast<std::string>());
-          o.gpu.arch = kwargs["arch"].cast<std::string>();
-          kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
-        }
+        takeArchOption(kwargs, kw, o);
         terrazzo::GpuCompilation c;
         {
           py::gil_scoped_release release;

@@ -38,7 +38,7 @@ PTX_CHECK = r"""
 import sys
 import terrazzo as tz
 sys.path.insert(0, '.')
-from test_gpu_matmul import masked_matmul
+from matmul_kernels import masked_matmul
 import torch
 a = torch.empty(300, 336, device='cuda', dtype=torch.bfloat16)
 b = torch.empty(336, 528, device='cuda', dtype=torch.bfloat16)
@@ -63,7 +63,7 @@ LAUNCH_CHECK = r"""
 import sys
 import terrazzo as tz
 sys.path.insert(0, '.')
-from test_gpu_matmul import masked_matmul
+from matmul_kernels import masked_matmul
 import torch
 M, N, K = 300, 528, 336
 a = torch.randn(M, K, device='cuda', dtype=torch.bfloat16)

@@ -8,25 +8,7 @@ the option, and kernels TMA cannot describe exactly keep cp.async."""
 
 import pytest
 
-import terrazzo as tz
-
-
-@tz.jit
-def masked_matmul(a, b, c, M, N, K, BM: tz.constexpr, BN: tz.constexpr, BK: tz.constexpr,
-                  WRAP: tz.constexpr = False):
-    rm = tz.program_id(0) * BM + tz.arange(0, BM)
-    if WRAP:
-        rm = rm % M
-    rn = tz.program_id(1) * BN + tz.arange(0, BN)
-    rk = tz.arange(0, BK)
-    acc = tz.zeros((BM, BN), dtype=tz.float32)
-    for k in range(0, K, BK):
-        x = tz.load(a + rm[:, None] * K + (k + rk)[None, :], mask=(rm[:, None] < M) & ((k + rk)[None, :] < K),
-                    other=0.0)
-        y = tz.load(b + (k + rk)[:, None] * N + rn[None, :], mask=((k + rk)[:, None] < K) & (rn[None, :] < N),
-                    other=0.0)
-        acc = tz.dot(x, y, acc)
-    tz.store(c + rm[:, None] * N + rn[None, :], acc, mask=(rm[:, None] < M) & (rn[None, :] < N))
+from matmul_kernels import masked_matmul
 
 
 def _buffers():
