@@ -8,6 +8,7 @@ the option, and kernels TMA cannot describe exactly keep cp.async."""
 
 import pytest
 
+import terrazzo as tz
 from matmul_kernels import masked_matmul
 
 
@@ -57,3 +58,28 @@ def test_rows_wrapped_modulo_m_keep_cp_async():
 def test_tma_option_must_be_a_bool():
     with pytest.raises(TypeError, match="tma"):
         _compile(tma=1)
+
+
+def test_flash_forward_copies_keys_and_values_with_tma():
+    # K and V of both key loops (unmasked, then the masked last blocks) are
+    # 4-D tensor maps (head dim, keys, batch, head: the batch and head
+    # offsets are dimensions of the map); q stays the one cp.async copy
+    # before the loops. On sm_80 the option changes nothing.
+    np = pytest.importorskip("numpy")
+    q = np.zeros((1, 2, 1024, 128), np.float16)
+    lse = np.zeros((1, 2, 1024), np.float32)
+    strides = [2 * 1024 * 128, 1024 * 128, 128, 1]
+    fwd = tz._terrazzo.Kernel.from_library("flash_attention.py", "flash_attention_fwd")
+    args = (q, q, q, q, lse, None, *strides * 4, 2, 2, 1024, 1000, 0.125)
+    for causal in (False, True):
+        info = fwd.compile_for_gpu(args, dict(HEAD_DIM=128, BLOCK_M=128, BLOCK_N=64, STORE_LSE=True, CAUSAL=causal,
+                                              arch="sm_90a", num_warps=8, tma=True))
+        tzgpu, ptx = info["tzgpu"], info["ptx"]
+        assert tzgpu.count(": !tzgpu.tensormap {tzgpu.tensormap = #tzgpu.tensormap<") == 4
+        assert tzgpu.count("tzgpu.wait_barrier") == 2
+        assert tzgpu.count("tzgpu.async_copy") == 1  # q
+        assert "cp.async.bulk.tensor.4d.shared::cta.global.tile.mbarrier::complete_tx::bytes" in ptx
+        assert "C7509" not in info["assembler_log"], info["assembler_log"]
+    info = fwd.compile_for_gpu(args, dict(HEAD_DIM=128, BLOCK_M=128, BLOCK_N=64, STORE_LSE=True, arch="sm_80",
+                                          num_warps=8, tma=True))
+    assert "tzgpu.tensormap" not in info["tzgpu"] and "cp.async.bulk" not in info["ptx"]
