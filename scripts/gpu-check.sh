@@ -108,17 +108,24 @@ if [ "$WHAT" = only ]; then
   tail -n 40 "$OUT/bench-$2.log" | tee -a "$OUT/summary.txt"
 fi
 # --- TMA copies (issue 14 step 3) ----------------------------------------------
-# `tma`: the GPU matmul and attention suites rerun with TZ_TMA=1 (and a check
-# that the code really copies with TMA), then the matmul and attention
-# benchmarks without and with TMA in one call (TIME_LIMIT seconds each).
+# `tma`: the GPU matmul and attention suites rerun with TZ_TMA=1 (and checks
+# that the code really copies with TMA), then the matmul benchmark (its
+# largest tiles with and without the `tma` option, in one process) and the
+# benchmarks named in TMA_BENCHES (default: attention) without and with
+# TZ_TMA=1. TIME_LIMIT seconds each (default 240).
 if [ "$WHAT" = tma ]; then
   TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_tma.py -q -p no:cacheprovider -rf \
     > "$OUT/pytest-gpu-tma.log" 2>&1 || status=1
   tail -n 15 "$OUT/pytest-gpu-tma.log" | tee -a "$OUT/summary.txt"
-  for b in ${TMA_BENCHES:-matmul attention}; do
-    $PY bench/run_all.py --out "$OUT/bench" --only "$b" --time-limit "${TIME_LIMIT:-150}" \
+  if [ "${TMA_MATMUL:-1}" = 1 ]; then
+    $PY bench/run_all.py --out "$OUT/bench" --only matmul --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-matmul.log" 2>&1 || status=1
+    tail -n 30 "$OUT/bench-matmul.log" | tee -a "$OUT/summary.txt"
+  fi
+  for b in ${TMA_BENCHES-attention}; do
+    $PY bench/run_all.py --out "$OUT/bench" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
       > "$OUT/bench-$b.log" 2>&1 || status=1
-    TZ_TMA=1 $PY bench/run_all.py --out "$OUT/bench-tma" --only "$b" --time-limit "${TIME_LIMIT:-150}" \
+    TZ_TMA=1 $PY bench/run_all.py --out "$OUT/bench-tma" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
       > "$OUT/bench-$b-tma.log" 2>&1 || status=1
     tail -n 20 "$OUT/bench-$b.log" "$OUT/bench-$b-tma.log" | tee -a "$OUT/summary.txt"
   done
