@@ -56,19 +56,26 @@ class AutotuneError(RuntimeError):
 class Config:
     """Constexpr values plus launch options of one candidate.
     min_blocks_per_sm > 0 bounds registers so that many blocks fit on one
-    multiprocessor (more warps to hide latency, at the risk of spills)."""
+    multiprocessor (more warps to hide latency, at the risk of spills).
+    tma=True / False copies pipelined tiles with TMA on sm_90a or not (None:
+    the TZ_TMA default), so configs can weigh both."""
 
-    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None):
+    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None, tma=None):
         self.kwargs = dict(kwargs)
         self.num_warps = num_warps
         self.num_stages = num_stages
         self.min_blocks_per_sm = min_blocks_per_sm
+        if tma is not None and not isinstance(tma, bool):
+            raise TypeError(f"Config tma must be True, False or None, got {tma!r}")
+        self.tma = tma
         self.pre_hook = pre_hook  # called with the named arguments before each launch of this config
 
     def launch_options(self):
         options = {"num_warps": self.num_warps, "num_stages": self.num_stages}
         if self.min_blocks_per_sm:  # left out at 0, so older stored choices keep their identity
             options["min_blocks_per_sm"] = self.min_blocks_per_sm
+        if self.tma is not None:  # likewise left out when not given
+            options["tma"] = self.tma
         return options
 
     def describe(self):

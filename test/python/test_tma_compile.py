@@ -83,3 +83,18 @@ def test_flash_forward_copies_keys_and_values_with_tma():
     info = fwd.compile_for_gpu(args, dict(HEAD_DIM=128, BLOCK_M=128, BLOCK_N=64, STORE_LSE=True, arch="sm_80",
                                           num_warps=8, tma=True))
     assert "tzgpu.tensormap" not in info["tzgpu"] and "cp.async.bulk" not in info["ptx"]
+
+
+def test_autotune_configs_carry_the_tma_option():
+    # A config's tma reaches its launch options (left out when not given,
+    # so stored choices of older configs keep their identity), and the
+    # pruning compiles both variants for sm_90a.
+    assert "tma" not in tz.Config({"BM": 128}).launch_options()
+    assert tz.Config({"BM": 128}, tma=True).launch_options()["tma"] is True
+    with pytest.raises(TypeError, match="tma"):
+        tz.Config({"BM": 128}, tma=1)
+    configs = [tz.Config({"BM": 128, "BN": 128, "BK": 64}, num_warps=8, num_stages=4, tma=t) for t in (False, True)]
+    tuned = tz.autotune(configs=configs, key=["M", "N", "K"])(masked_matmul)
+    a, b, c = _buffers()
+    kept, reasons = tuned.prune_by_resources((a, b, c, 320, 512, 336), arch="sm_90a")
+    assert len(kept) == 2 and not any(reasons.values()), reasons
