@@ -319,7 +319,9 @@ std::optional<TmaCopyPlan> planTmaCopy(tz::LoadOp load, scf::ForOp loop) {
     return std::nullopt;
   const int64_t elementBytes = 2, boxColumns = 128 / elementBytes;
   int64_t rows = tile.getShape()[0], cols = tile.getShape()[1];
-  if (rows > 256 || cols % boxColumns != 0)
+  // Each 128-byte column block of the swizzled tile must start 1024-byte
+  // aligned, where TMA's swizzle pattern repeats: rows a multiple of 8.
+  if (rows > 256 || rows % 8 != 0 || cols % boxColumns != 0)
     return std::nullopt;
   if (load.getOther() && !isPositiveZero(load.getOther()))
     return std::nullopt;

@@ -19,6 +19,9 @@
 //
 // Coordinates that are negative read as zeros too, where the load would
 // have read before `base`, outside any tensor: kernels do not do that.
+// Tiles are 16-bit, at most 256 rows (a multiple of 8, so that each
+// 128-byte column block starts where the swizzle pattern does), columns a
+// multiple of 64; `other` is absent or +0.
 #pragma once
 
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
