@@ -124,6 +124,15 @@ IndexPolynomial term(const IndexPolynomial::Monomial &m, int64_t c) {
 struct Decomposer {
   scf::ForOp loop;
   func::FuncOp func;
+  // Atoms in the order the walk over the IR first met them (deterministic,
+  // unlike their addresses): the order coordinates are emitted in.
+  std::vector<const void *> seen;
+
+  IndexPolynomial atom(const void *a) {
+    if (!llvm::is_contained(seen, a))
+      seen.push_back(a);
+    return IndexPolynomial::atom(a);
+  }
 
   BlockArgument kernelArgument(const void *a) {
     if (!a || a == kRow || a == kCol || a == iterationAtom(loop))
@@ -154,7 +163,7 @@ struct Decomposer {
     auto scalarAtom = [&]() -> std::optional<IndexPolynomial> {
       if (isa<RankedTensorType>(v.getType()) || !v.getType().isSignlessInteger())
         return std::nullopt;
-      return IndexPolynomial::atom(v.getAsOpaquePointer());
+      return atom(v.getAsOpaquePointer());
     };
     if (auto arg = dyn_cast<BlockArgument>(v)) {
       // A value the loop carries other than its index has no closed form.
@@ -209,9 +218,9 @@ struct Decomposer {
       IndexPolynomial scaled;
       for (const auto &[m, c] : step.terms)
         scaled = scaled + term(m, c / s.getInt());
-      return (IndexPolynomial::atom(loop.getInductionVar().getAsOpaquePointer()) - *lower) * scaled;
+      return (atom(loop.getInductionVar().getAsOpaquePointer()) - *lower) * scaled;
     }
-    return IndexPolynomial::atom(iterationAtom(loop)) * step;
+    return atom(iterationAtom(loop)) * step;
   }
 
   struct PointerForm {
@@ -395,6 +404,10 @@ std::optional<TmaCopyPlan> planTmaCopy(tz::LoadOp load, scf::ForOp loop) {
   }
   if (extra.size() > 3)
     return std::nullopt;
+  // Further dimensions innermost first, as kernels list strides outermost
+  // first (stride_b, stride_h, ...): later arguments first.
+  std::sort(extra.begin(), extra.end(),
+            [](const auto &x, const auto &y) { return x.first.getArgNumber() > y.first.getArgNumber(); });
 
   // Mask conditions index < bound become extents: start + index < start +
   // (bound - other terms), which must be a positive constant or an argument.
@@ -448,6 +461,7 @@ std::optional<TmaCopyPlan> planTmaCopy(tz::LoadOp load, scf::ForOp loop) {
   strideArgs.push_back(rowStrideArg ? int64_t(rowStrideArg.getArgNumber()) : -1);
   strides.push_back(rowStrideArg ? 0 : rowStrideConst);
   TmaCopyPlan plan;
+  plan.atomOrder = d.seen;
   plan.coords = {colStart, rowStart};
   for (auto &[stride, coord] : extra) {
     box.push_back(1);
@@ -462,7 +476,7 @@ std::optional<TmaCopyPlan> planTmaCopy(tz::LoadOp load, scf::ForOp loop) {
   return plan;
 }
 
-Value materialize(OpBuilder &b, Location loc, const IndexPolynomial &p,
+Value materialize(OpBuilder &b, Location loc, const IndexPolynomial &p, ArrayRef<const void *> atomOrder,
                   const std::function<Value(const void *)> &atomValue) {
   auto i32 = b.getI32Type();
   auto asI32 = [&](Value v) -> Value {
@@ -474,8 +488,26 @@ Value materialize(OpBuilder &b, Location loc, const IndexPolynomial &p,
       return arith::TruncIOp::create(b, loc, i32, v);
     return arith::ExtSIOp::create(b, loc, i32, v);
   };
-  Value sum;
+  // Terms in a deterministic order: monomials compared by the positions of
+  // their atoms in `atomOrder`.
+  auto rank = [&](const void *a) -> size_t {
+    auto it = llvm::find(atomOrder, a);
+    return it - atomOrder.begin();
+  };
+  std::vector<std::pair<std::vector<size_t>, std::pair<IndexPolynomial::Monomial, int64_t>>> ordered;
   for (const auto &[m, c] : p.terms) {
+    std::vector<size_t> key;
+    for (const void *a : m)
+      key.push_back(rank(a));
+    std::sort(key.begin(), key.end());
+    ordered.push_back({key, {m, c}});
+  }
+  std::sort(ordered.begin(), ordered.end(), [](const auto &x, const auto &y) { return x.first < y.first; });
+  Value sum;
+  for (const auto &[key, term] : ordered) {
+    const auto &[unsortedMonomial, c] = term;
+    IndexPolynomial::Monomial m = unsortedMonomial;
+    std::sort(m.begin(), m.end(), [&](const void *x, const void *y) { return rank(x) < rank(y); });
     Value product;
     for (const void *a : m) {
       Value v = asI32(atomValue(a));

@@ -358,7 +358,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
           b.clone(*op, map);
       SmallVector<Value> coords;
       for (const IndexPolynomial &c : p.tma->coords)
-        coords.push_back(materialize(b, loc, c, [&](const void *a) -> Value {
+        coords.push_back(materialize(b, loc, c, p.tma->atomOrder, [&](const void *a) -> Value {
           if (a != iterationAtom(loop))
             return map.lookupOrDefault(Value::getFromOpaquePointer(a));
           if (!iterations)

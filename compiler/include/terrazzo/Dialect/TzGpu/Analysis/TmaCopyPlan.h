@@ -66,6 +66,9 @@ struct TmaCopyPlan {
   // Where the tile starts, dimension 0 (columns) first, over atoms that are
   // values of the loop body or before it, or iterationAtom(loop).
   std::vector<IndexPolynomial> coords;
+  // The atoms in the order the analysis met them in the IR, which
+  // materialize emits them in (addresses would vary from run to run).
+  std::vector<const void *> atomOrder;
 };
 
 // The atom that stands for the number of iterations `loop` ran before the
@@ -78,8 +81,9 @@ const void *iterationAtom(mlir::scf::ForOp loop);
 std::optional<TmaCopyPlan> planTmaCopy(tz::LoadOp load, mlir::scf::ForOp loop);
 
 // Emits `p` as i32 arithmetic at `b`, each atom given by `atomValue` (an
-// integer value).
+// integer value), terms and factors in the order of `atomOrder`.
 mlir::Value materialize(mlir::OpBuilder &b, mlir::Location loc, const IndexPolynomial &p,
+                        llvm::ArrayRef<const void *> atomOrder,
                         const std::function<mlir::Value(const void *)> &atomValue);
 
 } // namespace terrazzo::tzgpu
