@@ -120,6 +120,7 @@ PYBIND11_MODULE(_terrazzo, m) {
         for (const auto &[stage, seconds] : c.stageSeconds)
           stages[py::str(stage)] = seconds;
         d["stage_seconds"] = stages;
+        d["compile_seconds"] = c.compileSeconds; // the stages plus printing the texts above
         return d;
       })
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {

@@ -1,9 +1,9 @@
 //===- LLVMIRToPTX.cpp - LLVM + NVVM dialects to PTX, in process ----------===//
 //
-// MLIR (LLVM + NVVM dialects) -> LLVM IR -> libdevice -> O3 -> NVPTX assembly.
+// MLIR (LLVM + NVVM dialects) -> LLVM IR -> libdevice -> O1 -> NVPTX assembly.
 // The steps match `mlir-opt --convert-nvvm-to-llvm | mlir-translate
-// --mlir-to-llvmir | llc -O3`, so a failure can be replayed on the command
-// line from the TZ_DUMP output.
+// --mlir-to-llvmir | opt -O1 | llc -O3`, so a failure can be replayed on the
+// command line from the TZ_DUMP output.
 //
 //===----------------------------------------------------------------------===//
 #include "terrazzo/Target/PTXBackend.h"
@@ -37,6 +37,7 @@
 #include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/IPO/Internalize.h"
 
+#include <cstdlib>
 #include <mutex>
 
 namespace terrazzo::target {
@@ -124,7 +125,7 @@ bool isKernel(const llvm::GlobalValue &value) {
 }
 
 /// Only kernels are entry points: every other function (libdevice's included)
-/// becomes internal, so O3 may inline it into the kernels and drop it.
+/// becomes internal, so the middle end may inline it into the kernels and drop it.
 /// Global variables keep their linkage (the host may look them up by name).
 void internalizeNonKernels(llvm::Module &module) {
   llvm::internalizeModule(module, [](const llvm::GlobalValue &value) {
@@ -143,8 +144,21 @@ void setFloatingPointMode(llvm::Module &module, bool fastMath) {
       fn.addFnAttr("denormal-fp-math-f32", "preserve-sign,preserve-sign");
 }
 
-/// The default module pipeline. Constructing the PassBuilder with the target
-/// machine registers NVPTX's callbacks, which add NVVMReflect at the start.
+/// TZ_LLVM_OPT_LEVEL (0..3) when set, else the options' middle-end level.
+llvm::Expected<int> middleEndLevel(const TargetOptions &options) {
+  int level = options.irOptLevel;
+  if (const char *env = std::getenv("TZ_LLVM_OPT_LEVEL"); env && *env) {
+    if (llvm::StringRef(env).getAsInteger(10, level) || level < 0 || level > 3)
+      return llvm::createStringError("TZ_LLVM_OPT_LEVEL must be 0, 1, 2 or 3, not '" + llvm::Twine(env) + "'");
+  } else if (level < 0 || level > 3) {
+    return llvm::createStringError("LLVM optimization level " + llvm::Twine(level) + " is not in 0..3");
+  }
+  return level;
+}
+
+/// LLVM's default module pipeline at `optLevel`. Constructing the
+/// PassBuilder with the target machine registers NVPTX's callbacks, which
+/// add NVVMReflect at the start at every level.
 void optimize(llvm::Module &module, llvm::TargetMachine &machine, int optLevel) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -193,6 +207,9 @@ llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOp
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = createTargetMachine(options);
   if (!machine)
     return machine.takeError();
+  llvm::Expected<int> irLevel = middleEndLevel(options);
+  if (!irLevel)
+    return irLevel.takeError();
 
   mlir::MLIRContext &context = *module->getContext();
   registerTranslations(context);
@@ -225,8 +242,8 @@ llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOp
   record("libdevice");
   internalizeNonKernels(*llvmModule);
   setFloatingPointMode(*llvmModule, options.fastMath);
-  optimize(*llvmModule, **machine, options.optLevel);
-  record(options.optLevel == 3 ? "LLVM O3" : "LLVM optimisation");
+  optimize(*llvmModule, **machine, *irLevel);
+  record("LLVM optimisation");
 
   if (llvmIROut) {
     llvmIROut->clear();

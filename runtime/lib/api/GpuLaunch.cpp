@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <optional>
 #include <cstring>
@@ -317,6 +318,7 @@ GpuCacheStats gpuCacheStats() { return {compiledCount.load(), diskHitCount.load(
 GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,
                                      const GpuOptions &options) {
   validateGpuOptions(options);
+  auto start = std::chrono::steady_clock::now();
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
   size_t before = impl_->compilations;
   std::shared_ptr<Specialization> held = impl_->specialize(bound); // alive even if replaced meanwhile
@@ -337,6 +339,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
       out.llvmIR = text;
   };
   pipeline::GpuBinary bin = compileOrThrow(spec, copts);
+  out.compileSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.kernelName = bin.kernelName;
   out.arch = copts.arch;
   out.ptx = bin.ptx;

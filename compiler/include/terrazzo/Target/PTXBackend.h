@@ -35,8 +35,15 @@ llvm::ArrayRef<llvm::StringLiteral> supportedArchs();
 struct TargetOptions {
   /// One of supportedArchs().
   std::string arch = "sm_90a";
-  /// 0 to 3: both the LLVM middle end and NVPTX codegen.
+  /// 0 to 3: NVPTX codegen.
   int optLevel = 3;
+  /// 0 to 3: LLVM's module pipeline (the middle end). 1 by default: the
+  /// MLIR lowering hands over code that is already simplified, and on every
+  /// library kernel O1 gives the code O3 gives (registers, spills, loop
+  /// instructions; docs/gpu-backend.md "Compile time") in about 2/3 of its
+  /// time. The environment variable TZ_LLVM_OPT_LEVEL (0..3) overrides it,
+  /// to compare.
+  int irOptLevel = 1;
   /// PTX ISA features for NVPTX; TMA into shared::cta needs +ptx86.
   std::string ptxFeatures = "+ptx86";
   /// Flush f32 denormals to zero and take libdevice's approximate paths
@@ -50,7 +57,7 @@ struct TargetOptions {
 /// calls a `__nv_*` function. When `llvmIROut` is given it receives the
 /// optimized LLVM IR (what TZ_DUMP=llvm shows). When `stageSeconds` is given,
 /// the wall-clock seconds of its steps are appended to it: "to LLVM IR",
-/// "libdevice", "LLVM O3" (or the level asked for) and "NVPTX codegen".
+/// "libdevice", "LLVM optimisation" and "NVPTX codegen".
 llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module,
                                            const TargetOptions &options,
                                            std::string *llvmIROut = nullptr,
@@ -84,8 +91,15 @@ llvm::Expected<CubinResult> compilePTXToCubin(llvm::StringRef ptx,
                                               llvm::StringRef arch,
                                               llvm::StringRef kernelName = "");
 
-/// Whether libnvJitLink could be loaded (it is looked for once).
+/// Whether libnvJitLink could be loaded (it is looked for once; this waits
+/// for a load that preloadNvJitLink started).
 bool nvJitLinkAvailable();
+
+/// Starts looking for and loading libnvJitLink on another thread, once per
+/// process, so that the first compilation does not wait for it: the library
+/// is about 100 MB, read from disk on a fresh machine while the frontend and
+/// LLVM work.
+void preloadNvJitLink();
 
 } // namespace terrazzo::target
 
