@@ -144,22 +144,36 @@ void setFloatingPointMode(llvm::Module &module, bool fastMath) {
       fn.addFnAttr("denormal-fp-math-f32", "preserve-sign,preserve-sign");
 }
 
-/// TZ_LLVM_OPT_LEVEL (0..3) when set, else the options' middle-end level.
-llvm::Expected<int> middleEndLevel(const TargetOptions &options) {
-  int level = options.irOptLevel;
-  if (const char *env = std::getenv("TZ_LLVM_OPT_LEVEL"); env && *env) {
-    if (llvm::StringRef(env).getAsInteger(10, level) || level < 0 || level > 3)
-      return llvm::createStringError("TZ_LLVM_OPT_LEVEL must be 0, 1, 2 or 3, not '" + llvm::Twine(env) + "'");
-  } else if (level < 0 || level > 3) {
-    return llvm::createStringError("LLVM optimization level " + llvm::Twine(level) + " is not in 0..3");
+/// What the middle end runs: LLVM's default module pipeline at `level`, or
+/// `passes`, a pipeline in `opt -passes=` syntax, when not empty.
+struct MiddleEnd {
+  int level = 1;
+  std::string passes;
+};
+
+/// The options' middle end, unless the environment overrides it (to compare
+/// pipelines without rebuilding): TZ_LLVM_PASSES (`opt -passes=` text; it
+/// must name nvvm-reflect itself), else TZ_LLVM_OPT_LEVEL (0..3).
+llvm::Expected<MiddleEnd> middleEnd(const TargetOptions &options) {
+  MiddleEnd choice;
+  choice.level = options.irOptLevel;
+  if (const char *passes = std::getenv("TZ_LLVM_PASSES"); passes && *passes) {
+    choice.passes = passes;
+    return choice;
   }
-  return level;
+  if (const char *env = std::getenv("TZ_LLVM_OPT_LEVEL"); env && *env) {
+    if (llvm::StringRef(env).getAsInteger(10, choice.level) || choice.level < 0 || choice.level > 3)
+      return llvm::createStringError("TZ_LLVM_OPT_LEVEL must be 0, 1, 2 or 3, not '" + llvm::Twine(env) + "'");
+  } else if (choice.level < 0 || choice.level > 3) {
+    return llvm::createStringError("LLVM optimization level " + llvm::Twine(choice.level) + " is not in 0..3");
+  }
+  return choice;
 }
 
-/// LLVM's default module pipeline at `optLevel`. Constructing the
-/// PassBuilder with the target machine registers NVPTX's callbacks, which
-/// add NVVMReflect at the start at every level.
-void optimize(llvm::Module &module, llvm::TargetMachine &machine, int optLevel) {
+/// Runs the middle end. Constructing the PassBuilder with the target machine
+/// registers NVPTX's callbacks, which add NVVMReflect at the start of the
+/// default pipeline at every level.
+llvm::Error optimize(llvm::Module &module, llvm::TargetMachine &machine, const MiddleEnd &choice) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -170,11 +184,18 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine, int optLevel) 
   builder.registerFunctionAnalyses(fam);
   builder.registerLoopAnalyses(lam);
   builder.crossRegisterProxies(lam, fam, cgam, mam);
-  static const llvm::OptimizationLevel levels[] = {llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1,
-                                                   llvm::OptimizationLevel::O2, llvm::OptimizationLevel::O3};
-  llvm::ModulePassManager pipeline = optLevel == 0 ? builder.buildO0DefaultPipeline(levels[0])
-                                                   : builder.buildPerModuleDefaultPipeline(levels[optLevel]);
+  llvm::ModulePassManager pipeline;
+  if (!choice.passes.empty()) {
+    if (llvm::Error error = builder.parsePassPipeline(pipeline, choice.passes))
+      return llvm::createStringError("TZ_LLVM_PASSES is not a pass pipeline: " + llvm::toString(std::move(error)));
+  } else {
+    static const llvm::OptimizationLevel levels[] = {llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1,
+                                                     llvm::OptimizationLevel::O2, llvm::OptimizationLevel::O3};
+    pipeline = choice.level == 0 ? builder.buildO0DefaultPipeline(levels[0])
+                                 : builder.buildPerModuleDefaultPipeline(levels[choice.level]);
+  }
   pipeline.run(module, mam);
+  return llvm::Error::success();
 }
 
 llvm::Expected<std::string> emitAssembly(llvm::Module &module, llvm::TargetMachine &machine) {
@@ -207,9 +228,9 @@ llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOp
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = createTargetMachine(options);
   if (!machine)
     return machine.takeError();
-  llvm::Expected<int> irLevel = middleEndLevel(options);
-  if (!irLevel)
-    return irLevel.takeError();
+  llvm::Expected<MiddleEnd> pipeline = middleEnd(options);
+  if (!pipeline)
+    return pipeline.takeError();
 
   mlir::MLIRContext &context = *module->getContext();
   registerTranslations(context);
@@ -242,7 +263,8 @@ llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOp
   record("libdevice");
   internalizeNonKernels(*llvmModule);
   setFloatingPointMode(*llvmModule, options.fastMath);
-  optimize(*llvmModule, **machine, *irLevel);
+  if (llvm::Error error = optimize(*llvmModule, **machine, *pipeline))
+    return error;
   record("LLVM optimisation");
 
   if (llvmIROut) {
