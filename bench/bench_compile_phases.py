@@ -143,9 +143,14 @@ def main():
         return
 
     results, lines = {}, []
-    for level in opts.llvm_levels.split(","):
-        for case in opts.case or CASES:
-            runs = [run_child(case, opts.arch, level) for _ in range(opts.repeat)]
+    levels, cases = opts.llvm_levels.split(","), opts.case or CASES
+    # Interleaved (every case and level once per round), so that a change in
+    # the machine's load during the run falls on all of them alike.
+    rounds = [{(case, level): run_child(case, opts.arch, level) for level in levels for case in cases}
+              for _ in range(opts.repeat)]
+    for level in levels:
+        for case in cases:
+            runs = [r[(case, level)] for r in rounds]
             results[f"{case} llvm={level}"] = runs
             lines.append(f"{case}, LLVM middle end {'O' + level if level != 'default' else 'default (O1)'} "
                          f"({opts.arch}, {opts.repeat} fresh processes; seconds, min / median; "

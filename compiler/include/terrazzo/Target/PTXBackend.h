@@ -37,12 +37,13 @@ struct TargetOptions {
   std::string arch = "sm_90a";
   /// 0 to 3: NVPTX codegen.
   int optLevel = 3;
-  /// 0 to 3: LLVM's module pipeline (the middle end). 1 by default: the
-  /// MLIR lowering hands over code that is already simplified, and on every
-  /// library kernel O1 gives the code O3 gives (registers, spills, loop
-  /// instructions; docs/gpu-backend.md "Compile time") in about 2/3 of its
-  /// time. The environment variable TZ_LLVM_OPT_LEVEL (0..3) overrides it,
-  /// to compare.
+  /// 0 to 3: LLVM's module pipeline (the middle end). 1 by default, with GVN
+  /// added: the MLIR lowering hands over code that is already simplified,
+  /// and on every library kernel and bench matmul config this gives the
+  /// registers, spills and loop instructions O3 gives (docs/gpu-backend.md,
+  /// "Compile time") for 60-80% of O3's work. The environment variable
+  /// TZ_LLVM_OPT_LEVEL (0..3) overrides it, to compare; TZ_LLVM_PASSES (an
+  /// `opt -passes=` pipeline) replaces the pipeline.
   int irOptLevel = 1;
   /// PTX ISA features for NVPTX; TMA into shared::cta needs +ptx86.
   std::string ptxFeatures = "+ptx86";
