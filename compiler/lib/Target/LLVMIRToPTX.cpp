@@ -1,10 +1,11 @@
 //===- LLVMIRToPTX.cpp - LLVM + NVVM dialects to PTX, in process ----------===//
 //
-// MLIR (LLVM + NVVM dialects) -> LLVM IR -> libdevice -> O1 + GVN -> NVPTX
-// assembly. The steps match `mlir-opt --convert-nvvm-to-llvm | mlir-translate
-// --mlir-to-llvmir | opt -passes=... | llc -O3` (the middle end: see
-// optimize), so a failure can be replayed on the command line from the
-// TZ_DUMP output.
+// MLIR (LLVM + NVVM dialects) -> LLVM IR -> libdevice -> middle end (O1 with
+// GVN and O3's unroller, see buildTailoredPipeline) -> NVPTX assembly. The
+// steps match `mlir-opt --convert-nvvm-to-llvm | mlir-translate
+// --mlir-to-llvmir | opt -passes=PIPELINE | llc -O3` (PIPELINE from
+// middleEndPipeline), so a failure can be replayed on the command line from
+// the TZ_DUMP output.
 //
 //===----------------------------------------------------------------------===//
 #include "terrazzo/Target/PTXBackend.h"
@@ -30,6 +31,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/PassInstrumentation.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
@@ -173,45 +175,94 @@ llvm::Expected<MiddleEnd> middleEnd(const TargetOptions &options) {
   return choice;
 }
 
-/// Runs the middle end. Constructing the PassBuilder with the target machine
-/// registers NVPTX's callbacks, which add NVVMReflect at the start of the
-/// default pipeline at every level.
+/// The default middle end: LLVM's O1 pipeline with two pieces of O3 that the
+/// MLIR output needs.
 ///
-/// Level 1 (the default) is LLVM's O1 pipeline plus GVN (after merging the
-/// loads and stores of diamonds, as O2 does before it) late in its function
-/// simplification. The MLIR lowering hands over straight-line tile code
-/// whose redundant address and index arithmetic only GVN removes: without it
-/// small matmuls kept 2-6 more registers; with it the flash forward and the
-/// bench matmul come out of the middle end as from O3 (the same
-/// instructions), for 60% (matmul) to 81% (flash forward) of the work O3
-/// does (docs/gpu-backend.md, "Compile time").
-llvm::Error optimize(llvm::Module &module, llvm::TargetMachine &machine, const MiddleEnd &choice) {
+/// - GVN (after merging the loads and stores of diamonds, as O2 and O3 do
+///   before it), late in the function simplification: the lowering hands
+///   over straight-line tile code whose redundant address and index
+///   arithmetic only GVN removes (without it small matmuls kept 2-6 more
+///   registers, and NVPTX codegen had 6% more to do on the flash forward).
+/// - O3's loop unroller in place of O1's: it also unrolls loops with a run-time
+///   trip count (a sum over splits, the CUDA-core dot's k loop), whose
+///   loads then issue together.
+///
+/// On every library kernel and bench matmul config this gives the code O3
+/// gives (bench/codegen_compare.py; docs/gpu-backend.md, "Compile time") for
+/// 60% (bench matmul) to 81% (flash forward) of O3's work. The O1 pipeline
+/// is printed, its unroller swapped and the text parsed back, so that the
+/// rest stays LLVM's own O1; should the swap not apply (another LLVM), O3
+/// runs instead.
+llvm::ModulePassManager buildTailoredPipeline(llvm::PassBuilder &builder, llvm::PassInstrumentationCallbacks &pic) {
+  llvm::ModulePassManager o1 = builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O1);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  o1.printPipeline(os, [&](llvm::StringRef className) {
+    llvm::StringRef name = pic.getPassNameForClassName(className);
+    return name.empty() ? className : name;
+  });
+  constexpr llvm::StringLiteral o1Unroll = "loop-unroll<O1>";
+  llvm::ModulePassManager tailored;
+  size_t at = text.find(o1Unroll.data());
+  if (at != std::string::npos && text.find(o1Unroll.data(), at + 1) == std::string::npos) {
+    text.replace(at, o1Unroll.size(), "loop-unroll<O3>");
+    if (llvm::Error error = builder.parsePassPipeline(tailored, text))
+      llvm::consumeError(std::move(error));
+    else
+      return tailored;
+  }
+  return builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+}
+
+/// The analysis managers and the pass builder of one middle-end run.
+/// Constructing the PassBuilder with the target machine registers NVPTX's
+/// callbacks, which add NVVMReflect at the start of the default pipelines.
+struct MiddleEndBuilder {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder builder(&machine);
-  if (choice.passes.empty() && choice.level == 1)
-    builder.registerScalarOptimizerLateEPCallback([](llvm::FunctionPassManager &fpm, llvm::OptimizationLevel) {
-      fpm.addPass(llvm::MergedLoadStoreMotionPass());
-      fpm.addPass(llvm::GVNPass());
-    });
-  builder.registerModuleAnalyses(mam);
-  builder.registerCGSCCAnalyses(cgam);
-  builder.registerFunctionAnalyses(fam);
-  builder.registerLoopAnalyses(lam);
-  builder.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::ModulePassManager pipeline;
-  if (!choice.passes.empty()) {
-    if (llvm::Error error = builder.parsePassPipeline(pipeline, choice.passes))
-      return llvm::createStringError("TZ_LLVM_PASSES is not a pass pipeline: " + llvm::toString(std::move(error)));
-  } else {
+  llvm::PassInstrumentationCallbacks pic; // knows the passes' textual names
+  llvm::PassBuilder builder;
+
+  MiddleEndBuilder(llvm::TargetMachine &machine, bool tailored)
+      : builder(&machine, llvm::PipelineTuningOptions(), std::nullopt, &pic) {
+    if (tailored)
+      builder.registerScalarOptimizerLateEPCallback([](llvm::FunctionPassManager &fpm, llvm::OptimizationLevel) {
+        fpm.addPass(llvm::MergedLoadStoreMotionPass());
+        fpm.addPass(llvm::GVNPass());
+      });
+    builder.registerModuleAnalyses(mam);
+    builder.registerCGSCCAnalyses(cgam);
+    builder.registerFunctionAnalyses(fam);
+    builder.registerLoopAnalyses(lam);
+    builder.crossRegisterProxies(lam, fam, cgam, mam);
+  }
+
+  llvm::Expected<llvm::ModulePassManager> pipeline(const MiddleEnd &choice) {
+    llvm::ModulePassManager pipeline;
+    if (!choice.passes.empty()) {
+      if (llvm::Error error = builder.parsePassPipeline(pipeline, choice.passes))
+        return llvm::createStringError("TZ_LLVM_PASSES is not a pass pipeline: " + llvm::toString(std::move(error)));
+      return pipeline;
+    }
+    if (choice.level == 1)
+      return buildTailoredPipeline(builder, pic);
     static const llvm::OptimizationLevel levels[] = {llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1,
                                                      llvm::OptimizationLevel::O2, llvm::OptimizationLevel::O3};
-    pipeline = choice.level == 0 ? builder.buildO0DefaultPipeline(levels[0])
-                                 : builder.buildPerModuleDefaultPipeline(levels[choice.level]);
+    return choice.level == 0 ? builder.buildO0DefaultPipeline(levels[0])
+                             : builder.buildPerModuleDefaultPipeline(levels[choice.level]);
   }
-  pipeline.run(module, mam);
+};
+
+bool isTailored(const MiddleEnd &choice) { return choice.passes.empty() && choice.level == 1; }
+
+llvm::Error optimize(llvm::Module &module, llvm::TargetMachine &machine, const MiddleEnd &choice) {
+  MiddleEndBuilder stage(machine, isTailored(choice));
+  llvm::Expected<llvm::ModulePassManager> pipeline = stage.pipeline(choice);
+  if (!pipeline)
+    return pipeline.takeError();
+  pipeline->run(module, stage.mam);
   return llvm::Error::success();
 }
 
@@ -230,6 +281,26 @@ llvm::Expected<std::string> emitAssembly(llvm::Module &module, llvm::TargetMachi
 llvm::ArrayRef<llvm::StringLiteral> supportedArchs() {
   static constexpr llvm::StringLiteral archs[] = {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"};
   return archs;
+}
+
+llvm::Expected<std::string> middleEndPipeline(const TargetOptions &options) {
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
+  llvm::Expected<MiddleEnd> choice = middleEnd(options);
+  if (!choice)
+    return choice.takeError();
+  MiddleEndBuilder stage(**machine, isTailored(*choice));
+  llvm::Expected<llvm::ModulePassManager> pipeline = stage.pipeline(*choice);
+  if (!pipeline)
+    return pipeline.takeError();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  pipeline->printPipeline(os, [&](llvm::StringRef className) {
+    llvm::StringRef name = stage.pic.getPassNameForClassName(className);
+    return name.empty() ? className : name;
+  });
+  return text;
 }
 
 llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOptions &options,

@@ -64,6 +64,11 @@ llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module,
                                            std::string *llvmIROut = nullptr,
                                            std::vector<std::pair<std::string, double>> *stageSeconds = nullptr);
 
+/// The middle end translateToPTX runs for `options` (after the environment
+/// overrides), in `opt -passes=` syntax: to replay a compilation with opt,
+/// and for tests.
+llvm::Expected<std::string> middleEndPipeline(const TargetOptions &options);
+
 /// libdevice.10.bc, embedded into the library at build time.
 llvm::ArrayRef<char> embeddedLibdevice();
 
