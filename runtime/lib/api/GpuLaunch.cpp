@@ -18,6 +18,7 @@
 #include <chrono>
 #include <climits>
 #include <optional>
+#include <cstdlib>
 #include <cstring>
 
 namespace terrazzo {
@@ -154,10 +155,19 @@ pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::G
 std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const GpuOptions &options,
                                                const std::string &arch) {
   // The tz IR says everything the code depends on: the source closure and
-  // every specialized value. Version, target and options complete the key.
+  // every specialized value. Version, target and options complete the key,
+  // with the LLVM middle end when the environment overrides it (comparing
+  // pipelines must not reuse each other's binaries).
+  auto env = [](const char *name) {
+    const char *value = std::getenv(name);
+    return std::string(value ? value : "");
+  };
   std::string diskKey = std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " +
                         std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) + "\nmin blocks per SM " +
-                        std::to_string(options.minBlocksPerSM) + "\n" + printed(spec.kernel.module.get());
+                        std::to_string(options.minBlocksPerSM) + "\n";
+  if (!env("TZ_LLVM_OPT_LEVEL").empty() || !env("TZ_LLVM_PASSES").empty())
+    diskKey += "llvm middle end " + env("TZ_LLVM_OPT_LEVEL") + " " + env("TZ_LLVM_PASSES") + "\n";
+  diskKey += printed(spec.kernel.module.get());
   gpu::DiskCache &disk = gpu::DiskCache::global();
   std::optional<pipeline::GpuBinary> bin;
   if (auto blob = disk.get(diskKey)) {
