@@ -135,11 +135,13 @@ def _extra_cases(tz, np):
     from tz_kernels import matmul
     from bench_matmul import CONFIGS
     a = np.zeros((512, 512), np.float16)
-    for bm, bn, bk, warps, stages in CONFIGS:
-        cases.append((f"bench matmul {bm}x{bn}x{bk} w{warps} s{stages}",
-                      lambda bm=bm, bn=bn, bk=bk, warps=warps, stages=stages: matmul.compile_for_gpu(
+    for cfg in CONFIGS:
+        bm, bn, bk, warps, stages = cfg[:5]
+        extra = {"tma": True} if len(cfg) > 5 and cfg[5] else {}  # configs with TMA copies, where the build has them
+        cases.append((f"bench matmul {bm}x{bn}x{bk} w{warps} s{stages}" + (" tma" if extra else ""),
+                      lambda bm=bm, bn=bn, bk=bk, warps=warps, stages=stages, extra=extra: matmul.compile_for_gpu(
                           a, a, a, 512, 512, 512, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps,
-                          num_stages=stages, arch="sm_90a")))
+                          num_stages=stages, arch="sm_90a", **extra)))
     return cases
 
 
