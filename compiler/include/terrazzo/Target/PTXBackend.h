@@ -41,9 +41,10 @@ struct TargetOptions {
   /// added: the MLIR lowering hands over code that is already simplified,
   /// and on every library kernel and bench matmul config this gives the
   /// registers, spills and loop instructions O3 gives (docs/gpu-backend.md,
-  /// "Compile time") for 60-80% of O3's work. The environment variable
-  /// TZ_LLVM_OPT_LEVEL (0..3) overrides it, to compare; TZ_LLVM_PASSES (an
-  /// `opt -passes=` pipeline) replaces the pipeline.
+  /// "Compile time") for 60-80% of O3's work; 0, 2 and 3 are LLVM's plain
+  /// pipelines. The environment variable TZ_LLVM_OPT_LEVEL (0..3) overrides
+  /// it, to compare; TZ_LLVM_PASSES (an `opt -passes=` pipeline) replaces the
+  /// pipeline.
   int irOptLevel = 1;
   /// PTX ISA features for NVPTX; TMA into shared::cta needs +ptx86.
   std::string ptxFeatures = "+ptx86";
