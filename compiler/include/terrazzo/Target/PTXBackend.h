@@ -37,8 +37,8 @@ struct TargetOptions {
   std::string arch = "sm_90a";
   /// 0 to 3: NVPTX codegen.
   int optLevel = 3;
-  /// 0 to 3: LLVM's module pipeline (the middle end). 1 by default, with GVN
-  /// added: the MLIR lowering hands over code that is already simplified,
+  /// 0 to 3: LLVM's module pipeline (the middle end). 1 by default: O1 with
+  /// GVN and O3's loop unroller (LLVMIRToPTX.cpp). The MLIR lowering hands over code that is already simplified,
   /// and on every library kernel and bench matmul config this gives the
   /// registers, spills and loop instructions O3 gives (docs/gpu-backend.md,
   /// "Compile time") for 60-80% of O3's work; 0, 2 and 3 are LLVM's plain
