@@ -15,7 +15,7 @@ sum of the phases.
                                           [--llvm-levels default,3]
 
 --llvm-levels runs every case once per LLVM middle-end level (the
-environment variable TZ_LLVM_OPT_LEVEL; `default` leaves it unset: O1), to
+environment variable TZ_LLVM_OPT_LEVEL; `default` leaves it unset: O1 with GVN and O3's unroller), to
 compare the default pipeline with O3.
 
 Cases: the flash-attention forward at head dim 128 (128x64 tiles, 8 warps,
@@ -152,7 +152,7 @@ def main():
         for case in cases:
             runs = [r[(case, level)] for r in rounds]
             results[f"{case} llvm={level}"] = runs
-            lines.append(f"{case}, LLVM middle end {'O' + level if level != 'default' else 'default (O1)'} "
+            lines.append(f"{case}, LLVM middle end {'O' + level if level != 'default' else 'default (O1 + GVN + O3 unroller)'} "
                          f"({opts.arch}, {opts.repeat} fresh processes; seconds, min / median; "
                          f"{runs[0]['registers']} registers, {runs[0]['spill_bytes']} spill bytes)")
             cold, warm = summarize(runs, "cold"), summarize(runs, "warm_process")
