@@ -15,8 +15,8 @@ sum of the phases.
                                           [--llvm-levels default,3]
 
 --llvm-levels runs every case once per LLVM middle-end level (the
-environment variable TZ_LLVM_OPT_LEVEL; `default` leaves it unset: O1 with GVN and O3's unroller), to
-compare the default pipeline with O3.
+environment variable TZ_LLVM_OPT_LEVEL; `default` leaves it unset: O1 with
+GVN and O3's unroller), to compare the default pipeline with O3.
 
 Cases: the flash-attention forward at head dim 128 (128x64 tiles, 8 warps,
 causal and not: the library's tiles for that head dim) and the benchmark
