@@ -16,10 +16,22 @@ import common
 SIZES = [4096, 8192]
 CHECK_SIZE = 512
 LADDER = [1024, 2048, 4096, 8192]
-# (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages)
+# (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages[, tma]): the largest
+# tiles also with TMA copies (the `tma` launch option), right after the same
+# tiles copied with cp.async.
 CONFIGS = [(64, 64, 32, 4, 2), (128, 128, 32, 4, 2), (128, 128, 32, 4, 3), (128, 128, 64, 4, 3),
-           (128, 128, 64, 8, 3), (128, 256, 64, 8, 2), (128, 256, 64, 8, 3), (128, 256, 64, 8, 4), (256, 128, 64, 8, 3),
-           (256, 128, 64, 8, 4)]
+           (128, 128, 64, 8, 3), (128, 256, 64, 8, 2), (128, 256, 64, 8, 3), (128, 256, 64, 8, 3, True),
+           (128, 256, 64, 8, 4), (128, 256, 64, 8, 4, True), (256, 128, 64, 8, 3), (256, 128, 64, 8, 3, True),
+           (256, 128, 64, 8, 4), (256, 128, 64, 8, 4, True)]
+
+
+def _options(cfg):
+    """The launch options of a config (tma only where it asks for it)."""
+    bm, bn, bk, warps, stages = cfg[:5]
+    opts = dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps, num_stages=stages)
+    if len(cfg) > 5:
+        opts["tma"] = cfg[5]
+    return opts
 CAP_S = 2.0
 BUDGET_S = {4096: 4.0, 8192: 6.0}
 TOLERANCE = 1e-2
@@ -41,11 +53,11 @@ class Inputs:
 
 
 def _launcher(kernel, tz, inputs, s, cfg):
-    bm, bn, bk, warps, stages = cfg
+    bm, bn = cfg[:2]
     a, b, c = inputs.get(s)
     grid = (tz.cdiv(s, bm), tz.cdiv(s, bn))
-    return lambda: kernel[grid](a, b, c, s, s, s, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps,
-                                num_stages=stages)
+    opts = _options(cfg)
+    return lambda: kernel[grid](a, b, c, s, s, s, **opts)
 
 
 def _compiled_count(tz):
@@ -62,11 +74,9 @@ def _size_result(s, ms, reps_info=None):
 
 def _run_config(ctx, tz, kernel, inputs, cfg, entry):
     torch = ctx.torch
-    bm, bn, bk, warps, stages = cfg
     a, b, c = inputs.get(CHECK_SIZE)
     try:
-        st = kernel.compile_for_gpu(a, b, c, CHECK_SIZE, CHECK_SIZE, CHECK_SIZE,
-                                    BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps, num_stages=stages)
+        st = kernel.compile_for_gpu(a, b, c, CHECK_SIZE, CHECK_SIZE, CHECK_SIZE, **_options(cfg))
         entry["compile"] = {k: st.get(k) for k in ("arch", "registers", "spill_store_bytes",
                                                     "spill_load_bytes", "shared_bytes")}
     except Exception as e:
@@ -138,14 +148,14 @@ def run(ctx):
         res["terrazzo_error"] = common.describe(e)
         return res
     for cfg in CONFIGS:
-        bm, bn, bk, warps, stages = cfg
+        bm, bn, bk, warps, stages = cfg[:5]
         entry = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "num_warps": warps, "num_stages": stages,
-                 "sizes": {}}
+                 "tma": bool(cfg[5]) if len(cfg) > 5 else False, "sizes": {}}
         res["configs"].append(entry)
         if ctx.box.left() < 5:
             entry["skipped"] = "time box spent"
             continue
-        print(f"    matmul {bm}x{bn}x{bk} num_warps={warps} num_stages={stages}", flush=True)
+        print(f"    matmul {_name(entry)}", flush=True)
         try:
             _run_config(ctx, tz, matmul, inputs, cfg, entry)
         except Exception as e:
@@ -163,7 +173,8 @@ def run(ctx):
 
 
 def _name(c):
-    return f"{c['BLOCK_M']}x{c['BLOCK_N']}x{c['BLOCK_K']} w{c['num_warps']} s{c.get('num_stages', 2)}"
+    return (f"{c['BLOCK_M']}x{c['BLOCK_N']}x{c['BLOCK_K']} w{c['num_warps']} s{c.get('num_stages', 2)}" +
+            (" tma" if c.get("tma") else ""))
 
 
 def _by_size(table, s):

@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|compile-time|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|autotune-prune|compile-time|all]
 # `only NAME` runs one benchmark of bench/run_all.py (matmul, attention, ...;
 # TIME_LIMIT seconds, default 240) for a short device call.
 #
@@ -110,6 +110,29 @@ if [ "$WHAT" = only ]; then
   $PY bench/run_all.py --out "$OUT/bench" --only "${2:?which benchmark}" --time-limit "${TIME_LIMIT:-240}" \
     > "$OUT/bench-$2.log" 2>&1 || status=1
   tail -n 40 "$OUT/bench-$2.log" | tee -a "$OUT/summary.txt"
+fi
+# --- TMA copies (issue 14 step 3) ----------------------------------------------
+# `tma`: the GPU matmul and attention suites rerun with TZ_TMA=1 (and checks
+# that the code really copies with TMA), then the matmul benchmark (its
+# largest tiles with and without the `tma` option, in one process) and the
+# benchmarks named in TMA_BENCHES (default: attention) without and with
+# TZ_TMA=1. TIME_LIMIT seconds each (default 240).
+if [ "$WHAT" = tma ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_tma.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-gpu-tma.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-gpu-tma.log" | tee -a "$OUT/summary.txt"
+  if [ "${TMA_MATMUL:-1}" = 1 ]; then
+    $PY bench/run_all.py --out "$OUT/bench" --only matmul --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-matmul.log" 2>&1 || status=1
+    tail -n 30 "$OUT/bench-matmul.log" | tee -a "$OUT/summary.txt"
+  fi
+  for b in ${TMA_BENCHES-attention}; do
+    $PY bench/run_all.py --out "$OUT/bench" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-$b.log" 2>&1 || status=1
+    TZ_TMA=1 $PY bench/run_all.py --out "$OUT/bench-tma" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-$b-tma.log" 2>&1 || status=1
+    tail -n 20 "$OUT/bench-$b.log" "$OUT/bench-$b-tma.log" | tee -a "$OUT/summary.txt"
+  done
 fi
 # --- linear attention (issue 15) -------------------------------------------------
 # The GPU tests of lightning, focused linear and agent attention, and the
@@ -279,15 +302,30 @@ if [ "$WHAT" = torch-ops ]; then
   tail -n 15 "$OUT/pytest-torch-library-ops.log" | tee -a "$OUT/summary.txt"
 fi
 # --- end issue 16 item 4 -----------------------------------------------------------
+# --- issue 14 item 6: autotuners prune by resources before timing (autotune-prune) --
+# tz.autotune and the library's tile tuner compile every candidate for the
+# device, prune those that cannot run (shared memory, registers) or spill
+# next to one that does not, and time the rest without compiling again
+# (test/python/test_gpu_autotune_prune.py: pruned configs never launched,
+# float64 references, NaN-poisoned outputs; test_gpu_autotune.py: the
+# matmul autotune and its disk reuse; test_autotune_prune.py: the sm_90a
+# compile-report tests). Run with
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh autotune-prune
+if [ "$WHAT" = autotune-prune ]; then
+  $PY -m pytest test/python/test_gpu_autotune_prune.py test/python/test_gpu_autotune.py \
+    test/python/test_autotune_prune.py -q -p no:cacheprovider -rfs > "$OUT/pytest-autotune-prune.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-autotune-prune.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 14 item 6 -------------------------------------------------------------
 # --- issue 14: compile time (helper compile-time) -----------------------------
 # Where a cold compile of the flash forward (head dim 128, 128x64 tiles, 8
 # warps, causal and not) and of the bench matmul spends its time, per phase
 # (frontend, tzgpu passes, lowering, LLVM IR, libdevice, LLVM optimisation,
 # NVPTX codegen, waiting for nvJitLink, ptxas), each in fresh processes, with
-# the default middle end (O1) and with TZ_LLVM_OPT_LEVEL=3 (the old O3):
+# the default middle end (O1 + GVN + O3's unroller) and with TZ_LLVM_OPT_LEVEL=3 (the old O3):
 # $OUT/compile-time/compile_phases.txt. Then what each level compiles every
 # library kernel and bench matmul config to (registers, spills, PTX in loops;
-# SASS counts need ptxas on PATH): $OUT/compile-time/codegen-o1-vs-o3.txt.
+# SASS counts need ptxas on PATH): $OUT/compile-time/codegen-default-vs-o3.txt.
 # No GPU needed for either; the times are this machine's CPU. Run with
 #   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh compile-time
 if [ "$WHAT" = compile-time ]; then
@@ -297,11 +335,11 @@ if [ "$WHAT" = compile-time ]; then
   cat "$OUT/compile-time/compile_phases.txt" 2>/dev/null | tee -a "$OUT/summary.txt" || tail -n 20 "$OUT/compile-time/bench.log"
   TZ_LLVM_OPT_LEVEL=3 $PY bench/codegen_compare.py collect "$OUT/compile-time/codegen-o3.json" \
     > "$OUT/compile-time/codegen-o3.log" 2>&1 || status=1
-  $PY bench/codegen_compare.py collect "$OUT/compile-time/codegen-o1.json" \
-    > "$OUT/compile-time/codegen-o1.log" 2>&1 || status=1
-  $PY bench/codegen_compare.py compare "$OUT/compile-time/codegen-o3.json" "$OUT/compile-time/codegen-o1.json" \
-    --markdown > "$OUT/compile-time/codegen-o1-vs-o3.txt" 2>&1 || status=1
-  tail -n 3 "$OUT/compile-time/codegen-o1-vs-o3.txt" | tee -a "$OUT/summary.txt"
+  $PY bench/codegen_compare.py collect "$OUT/compile-time/codegen-default.json" \
+    > "$OUT/compile-time/codegen-default.log" 2>&1 || status=1
+  $PY bench/codegen_compare.py compare "$OUT/compile-time/codegen-o3.json" "$OUT/compile-time/codegen-default.json" \
+    --markdown > "$OUT/compile-time/codegen-default-vs-o3.txt" 2>&1 || status=1
+  tail -n 3 "$OUT/compile-time/codegen-default-vs-o3.txt" | tee -a "$OUT/summary.txt"
 fi
 # --- end issue 14 (compile time) ----------------------------------------------
 exit $status

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace terrazzo::ops {
 
@@ -24,6 +25,10 @@ void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3
                const std::vector<HostValue> &args, const Keywords &keywords) {
   if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0)
     return;
+  if (LaunchProbe *probe = LaunchProbe::active()) {
+    probe->record(kernel, target, args, keywords);
+    return;
+  }
   if (target.device == TensorArg::Device::Host) {
     kernel.interpret(grid, args, keywords);
     return;
@@ -33,6 +38,36 @@ void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3
   options.numStages = target.numStages;
   options.minBlocksPerSM = target.minBlocksPerSM;
   kernel.launch(grid, args, keywords, options, target.stream);
+}
+
+namespace {
+thread_local LaunchProbe *activeProbe = nullptr;
+}
+
+LaunchProbe::LaunchProbe(std::string arch) : arch_(std::move(arch)), outer_(activeProbe) { activeProbe = this; }
+
+LaunchProbe::~LaunchProbe() { activeProbe = outer_; }
+
+LaunchProbe *LaunchProbe::active() { return activeProbe; }
+
+void LaunchProbe::record(Kernel &kernel, const LaunchTarget &target, const std::vector<HostValue> &args,
+                         const Keywords &keywords) {
+  GpuOptions options;
+  options.numWarps = target.numWarps;
+  options.numStages = target.numStages;
+  options.minBlocksPerSM = target.minBlocksPerSM;
+  options.arch = arch_;
+  try {
+    kernels_.push_back(resourcesOf(kernel.prepareLaunch(args, keywords, options), options.numWarps,
+                                   options.minBlocksPerSM));
+  } catch (const std::exception &e) { // the reason this candidate cannot run
+    KernelResources failed;
+    failed.kernelName = kernel.name();
+    failed.compileError = e.what();
+    failed.numWarps = options.numWarps;
+    failed.minBlocksPerSM = options.minBlocksPerSM;
+    kernels_.push_back(std::move(failed));
+  }
 }
 
 DeviceScratch::DeviceScratch(const LaunchTarget &target, size_t bytes) : target_(target), bytes_(bytes) {

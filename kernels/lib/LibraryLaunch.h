@@ -2,6 +2,7 @@
 // GPU when the tensors are CUDA tensors, else on the CPU interpreter.
 #pragma once
 
+#include "terrazzo/ResourcePruning.h"
 #include "terrazzo/ops/TensorArg.h"
 
 #include <array>
@@ -29,6 +30,32 @@ Kernel &libraryKernel(const std::string &file, const std::string &name);
 // dimension runs nothing.
 void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3> grid,
                const std::vector<HostValue> &args, const Keywords &keywords);
+
+// While one is alive on its thread, runKernel runs nothing: it compiles
+// each launch for the GPU as the launch would be compiled
+// (Kernel::prepareLaunch, which keeps the code for the launch that follows)
+// and records what each kernel needs. The tile tuner prunes its candidates
+// by it before timing any.
+class LaunchProbe {
+public:
+  // arch: "" for the current device's (sm_90a without a GPU).
+  explicit LaunchProbe(std::string arch = "");
+  ~LaunchProbe();
+  LaunchProbe(const LaunchProbe &) = delete;
+  LaunchProbe &operator=(const LaunchProbe &) = delete;
+
+  // The probe alive on this thread, or null.
+  static LaunchProbe *active();
+  void record(Kernel &kernel, const LaunchTarget &target, const std::vector<HostValue> &args,
+              const Keywords &keywords);
+  // One entry per launch recorded, in order (a failed compile has its message).
+  const std::vector<KernelResources> &kernels() const { return kernels_; }
+
+private:
+  std::string arch_;
+  std::vector<KernelResources> kernels_;
+  LaunchProbe *outer_;
+};
 
 // Temporary memory for one call (e.g. the backward's row statistics), on the
 // target's device: host memory for the interpreter, device memory of the

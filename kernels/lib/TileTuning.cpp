@@ -5,23 +5,26 @@
 #include "terrazzo/ops/Tuning.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 
 namespace terrazzo::ops {
 namespace {
 
 // Bumped when the candidates or the format change, so old choices are
 // not reused.
-constexpr const char *kFormat = "attention-tiles-v5";
+constexpr const char *kFormat = "attention-tiles-v6";
 
 struct Table {
   std::mutex mutex;
   std::map<std::string, AttentionTiles> choices;
+  std::map<std::string, std::map<std::string, std::string>> pruned; // key -> tiles -> reason
   uint64_t timed = 0, loaded = 0;
 };
 
@@ -52,16 +55,57 @@ bool tuningLogRequested() {
   return env && std::strcmp(env, "0") != 0;
 }
 
-std::string cacheKey(const TuningShape &s) {
-  const gpu::DeviceInfo &dev = gpu::currentDevice();
+// The key of `s` without the device.
+std::string shapeKey(const TuningShape &s) {
   // Queries by power of two from 128 to 16384: the best tiles for 400
   // queries and for 16384 differ (how many blocks fill the machine).
   int64_t bucket = 128;
   while (bucket < s.queries && bucket < 16384)
     bucket *= 2;
   return std::string(kFormat) + "|" + s.kernel + "|d=" + std::to_string(s.headDim) + "|" + s.dtype +
-         (s.causal ? "|causal" : "|full") + "|q<=" + std::to_string(bucket) + "|" + s.variant + "|" + dev.name +
-         "|sm_" + std::to_string(dev.ccMajor) + std::to_string(dev.ccMinor);
+         (s.causal ? "|causal" : "|full") + "|q<=" + std::to_string(bucket) + "|" + s.variant;
+}
+
+std::string cacheKey(const TuningShape &s) {
+  const gpu::DeviceInfo &dev = gpu::currentDevice();
+  return shapeKey(s) + "|" + dev.name + "|sm_" + std::to_string(dev.ccMajor) + std::to_string(dev.ccMinor);
+}
+
+std::string envOr(const char *name, const std::string &fallback) {
+  const char *env = std::getenv(name);
+  return env && *env ? std::string(env) : fallback;
+}
+
+// Drops the candidates that cannot run or clearly lose (see
+// ResourcePruning.h), recording why under `key`; throws, naming the
+// kernel and every reason, when none is left.
+std::vector<AttentionTiles> prunedByResources(const TuningShape &shape, const std::string &key,
+                                              const std::vector<AttentionTiles> &candidates,
+                                              const std::function<void(const AttentionTiles &)> &launch,
+                                              const std::string &arch, int64_t sharedLimit) {
+  std::vector<std::string> reasons = tilePruneReasons(candidates, launch, arch, sharedLimit);
+  std::vector<AttentionTiles> kept;
+  std::map<std::string, std::string> pruned;
+  std::string all;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (reasons[i].empty()) {
+      kept.push_back(candidates[i]);
+      continue;
+    }
+    pruned[describe(candidates[i])] = reasons[i];
+    all += "\n  " + describe(candidates[i]) + ": " + reasons[i];
+    if (tuningLogRequested())
+      std::fprintf(stderr, "terrazzo tuning %s: %s: pruned: %s\n", key.c_str(), describe(candidates[i]).c_str(),
+                   reasons[i].c_str());
+  }
+  {
+    Table &t = table();
+    std::lock_guard<std::mutex> lock(t.mutex);
+    t.pruned[key] = pruned;
+  }
+  if (kept.empty())
+    throw std::runtime_error("tile tuning of " + shape.kernel + ": every candidate was pruned before timing:" + all);
+  return kept;
 }
 
 // A stored choice, if it parses and is still one of the candidates (a
@@ -113,6 +157,18 @@ std::optional<float> timeCandidate(const AttentionTiles &t, const LaunchTarget &
 }
 } // namespace
 
+std::vector<std::string> tilePruneReasons(const std::vector<AttentionTiles> &candidates,
+                                          const std::function<void(const AttentionTiles &)> &launch,
+                                          const std::string &arch, int64_t sharedLimit) {
+  std::vector<std::vector<KernelResources>> resources;
+  for (const AttentionTiles &c : candidates) {
+    LaunchProbe probe(arch);
+    launch(c);
+    resources.push_back(probe.kernels());
+  }
+  return resourcePruneReasons(resources, sharedLimit);
+}
+
 std::vector<AttentionTiles> forwardCandidates(const TuningShape &s, const LaunchTarget &target) {
   if (target.device != TensorArg::Device::Cuda || s.queries <= 64 || s.headDim > 128)
     return {s.fallback};
@@ -128,7 +184,11 @@ std::vector<AttentionTiles> forwardCandidates(const TuningShape &s, const Launch
   if (s.headDim <= 64)
     all = {{128, 64, 8, 2, 2}, {64, 64, 4, 2, 4}, {128, 64, 8, 3, 2}, {64, 64, 4, 2, 3}, {128, 64, 4, 2, 0}};
   else
-    all = {{128, 64, 8, 2, 2}, {128, 64, 4, 2, 0}, {128, 128, 8, 2, 0}, {64, 64, 4, 2, 3}, {128, 64, 8, 2, 0}};
+    // The 3-stage pipeline takes 128 KB of shared memory at head dim 128:
+    // two blocks do not fit a multiprocessor (228 KB on sm_90), so it has
+    // no register bound.
+    all = {{128, 64, 8, 2, 2}, {128, 64, 4, 2, 0}, {128, 128, 8, 2, 0}, {64, 64, 4, 2, 3}, {128, 64, 8, 2, 0},
+           {128, 64, 8, 3, 0}};
   // A key block wider than the keys only adds masked work.
   std::vector<AttentionTiles> out;
   for (AttentionTiles t : all) {
@@ -164,6 +224,35 @@ std::vector<AttentionTiles> backwardCandidates(const TuningShape &s, const Launc
 }
 
 namespace {
+// The shared memory one block may use, for pruning: the device's, unless
+// TZ_LIBRARY_TUNING_SHARED_LIMIT (tests) says less; 0 without a device.
+int64_t sharedLimitForTuning(bool onDevice) {
+  std::string forced = envOr("TZ_LIBRARY_TUNING_SHARED_LIMIT", "");
+  if (forced.empty())
+    return onDevice ? gpuSharedMemoryLimit() : 0;
+  char *end = nullptr;
+  long long bytes = std::strtoll(forced.c_str(), &end, 10);
+  if (*end != '\0' || bytes < 0)
+    throw std::invalid_argument("TZ_LIBRARY_TUNING_SHARED_LIMIT must be a number of bytes, got '" + forced + "'");
+  return bytes;
+}
+
+// TZ_LIBRARY_TUNING_PROBE_ARCH=sm_90a (tests without a GPU): an
+// interpreter call also compiles the GPU candidates for that target and
+// prunes them as a GPU call would, recording the reasons in
+// libraryTuningStats; then it runs on the interpreter as usual.
+void probeOnHost(const TuningShape &shape, const LaunchTarget &target,
+                 std::vector<AttentionTiles> (*candidatesFor)(const TuningShape &, const LaunchTarget &),
+                 const std::function<void(const AttentionTiles &)> &launch) {
+  std::string arch = envOr("TZ_LIBRARY_TUNING_PROBE_ARCH", "");
+  if (target.device != TensorArg::Device::Host || arch.empty())
+    return;
+  LaunchTarget onGpu = target;
+  onGpu.device = TensorArg::Device::Cuda;
+  std::vector<AttentionTiles> candidates = candidatesFor(shape, onGpu);
+  prunedByResources(shape, shapeKey(shape) + "|" + arch, candidates, launch, arch, sharedLimitForTuning(false));
+}
+
 AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTiles> &candidates,
                         const LaunchTarget &target, const std::function<void(const AttentionTiles &)> &launch,
                         const std::function<void(const AttentionTiles &)> &finalLaunch = nullptr) {
@@ -188,8 +277,11 @@ AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTil
     }
   }
   if (!choice) {
+    // Compiled once here; the timing launches below load the same code.
+    std::vector<AttentionTiles> kept =
+        prunedByResources(shape, key, candidates, launch, "", sharedLimitForTuning(true));
     float best = 0;
-    for (const AttentionTiles &c : candidates) {
+    for (const AttentionTiles &c : kept) {
       std::optional<float> ms = timeCandidate(c, target, launch);
       if (tuningLogRequested())
         std::fprintf(stderr, "terrazzo tuning %s: %s: %s\n", key.c_str(), describe(c).c_str(),
@@ -199,8 +291,8 @@ AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTil
         best = *ms;
       }
     }
-    if (!choice) // none could run: let the default report why
-      choice = candidates.front();
+    if (!choice) // none could run: let the first left report why
+      choice = kept.front();
     else
       gpu::DiskCache::global().put(key, std::to_string(choice->blockM) + " " + std::to_string(choice->blockN) + " " +
                                             std::to_string(choice->numWarps) + " " +
@@ -217,12 +309,14 @@ AttentionTiles runTuned(const TuningShape &shape, const std::vector<AttentionTil
 
 AttentionTiles runTunedForward(const TuningShape &shape, const LaunchTarget &target,
                                const std::function<void(const AttentionTiles &)> &launch) {
+  probeOnHost(shape, target, forwardCandidates, launch);
   return runTuned(shape, forwardCandidates(shape, target), target, launch);
 }
 
 AttentionTiles runTunedBackward(const TuningShape &shape, const LaunchTarget &target,
                                 const std::function<void(const AttentionTiles &)> &launch,
                                 const std::function<void(const AttentionTiles &)> &finalLaunch) {
+  probeOnHost(shape, target, backwardCandidates, launch);
   return runTuned(shape, backwardCandidates(shape, target), target, launch, finalLaunch);
 }
 
@@ -234,6 +328,7 @@ LibraryTuningStats libraryTuningStats() {
   s.loaded = t.loaded;
   for (const auto &[key, tiles] : t.choices)
     s.choices[key] = describe(tiles);
+  s.pruned = t.pruned;
   return s;
 }
 

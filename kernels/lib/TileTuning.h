@@ -5,8 +5,10 @@
 
 #include "LibraryLaunch.h"
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace terrazzo::ops {
 
@@ -32,8 +34,13 @@ struct TuningShape {
 // queries or fewer and for head dims above 128 the only candidate is
 // `shape.fallback`. Otherwise the choice comes from this process's table,
 // else from the disk cache, else from timing each candidate on this call's
-// arguments with CUDA events on the target's stream (a candidate that
-// fails to compile or launch is skipped); the fastest is stored in both.
+// arguments with CUDA events on the target's stream; the fastest is stored
+// in both. Before timing, every candidate is compiled for the device (the
+// timing launches reuse that code) and those that cannot run or clearly
+// lose are pruned (tilePruneReasons): they are never launched, and
+// libraryTuningStats().pruned says why. When every candidate is pruned the
+// call throws, naming the kernel and each reason. A candidate that fails
+// to launch is skipped.
 // Returns the tiles the last `launch` ran with: the outputs are written.
 AttentionTiles runTunedForward(const TuningShape &shape, const LaunchTarget &target,
                                const std::function<void(const AttentionTiles &)> &launch);
@@ -46,6 +53,15 @@ AttentionTiles runTunedForward(const TuningShape &shape, const LaunchTarget &tar
 AttentionTiles runTunedBackward(const TuningShape &shape, const LaunchTarget &target,
                                 const std::function<void(const AttentionTiles &)> &launch,
                                 const std::function<void(const AttentionTiles &)> &finalLaunch = nullptr);
+
+// For each candidate, why it is pruned before timing ("" when kept):
+// `launch` runs under a LaunchProbe, so its kernels are compiled for
+// `arch` ("" for the current device's) and nothing runs; the rules are
+// resourcePruneReasons' with `sharedLimit` (0: only the compiler's limit
+// for the target).
+std::vector<std::string> tilePruneReasons(const std::vector<AttentionTiles> &candidates,
+                                          const std::function<void(const AttentionTiles &)> &launch,
+                                          const std::string &arch, int64_t sharedLimit);
 
 // `target` with the warps, stages and register bound of `tiles`.
 inline LaunchTarget withTiles(LaunchTarget target, const AttentionTiles &tiles) {

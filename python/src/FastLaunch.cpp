@@ -220,7 +220,8 @@ int launchCached(const Entry &entry, const LaunchCall &call, const std::array<un
   // The GIL stays held: a launch only queues work (as torch's own ops do
   // while holding it), and releasing and retaking it would double the cost.
   try {
-    terrazzo::launchPlanned(plan, grid, arguments, stream);
+    if (!terrazzo::launchPlanned(plan, grid, arguments, stream))
+      return 0; // tensor maps that cannot describe these tensors: the full path
   } catch (const std::exception &e) {
     PyErr_SetString(PyExc_RuntimeError, e.what());
     return -1;

@@ -54,7 +54,7 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
   std::vector<std::string> paramNames;
   for (auto &kv : keywords)
     if (kv.first == "num_warps" || kv.first == "num_stages" || kv.first == "min_blocks_per_sm" ||
-        kv.first == "stream") {
+        kv.first == "tma" || kv.first == "stream") {
       paramNames = kernel.paramNames();
       break;
     }
@@ -63,7 +63,8 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
     return std::find(paramNames.begin(), paramNames.end(), name) != paramNames.end();
   };
   auto isOption = [](const std::string &name) {
-    return name == "num_warps" || name == "num_stages" || name == "min_blocks_per_sm" || name == "stream";
+    return name == "num_warps" || name == "num_stages" || name == "min_blocks_per_sm" || name == "tma" ||
+           name == "stream";
   };
   for (auto it = keywords.begin(); it != keywords.end();) {
     if (!isOption(it->first) || isParam(it->first)) {
@@ -81,6 +82,15 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
         o.gpu.numStages = value;
       else
         o.gpu.minBlocksPerSM = value;
+      it = keywords.erase(it);
+    } else if (it->first == "tma") {
+      // TMA copies on sm_90a: True / False, None for the TZ_TMA default.
+      if (it->second.kind == HostValue::Kind::None)
+        o.gpu.tma = -1;
+      else if (it->second.kind == HostValue::Kind::Bool)
+        o.gpu.tma = it->second.boolValue ? 1 : 0;
+      else
+        throw py::type_error("tma must be True, False or None");
       it = keywords.erase(it);
     } else if (it->first == "stream") {
       o.stream = kwargs["stream"];

@@ -77,6 +77,7 @@ struct LaunchCall {
   int tensorDevice = -1; // the device of the CUDA tensors (all on one), -1: none given
   // Launch options given as keywords.
   int numWarps = 4, numStages = 2, minBlocksPerSM = 0;
+  int tma = -1; // GpuOptions::tma
   PyObject *stream = nullptr; // borrowed; null: not given
 };
 

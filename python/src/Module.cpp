@@ -5,6 +5,8 @@
 #include "KernelCalls.h"
 #include "Ops.h"
 
+#include "terrazzo/ResourcePruning.h"
+
 #include <pybind11/stl.h>
 
 #include <algorithm>
@@ -19,6 +21,20 @@ using terrazzo::python::convertArgs;
 using terrazzo::python::LaunchOptions;
 using terrazzo::python::takeLaunchOptions;
 using terrazzo::python::toGrid;
+
+namespace {
+// compile_for_gpu's and prepare_launch's `arch` keyword (a target such as
+// "sm_90a"), taken out of the kernel's keywords.
+void takeArchOption(const py::dict &kwargs, terrazzo::Keywords &kw, LaunchOptions &o) {
+  if (!kwargs.contains("arch"))
+    return;
+  if (!py::isinstance<py::str>(kwargs["arch"]))
+    throw py::type_error("arch must be a string such as 'sm_90a', got " +
+                         py::str(py::type::handle_of(kwargs["arch"]).attr("__name__")).cast<std::string>());
+  o.gpu.arch = kwargs["arch"].cast<std::string>();
+  kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
+}
+} // namespace
 
 PYBIND11_MODULE(_terrazzo, m) {
   m.doc() = "Terrazzo compiler and runtime (C++)";
@@ -50,12 +66,41 @@ PYBIND11_MODULE(_terrazzo, m) {
   m.def("disk_cache_put", [](const std::string &key, py::bytes payload) {
     terrazzo::diskCachePut(key, std::string(payload));
   });
+  // The autotuners' pruning (terrazzo/ResourcePruning.h): each candidate is
+  // a list of dicts as prepare_launch returns them, or with "compile_error".
+  m.def("resource_prune_reasons", [](py::list candidates, int64_t sharedLimit) {
+    std::vector<std::vector<terrazzo::KernelResources>> all;
+    for (py::handle candidate : candidates) {
+      std::vector<terrazzo::KernelResources> kernels;
+      for (py::handle item : candidate) {
+        py::dict d = py::reinterpret_borrow<py::dict>(item);
+        terrazzo::KernelResources k;
+        auto get = [&](const char *name, auto fallback) {
+          return d.contains(name) ? d[name].cast<decltype(fallback)>() : fallback;
+        };
+        k.kernelName = get("kernel_name", std::string());
+        k.compileError = get("compile_error", std::string());
+        k.numWarps = get("num_warps", 4);
+        k.minBlocksPerSM = get("min_blocks_per_sm", 0);
+        k.registers = get("registers", -1);
+        k.spillStoreBytes = get("spill_store_bytes", 0);
+        k.spillLoadBytes = get("spill_load_bytes", 0);
+        k.sharedBytes = get("shared_bytes", int64_t(0));
+        kernels.push_back(std::move(k));
+      }
+      all.push_back(std::move(kernels));
+    }
+    return terrazzo::resourcePruneReasons(all, sharedLimit);
+  }, py::arg("candidates"), py::arg("shared_limit"));
+  m.def("gpu_shared_memory_limit", &terrazzo::gpuSharedMemoryLimit);
   m.def("gpu_cache_stats", [] {
     auto s = terrazzo::gpuCacheStats();
     py::dict d;
     d["compiled"] = s.compiled;
     d["disk_hits"] = s.diskHits;
     d["memory_hits"] = s.memoryHits;
+    d["tma_launches"] = s.tmaLaunches;
+    d["tma_fallbacks"] = s.tmaFallbacks;
     return d;
   });
   terrazzo::python::bindOps(m);
@@ -91,13 +136,7 @@ PYBIND11_MODULE(_terrazzo, m) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
         LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
-        if (kwargs.contains("arch")) {
-          if (!py::isinstance<py::str>(kwargs["arch"]))
-            throw py::type_error("arch must be a string such as 'sm_90a', got " +
-                                 py::str(py::type::handle_of(kwargs["arch"]).attr("__name__")).cast<std::string>());
-          o.gpu.arch = kwargs["arch"].cast<std::string>();
-          kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
-        }
+        takeArchOption(kwargs, kw, o);
         terrazzo::GpuCompilation c;
         {
           py::gil_scoped_release release;
@@ -121,6 +160,32 @@ PYBIND11_MODULE(_terrazzo, m) {
           stages[py::str(stage)] = seconds;
         d["stage_seconds"] = stages;
         d["compile_seconds"] = c.compileSeconds; // the stages plus printing the texts above
+        return d;
+      })
+      // What launch() would run with these arguments and options, compiled
+      // (or read from the disk cache) and kept for that launch; its
+      // resources, for the autotuner's pruning (Kernel::prepareLaunch).
+      .def("prepare_launch", [](Kernel &k, py::tuple args, py::dict kwargs) {
+        std::vector<py::object> keepAlive;
+        auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
+        LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
+        takeArchOption(kwargs, kw, o);
+        terrazzo::GpuCompilation c;
+        {
+          py::gil_scoped_release release;
+          c = k.prepareLaunch(pos, kw, o.gpu);
+        }
+        py::dict d;
+        d["kernel_name"] = c.kernelName;
+        d["arch"] = c.arch;
+        d["num_warps"] = o.gpu.numWarps;
+        d["min_blocks_per_sm"] = o.gpu.minBlocksPerSM;
+        d["cubin_bytes"] = c.cubinBytes;
+        d["registers"] = c.registers;
+        d["spill_store_bytes"] = c.spillStoreBytes;
+        d["spill_load_bytes"] = c.spillLoadBytes;
+        d["shared_bytes"] = c.sharedBytes;
+        d["assembler_log"] = c.assemblerLog;
         return d;
       })
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {

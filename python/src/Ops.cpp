@@ -242,10 +242,11 @@ void bindOps(py::module_ &m) {
         d["timed"] = s.timed;
         d["loaded"] = s.loaded;
         d["choices"] = s.choices;
+        d["pruned"] = s.pruned;
         return d;
       },
       "What the library's tile autotuner did in this process: keys timed, keys loaded from the disk cache, "
-      "and the choice per key.");
+      "the choice per key, and per key the candidates pruned before timing with the reason.");
   ops.def(
       "flash_attention_forward",
       [](py::object q, py::object k, py::object v, bool causal, std::optional<double> scale, py::object scoreMod,

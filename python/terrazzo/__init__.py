@@ -10,7 +10,7 @@ DLPack CPU tensors), or always under TZ_INTERPRET=1.
 
 from ._terrazzo import CompilationError, version as _version
 from .jit import JITFunction, jit
-from .autotune import Autotuner, Config, autotune
+from .autotune import Autotuner, AutotuneError, Config, autotune
 from .language import *  # noqa: F401,F403  (the language namespace: tz.load, tz.dot, ...)
 from .language import constexpr, dtype, cdiv
 from . import language
@@ -20,4 +20,4 @@ from .strided import strided
 __version__ = _version()
 __terrazzo_kind__ = "module"
 
-__all__ = ["jit", "JITFunction", "autotune", "Config", "Autotuner", "CompilationError", "constexpr", "dtype", "cdiv", "language", "ops", "strided"] + language.__all__
+__all__ = ["jit", "JITFunction", "autotune", "Config", "Autotuner", "AutotuneError", "CompilationError", "constexpr", "dtype", "cdiv", "language", "ops", "strided"] + language.__all__

@@ -19,6 +19,19 @@ launch; `prune_configs_by={"early_config_prune": fn}` narrows the configs
 "top_k": k}` keeps the k configs with the smallest est(**args, **config). On the CPU interpreter
 (host arrays) nothing is timed: the first remaining configuration runs.
 
+Before timing on the GPU, every remaining configuration is compiled for the
+device (the launch that follows reuses that compilation) and pruned when it
+cannot run or is clearly worse: it does not compile (shared memory above the
+target's limit), needs more shared memory than the device lets one block opt
+in to, uses more than 255 registers per thread or more than a
+multiprocessor has for its block, or spills registers while another
+configuration spills none (a configuration with min_blocks_per_sm asks to
+spill if it must and is kept). Pruned configurations are never launched;
+`pruned` maps each tuned key to {repr(config): reason}, and TZ_AUTOTUNE_LOG=1
+prints them and the timings to stderr. When every configuration is pruned
+the launch raises AutotuneError naming each one's reason.
+`prune_by_resources` applies the same rules for any target without a GPU.
+
 Once a choice is made, `kernel[grid](...)` with arguments of the same kinds
 and the same key values launches through the C++ cached path
 (_terrazzo.Launcher, the base class): no Python runs per launch, unless the
@@ -29,27 +42,40 @@ chosen config has a pre_hook (every such launch takes the Python path).
 import hashlib
 import inspect
 import json
+import os
+import sys
 
 from . import _terrazzo
 from .jit import resolve_grid
 
 
+class AutotuneError(RuntimeError):
+    """No configuration of an autotuned kernel could run."""
+
+
 class Config:
     """Constexpr values plus launch options of one candidate.
     min_blocks_per_sm > 0 bounds registers so that many blocks fit on one
-    multiprocessor (more warps to hide latency, at the risk of spills)."""
+    multiprocessor (more warps to hide latency, at the risk of spills).
+    tma=True / False copies pipelined tiles with TMA on sm_90a or not (None:
+    the TZ_TMA default), so configs can weigh both."""
 
-    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None):
+    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None, tma=None):
         self.kwargs = dict(kwargs)
         self.num_warps = num_warps
         self.num_stages = num_stages
         self.min_blocks_per_sm = min_blocks_per_sm
+        if tma is not None and not isinstance(tma, bool):
+            raise TypeError(f"Config tma must be True, False or None, got {tma!r}")
+        self.tma = tma
         self.pre_hook = pre_hook  # called with the named arguments before each launch of this config
 
     def launch_options(self):
         options = {"num_warps": self.num_warps, "num_stages": self.num_stages}
         if self.min_blocks_per_sm:  # left out at 0, so older stored choices keep their identity
             options["min_blocks_per_sm"] = self.min_blocks_per_sm
+        if self.tma is not None:  # likewise left out when not given
+            options["tma"] = self.tma
         return options
 
     def describe(self):
@@ -82,6 +108,7 @@ class Autotuner(_terrazzo.Launcher):
         self.top_k = (prune_configs_by or {}).get("top_k")
         self.best = {}        # (key values, device) -> Config
         self.timings = {}     # same key -> {repr(config): ms or error}
+        self.pruned = {}      # same key -> {repr(config): why it was not timed}
         self.last_source = None  # "memory", "disk" or "timed", for tests
         self.__name__ = fn.__name__
         source = inspect.getsource(fn.fn)
@@ -128,6 +155,45 @@ class Autotuner(_terrazzo.Launcher):
             configs = ranked[:max(1, k)]
         return configs
 
+    def _prepare(self, config, args, kwargs, arch):
+        """Compiles `config` as its launch would (kept for that launch) and
+        returns prepare_launch's report, or {"compile_error": message}."""
+        full = dict(kwargs, **config.kwargs, **config.launch_options())
+        full.pop("stream", None)
+        if arch is not None:
+            full["arch"] = arch
+        try:
+            return self.fn.prepare_launch(args, full) if hasattr(self.fn, "prepare_launch") \
+                else self.fn._kernel.prepare_launch(args, full)
+        except Exception as e:  # the reason it cannot run
+            return {"kernel_name": self.fn.__name__, "compile_error": str(e),
+                    "num_warps": config.num_warps, "min_blocks_per_sm": config.min_blocks_per_sm}
+
+    def prune_by_resources(self, args, kwargs=None, configs=None, arch=None, shared_limit=None):
+        """The configurations (default: those left by prune_configs_by) that
+        may be timed for these arguments (a tuple, a dict), and {repr(config): reason} for the
+        others, from compiling each for `arch` (default: the current device's,
+        sm_90a without a GPU). shared_limit: the most shared memory one block
+        may opt in to (default: the current device's; without a GPU, or with
+        `arch` given, only the compiler's limit for the target applies).
+        Raises AutotuneError, naming each reason, when none is left."""
+        args, kwargs = tuple(args), dict(kwargs or {})
+        if configs is None:
+            configs = self._candidates(args, kwargs)
+        if not (hasattr(self.fn, "prepare_launch") or hasattr(self.fn, "_kernel")):
+            return list(configs), {}  # nothing to compile it with: time them all
+        if shared_limit is None:
+            shared_limit = _terrazzo.gpu_shared_memory_limit() if arch is None else 0
+        reports = [self._prepare(c, args, kwargs, arch) for c in configs]
+        reasons = _terrazzo.resource_prune_reasons([[r] for r in reports], shared_limit)
+        kept = [c for c, why in zip(configs, reasons) if not why]
+        pruned = {repr(c): why for c, why in zip(configs, reasons) if why}
+        if configs and not kept:
+            lines = "\n".join(f"  {config}: {why}" for config, why in pruned.items())
+            raise AutotuneError(f"autotune of {self.fn.__name__}: every configuration was pruned before timing:\n"
+                                f"{lines}")
+        return kept, pruned
+
     def _zero_outputs(self, args, kwargs):
         named = self._named(args, kwargs)
         for n in self.reset_to_zero:
@@ -156,7 +222,14 @@ class Autotuner(_terrazzo.Launcher):
         named.update(kwargs)
         saved = {n: named[n].clone() for n in self.restore_value}
         results = {}
-        for config in self._candidates(args, kwargs):
+        memo = json.dumps(cache_key)
+        survivors, pruned = self.prune_by_resources(args, kwargs)
+        self.pruned[memo] = pruned
+        log = os.environ.get("TZ_AUTOTUNE_LOG", "0") not in ("", "0")
+        if log:
+            for config, why in pruned.items():
+                print(f"terrazzo autotune {self.fn.__name__}: pruned {config}: {why}", file=sys.stderr)
+        for config in survivors:
             try:
                 results[repr(config)] = self._time(grid, config, args, kwargs)
             except Exception as e:  # a config that does not compile or launch is skipped
@@ -164,14 +237,18 @@ class Autotuner(_terrazzo.Launcher):
             for n, copy in saved.items():
                 named[n].copy_(copy)
         torch.cuda.synchronize()
+        if log:
+            for config, ms in results.items():
+                print(f"terrazzo autotune {self.fn.__name__}: {config}: {ms}", file=sys.stderr)
         timed = {k: v for k, v in results.items() if isinstance(v, float)}
         if not timed:
-            raise RuntimeError(f"autotune of {self.fn.__name__}: no configuration ran: {results}")
+            raise AutotuneError(f"autotune of {self.fn.__name__}: no configuration ran: {results}")
         best_repr = min(timed, key=timed.get)
         index = [repr(c) for c in self.configs].index(best_repr)
-        self.timings[json.dumps(cache_key)] = results
+        self.timings[memo] = results
         _terrazzo.disk_cache_put(self._disk_key(cache_key), json.dumps({"index": index, "config": best_repr,
-                                                                         "timings": results}).encode())
+                                                                         "timings": results,
+                                                                         "pruned": pruned}).encode())
         return self.configs[index]
 
     def _disk_key(self, cache_key):
@@ -210,6 +287,7 @@ class Autotuner(_terrazzo.Launcher):
                 if 0 <= record["index"] < len(self.configs) and repr(self.configs[record["index"]]) == record["config"]:
                     config = self.configs[record["index"]]
                     self.timings[memo] = record["timings"]
+                    self.pruned[memo] = record.get("pruned", {})
                     self.last_source = "disk"
             if config is None:
                 config = self._choose(grid, args, kwargs, cache_key)

@@ -14,22 +14,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.gpu_available()),
                                 reason="needs a CUDA GPU")
 
+from matmul_kernels import masked_matmul  # noqa: E402
 from torch_gpu_checks import BOUND, rel_err  # noqa: E402
-
-
-@tz.jit
-def masked_matmul(a, b, c, M, N, K, BM: tz.constexpr, BN: tz.constexpr, BK: tz.constexpr):
-    rm = tz.program_id(0) * BM + tz.arange(0, BM)
-    rn = tz.program_id(1) * BN + tz.arange(0, BN)
-    rk = tz.arange(0, BK)
-    acc = tz.zeros((BM, BN), dtype=tz.float32)
-    for k in range(0, K, BK):
-        x = tz.load(a + rm[:, None] * K + (k + rk)[None, :], mask=(rm[:, None] < M) & ((k + rk)[None, :] < K),
-                    other=0.0)
-        y = tz.load(b + (k + rk)[:, None] * N + rn[None, :], mask=((k + rk)[:, None] < K) & (rn[None, :] < N),
-                    other=0.0)
-        acc = tz.dot(x, y, acc)
-    tz.store(c + rm[:, None] * N + rn[None, :], acc, mask=(rm[:, None] < M) & (rn[None, :] < N))
 
 
 # (BM, BN, BK, num_warps, num_stages)

@@ -42,6 +42,26 @@ int64_t sharedLimitFor(llvm::StringRef arch) {
     return 99 * 1024;
   return 48 * 1024;
 }
+// The tensor maps tzgpu-pipeline added as kernel arguments, in order.
+void collectTensorMaps(ModuleOp module, GpuBinary &bin) {
+  for (auto f : module.getOps<func::FuncOp>())
+    for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+      auto spec = f.getArgAttrOfType<tzgpu::TensorMapSpecAttr>(i, tzgpu::kTensorMapAttrName);
+      if (!spec)
+        continue;
+      TensorMapSpec t;
+      t.baseArg = spec.getBase();
+      t.elementType = spec.getElementType().isBF16() ? "bf16" : "f16";
+      t.elementBytes = spec.getElementType().getIntOrFloatBitWidth() / 8;
+      t.swizzleBytes = spec.getSwizzle();
+      t.box.assign(spec.getBox().begin(), spec.getBox().end());
+      t.extentArgs.assign(spec.getExtentArgs().begin(), spec.getExtentArgs().end());
+      t.extents.assign(spec.getExtents().begin(), spec.getExtents().end());
+      t.strideArgs.assign(spec.getStrideArgs().begin(), spec.getStrideArgs().end());
+      t.strides.assign(spec.getStrides().begin(), spec.getStrides().end());
+      bin.tensorMaps.push_back(std::move(t));
+    }
+}
 } // namespace
 
 llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptions &options) {
@@ -105,6 +125,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             tzgpu::TzGpuPipelineOptions pipeline;
             pipeline.numStages = options.numStages;
             pipeline.maxBytes = sharedLimit;
+            pipeline.tma = options.tma && options.arch == "sm_90a";
             pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
             pm.addPass(createCanonicalizerPass());
             pm.addPass(createCSEPass());
@@ -119,6 +140,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
     return std::move(err);
   if (options.dump)
     options.dump("tzgpu", printed(*module));
+  collectTensorMaps(*module, bin);
   if (auto err = runPasses(
           [&](PassManager &pm) {
             pm.addPass(tzgpu::createConvertTzGpuToLLVM());

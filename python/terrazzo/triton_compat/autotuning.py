@@ -25,7 +25,9 @@ class Config(_TzConfig):
 def autotune(configs, key, prune_configs_by=None, reset_to_zero=None, restore_value=None, pre_hook=None,
              post_hook=None, warmup=None, rep=None, use_cuda_graph=False, do_bench=None, cache_results=False):
     """triton.autotune: times each config on the first launch per key (CUDA
-    events; on the interpreter the first config runs). warmup/rep (Triton's
+    events; on the interpreter the first config runs), after compiling each
+    for the device and pruning those that cannot run or spill next to one
+    that does not (terrazzo.autotune's module docstring). warmup/rep (Triton's
     milliseconds), pre_hook/post_hook, use_cuda_graph, do_bench and
     cache_results are accepted; the choice is always cached on disk."""
     def decorate(fn):
@@ -51,14 +53,25 @@ class Heuristics:
         """Triton's Heuristics.run(*args, grid=...)."""
         self.launch_with(grid, args, kwargs)
 
-    def launch_with(self, grid, args, kwargs):
+    def _with_values(self, args, kwargs):
         named = dict(zip(self.param_names, args))
         named.update(kwargs)
         extra = {}
         for name, rule in self.values.items():
             extra[name] = rule({**named, **extra})
-        full = dict(kwargs, **extra)
-        self.fn_wrapped.launch_with(grid, args, full)
+        return dict(kwargs, **extra)
+
+    def launch_with(self, grid, args, kwargs):
+        self.fn_wrapped.launch_with(grid, args, self._with_values(args, kwargs))
+
+    def prepare_launch(self, args, kwargs):
+        """Compiles what launch_with would launch, without launching (the
+        autotuner prunes configurations by the report)."""
+        full = self._with_values(args, kwargs)
+        inner = self.fn_wrapped
+        if hasattr(inner, "prepare_launch"):
+            return inner.prepare_launch(args, full)
+        return inner._kernel.prepare_launch(args, full)
 
     def __getitem__(self, grid):
         return lambda *args, **kwargs: self.launch_with(grid, args, kwargs)

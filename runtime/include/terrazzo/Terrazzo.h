@@ -41,6 +41,12 @@ struct GpuOptions {
   // Blocks that must fit on one multiprocessor together (caps registers
   // per thread at 64K / (threads per block * this)); 0: no bound.
   int minBlocksPerSM = 0;
+  // sm_90a: copy the tiles of pipelined loops with TMA where every load of
+  // the loop can be one (1), or never (0); -1: as the TZ_TMA environment
+  // variable says ("1": on), off by default until its speed is measured.
+  // A launch whose tensors a TMA tensor map cannot describe exactly runs
+  // the kernel compiled without TMA instead.
+  int tma = -1;
   // Target architecture, e.g. "sm_90a"; empty: the current device's (sm_90
   // becomes sm_90a), or sm_90a when there is no GPU.
   std::string arch;
@@ -83,13 +89,19 @@ struct GpuLaunchPlan {
   // plan may be reused only while each still has the value it had.
   std::vector<std::pair<std::shared_ptr<const Resolver>, std::string>> dependencies;
   std::shared_ptr<const void> owner; // keeps the specialization and its module loaded
+  // The kernel's TMA tensor maps, encoded at each launch (null: it takes
+  // none); private to the runtime.
+  std::shared_ptr<void> tensorMaps;
 };
 
 // Launches a planned kernel: `arguments` holds one pointer per run-time
 // argument (numArguments), each to an 8-byte little-endian slot. The caller
 // has checked that the calling thread's current context is plan.context and
 // that the arguments are of the kinds the plan was made for.
-TERRAZZO_API void launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments,
+// False (nothing launched) when the kernel's TMA tensor maps cannot
+// describe these arguments: the caller then takes Kernel::launch, which
+// runs the kernel compiled without TMA.
+TERRAZZO_API bool launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments,
                                 void *stream);
 // The calling thread's current CUDA context (null: none); the number of devices.
 TERRAZZO_API void *currentGpuContext();
@@ -100,6 +112,8 @@ struct GpuCacheStats {
   size_t compiled = 0;   // compiled from source in this process
   size_t diskHits = 0;   // loaded from the on-disk cache
   size_t memoryHits = 0; // launches served by an already loaded kernel
+  size_t tmaLaunches = 0;  // launches that passed TMA tensor maps
+  size_t tmaFallbacks = 0; // launches whose tensors no tensor map could describe (run without TMA)
 };
 TERRAZZO_API GpuCacheStats gpuCacheStats();
 
@@ -148,6 +162,17 @@ public:
   // Compiles the specialization for these arguments to PTX and (when
   // nvJitLink is available) a cubin, without a GPU and without the caches.
   GpuCompilation compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords = {},
+                               const GpuOptions &options = {});
+
+  // Compiles (or reads from the on-disk cache) the code launch() would run
+  // for these arguments and options, without a GPU and without launching,
+  // and keeps it so that the next launch() or planLaunch() with the same
+  // options loads it instead of compiling again. The autotuners call it to
+  // read each candidate's registers, spills and shared memory before timing
+  // any. An empty options.arch means the current device's (sm_90a without
+  // one). The stage texts of the result are empty except `ptx`. Throws what
+  // launch() would (a kernel that does not fit names the bytes).
+  GpuCompilation prepareLaunch(const std::vector<HostValue> &args, const Keywords &keywords = {},
                                const GpuOptions &options = {});
 
   // Launches every program of `grid` on the GPU, on `stream` (a CUstream;

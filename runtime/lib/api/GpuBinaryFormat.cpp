@@ -1,5 +1,6 @@
 // Fields in order, each integer as 8 little-endian bytes, each string as
-// its length then its bytes, behind a format tag.
+// its length then its bytes, each list as its length then its integers,
+// behind a format tag (tzgpubin2 added the tensor maps).
 #include "GpuBinaryFormat.h"
 
 #include <cstdint>
@@ -8,7 +9,7 @@
 namespace terrazzo {
 
 namespace {
-constexpr std::string_view kTag = "tzgpubin1";
+constexpr std::string_view kTag = "tzgpubin2";
 
 void putInt(std::string &out, int64_t v) { out.append(reinterpret_cast<const char *>(&v), 8); }
 void putString(std::string &out, std::string_view s) {
@@ -53,6 +54,20 @@ std::string encodeGpuBinary(const pipeline::GpuBinary &bin) {
   putInt(out, bin.spillStoreBytes);
   putInt(out, bin.spillLoadBytes);
   putString(out, bin.assemblerLog);
+  putInt(out, static_cast<int64_t>(bin.tensorMaps.size()));
+  auto putList = [&](const std::vector<int64_t> &v) {
+    putInt(out, static_cast<int64_t>(v.size()));
+    for (int64_t x : v)
+      putInt(out, x);
+  };
+  for (const pipeline::TensorMapSpec &t : bin.tensorMaps) {
+    putInt(out, t.baseArg);
+    putString(out, t.elementType);
+    putInt(out, t.elementBytes);
+    putInt(out, t.swizzleBytes);
+    for (const auto *list : {&t.box, &t.extentArgs, &t.extents, &t.strideArgs, &t.strides})
+      putList(*list);
+  }
   return out;
 }
 
@@ -71,6 +86,28 @@ std::optional<pipeline::GpuBinary> decodeGpuBinary(std::string_view data) {
   bin.spillStoreBytes = static_cast<int>(r.getInt());
   bin.spillLoadBytes = static_cast<int>(r.getInt());
   bin.assemblerLog = std::string(r.getString());
+  int64_t maps = r.getInt();
+  auto getList = [&](std::vector<int64_t> &v) {
+    int64_t n = r.getInt();
+    if (n < 0 || n > 5) {
+      r.ok = false;
+      return;
+    }
+    for (int64_t i = 0; i < n && r.ok; ++i)
+      v.push_back(r.getInt());
+  };
+  for (int64_t m = 0; r.ok && m >= 0 && m < maps && m < 64; ++m) {
+    pipeline::TensorMapSpec t;
+    t.baseArg = static_cast<int>(r.getInt());
+    t.elementType = std::string(r.getString());
+    t.elementBytes = static_cast<int>(r.getInt());
+    t.swizzleBytes = static_cast<int>(r.getInt());
+    for (auto *list : {&t.box, &t.extentArgs, &t.extents, &t.strideArgs, &t.strides})
+      getList(*list);
+    bin.tensorMaps.push_back(std::move(t));
+  }
+  if (maps < 0 || maps >= 64 || static_cast<int64_t>(bin.tensorMaps.size()) != maps)
+    return std::nullopt;
   if (!r.ok || !r.data.empty() || bin.kernelName.empty() || bin.numWarps < 1 || (bin.ptx.empty() && bin.cubin.empty()))
     return std::nullopt;
   return bin;

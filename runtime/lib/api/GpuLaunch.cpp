@@ -1,9 +1,11 @@
-// Kernel::compileForGpu and Kernel::launch: the GPU side of the public API.
-// A launch finds its specialization (as the interpreter does), then the
-// kernel loaded for the current device and options: from memory, else from
-// the on-disk cache, else compiled now and published there.
+// Kernel::compileForGpu, prepareLaunch and launch: the GPU side of the
+// public API. A launch finds its specialization (as the interpreter does),
+// then the kernel loaded for the current device and options: from memory,
+// else from a binary prepareLaunch compiled, else from the on-disk cache,
+// else compiled now and published there.
 #include "GpuBinaryFormat.h"
 #include "KernelImpl.h"
+#include "TensorMaps.h"
 
 #include "terrazzo/Pipeline/GpuPipeline.h"
 #include "terrazzo/Target/PTXBackend.h"
@@ -16,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <climits>
 #include <optional>
 #include <cstdlib>
@@ -24,7 +27,7 @@
 namespace terrazzo {
 
 namespace {
-std::atomic<size_t> compiledCount{0}, diskHitCount{0}, memoryHitCount{0};
+std::atomic<size_t> compiledCount{0}, diskHitCount{0}, memoryHitCount{0}, tmaLaunchCount{0}, tmaFallbackCount{0};
 
 std::string defaultArch() {
   if (!gpu::driverAvailable())
@@ -152,72 +155,96 @@ pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::G
   throw std::runtime_error(llvm::toString(std::move(rest)));
 }
 
-std::shared_ptr<LoadedGpuKernel> loadOrCompile(const Specialization &spec, const GpuOptions &options,
-                                               const std::string &arch) {
-  // The tz IR says everything the code depends on: the source closure and
-  // every specialized value. Version, target and options complete the key,
-  // with the LLVM middle end when the environment overrides it (comparing
-  // pipelines must not reuse each other's binaries).
+// Whether `options` ask for TMA copies (GpuOptions::tma; -1: TZ_TMA).
+bool wantsTma(const GpuOptions &options) {
+  if (options.tma >= 0)
+    return options.tma == 1;
+  static const bool fromEnvironment = [] {
+    const char *v = std::getenv("TZ_TMA");
+    return v && std::string(v) == "1";
+  }();
+  return fromEnvironment;
+}
+
+// The on-disk cache key of `spec` compiled for `arch` and `options`: the
+// tz IR says everything the code depends on (the source closure and every
+// specialized value); version, target and options complete it.
+std::string binaryKey(const Specialization &spec, const GpuOptions &options, const std::string &arch) {
+  std::string key = std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " +
+                    std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) +
+                    "\nmin blocks per SM " + std::to_string(options.minBlocksPerSM) + "\ntma " +
+                    (wantsTma(options) ? "1" : "0") + "\n";
+  // The LLVM middle end when the environment overrides it: comparing
+  // pipelines must not reuse each other's binaries.
   auto env = [](const char *name) {
     const char *value = std::getenv(name);
     return std::string(value ? value : "");
   };
-  std::string diskKey = std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " +
-                        std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) + "\nmin blocks per SM " +
-                        std::to_string(options.minBlocksPerSM) + "\n";
   if (!env("TZ_LLVM_OPT_LEVEL").empty() || !env("TZ_LLVM_PASSES").empty())
-    diskKey += "llvm middle end " + env("TZ_LLVM_OPT_LEVEL") + " " + env("TZ_LLVM_PASSES") + "\n";
-  diskKey += printed(spec.kernel.module.get());
+    key += "llvm middle end " + env("TZ_LLVM_OPT_LEVEL") + " " + env("TZ_LLVM_PASSES") + "\n";
+  return key + printed(spec.kernel.module.get());
+}
+
+// The binary for `key`: from the on-disk cache, else compiled now and
+// published there.
+std::shared_ptr<const pipeline::GpuBinary> cachedOrCompiled(const Specialization &spec, const GpuOptions &options,
+                                                            const std::string &arch, const std::string &key) {
   gpu::DiskCache &disk = gpu::DiskCache::global();
-  std::optional<pipeline::GpuBinary> bin;
-  if (auto blob = disk.get(diskKey)) {
-    bin = decodeGpuBinary(*blob);
-    if (bin)
+  if (auto blob = disk.get(key)) {
+    if (std::optional<pipeline::GpuBinary> bin = decodeGpuBinary(*blob)) {
       ++diskHitCount;
-  }
-  if (!bin) {
-    pipeline::GpuCompileOptions copts;
-    copts.arch = arch;
-    copts.numWarps = options.numWarps;
-    copts.numStages = options.numStages;
-    copts.minBlocksPerSM = options.minBlocksPerSM;
-    bool wantDump = dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") ||
-                    dumpRequested("ptx");
-    if (wantDump)
-      copts.dump = [](const std::string &stage, const std::string &text) {
-        if (dumpRequested(stage))
-          llvm::errs() << "// -----// " << stage << " //----- //\n" << text << "\n";
-      };
-    bin = compileOrThrow(spec, copts);
-    if (dumpRequested("times")) {
-      llvm::errs() << "// terrazzo compile of " << bin->kernelName << ": frontend " << spec.frontendSeconds << " s";
-      for (const auto &[stage, seconds] : bin->stageSeconds)
-        llvm::errs() << ", " << stage << " " << seconds << " s";
-      llvm::errs() << "\n";
+      return std::make_shared<const pipeline::GpuBinary>(std::move(*bin));
     }
-    ++compiledCount;
-    disk.put(diskKey, encodeGpuBinary(*bin));
   }
+  pipeline::GpuCompileOptions copts;
+  copts.arch = arch;
+  copts.numWarps = options.numWarps;
+  copts.numStages = options.numStages;
+  copts.minBlocksPerSM = options.minBlocksPerSM;
+  copts.tma = wantsTma(options);
+  bool wantDump =
+      dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") || dumpRequested("ptx");
+  if (wantDump)
+    copts.dump = [](const std::string &stage, const std::string &text) {
+      if (dumpRequested(stage))
+        llvm::errs() << "// -----// " << stage << " //----- //\n" << text << "\n";
+    };
+  pipeline::GpuBinary bin = compileOrThrow(spec, copts);
+  if (dumpRequested("times")) {
+    llvm::errs() << "// terrazzo compile of " << bin.kernelName << ": frontend " << spec.frontendSeconds << " s";
+    for (const auto &[stage, seconds] : bin.stageSeconds)
+      llvm::errs() << ", " << stage << " " << seconds << " s";
+    llvm::errs() << "\n";
+  }
+  ++compiledCount;
+  disk.put(key, encodeGpuBinary(bin));
+  return std::make_shared<const pipeline::GpuBinary>(std::move(bin));
+}
+
+std::shared_ptr<LoadedGpuKernel> loadBinary(const Specialization &spec, const pipeline::GpuBinary &bin) {
   auto loaded = std::make_shared<LoadedGpuKernel>();
-  bool usePTX = bin->cubin.empty();
-  loaded->module = usePTX ? gpu::GpuModule::load(bin->ptx.data(), bin->ptx.size() + 1, true)
-                          : gpu::GpuModule::load(bin->cubin.data(), bin->cubin.size(), false);
-  loaded->function = loaded->module->function(bin->kernelName);
-  loaded->blockThreads = 32 * bin->numWarps;
-  loaded->sharedBytes = static_cast<unsigned>(bin->sharedBytes);
+  bool usePTX = bin.cubin.empty();
+  loaded->module = usePTX ? gpu::GpuModule::load(bin.ptx.data(), bin.ptx.size() + 1, true)
+                          : gpu::GpuModule::load(bin.cubin.data(), bin.cubin.size(), false);
+  loaded->function = loaded->module->function(bin.kernelName);
+  loaded->blockThreads = 32 * bin.numWarps;
+  loaded->sharedBytes = static_cast<unsigned>(bin.sharedBytes);
   if (loaded->sharedBytes > 0)
     loaded->module->setDynamicSharedMemory(loaded->function, static_cast<int>(loaded->sharedBytes));
   loaded->params = paramKinds(kernelFunc(spec));
+  if (!bin.tensorMaps.empty())
+    loaded->tensorMaps = std::make_shared<TensorMapEncoder>(bin.tensorMaps);
   return loaded;
 }
 
 // The kernel of `spec` loaded for `device` and `options`: from the
-// specialization's table, else loaded (or compiled) now and recorded there.
+// specialization's table, else loaded now (from a binary prepareLaunch
+// made, the disk cache, or a compile) and recorded there.
 std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOptions &options,
                                               const gpu::DeviceInfo &device, std::mutex &mutex, bool countHit) {
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;
   std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
-                       std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM);
+                       std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM) + (wantsTma(options) ? "/tma" : "");
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = spec.gpu.find(gpuKey);
@@ -227,7 +254,18 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
       return it->second;
     }
   }
-  std::shared_ptr<LoadedGpuKernel> kernel = loadOrCompile(spec, options, arch);
+  std::string key = binaryKey(spec, options, arch);
+  std::shared_ptr<const pipeline::GpuBinary> bin;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = spec.prepared.find(key); it != spec.prepared.end()) {
+      bin = std::move(it->second);
+      spec.prepared.erase(it); // loaded from now on: the table below keeps it
+    }
+  }
+  if (!bin)
+    bin = cachedOrCompiled(spec, options, arch, key);
+  std::shared_ptr<LoadedGpuKernel> kernel = loadBinary(spec, *bin);
   std::lock_guard<std::mutex> lock(mutex);
   spec.gpu[gpuKey] = kernel;
   return kernel;
@@ -266,10 +304,43 @@ void *currentGpuContext() { return gpu::currentContextOrNull(); }
 
 int gpuDeviceCount() { return gpu::deviceCount(); }
 
-void launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments, void *stream) {
+namespace {
+// What a plan needs to encode its kernel's tensor maps.
+struct PlannedTensorMaps {
+  std::shared_ptr<TensorMapEncoder> encoder;
+  std::vector<ParamKind> kinds;
+};
+
+// The parameter pointers of a launch: `arguments`, then each tensor map.
+// False when the maps cannot describe these arguments.
+bool withTensorMaps(TensorMapEncoder &encoder, const std::vector<ParamKind> &kinds, void *const *arguments,
+                    size_t numArguments, std::vector<TensorMapBytes> &maps, std::vector<void *> &params) {
+  if (!encoder.encode(kinds, arguments, maps))
+    return false;
+  params.assign(arguments, arguments + numArguments);
+  for (TensorMapBytes &m : maps)
+    params.push_back(&m);
+  return true;
+}
+} // namespace
+
+bool launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments, void *stream) {
+  if (plan.tensorMaps) {
+    auto &tma = *static_cast<PlannedTensorMaps *>(plan.tensorMaps.get());
+    std::vector<TensorMapBytes> maps;
+    std::vector<void *> params;
+    if (!withTensorMaps(*tma.encoder, tma.kinds, arguments, plan.numArguments, maps, params))
+      return false;
+    ++memoryHitCount;
+    ++tmaLaunchCount;
+    gpu::launch(static_cast<CUfunction>(plan.function), grid, {plan.blockThreads, 1, 1}, plan.sharedBytes,
+                static_cast<CUstream>(stream), params.data());
+    return true;
+  }
   ++memoryHitCount;
   gpu::launch(static_cast<CUfunction>(plan.function), grid, {plan.blockThreads, 1, 1}, plan.sharedBytes,
               static_cast<CUstream>(stream), arguments);
+  return true;
 }
 
 std::shared_ptr<const GpuLaunchPlan> Kernel::planLaunch(const std::vector<HostValue> &args, const Keywords &keywords,
@@ -307,6 +378,8 @@ std::shared_ptr<const GpuLaunchPlan> Kernel::planLaunch(const std::vector<HostVa
   // The specialization owns the loaded kernel's table entry; hold both.
   plan->owner = std::make_shared<std::pair<std::shared_ptr<Specialization>, std::shared_ptr<LoadedGpuKernel>>>(
       held, kernel);
+  if (kernel->tensorMaps)
+    plan->tensorMaps = std::make_shared<PlannedTensorMaps>(PlannedTensorMaps{kernel->tensorMaps, kernel->params});
   return plan;
 }
 
@@ -323,7 +396,10 @@ std::vector<bool> Kernel::constexprParams() const {
   return flags;
 }
 
-GpuCacheStats gpuCacheStats() { return {compiledCount.load(), diskHitCount.load(), memoryHitCount.load()}; }
+GpuCacheStats gpuCacheStats() {
+  return {compiledCount.load(), diskHitCount.load(), memoryHitCount.load(), tmaLaunchCount.load(),
+          tmaFallbackCount.load()};
+}
 
 GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,
                                      const GpuOptions &options) {
@@ -340,6 +416,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   copts.numWarps = options.numWarps;
   copts.numStages = options.numStages;
   copts.minBlocksPerSM = options.minBlocksPerSM;
+  copts.tma = wantsTma(options);
   copts.dump = [&](const std::string &stage, const std::string &text) {
     if (stage == "tzgpu")
       out.tzgpu = text;
@@ -361,6 +438,38 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   out.assemblerLog = bin.assemblerLog;
   out.stageSeconds.emplace_back("frontend", frontendSeconds);
   out.stageSeconds.insert(out.stageSeconds.end(), bin.stageSeconds.begin(), bin.stageSeconds.end());
+  return out;
+}
+
+GpuCompilation Kernel::prepareLaunch(const std::vector<HostValue> &args, const Keywords &keywords,
+                                     const GpuOptions &options) {
+  validateGpuOptions(options);
+  auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
+  std::shared_ptr<Specialization> held = impl_->specialize(bound); // alive even if replaced meanwhile
+  Specialization &spec = *held;
+  std::string arch = options.arch.empty() ? defaultArch() : options.arch;
+  std::string key = binaryKey(spec, options, arch);
+  std::shared_ptr<const pipeline::GpuBinary> bin;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (auto it = spec.prepared.find(key); it != spec.prepared.end())
+      bin = it->second;
+  }
+  if (!bin) {
+    bin = cachedOrCompiled(spec, options, arch, key);
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    spec.prepared.emplace(key, bin);
+  }
+  GpuCompilation out;
+  out.kernelName = bin->kernelName;
+  out.arch = arch;
+  out.ptx = bin->ptx;
+  out.cubinBytes = bin->cubin.size();
+  out.registers = bin->registers;
+  out.spillStoreBytes = bin->spillStoreBytes;
+  out.spillLoadBytes = bin->spillLoadBytes;
+  out.sharedBytes = bin->sharedBytes;
+  out.assemblerLog = bin->assemblerLog;
   return out;
 }
 
@@ -427,6 +536,22 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
   }
   for (uint64_t &s : slots)
     params.push_back(&s);
+  // A kernel with TMA copies takes its tensor maps after its arguments;
+  // where they cannot describe these tensors, the kernel compiled without
+  // TMA runs instead.
+  std::vector<TensorMapBytes> maps;
+  if (kernel->tensorMaps) {
+    std::vector<void *> withMaps;
+    if (withTensorMaps(*kernel->tensorMaps, kernel->params, params.data(), params.size(), maps, withMaps)) {
+      params = std::move(withMaps);
+      ++tmaLaunchCount;
+    } else {
+      ++tmaFallbackCount;
+      GpuOptions plain = options;
+      plain.tma = 0;
+      kernel = loadedKernel(spec, plain, device, impl_->mutex, false);
+    }
+  }
   gpu::launch(kernel->function, {unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2])},
               {kernel->blockThreads, 1, 1}, kernel->sharedBytes, static_cast<CUstream>(stream), params.data());
 }

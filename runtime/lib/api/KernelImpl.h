@@ -18,6 +18,10 @@
 
 namespace terrazzo {
 
+namespace pipeline {
+struct GpuBinary;
+}
+
 // TZ_DUMP=ir,tzgpu,llvm-mlir,llvm,ptx (or all) asks for the IR of each
 // compiled stage on stderr.
 bool dumpRequested(const std::string &stage);
@@ -29,6 +33,8 @@ bool dumpRequested(const std::string &stage);
 // How one run-time argument is passed to a GPU kernel.
 enum class ParamKind : char { Pointer, I1, I32, I64, F32, F64 };
 
+class TensorMapEncoder;
+
 // A specialization compiled and loaded for one device and set of options.
 struct LoadedGpuKernel {
   std::shared_ptr<gpu::GpuModule> module;
@@ -36,6 +42,8 @@ struct LoadedGpuKernel {
   unsigned blockThreads = 128;
   unsigned sharedBytes = 0;
   std::vector<ParamKind> params; // one per run-time argument, in order
+  // The TMA tensor maps it takes after those (null: none).
+  std::shared_ptr<TensorMapEncoder> tensorMaps;
 };
 
 // One compiled specialization owns its MLIR context.
@@ -46,6 +54,10 @@ struct Specialization {
   double frontendSeconds = 0; // source to tz IR (generateKernel)
   // GPU kernels by device ordinal and options (see gpuKey in GpuLaunch.cpp).
   std::map<std::string, std::shared_ptr<LoadedGpuKernel>> gpu;
+  // Binaries compiled by Kernel::prepareLaunch and not loaded yet, by their
+  // on-disk cache key: the launch that follows loads one instead of
+  // compiling it again (even when the disk cache is off).
+  std::map<std::string, std::shared_ptr<const pipeline::GpuBinary>> prepared;
 };
 
 struct Kernel::Impl {

@@ -60,6 +60,7 @@ struct Api {
   PFN_cuEventRecord_v2000 eventRecord;
   PFN_cuEventSynchronize_v2000 eventSynchronize;
   PFN_cuEventElapsedTime_v2000 eventElapsedTime;
+  PFN_cuTensorMapEncodeTiled_v12000 tensorMapEncodeTiled; // null before CUDA 12
 };
 
 struct Driver {
@@ -161,6 +162,7 @@ void loadDriver(Driver &driver) {
   resolve("cuEventRecord", api.eventRecord);
   resolve("cuEventSynchronize", api.eventSynchronize);
   resolve("cuEventElapsedTime", api.eventElapsedTime);
+  resolve("cuTensorMapEncodeTiled", api.tensorMapEncodeTiled);
   if (!missing.empty()) {
     driver.unavailableReason = "the CUDA driver lacks " + missing;
     return;
@@ -364,6 +366,22 @@ void GpuModule::setDynamicSharedMemory(CUfunction f, int bytes) {
                        device_->name + " allows at most " + std::to_string(device_->maxSharedPerBlockOptin));
   check(a.funcSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
         "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
+}
+
+bool encodeTensorMapTiled(void *out, int dataType, unsigned rank, const void *address, const uint64_t *dims,
+                          const uint64_t *strideBytes, const uint32_t *box, int swizzleBytes) {
+  const Api &a = api();
+  if (!a.tensorMapEncodeTiled)
+    return false;
+  CUtensorMapSwizzle swizzle = swizzleBytes == 128  ? CU_TENSOR_MAP_SWIZZLE_128B
+                               : swizzleBytes == 64 ? CU_TENSOR_MAP_SWIZZLE_64B
+                               : swizzleBytes == 32 ? CU_TENSOR_MAP_SWIZZLE_32B
+                                                    : CU_TENSOR_MAP_SWIZZLE_NONE;
+  cuuint32_t elementStrides[5] = {1, 1, 1, 1, 1};
+  return a.tensorMapEncodeTiled(static_cast<CUtensorMap *>(out), static_cast<CUtensorMapDataType>(dataType), rank,
+                                const_cast<void *>(address), dims, strideBytes, box, elementStrides,
+                                CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
 void launch(CUfunction f, std::array<unsigned, 3> grid, std::array<unsigned, 3> block, unsigned sharedBytes,

@@ -23,11 +23,30 @@ struct GpuCompileOptions {
   // such bound.
   int minBlocksPerSM = 0;
   bool fastMath = false;
+  // sm_90a: pipelined loops copy their tiles with TMA where they all can
+  // (tzgpu-pipeline's `tma`); the kernel then takes GpuBinary::tensorMaps.
+  bool tma = false;
   // Stop after PTX (no nvJitLink): the driver JIT-compiles it at load.
   bool skipCubin = false;
   // Called with (stage, text) for "tzgpu", "llvm-mlir", "llvm", "ptx" when set
   // (TZ_DUMP, tzc --emit).
   std::function<void(const std::string &, const std::string &)> dump;
+};
+
+// How the host encodes one TMA tensor map (cuTensorMapEncodeTiled) from the
+// kernel's arguments (#tzgpu.tensormap; dimension 0 first). The kernel takes
+// its tensor maps after its own arguments, in the order of
+// GpuBinary::tensorMaps, each as 128 bytes by value.
+struct TensorMapSpec {
+  int baseArg = 0;            // the argument holding the tensor's address
+  std::string elementType;    // "f16" or "bf16"
+  int elementBytes = 2;
+  int swizzleBytes = 128;
+  std::vector<int64_t> box;   // elements per dimension of one copy
+  // Extent of dimension i: argument extentArgs[i] if not -1, else
+  // extents[i] (-1: unbounded). Stride in elements of dimension i >= 1:
+  // argument strideArgs[i - 1] if not -1, else strides[i - 1].
+  std::vector<int64_t> extentArgs, extents, strideArgs, strides;
 };
 
 struct GpuBinary {
@@ -38,6 +57,7 @@ struct GpuBinary {
   int64_t sharedBytes = 0; // dynamic shared memory to request at launch
   int registers = -1, spillStoreBytes = 0, spillLoadBytes = 0;
   std::string assemblerLog;
+  std::vector<TensorMapSpec> tensorMaps; // parameters after the kernel's own
   // Wall-clock seconds of each stage, in order: "tzgpu passes", "lowering to
   // LLVM", then translateToPTX's steps ("to LLVM IR", "libdevice", "LLVM
   // optimisation", "NVPTX codegen"), then unless skipCubin "load nvJitLink"

@@ -19,6 +19,8 @@ void populateWarpGroupDotPatterns(mlir::TypeConverter &tc, mlir::RewritePatternS
 // cp.async copies into tzgpu-pipeline's buffers use `axis` for chunk sizes.
 void populateAsyncCopyPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns,
                                const AxisInfoAnalysis &axis);
+// mbarriers and TMA copies (TmaOpToLLVM.cpp).
+void populateTmaPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 void populateDebugPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 // Scalar f32 division and sqrt as instructions without a subroutine slow
 // path (div.full, sqrt.approx): for kernels with warpgroup MMAs, which ptxas

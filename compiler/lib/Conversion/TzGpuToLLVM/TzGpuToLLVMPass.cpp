@@ -41,6 +41,8 @@ struct TileTypeConverter : TypeConverter {
     addConversion([ctx](tz::PointerType) -> Type {
       return LLVM::LLVMPointerType::get(ctx, lowering::kGlobalAddressSpace);
     });
+    // A tensor map is the generic address of its kernel parameter.
+    addConversion([ctx](TensorMapType) -> Type { return LLVM::LLVMPointerType::get(ctx); });
     // A buffer is the address of its first byte.
     addConversion([ctx](MemDescType) -> Type {
       return LLVM::LLVMPointerType::get(ctx, lowering::kSharedAddressSpace);
@@ -73,9 +75,21 @@ LogicalResult checkSupported(ModuleOp module) {
 
 // Kernel arguments known 16-byte aligned (tz.divisibility on a pointer)
 // tell LLVM so, which lets it vectorise accesses.
+//
+// A tensor map travels by value as a 128-byte, 64-byte aligned parameter
+// the copies read where it is (__grid_constant__); the host encoded it from
+// the tzgpu.tensormap attribute, which the lowering no longer needs.
 void annotateKernelArguments(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    if (isa<TensorMapType>(func.getArgument(i).getType())) {
+      func.removeArgAttr(i, kTensorMapAttrName);
+      func.setArgAttr(i, LLVM::LLVMDialect::getByValAttrName(),
+                      TypeAttr::get(LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), 128)));
+      func.setArgAttr(i, "nvvm.grid_constant", UnitAttr::get(ctx));
+      func.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(), IntegerAttr::get(IntegerType::get(ctx, 64), 64));
+      continue;
+    }
     auto div = func.getArgAttrOfType<IntegerAttr>(i, "tz.divisibility");
     if (!div)
       continue;
@@ -127,6 +141,7 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     lowering::populateDotPatterns(tc, patterns);
     lowering::populateWarpGroupDotPatterns(tc, patterns);
     lowering::populateAsyncCopyPatterns(tc, patterns, axis);
+    lowering::populateTmaPatterns(tc, patterns);
     lowering::populateDebugPatterns(tc, patterns);
     scf::populateSCFStructuralTypeConversionsAndLegality(tc, patterns, target);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);

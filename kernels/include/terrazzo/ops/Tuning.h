@@ -17,6 +17,9 @@ struct LibraryTuningStats {
   uint64_t timed = 0;  // keys whose candidates this process timed
   uint64_t loaded = 0; // keys whose choice came from the disk cache
   std::map<std::string, std::string> choices; // key -> "BLOCK_M x BLOCK_N, W warps, S stages"
+  // key -> {tiles: why they were pruned before timing} (keys tuned in this
+  // process, and interpreter calls under TZ_LIBRARY_TUNING_PROBE_ARCH)
+  std::map<std::string, std::map<std::string, std::string>> pruned;
 };
 
 TERRAZZO_API LibraryTuningStats libraryTuningStats();

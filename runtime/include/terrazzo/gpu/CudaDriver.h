@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <stdexcept>
@@ -106,6 +107,15 @@ private:
 // launches nothing.
 void launch(CUfunction f, std::array<unsigned, 3> grid, std::array<unsigned, 3> block,
             unsigned sharedBytes, CUstream stream, void **params);
+
+// Encodes a tiled TMA tensor map of `rank` dimensions (dimension 0 first)
+// into the 128 bytes at `out` (64-byte aligned): cuTensorMapEncodeTiled
+// with elements zero-filled out of range, no interleave, unit element
+// strides. `dataType` is a CUtensorMapDataType, `swizzleBytes` 0, 32, 64 or
+// 128. False (and `out` unspecified) where the driver refuses the
+// description or has no such entry point.
+bool encodeTensorMapTiled(void *out, int dataType, unsigned rank, const void *address, const uint64_t *dims,
+                          const uint64_t *strideBytes, const uint32_t *box, int swizzleBytes);
 
 // Memory helpers, for C++ tests and benchmarks (Python passes torch tensors).
 CUdeviceptr deviceAlloc(size_t bytes);

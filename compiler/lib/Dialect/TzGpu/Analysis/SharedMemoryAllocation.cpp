@@ -5,6 +5,7 @@
 #include "terrazzo/Dialect/TzGpu/Analysis/Scratch.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 
 using namespace mlir;
@@ -123,15 +124,32 @@ SharedMemoryAllocation::SharedMemoryAllocation(ModuleOp module) {
 
 SmallVector<SharedAccess> sharedAccesses(Operation *op) {
   SmallVector<SharedAccess> out;
+  // The bytes of the whole buffer, or of one tile when the view selects it
+  // with a constant (as each of a loop's mbarriers is initialised).
   auto addBuffer = [&](Value buffer, bool write) {
     LocalAllocOp alloc = allocationOf(buffer);
     if (!alloc || !alloc.getOffset())
       return;
-    int64_t begin = *alloc.getOffset();
-    out.push_back({begin, begin + alloc.getType().totalBytes(), write});
+    int64_t begin = *alloc.getOffset(), bytes = alloc.getType().totalBytes();
+    IntegerAttr tile;
+    if (auto view = buffer.getDefiningOp<MemDescIndexOp>();
+        view && view.getSrc() == alloc.getResult() && matchPattern(view.getIndex(), m_Constant(&tile))) {
+      bytes = alloc.getType().totalBytes() / alloc.getType().getShape().front();
+      begin += tile.getInt() * bytes;
+    }
+    out.push_back({begin, begin + bytes, write});
   };
   if (auto copy = dyn_cast<AsyncCopyOp>(op))
     addBuffer(copy.getDst(), true);
+  else if (auto copy = dyn_cast<AsyncTmaCopyOp>(op)) {
+    addBuffer(copy.getDst(), true);
+    addBuffer(copy.getBarrier(), false);
+  } else if (isa<InitBarrierOp, InvalBarrierOp>(op))
+    // Initialising or ending a barrier must not race with its use.
+    addBuffer(op->getOperand(0), true);
+  else if (isa<BarrierExpectOp, WaitBarrierOp>(op))
+    // Arrivals and waits synchronise among themselves through the barrier.
+    addBuffer(op->getOperand(0), false);
   else if (auto store = dyn_cast<LocalStoreOp>(op))
     addBuffer(store.getDst(), true);
   else if (auto load = dyn_cast<LocalLoadOp>(op)) {

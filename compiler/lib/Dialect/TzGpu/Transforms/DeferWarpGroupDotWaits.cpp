@@ -22,9 +22,14 @@
 // pipelined buffer of S tiles whose in-loop tzgpu.async_wait leaves
 // `pending` copy groups outstanding (the copies run pending + 1 iterations
 // ahead), with S >= pending + 3, and is written by nothing but those async
-// copies; or it is not written in the loop at all.
+// copies; or, for TMA copies, each copy fills slot (n + a) % S where the
+// loop waits on the barrier of slot n % S, with S >= a + 2; or it is not
+// written in the loop at all.
 #include "terrazzo/Dialect/TzGpu/Analysis/MmaInFlight.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -41,6 +46,30 @@ Value rootBuffer(Value view) {
   return view;
 }
 
+// How many iterations ahead of the one waiting on slot n % S a TMA copy of
+// `loop` fills its slot (n + a) % S: a, if the IR shows it.
+std::optional<int64_t> tmaCopyAhead(scf::ForOp loop, AsyncTmaCopyOp copy, int64_t stages) {
+  auto slotOf = [&](Value view) -> std::optional<std::pair<Value, int64_t>> {
+    auto index = view.getDefiningOp<MemDescIndexOp>();
+    auto rem = index ? index.getIndex().getDefiningOp<arith::RemSIOp>() : arith::RemSIOp();
+    IntegerAttr s;
+    if (!rem || !matchPattern(rem.getRhs(), m_Constant(&s)) || s.getInt() != stages)
+      return std::nullopt;
+    Value n = rem.getLhs();
+    IntegerAttr a;
+    if (auto add = n.getDefiningOp<arith::AddIOp>(); add && matchPattern(add.getRhs(), m_Constant(&a)))
+      return std::make_pair(add.getLhs(), a.getInt());
+    return std::make_pair(n, int64_t(0));
+  };
+  auto filled = slotOf(copy.getDst());
+  if (!filled)
+    return std::nullopt;
+  for (auto wait : loop.getBody()->getOps<WaitBarrierOp>())
+    if (auto waited = slotOf(wait.getBarrier()); waited && waited->second == 0 && waited->first == filled->first)
+      return filled->second;
+  return std::nullopt;
+}
+
 // Whether the copies and stores of `loop` leave the slot an MMA in flight
 // reads from `operand` alone until the next iteration's wait.
 bool slotSurvivesNextIteration(scf::ForOp loop, Value operand) {
@@ -48,11 +77,16 @@ bool slotSurvivesNextIteration(scf::ForOp loop, Value operand) {
     return true; // A in registers
   Value buffer = rootBuffer(operand);
   bool written = false, onlyAsyncCopies = true;
+  SmallVector<AsyncTmaCopyOp> tmaCopies;
   loop.getBody()->walk([&](Operation *op) {
     Value dst;
     if (auto copy = dyn_cast<AsyncCopyOp>(op))
       dst = copy.getDst();
-    else if (auto store = dyn_cast<LocalStoreOp>(op)) {
+    else if (auto copy = dyn_cast<AsyncTmaCopyOp>(op)) {
+      dst = copy.getDst();
+      if (rootBuffer(dst) == buffer)
+        tmaCopies.push_back(copy);
+    } else if (auto store = dyn_cast<LocalStoreOp>(op)) {
       dst = store.getDst();
       if (rootBuffer(dst) == buffer)
         onlyAsyncCopies = false;
@@ -69,6 +103,11 @@ bool slotSurvivesNextIteration(scf::ForOp loop, Value operand) {
   if (Operation *def = buffer.getDefiningOp(); def && loop->isAncestor(def))
     return false;
   int64_t stages = cast<MemDescType>(buffer.getType()).numTiles();
+  if (!tmaCopies.empty())
+    return llvm::all_of(tmaCopies, [&](AsyncTmaCopyOp copy) {
+      std::optional<int64_t> ahead = tmaCopyAhead(loop, copy, stages);
+      return ahead && stages >= *ahead + 2;
+    });
   std::optional<int64_t> pending;
   for (auto wait : loop.getBody()->getOps<AsyncWaitOp>())
     if (llvm::is_contained(wait.getBuffers(), buffer))

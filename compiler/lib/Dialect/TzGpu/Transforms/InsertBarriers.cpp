@@ -64,9 +64,12 @@ struct InsertBarriers : impl::TzGpuInsertBarriersBase<InsertBarriers> {
         state = {};
         continue;
       }
+      // An async copy completes at its async_wait, which synchronises; a TMA
+      // copy at the barrier wait of each thread that reads its tile.
+      if (isa<AsyncCopyOp, AsyncTmaCopyOp>(op))
+        continue;
       for (const SharedAccess &a : accesses)
-        if (!isa<AsyncCopyOp>(op)) // completes at its async_wait, which synchronises
-          state.accesses.push_back(a);
+        state.accesses.push_back(a);
     }
     return state;
   }

@@ -30,6 +30,20 @@
 // analysis proves chunks of at least 4 bytes (cp.async's smallest)
 // contiguous and aligned. Copies past the end of the loop are masked off
 // (zero bytes read).
+//
+// With TMA (the `tma` option, sm_90a), when every buffer of a loop is
+// swizzled and every load can be a TMA copy (planTmaCopy), one thread
+// copies each tile instead, completing on the stage's mbarrier:
+//
+//   prologue: init one mbarrier per slot; arm slots 0 .. ahead-1 with their
+//             bytes and issue their copies
+//   iteration i: wait on slot i % S's barrier for parity (i / S) % 2, arm
+//                and fill the slot of iteration i + ahead, compute
+//   after the loop: invalidate the barriers (their bytes may be reused)
+//
+// Every thread waits itself, so nothing synchronises the block for the
+// data; tzgpu-insert-barriers still puts a barrier before a copy that
+// refills a slot other threads read in an earlier iteration.
 #include "AsyncCopies.h"
 #include "LayoutRematerialization.h"
 
@@ -38,8 +52,10 @@
 #include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
 #include "terrazzo/Dialect/TzGpu/Analysis/MmaInFlight.h"
 #include "terrazzo/Dialect/TzGpu/Analysis/Scratch.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/TmaCopyPlan.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
@@ -227,7 +243,21 @@ struct Pipelined {
   bool swizzled = false;         // for wgmma dots, else padded for ldmatrix
   Value buffer;                  // the tzgpu.local_alloc of its tiles
   SmallVector<CarriedPointer> carried; // pointers of the slice the loop advances
+  std::shared_ptr<const TmaCopyPlan> tma; // how it is a TMA copy, when it can be one
+  Value tensorMap;                     // the kernel argument of its tensor map
 };
+
+// The buffer of one mbarrier per stage, and the view of one of them.
+MemDescType barrierBufferType(MLIRContext *ctx, int64_t stages) {
+  return MemDescType::get(ctx, ArrayRef<int64_t>{stages, 1, 1}, IntegerType::get(ctx, 64),
+                          SharedEncodingAttr::get(ctx, 0, 0), /*mutableMemory=*/true);
+}
+Value barrierAt(OpBuilder &b, Location loc, Value barriers, Value slot) {
+  MLIRContext *ctx = b.getContext();
+  auto one = MemDescType::get(ctx, ArrayRef<int64_t>{1, 1}, IntegerType::get(ctx, 64),
+                              SharedEncodingAttr::get(ctx, 0, 0), /*mutableMemory=*/true);
+  return MemDescIndexOp::create(b, loc, one, barriers, slot);
+}
 
 // Whether a wgmma dot keeps its A operand off the scratch space while it
 // reads a swizzled buffer: A is in the register layout wgmma takes, or in a
@@ -290,6 +320,54 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     Value mask = p.load.getMask() ? map.lookupOrDefault(p.load.getMask()) : Value();
     createAsyncCopy(b, loc, map.lookupOrDefault(p.load.getPtr()), mask, inRange, tileOf(b, loc, p, slot), p.chunk,
                     numWarps);
+  }
+
+  // Arms the mbarrier of `slot` with the bytes of one stage and issues the
+  // TMA copies of the iteration at `index` into it, all where `index < hi`.
+  // Coordinates are evaluated from clones of the slice ops their atoms
+  // need, with the loop index mapped to `index`.
+  void issueTmaStage(OpBuilder &b, MutableArrayRef<Pipelined> loads, scf::ForOp loop, Value index, Value slot,
+                     Value barriers) {
+    Location loc = loop.getLoc();
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, loop.getUpperBound());
+    Value barrier = barrierAt(b, loc, barriers, slot);
+    int64_t bytes = 0;
+    for (const Pipelined &p : loads)
+      bytes += cast<RankedTensorType>(p.load->getResult(0).getType()).getNumElements() * 2;
+    BarrierExpectOp::create(b, loc, barrier, bytes, inRange);
+    Value iterations;
+    for (Pipelined &p : loads) {
+      // The ops of the slice that compute atoms of the coordinates.
+      llvm::SmallPtrSet<Operation *, 16> needed;
+      SmallVector<Value> work;
+      for (const IndexPolynomial &c : p.tma->coords)
+        for (const auto &[m, coef] : c.terms)
+          for (const void *a : m)
+            if (a != iterationAtom(loop))
+              work.push_back(Value::getFromOpaquePointer(a));
+      while (!work.empty()) {
+        Operation *def = work.pop_back_val().getDefiningOp();
+        if (!def || def->getBlock() != loop.getBody() || !needed.insert(def).second)
+          continue;
+        work.append(def->getOperands().begin(), def->getOperands().end());
+      }
+      IRMapping map;
+      map.map(loop.getInductionVar(), index);
+      for (Operation *op : p.slice)
+        if (needed.contains(op))
+          b.clone(*op, map);
+      SmallVector<Value> coords;
+      for (const IndexPolynomial &c : p.tma->coords)
+        coords.push_back(materialize(b, loc, c, [&](const void *a) -> Value {
+          if (a != iterationAtom(loop))
+            return map.lookupOrDefault(Value::getFromOpaquePointer(a));
+          if (!iterations)
+            iterations = arith::DivSIOp::create(
+                b, loc, arith::SubIOp::create(b, loc, index, loop.getLowerBound()), loop.getStep());
+          return iterations;
+        }));
+      AsyncTmaCopyOp::create(b, p.load.getLoc(), p.tensorMap, coords, tileOf(b, loc, p, slot), barrier, inRange);
+    }
   }
 
   // The view of tile `slot` of `p`'s buffer.
@@ -380,6 +458,32 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     for (const Pipelined &p : loads)
       bytes += (bufferBytes(p, numStages) + 1023) / 1024 * 1024;
 
+    // TMA copies when every buffer is swizzled (TMA writes the swizzle
+    // wgmma reads) and every load has a plan, and the barriers fit too.
+    bool useTma = tma && loop->getParentOfType<ModuleOp>()->hasAttr(kWgmmaAttrName);
+    for (Pipelined &p : loads) {
+      if (!useTma)
+        break;
+      if (p.swizzled)
+        if (std::optional<TmaCopyPlan> plan = planTmaCopy(p.load, loop))
+          p.tma = std::make_shared<const TmaCopyPlan>(std::move(*plan));
+      useTma = p.tma != nullptr;
+    }
+    int64_t barrierBytes = barrierBufferType(loop.getContext(), numStages).totalBytes();
+    useTma = useTma && bytes + barrierBytes <= maxBytes;
+    if (useTma) {
+      bytes += barrierBytes;
+      auto func = loop->getParentOfType<func::FuncOp>();
+      for (Pipelined &p : loads) {
+        unsigned index = func.getNumArguments();
+        auto attrs = DictionaryAttr::get(
+            loop.getContext(), {NamedAttribute(StringAttr::get(loop.getContext(), kTensorMapAttrName), p.tma->spec)});
+        if (failed(func.insertArgument(index, TensorMapType::get(loop.getContext()), attrs, p.load.getLoc())))
+          return 0;
+        p.tensorMap = func.getArgument(index);
+      }
+    }
+
     Location loc = loop.getLoc();
     Value lo = loop.getLowerBound(), step = loop.getStep();
     auto i32 = [&](OpBuilder &b, int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
@@ -397,8 +501,18 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
           b, loc, bufferTypeFor(cast<RankedTensorType>(p.load->getResult(0).getType()), numStages, p.swizzled), IntegerAttr());
       buffers.push_back(p.buffer);
     }
+    Value barriers;
+    if (useTma) {
+      barriers = LocalAllocOp::create(b, loc, barrierBufferType(loop.getContext(), numStages), IntegerAttr());
+      for (int s = 0; s < numStages; ++s)
+        InitBarrierOp::create(b, loc, barrierAt(b, loc, barriers, i32(b, s)), 1);
+    }
     for (int s = 0; s < ahead; ++s) {
       Value index = arith::AddIOp::create(b, loc, lo, arith::MulIOp::create(b, loc, step, i32(b, s)));
+      if (useTma) {
+        issueTmaStage(b, loads, loop, index, i32(b, s), barriers);
+        continue;
+      }
       for (Pipelined &p : loads)
         issueCopy(b, p, loop, index, i32(b, s));
       AsyncCommitOp::create(b, loc);
@@ -408,7 +522,8 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     // i + ahead - S read (no longer read by anything), then read its own
     // slot where the loads were.
     b.setInsertionPointToStart(loop.getBody());
-    AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(ahead - 1));
+    if (!useTma)
+      AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(ahead - 1));
     Value iteration = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, loop.getInductionVar(), lo), step);
     Value slot = arith::RemSIOp::create(b, loc, iteration, i32(b, numStages));
     Value aheadValue = i32(b, ahead);
@@ -416,9 +531,17 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
         arith::RemSIOp::create(b, loc, arith::AddIOp::create(b, loc, iteration, aheadValue), i32(b, numStages));
     Value nextIndex =
         arith::AddIOp::create(b, loc, loop.getInductionVar(), arith::MulIOp::create(b, loc, step, aheadValue));
-    for (Pipelined &p : loads)
-      issueCopy(b, p, loop, nextIndex, nextSlot);
-    AsyncCommitOp::create(b, loc);
+    if (useTma) {
+      // Slot s is filled for iterations s, s + S, s + 2S, ...: iteration i
+      // waits for the (i / S)-th phase of its barrier to complete.
+      Value phase = arith::AndIOp::create(b, loc, arith::DivSIOp::create(b, loc, iteration, i32(b, numStages)), i32(b, 1));
+      WaitBarrierOp::create(b, loc, barrierAt(b, loc, barriers, slot), phase);
+      issueTmaStage(b, loads, loop, nextIndex, nextSlot, barriers);
+    } else {
+      for (Pipelined &p : loads)
+        issueCopy(b, p, loop, nextIndex, nextSlot);
+      AsyncCommitOp::create(b, loc);
+    }
     for (Pipelined &p : loads) {
       OpBuilder at(p.load);
       auto read = LocalLoadOp::create(at, p.load.getLoc(), p.load.getType(), tileOf(at, p.load.getLoc(), p, slot));
@@ -426,8 +549,15 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       p.load.erase();
     }
 
-    // Nothing may still be writing the buffers once the loop is left.
+    // Nothing may still be writing the buffers once the loop is left. Every
+    // TMA copy issued was for an iteration that waited for it; the barriers
+    // end there.
     b.setInsertionPointAfter(loop);
+    if (useTma) {
+      for (int s = 0; s < numStages; ++s)
+        InvalBarrierOp::create(b, loc, barrierAt(b, loc, barriers, i32(b, s)));
+      return bytes;
+    }
     AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(0));
     return bytes;
   }

@@ -45,6 +45,11 @@ inline constexpr const char *kScratchBytesAttrName = "tzgpu.scratch_bytes";
 // async copies fence for the async proxy that wgmma reads through.
 inline constexpr const char *kWgmmaAttrName = "tzgpu.wgmma";
 
+// Argument attribute of a kernel argument of type !tzgpu.tensormap (added
+// by tzgpu-pipeline for TMA copies): the #tzgpu.tensormap the host encodes
+// it from. Such arguments follow the kernel's own, in order.
+inline constexpr const char *kTensorMapAttrName = "tzgpu.tensormap";
+
 // Whether a tile can be stored in the 128-byte NVMMA swizzle wgmma reads:
 // 2-D, 16-bit, rows a multiple of 128 bytes.
 bool canSwizzle(mlir::RankedTensorType tile);

@@ -250,6 +250,125 @@ def TzGpu_BarrierOp : TzGpu_Op<"barrier", [MemoryEffects<[MemRead<TzGpu_SharedMe
   let assemblyFormat = "attr-dict";
 }
 
+//===----------------------------------------------------------------------===//
+// TMA copies and mbarriers (sm_90a)
+//===----------------------------------------------------------------------===//
+//
+// A TMA copy moves a whole box of a global tensor into a buffer, issued by
+// one thread, and completes on an mbarrier: the copy adds the bytes it
+// wrote to the barrier's transaction count, and a thread waiting on the
+// barrier's phase sees the bytes once the count the barrier expected has
+// arrived. The global tensor is described by a tensor map, a 128-byte
+// kernel parameter the host encodes (cuTensorMapEncodeTiled) before each
+// launch from the kernel's own arguments, as #tzgpu.tensormap says.
+
+def TzGpu_TensorMapType : TypeDef<TzGpu_Dialect, "TensorMap"> {
+  let mnemonic = "tensormap";
+  let summary = "A TMA tensor map: a kernel parameter the host encodes at launch";
+  let description = [{
+    Only a kernel argument has this type; its argument attribute
+    `tzgpu.tensormap` (#tzgpu.tensormap) says how the host builds it.
+  }];
+}
+
+def TzGpu_TensorMapAttr : AttrDef<TzGpu_Dialect, "TensorMapSpec"> {
+  let mnemonic = "tensormap";
+  let summary = "How the host encodes a tensor map from the kernel's arguments";
+  let description = [{
+    Dimensions are listed innermost first: dimension 0 is contiguous (a
+    stride of one element), dimension 1 the rows of the copied tiles, later
+    ones further offsets (batch, head, ...). `base` is the index of the
+    kernel argument holding the tensor's address. For dimension i, the
+    extent is kernel argument `extent_args[i]` when that is not -1, else
+    `extents[i]`, where -1 means unbounded (no coordinate is out of range).
+    For dimensions 1 and up, the stride in elements is kernel argument
+    `stride_args[i - 1]` when not -1, else `strides[i - 1]`. `box` is the
+    box one copy moves (dimension 0 first) and `swizzle` the bytes of the
+    NVMMA swizzle it is stored in. Coordinates out of range read as zero.
+
+    ```mlir
+    #tzgpu.tensormap<base = 0, element_type = bf16, swizzle = 128, box = [64, 128],
+                     extent_args = [5, 3], extents = [-1, -1], stride_args = [5], strides = [0]>
+    ```
+  }];
+  let parameters = (ins "unsigned":$base, "::mlir::Type":$element_type, "unsigned":$swizzle,
+                        ArrayRefParameter<"int64_t">:$box, ArrayRefParameter<"int64_t">:$extent_args,
+                        ArrayRefParameter<"int64_t">:$extents, ArrayRefParameter<"int64_t">:$stride_args,
+                        ArrayRefParameter<"int64_t">:$strides);
+  let assemblyFormat = [{
+    `<` `base` `=` $base `,` `element_type` `=` $element_type `,` `swizzle` `=` $swizzle `,`
+    `box` `=` `[` $box `]` `,` `extent_args` `=` `[` $extent_args `]` `,` `extents` `=` `[` $extents `]` `,`
+    `stride_args` `=` `[` $stride_args `]` `,` `strides` `=` `[` $strides `]` `>`
+  }];
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    unsigned rank() const { return getBox().size(); }
+  }];
+}
+
+// One mbarrier is a buffer of one 1x1 tile of i64 (a view of a buffer of
+// several, one per pipeline stage).
+def TzGpu_InitBarrierOp : TzGpu_Op<"init_barrier", [MemoryEffects<[MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "Initialise an mbarrier that completes a phase after `count` arrivals";
+  let description = [{
+    One thread initialises it and fences the initialisation for the async
+    proxy; the block must synchronise before another thread uses it
+    (tzgpu-insert-barriers sees this op write the barrier).
+  }];
+  let arguments = (ins TzGpu_MemDescType:$barrier, I32Attr:$count);
+  let assemblyFormat = "$barrier `,` $count attr-dict `:` qualified(type($barrier))";
+  let hasVerifier = 1;
+}
+
+def TzGpu_InvalBarrierOp : TzGpu_Op<"inval_barrier", [MemoryEffects<[MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "End an mbarrier's life so that its bytes may hold something else";
+  let arguments = (ins TzGpu_MemDescType:$barrier);
+  let assemblyFormat = "$barrier attr-dict `:` qualified(type($barrier))";
+  let hasVerifier = 1;
+}
+
+// Arming and waiting change the barrier's state (they are not pure reads,
+// and must not be removed as such); tzgpu-insert-barriers still counts them
+// as reads, since they synchronise among themselves.
+def TzGpu_BarrierExpectOp : TzGpu_Op<"barrier_expect", [MemoryEffects<[MemRead<TzGpu_SharedMemory>,
+                                                                       MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "Arrive on an mbarrier, expecting `bytes` of TMA copies to complete its phase";
+  let description = [{
+    Issued by one thread where `pred` holds (mbarrier.arrive.expect_tx).
+  }];
+  let arguments = (ins TzGpu_MemDescType:$barrier, I32Attr:$bytes, I1:$pred);
+  let assemblyFormat = "$barrier `,` $bytes `,` $pred attr-dict `:` qualified(type($barrier))";
+  let hasVerifier = 1;
+}
+
+def TzGpu_WaitBarrierOp : TzGpu_Op<"wait_barrier", [MemoryEffects<[MemRead<TzGpu_SharedMemory>,
+                                                                   MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "Wait until the mbarrier has completed the phase of parity `phase`";
+  let description = [{
+    Every thread that reads what the barrier's copies wrote waits itself;
+    this does not synchronise the block.
+  }];
+  let arguments = (ins TzGpu_MemDescType:$barrier, I32:$phase);
+  let assemblyFormat = "$barrier `,` $phase attr-dict `:` qualified(type($barrier))";
+  let hasVerifier = 1;
+}
+
+def TzGpu_AsyncTmaCopyOp : TzGpu_Op<"async_tma_copy", [MemoryEffects<[MemRead, MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "Copy one tile of a global tensor into a buffer with TMA, completing on an mbarrier";
+  let description = [{
+    `coords` (dimension 0 first, as the tensor map lists them) are where
+    the tile starts. One thread issues the copy where `pred` holds: one
+    cp.async.bulk.tensor per 128-byte column block of the swizzled tile.
+    The copy's bytes count towards `barrier`'s expected transaction bytes.
+  }];
+  let arguments = (ins TzGpu_TensorMapType:$map, Variadic<I32>:$coords, TzGpu_MemDescType:$dst,
+                       TzGpu_MemDescType:$barrier, I1:$pred);
+  let assemblyFormat = [{
+    $map `[` $coords `]` `into` $dst `,` $barrier `,` $pred attr-dict `:` qualified(type($dst)) `,` qualified(type($barrier))
+  }];
+  let hasVerifier = 1;
+}
+
 def TzGpu_ConvertLayoutOp : TzGpu_Op<"convert_layout", [Pure, SameOperandsAndResultShape,
                                                         SameOperandsAndResultElementType]> {
   let summary = "The same tile in another layout";

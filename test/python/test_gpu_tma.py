@@ -1,0 +1,142 @@
+"""TMA copies on the H100 (sm_90a): the GPU matmul and attention suites run
+again in a child process with TZ_TMA=1, where every pipelined loop whose
+loads can be TMA copies uses them (float64 references, poisoned outputs,
+ragged sizes, as in those suites); and the compiled code of the masked
+matmul and of the flash attention forward really contains TMA copies and
+mbarrier waits under TZ_TMA=1, and launches of the masked matmul (ragged
+in M, N and K, strides whole 16 bytes) pass tensor maps on the full and
+the cached launch path, fall back to nothing, and match float64 (the
+matmul suite's own sizes have strides of odd multiples of 8 bytes, which
+keep cp.async). Skipped where there is no GPU or no torch with CUDA."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import terrazzo as tz
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.gpu_available()),
+                                reason="needs a CUDA GPU")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _sm90():
+    return torch.cuda.get_device_capability() == (9, 0)
+
+
+def _child(code_or_args, timeout=900):
+    env = dict(os.environ, TZ_TMA="1")
+    return subprocess.run([sys.executable] + code_or_args, env=env, cwd=HERE, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+PTX_CHECK = r"""
+import sys
+import terrazzo as tz
+sys.path.insert(0, '.')
+from matmul_kernels import masked_matmul
+import torch
+a = torch.empty(300, 336, device='cuda', dtype=torch.bfloat16)
+b = torch.empty(336, 528, device='cuda', dtype=torch.bfloat16)
+c = torch.empty(300, 528, device='cuda', dtype=torch.float32)
+r = masked_matmul.compile_for_gpu(a, b, c, 300, 528, 336, BM=128, BN=128, BK=64, num_warps=8, num_stages=4)
+ptx = r['ptx']
+assert 'cp.async.bulk.tensor.2d' in ptx, 'no TMA copy in the masked matmul'
+assert 'mbarrier.try_wait.parity' in ptx, 'no mbarrier wait in the masked matmul'
+assert 'cp.async.cg' not in ptx, 'the masked matmul still copies with cp.async'
+print('ok')
+"""
+
+
+def test_masked_matmul_compiles_to_tma_copies():
+    if not _sm90():
+        pytest.skip("TMA needs sm_90a")
+    out = _child(["-c", PTX_CHECK])
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+
+
+LAUNCH_CHECK = r"""
+import sys
+import terrazzo as tz
+sys.path.insert(0, '.')
+from matmul_kernels import masked_matmul
+import torch
+M, N, K = 300, 528, 336
+a = torch.randn(M, K, device='cuda', dtype=torch.bfloat16)
+b = torch.randn(K, N, device='cuda', dtype=torch.bfloat16)
+c = torch.full((M, N), float('nan'), device='cuda', dtype=torch.float32)
+before = tz._terrazzo.gpu_cache_stats()
+for _ in range(3):  # the full path, then the cached one
+    masked_matmul[(3, 5)](a, b, c, M, N, K, BM=128, BN=128, BK=64, num_warps=8, num_stages=4)
+torch.cuda.synchronize()
+after = tz._terrazzo.gpu_cache_stats()
+assert after['tma_launches'] - before['tma_launches'] == 3, (before, after)
+assert after['tma_fallbacks'] == before['tma_fallbacks'], (before, after)
+ref = a.double() @ b.double()
+err = ((c.double() - ref).abs().max() / ref.abs().max()).item()
+assert err < 1e-3, err
+print('ok')
+"""
+
+
+def test_masked_matmul_launches_pass_tensor_maps():
+    if not _sm90():
+        pytest.skip("TMA needs sm_90a")
+    out = _child(["-c", LAUNCH_CHECK])
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+
+
+ATTENTION_CHECK = r"""
+import math
+import terrazzo as tz
+import torch
+# (B, H, S, D) and (B, S, H, D) layouts, a key count that is no multiple of
+# the block (the masked last blocks), causal and not.
+for layout in ("bhsd", "bshd"):
+    for causal in (False, True):
+        B, H, NQ, NK, D = 2, 3, 384, 1000, 128
+        shape_q, shape_k = ((B, H, NQ, D), (B, H, NK, D)) if layout == "bhsd" else ((B, NQ, H, D), (B, NK, H, D))
+        q = torch.randn(shape_q, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(shape_k, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn(shape_k, device="cuda", dtype=torch.bfloat16)
+        qt, kt, vt = (x if layout == "bhsd" else x.transpose(1, 2) for x in (q, k, v))
+        before = tz._terrazzo.gpu_cache_stats()
+        out = tz.ops.flash_attention(qt, kt, vt, causal=causal)
+        torch.cuda.synchronize()
+        after = tz._terrazzo.gpu_cache_stats()
+        s = qt.double() @ kt.double().transpose(-1, -2) / math.sqrt(D)
+        if causal:
+            i = torch.arange(NQ, device="cuda")[:, None]
+            j = torch.arange(NK, device="cuda")[None, :]
+            s = s.masked_fill(j > i + (NK - NQ), float("-inf"))
+        ref = torch.softmax(s, dim=-1) @ vt.double()
+        err = ((out.double() - ref).abs().max() / ref.abs().max()).item()
+        assert err < 2e-2, (layout, causal, err)
+        print(layout, causal, "tma launches", after["tma_launches"] - before["tma_launches"],
+              "fallbacks", after["tma_fallbacks"] - before["tma_fallbacks"])
+        assert after["tma_launches"] > before["tma_launches"], (layout, causal, before, after)
+        assert after["tma_fallbacks"] == before["tma_fallbacks"], (layout, causal, before, after)
+print("ok")
+"""
+
+
+def test_flash_forward_launches_pass_tensor_maps():
+    # The forward's K and V maps have four dimensions whose strides are not
+    # ordered like a packed tensor's in the (B, S, H, D) layout; each launch
+    # must still pass its maps (no fallback) and match float64.
+    if not _sm90():
+        pytest.skip("TMA needs sm_90a")
+    out = _child(["-c", ATTENTION_CHECK])
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+
+
+def test_gpu_matmul_and_attention_suites_pass_with_tma():
+    if not _sm90():
+        pytest.skip("TMA needs sm_90a")
+    out = _child(["-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "test_gpu_matmul.py",
+                  "test_gpu_attention.py"])
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
