@@ -258,10 +258,13 @@ struct MiddleEndBuilder {
 bool isTailored(const MiddleEnd &choice) { return choice.passes.empty() && choice.level == 1; }
 
 /// Whether `module` issues TMA copies (cp.async.bulk.tensor). Such modules
-/// keep O3: on the flash forward with TMA copies the tailored pipeline left
-/// the same PTX instructions in the same order but numbered four address
-/// registers differently, and ptxas made 8 more SASS instructions of it
-/// (2496 against 2488). Until that is understood, O3 for that piece.
+/// keep O3: on the flash forward with TMA copies the tailored pipeline placed
+/// four address computations differently (O3's speculative execution hoists
+/// them), the PTX had the same instructions with registers numbered
+/// differently, and ptxas made 8 more SASS instructions of it (2496 against
+/// 2488). Two O3 compiles of that kernel in one process can differ the same
+/// way, so it is likely noise; O3 stays for that piece until a GPU run
+/// decides.
 bool issuesTmaCopies(const llvm::Module &module) {
   for (const llvm::Function &fn : module)
     if (fn.isDeclaration() && fn.getName().starts_with("llvm.nvvm.cp.async.bulk.tensor"))
