@@ -1,5 +1,7 @@
 #include "LibraryLaunch.h"
 
+#include "terrazzo/ops/Tuning.h"
+
 #include "terrazzo/gpu/CudaDriver.h"
 
 #include <algorithm>
@@ -44,7 +46,9 @@ namespace {
 thread_local LaunchProbe *activeProbe = nullptr;
 }
 
-LaunchProbe::LaunchProbe(std::string arch) : arch_(std::move(arch)), outer_(activeProbe) { activeProbe = this; }
+LaunchProbe::LaunchProbe(std::string arch, int tma) : arch_(std::move(arch)), tma_(tma), outer_(activeProbe) {
+  activeProbe = this;
+}
 
 LaunchProbe::~LaunchProbe() { activeProbe = outer_; }
 
@@ -57,6 +61,7 @@ void LaunchProbe::record(Kernel &kernel, const LaunchTarget &target, const std::
   options.numStages = target.numStages;
   options.minBlocksPerSM = target.minBlocksPerSM;
   options.arch = arch_;
+  options.tma = tma_;
   try {
     kernels_.push_back(resourcesOf(kernel.prepareLaunch(args, keywords, options), options.numWarps,
                                    options.minBlocksPerSM));
@@ -110,6 +115,13 @@ TensorArg DeviceScratch::tensor(const std::string &dtype, const std::vector<int6
   t.device = target_.device;
   t.deviceIndex = target_.deviceIndex;
   return t;
+}
+
+std::vector<KernelResources> compileLibraryLaunches(const std::string &arch, int tma,
+                                                   const std::function<void()> &calls) {
+  LaunchProbe probe(arch, tma);
+  calls();
+  return probe.kernels();
 }
 
 } // namespace terrazzo::ops

@@ -38,8 +38,9 @@ void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3
 // by it before timing any.
 class LaunchProbe {
 public:
-  // arch: "" for the current device's (sm_90a without a GPU).
-  explicit LaunchProbe(std::string arch = "");
+  // arch: "" for the current device's (sm_90a without a GPU); tma:
+  // GpuOptions::tma of the compiles.
+  explicit LaunchProbe(std::string arch = "", int tma = -1);
   ~LaunchProbe();
   LaunchProbe(const LaunchProbe &) = delete;
   LaunchProbe &operator=(const LaunchProbe &) = delete;
@@ -53,6 +54,7 @@ public:
 
 private:
   std::string arch_;
+  int tma_;
   std::vector<KernelResources> kernels_;
   LaunchProbe *outer_;
 };

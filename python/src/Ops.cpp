@@ -248,6 +248,28 @@ void bindOps(py::module_ &m) {
       "What the library's tile autotuner did in this process: keys timed, keys loaded from the disk cache, "
       "the choice per key, and per key the candidates pruned before timing with the reason.");
   ops.def(
+      "compile_library_launches",
+      [](const std::string &arch, std::optional<bool> tma, py::function calls) {
+        std::vector<terrazzo::KernelResources> kernels =
+            terrazzo::ops::compileLibraryLaunches(arch, tma ? int(*tma) : -1, [&] { calls(); });
+        py::list out;
+        for (const terrazzo::KernelResources &k : kernels) {
+          py::dict d;
+          d["kernel_name"] = k.kernelName;
+          d["compile_error"] = k.compileError;
+          d["num_warps"] = k.numWarps;
+          d["registers"] = k.registers;
+          d["spill_store_bytes"] = k.spillStoreBytes;
+          d["shared_bytes"] = k.sharedBytes;
+          out.append(d);
+        }
+        return out;
+      },
+      py::arg("arch"), py::arg("tma"), py::arg("calls"),
+      "Runs calls() (library calls on host arrays) with every kernel launch compiled for `arch` instead of run "
+      "(tma: the launch option); returns, per launch, the kernel's name, compile error (empty if it compiled), "
+      "registers, spills and shared memory. The calls' outputs are not written.");
+  ops.def(
       "flash_attention_forward",
       [](py::object q, py::object k, py::object v, bool causal, std::optional<double> scale, py::object scoreMod,
          py::object maskMod, py::object seqlensK, bool returnLse, py::object outBuf, py::object lseBuf,

@@ -5,11 +5,14 @@
 // set TZ_LIBRARY_AUTOTUNE=0 to use the fixed measured tiles instead.
 #pragma once
 
+#include "terrazzo/ResourcePruning.h"
 #include "terrazzo/Terrazzo.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace terrazzo::ops {
 
@@ -23,5 +26,14 @@ struct LibraryTuningStats {
 };
 
 TERRAZZO_API LibraryTuningStats libraryTuningStats();
+
+// Runs `calls` (library calls on host arrays) with every kernel launch of
+// the library compiled for `arch` instead of run (GpuOptions::tma = `tma`),
+// as the tile tuner's pruning does; returns what each launch's kernel
+// needs, in order, with compileError set where it did not compile. The
+// calls' outputs are not written. For tests that every library kernel
+// compiles for a target.
+TERRAZZO_API std::vector<KernelResources> compileLibraryLaunches(const std::string &arch, int tma,
+                                                                 const std::function<void()> &calls);
 
 } // namespace terrazzo::ops
