@@ -7,9 +7,11 @@ library kernel compiles to (no GPU needed).
 `collect` compiles, for sm_90a (and sm_80 where the tests do), every kernel
 that the GPU compile tests compile (test_gpu_compile.py,
 test_linear_attention_gpu_compile.py, test_block_sparse_varlen_compile.py,
-test_tma_compile.py where present:
-the library's flash, block-sparse, varlen, block-mask, lightning, focused and
-agent kernels at their GPU tiles) plus the cases below (the flash forward
+test_tma_compile.py where present: the library's flash, block-sparse,
+varlen, block-mask, lightning, focused and agent kernels at their GPU tiles;
+and test_library_compiles.py where present: every launch the library makes,
+for sm_80, sm_90a and sm_90a with TMA, registers and spills only) plus the
+cases below (the flash forward
 and backward at head dims 64 and 128, cosine-sim attention, attention merge
 and every matmul config of bench_matmul.py), and records per compilation the
 assembler's registers and spill bytes, the PTX instructions in all and inside
@@ -31,7 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TESTS = ["test_gpu_compile.py", "test_linear_attention_gpu_compile.py", "test_block_sparse_varlen_compile.py",
-         "test_tma_compile.py"]  # those present in the checkout
+         "test_tma_compile.py", "test_library_compiles.py"]  # those present in the checkout
 sys.path.insert(0, HERE)
 
 import ptx_stats  # noqa: E402
@@ -71,9 +73,28 @@ class Recorder:
             recorder.add(info)
             return info
         kernel_type.compile_for_gpu = compile_for_gpu
+        # The library's own launches compiled for a target (the tile tuner's
+        # probe; test_library_compiles.py): registers and spills only.
+        ops = getattr(tz._terrazzo, "ops", None)
+        if ops is not None and hasattr(ops, "compile_library_launches"):
+            original_launches = ops.compile_library_launches
+
+            def compile_library_launches(arch, tma, calls):
+                kernels = original_launches(arch, tma, calls)
+                for k in kernels:
+                    if not k["compile_error"]:
+                        recorder.add_resources(k, arch + (" tma" if tma else ""))
+                return kernels
+            ops.compile_library_launches = compile_library_launches
 
     def start(self, label):
         self.label, self.index = label, 0
+
+    def add_resources(self, kernel, target):
+        key = f"{self.label}#{self.index} {kernel['kernel_name']} {target}"
+        self.index += 1
+        self.records[key] = {"registers": kernel["registers"], "spill_bytes": kernel["spill_store_bytes"],
+                             "ptx": None, "loop_ptx": None, "loop_opcodes": {}, "sass": None, "llvm_seconds": 0.0}
 
     def add(self, info):
         key = f"{self.label}#{self.index} {info['kernel_name']} {info['arch']}"
