@@ -232,8 +232,10 @@ def compare(before_path, after_path, markdown):
     timed = [r for r in rows if len(r) == 4]
     if timed:
         tb, ta = sum(r[2] for r in timed), sum(r[3] for r in timed)
+        # Wall clock, each collect at its own time: on a shared machine only
+        # a rough hint (bench_compile_phases.py interleaves its runs).
         print(f"\n{len(timed)} compilations; LLVM optimisation + codegen {tb:.2f} s before, {ta:.2f} s after "
-              f"({ta / tb:.2f}x)")
+              f"({ta / tb:.2f}x; wall clock of separate runs, a rough hint)")
     print(f"{len(worse)} got worse" + (":\n  " + "\n  ".join(worse) if worse else ""))
     return 1 if worse else 0
 
