@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|autotune-prune|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|autotune-prune|compile-time|all]
 # `only NAME` runs one benchmark of bench/run_all.py (matmul, attention, ...;
 # TIME_LIMIT seconds, default 240) for a short device call.
 #
@@ -21,6 +21,10 @@
 #                  TERRAZZO_PREFIX=build/carry/prefix bash scripts/gpu-check.sh cpp-example
 #   ring, ring-multi  ring attention (issue 19): one GPU, and several GPUs with
 #                torchrun/NCCL; see their section below
+#   compile-time the cold compile of the flash forward (head dim 128) and the
+#                bench matmul, phase by phase, with the default LLVM middle end
+#                (O1) and with O3, and the code each gives every library kernel
+#                (see its section below)
 #   sanitize     every library kernel under compute-sanitizer memcheck, racecheck
 #                and synccheck (logs: $OUT/sanitizer-<tool>.log)
 #                  TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh sanitize
@@ -313,4 +317,29 @@ if [ "$WHAT" = autotune-prune ]; then
   tail -n 15 "$OUT/pytest-autotune-prune.log" | tee -a "$OUT/summary.txt"
 fi
 # --- end issue 14 item 6 -------------------------------------------------------------
+# --- issue 14: compile time (helper compile-time) -----------------------------
+# Where a cold compile of the flash forward (head dim 128, 128x64 tiles, 8
+# warps, causal and not) and of the bench matmul spends its time, per phase
+# (frontend, tzgpu passes, lowering, LLVM IR, libdevice, LLVM optimisation,
+# NVPTX codegen, waiting for nvJitLink, ptxas), each in fresh processes, with
+# the default middle end (O1 + GVN + O3's unroller) and with TZ_LLVM_OPT_LEVEL=3 (the old O3):
+# $OUT/compile-time/compile_phases.txt. Then what each level compiles every
+# library kernel and bench matmul config to (registers, spills, PTX in loops;
+# SASS counts need ptxas on PATH): $OUT/compile-time/codegen-default-vs-o3.txt.
+# No GPU needed for either; the times are this machine's CPU. Run with
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh compile-time
+if [ "$WHAT" = compile-time ]; then
+  mkdir -p "$OUT/compile-time"
+  $PY bench/bench_compile_phases.py --repeat 5 --llvm-levels default,3 --out "$OUT/compile-time" \
+    > "$OUT/compile-time/bench.log" 2>&1 || status=1
+  cat "$OUT/compile-time/compile_phases.txt" 2>/dev/null | tee -a "$OUT/summary.txt" || tail -n 20 "$OUT/compile-time/bench.log"
+  TZ_LLVM_OPT_LEVEL=3 $PY bench/codegen_compare.py collect "$OUT/compile-time/codegen-o3.json" \
+    > "$OUT/compile-time/codegen-o3.log" 2>&1 || status=1
+  $PY bench/codegen_compare.py collect "$OUT/compile-time/codegen-default.json" \
+    > "$OUT/compile-time/codegen-default.log" 2>&1 || status=1
+  $PY bench/codegen_compare.py compare "$OUT/compile-time/codegen-o3.json" "$OUT/compile-time/codegen-default.json" \
+    --markdown > "$OUT/compile-time/codegen-default-vs-o3.txt" 2>&1 || status=1
+  tail -n 3 "$OUT/compile-time/codegen-default-vs-o3.txt" | tee -a "$OUT/summary.txt"
+fi
+# --- end issue 14 (compile time) ----------------------------------------------
 exit $status

@@ -159,6 +159,7 @@ PYBIND11_MODULE(_terrazzo, m) {
         for (const auto &[stage, seconds] : c.stageSeconds)
           stages[py::str(stage)] = seconds;
         d["stage_seconds"] = stages;
+        d["compile_seconds"] = c.compileSeconds; // the stages plus printing the texts above
         return d;
       })
       // What launch() would run with these arguments and options, compiled

@@ -164,14 +164,37 @@ def test_kernel_too_large_for_shared_memory_is_a_diagnostic():
 
 
 def test_compile_reports_time_per_stage():
-    info = matmul.compile_for_gpu(*matmul_args(np.float16), BM=64, BN=64, BK=32, num_warps=4, arch="sm_90a")
+    # 128x128 tiles: a compile long enough (tenths of a second) that the
+    # untimed gaps between stages are small next to it.
+    info = matmul.compile_for_gpu(*matmul_args(np.float16), BM=128, BN=128, BK=32, num_warps=8, arch="sm_90a")
     stages = info["stage_seconds"]
-    expected = ["frontend", "tzgpu passes", "lowering to LLVM", "to LLVM IR", "libdevice", "LLVM O3", "NVPTX codegen",
-                "PTX to cubin"]
+    expected = ["frontend", "tzgpu passes", "lowering to LLVM", "to LLVM IR", "libdevice", "LLVM optimisation",
+                "NVPTX codegen", "load nvJitLink", "PTX to cubin"]
     # PTX to cubin only where nvJitLink is present.
     assert list(stages) in (expected, expected[:-1])
     assert all(0 <= s < 60 for s in stages.values())
-    assert stages["LLVM O3"] > 0 and stages["NVPTX codegen"] > 0
+    assert stages["LLVM optimisation"] > 0 and stages["NVPTX codegen"] > 0
+    # The stages account for the compilation: what is left is printing the
+    # IR texts compile_for_gpu returns and setup between the stages.
+    total, summed = info["compile_seconds"], sum(stages.values())
+    assert summed <= total * 1.001 + 1e-4, (summed, total, stages)
+    assert summed >= 0.75 * total, (summed, total, stages)
+
+
+def test_middle_end_level_from_the_environment(monkeypatch):
+    """TZ_LLVM_OPT_LEVEL picks LLVM's module pipeline (O1 by default) for
+    comparisons; anything but 0..3 is an error naming it."""
+    args = matmul_args(np.float16)
+    kw = dict(BM=64, BN=64, BK=32, num_warps=4, arch="sm_90a")
+    monkeypatch.setenv("TZ_LLVM_OPT_LEVEL", "3")
+    o3 = matmul.compile_for_gpu(*args, **kw)
+    monkeypatch.setenv("TZ_LLVM_OPT_LEVEL", "0")
+    o0 = matmul.compile_for_gpu(*args, **kw)
+    # Unoptimised IR keeps its allocas' traffic and dead code: more PTX.
+    assert o0["ptx"].count(";") > o3["ptx"].count(";")
+    monkeypatch.setenv("TZ_LLVM_OPT_LEVEL", "fast")
+    with pytest.raises(Exception, match="TZ_LLVM_OPT_LEVEL must be 0, 1, 2 or 3, not 'fast'"):
+        matmul.compile_for_gpu(*args, **kw)
 
 
 def test_triton_tutorial_matmul_pipelines_loop_carried_pointers():
@@ -224,3 +247,49 @@ def test_wgmma_kernels_make_no_calls_that_serialize_their_mmas():
     info = fwd.compile_for_gpu(args, dict(HEAD_DIM=128, BLOCK_M=128, BLOCK_N=64, STORE_LSE=True, arch="sm_80",
                                           num_warps=8))
     assert "div.rn.f32" in info["ptx"] and "div.full.f32" not in info["ptx"]
+
+
+def _flash_forward_d128(monkeypatch, level, **kw):
+    if level is None:
+        monkeypatch.delenv("TZ_LLVM_OPT_LEVEL", raising=False)
+    else:
+        monkeypatch.setenv("TZ_LLVM_OPT_LEVEL", level)
+    monkeypatch.delenv("TZ_LLVM_PASSES", raising=False)
+    q = np.zeros((1, 2, 1024, 128), np.float16)
+    lse = np.zeros((1, 2, 1024), np.float32)
+    strides = [2 * 1024 * 128, 1024 * 128, 128, 1]
+    fwd = tz._terrazzo.Kernel.from_library("flash_attention.py", "flash_attention_fwd")
+    return fwd.compile_for_gpu((q, q, q, q, lse, None, *strides * 4, 2, 2, 1024, 1000, 0.125),
+                               dict(HEAD_DIM=128, BLOCK_M=128, BLOCK_N=64, STORE_LSE=True, CAUSAL=True, arch="sm_90a",
+                                    num_warps=8, **kw))
+
+
+def test_default_middle_end_gives_the_flash_forward_o3s_code(monkeypatch):
+    """The tailored middle end (O1 + GVN + O3's unroller) must not make the
+    hot kernel worse than O3: same registers, spills and PTX, in all and
+    inside the key loops (docs/gpu-backend.md, "Compile time")."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+    import ptx_stats
+    tailored, o3 = (_flash_forward_d128(monkeypatch, level) for level in (None, "3"))
+    for key in ("registers", "spill_store_bytes", "spill_load_bytes"):
+        assert tailored[key] == o3[key], (key, tailored[key], o3[key])
+    a, b = ptx_stats.ptx_stats(tailored["ptx"]), ptx_stats.ptx_stats(o3["ptx"])
+    assert a["loops"] >= 2 and a["loop_instructions"] > 500, a
+    assert (a["instructions"], a["loop_instructions"], a["loop_opcodes"]) == \
+        (b["instructions"], b["loop_instructions"], b["loop_opcodes"])
+
+
+def test_modules_with_tma_copies_keep_o3(monkeypatch):
+    """Kernels with TMA copies keep O3 (docs/gpu-backend.md, "Compile
+    time"). The PTX text is not compared: two compiles of this kernel in one
+    process may number two registers differently (seen at O3 alone)."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+    import ptx_stats
+    tailored, o3 = (_flash_forward_d128(monkeypatch, level, tma=True) for level in (None, "3"))
+    assert "cp.async.bulk.tensor" in tailored["ptx"]
+    assert tailored["registers"] == o3["registers"]
+    a, b = ptx_stats.ptx_stats(tailored["ptx"]), ptx_stats.ptx_stats(o3["ptx"])
+    assert (a["instructions"], a["loop_instructions"], a["loop_opcodes"]) == \
+        (b["instructions"], b["loop_instructions"], b["loop_opcodes"])

@@ -11,6 +11,8 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 
+#include <cstdlib>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -147,6 +149,25 @@ TEST_F(PTXBackendTest, WithoutLibdeviceCallsNothingIsLinked) {
   EXPECT_THAT(ptx, HasSubstr("mbarrier.arrive.expect_tx"));
   EXPECT_THAT(ptx, HasSubstr("shfl.sync.bfly.b32"));
   EXPECT_THAT(ptx, HasSubstr("bar.sync"));
+}
+
+// The default middle end is LLVM's O1 with GVN and O3's unroller (the
+// tailored pipeline, not its O3 fallback); TZ_LLVM_OPT_LEVEL=3 is plain O3.
+TEST_F(PTXBackendTest, DefaultMiddleEndIsO1WithGVNAndO3Unrolling) {
+  unsetenv("TZ_LLVM_OPT_LEVEL");
+  unsetenv("TZ_LLVM_PASSES");
+  llvm::Expected<std::string> tailored = middleEndPipeline(TargetOptions());
+  ASSERT_TRUE(static_cast<bool>(tailored)) << llvm::toString(tailored.takeError());
+  EXPECT_THAT(*tailored, HasSubstr("nvvm-reflect"));
+  EXPECT_THAT(*tailored, HasSubstr("mldst-motion<no-split-footer-bb>,gvn<>"));
+  EXPECT_THAT(*tailored, HasSubstr("loop-unroll<O3>"));
+  EXPECT_THAT(*tailored, Not(HasSubstr("loop-unroll<O1>")));
+  EXPECT_THAT(*tailored, Not(HasSubstr("aggressive-instcombine"))); // an O3-only pass
+  setenv("TZ_LLVM_OPT_LEVEL", "3", 1);
+  llvm::Expected<std::string> o3 = middleEndPipeline(TargetOptions());
+  unsetenv("TZ_LLVM_OPT_LEVEL");
+  ASSERT_TRUE(static_cast<bool>(o3)) << llvm::toString(o3.takeError());
+  EXPECT_THAT(*o3, HasSubstr("aggressive-instcombine"));
 }
 
 TEST_F(PTXBackendTest, UnknownArchIsAnError) {

@@ -68,6 +68,9 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
   OwningOpRef<ModuleOp> module;
   MLIRContext *ctx = tzModule->getContext();
   GpuBinary bin;
+  // Loaded while the passes and LLVM run; waited for before PTX to cubin.
+  if (!options.skipCubin)
+    target::preloadNvJitLink();
   for (auto f : tzModule.getOps<func::FuncOp>())
     bin.kernelName = f.getName().str();
   bin.numWarps = options.numWarps;
@@ -169,7 +172,12 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
     options.dump("llvm", llvmIR);
     options.dump("ptx", bin.ptx);
   }
-  if (options.skipCubin || !target::nvJitLinkAvailable())
+  if (options.skipCubin)
+    return bin;
+  auto loadStart = Clock::now();
+  bool haveNvJitLink = target::nvJitLinkAvailable();
+  bin.stageSeconds.emplace_back("load nvJitLink", secondsSince(loadStart));
+  if (!haveNvJitLink)
     return bin;
   auto cubinStart = Clock::now();
   auto cubin = target::compilePTXToCubin(bin.ptx, options.arch, bin.kernelName);

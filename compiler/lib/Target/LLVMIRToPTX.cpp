@@ -1,9 +1,11 @@
 //===- LLVMIRToPTX.cpp - LLVM + NVVM dialects to PTX, in process ----------===//
 //
-// MLIR (LLVM + NVVM dialects) -> LLVM IR -> libdevice -> O3 -> NVPTX assembly.
-// The steps match `mlir-opt --convert-nvvm-to-llvm | mlir-translate
-// --mlir-to-llvmir | llc -O3`, so a failure can be replayed on the command
-// line from the TZ_DUMP output.
+// MLIR (LLVM + NVVM dialects) -> LLVM IR -> libdevice -> middle end (O1 with
+// GVN and O3's unroller, see buildTailoredPipeline) -> NVPTX assembly. The
+// steps match `mlir-opt --convert-nvvm-to-llvm | mlir-translate
+// --mlir-to-llvmir | opt -passes=PIPELINE | llc -O3` (PIPELINE from
+// middleEndPipeline), so a failure can be replayed on the command line from
+// the TZ_DUMP output.
 //
 //===----------------------------------------------------------------------===//
 #include "terrazzo/Target/PTXBackend.h"
@@ -29,6 +31,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/PassInstrumentation.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
@@ -36,7 +39,10 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/IPO/Internalize.h"
+#include "llvm/Transforms/Scalar/GVN.h"
+#include "llvm/Transforms/Scalar/MergedLoadStoreMotion.h"
 
+#include <cstdlib>
 #include <mutex>
 
 namespace terrazzo::target {
@@ -124,7 +130,7 @@ bool isKernel(const llvm::GlobalValue &value) {
 }
 
 /// Only kernels are entry points: every other function (libdevice's included)
-/// becomes internal, so O3 may inline it into the kernels and drop it.
+/// becomes internal, so the middle end may inline it into the kernels and drop it.
 /// Global variables keep their linkage (the host may look them up by name).
 void internalizeNonKernels(llvm::Module &module) {
   llvm::internalizeModule(module, [](const llvm::GlobalValue &value) {
@@ -143,24 +149,136 @@ void setFloatingPointMode(llvm::Module &module, bool fastMath) {
       fn.addFnAttr("denormal-fp-math-f32", "preserve-sign,preserve-sign");
 }
 
-/// The default module pipeline. Constructing the PassBuilder with the target
-/// machine registers NVPTX's callbacks, which add NVVMReflect at the start.
-void optimize(llvm::Module &module, llvm::TargetMachine &machine, int optLevel) {
+/// What the middle end runs: LLVM's default module pipeline at `level`, or
+/// `passes`, a pipeline in `opt -passes=` syntax, when not empty.
+struct MiddleEnd {
+  int level = 1;
+  std::string passes;
+};
+
+/// The options' middle end, unless the environment overrides it (to compare
+/// pipelines without rebuilding): TZ_LLVM_PASSES (`opt -passes=` text; it
+/// must name nvvm-reflect itself), else TZ_LLVM_OPT_LEVEL (0..3).
+llvm::Expected<MiddleEnd> middleEnd(const TargetOptions &options) {
+  MiddleEnd choice;
+  choice.level = options.irOptLevel;
+  if (const char *passes = std::getenv("TZ_LLVM_PASSES"); passes && *passes) {
+    choice.passes = passes;
+    return choice;
+  }
+  if (const char *env = std::getenv("TZ_LLVM_OPT_LEVEL"); env && *env) {
+    if (llvm::StringRef(env).getAsInteger(10, choice.level) || choice.level < 0 || choice.level > 3)
+      return llvm::createStringError("TZ_LLVM_OPT_LEVEL must be 0, 1, 2 or 3, not '" + llvm::Twine(env) + "'");
+  } else if (choice.level < 0 || choice.level > 3) {
+    return llvm::createStringError("LLVM optimization level " + llvm::Twine(choice.level) + " is not in 0..3");
+  }
+  return choice;
+}
+
+/// The default middle end: LLVM's O1 pipeline with two pieces of O3 that the
+/// MLIR output needs.
+///
+/// - GVN (after merging the loads and stores of diamonds, as O2 and O3 do
+///   before it), late in the function simplification: the lowering hands
+///   over straight-line tile code whose redundant address and index
+///   arithmetic only GVN removes (without it small matmuls kept 2-6 more
+///   registers, and NVPTX codegen had 6% more to do on the flash forward).
+/// - O3's loop unroller in place of O1's: it also unrolls loops with a run-time
+///   trip count (a sum over splits, the CUDA-core dot's k loop), whose
+///   loads then issue together.
+///
+/// On every library kernel and bench matmul config this gives the code O3
+/// gives (bench/codegen_compare.py; docs/gpu-backend.md, "Compile time") for
+/// 60% (bench matmul) to 81% (flash forward) of O3's work. The O1 pipeline
+/// is printed, its unroller swapped and the text parsed back, so that the
+/// rest stays LLVM's own O1; should the swap not apply (another LLVM), O3
+/// runs instead.
+llvm::ModulePassManager buildTailoredPipeline(llvm::PassBuilder &builder, llvm::PassInstrumentationCallbacks &pic) {
+  llvm::ModulePassManager o1 = builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O1);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  o1.printPipeline(os, [&](llvm::StringRef className) {
+    llvm::StringRef name = pic.getPassNameForClassName(className);
+    return name.empty() ? className : name;
+  });
+  constexpr llvm::StringLiteral o1Unroll = "loop-unroll<O1>";
+  llvm::ModulePassManager tailored;
+  size_t at = text.find(o1Unroll.data());
+  if (at != std::string::npos && text.find(o1Unroll.data(), at + 1) == std::string::npos) {
+    text.replace(at, o1Unroll.size(), "loop-unroll<O3>");
+    if (llvm::Error error = builder.parsePassPipeline(tailored, text))
+      llvm::consumeError(std::move(error));
+    else
+      return tailored;
+  }
+  return builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+}
+
+/// The analysis managers and the pass builder of one middle-end run.
+/// Constructing the PassBuilder with the target machine registers NVPTX's
+/// callbacks, which add NVVMReflect at the start of the default pipelines.
+struct MiddleEndBuilder {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder builder(&machine);
-  builder.registerModuleAnalyses(mam);
-  builder.registerCGSCCAnalyses(cgam);
-  builder.registerFunctionAnalyses(fam);
-  builder.registerLoopAnalyses(lam);
-  builder.crossRegisterProxies(lam, fam, cgam, mam);
-  static const llvm::OptimizationLevel levels[] = {llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1,
-                                                   llvm::OptimizationLevel::O2, llvm::OptimizationLevel::O3};
-  llvm::ModulePassManager pipeline = optLevel == 0 ? builder.buildO0DefaultPipeline(levels[0])
-                                                   : builder.buildPerModuleDefaultPipeline(levels[optLevel]);
-  pipeline.run(module, mam);
+  llvm::PassInstrumentationCallbacks pic; // knows the passes' textual names
+  llvm::PassBuilder builder;
+
+  MiddleEndBuilder(llvm::TargetMachine &machine, bool tailored)
+      : builder(&machine, llvm::PipelineTuningOptions(), std::nullopt, &pic) {
+    if (tailored)
+      builder.registerScalarOptimizerLateEPCallback([](llvm::FunctionPassManager &fpm, llvm::OptimizationLevel) {
+        fpm.addPass(llvm::MergedLoadStoreMotionPass());
+        fpm.addPass(llvm::GVNPass());
+      });
+    builder.registerModuleAnalyses(mam);
+    builder.registerCGSCCAnalyses(cgam);
+    builder.registerFunctionAnalyses(fam);
+    builder.registerLoopAnalyses(lam);
+    builder.crossRegisterProxies(lam, fam, cgam, mam);
+  }
+
+  llvm::Expected<llvm::ModulePassManager> pipeline(const MiddleEnd &choice) {
+    llvm::ModulePassManager pipeline;
+    if (!choice.passes.empty()) {
+      if (llvm::Error error = builder.parsePassPipeline(pipeline, choice.passes))
+        return llvm::createStringError("TZ_LLVM_PASSES is not a pass pipeline: " + llvm::toString(std::move(error)));
+      return pipeline;
+    }
+    if (choice.level == 1)
+      return buildTailoredPipeline(builder, pic);
+    static const llvm::OptimizationLevel levels[] = {llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1,
+                                                     llvm::OptimizationLevel::O2, llvm::OptimizationLevel::O3};
+    return choice.level == 0 ? builder.buildO0DefaultPipeline(levels[0])
+                             : builder.buildPerModuleDefaultPipeline(levels[choice.level]);
+  }
+};
+
+bool isTailored(const MiddleEnd &choice) { return choice.passes.empty() && choice.level == 1; }
+
+/// Whether `module` issues TMA copies (cp.async.bulk.tensor). Such modules
+/// keep O3: on the flash forward with TMA copies the tailored pipeline placed
+/// four address computations differently (O3's speculative execution hoists
+/// them), the PTX had the same instructions with registers numbered
+/// differently, and ptxas made 8 more SASS instructions of it (2496 against
+/// 2488). Two O3 compiles of that kernel in one process can differ the same
+/// way, so it is likely noise; O3 stays for that piece until a GPU run
+/// decides.
+bool issuesTmaCopies(const llvm::Module &module) {
+  for (const llvm::Function &fn : module)
+    if (fn.isDeclaration() && fn.getName().starts_with("llvm.nvvm.cp.async.bulk.tensor"))
+      return true;
+  return false;
+}
+
+llvm::Error optimize(llvm::Module &module, llvm::TargetMachine &machine, const MiddleEnd &choice) {
+  MiddleEndBuilder stage(machine, isTailored(choice));
+  llvm::Expected<llvm::ModulePassManager> pipeline = stage.pipeline(choice);
+  if (!pipeline)
+    return pipeline.takeError();
+  pipeline->run(module, stage.mam);
+  return llvm::Error::success();
 }
 
 llvm::Expected<std::string> emitAssembly(llvm::Module &module, llvm::TargetMachine &machine) {
@@ -180,6 +298,26 @@ llvm::ArrayRef<llvm::StringLiteral> supportedArchs() {
   return archs;
 }
 
+llvm::Expected<std::string> middleEndPipeline(const TargetOptions &options) {
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
+  llvm::Expected<MiddleEnd> choice = middleEnd(options);
+  if (!choice)
+    return choice.takeError();
+  MiddleEndBuilder stage(**machine, isTailored(*choice));
+  llvm::Expected<llvm::ModulePassManager> pipeline = stage.pipeline(*choice);
+  if (!pipeline)
+    return pipeline.takeError();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  pipeline->printPipeline(os, [&](llvm::StringRef className) {
+    llvm::StringRef name = stage.pic.getPassNameForClassName(className);
+    return name.empty() ? className : name;
+  });
+  return text;
+}
+
 llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOptions &options,
                                            std::string *llvmIROut,
                                            std::vector<std::pair<std::string, double>> *stageSeconds) {
@@ -193,6 +331,9 @@ llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOp
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = createTargetMachine(options);
   if (!machine)
     return machine.takeError();
+  llvm::Expected<MiddleEnd> pipeline = middleEnd(options);
+  if (!pipeline)
+    return pipeline.takeError();
 
   mlir::MLIRContext &context = *module->getContext();
   registerTranslations(context);
@@ -225,8 +366,11 @@ llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module, const TargetOp
   record("libdevice");
   internalizeNonKernels(*llvmModule);
   setFloatingPointMode(*llvmModule, options.fastMath);
-  optimize(*llvmModule, **machine, options.optLevel);
-  record(options.optLevel == 3 ? "LLVM O3" : "LLVM optimisation");
+  if (isTailored(*pipeline) && issuesTmaCopies(*llvmModule))
+    pipeline->level = 3;
+  if (llvm::Error error = optimize(*llvmModule, **machine, *pipeline))
+    return error;
+  record("LLVM optimisation");
 
   if (llvmIROut) {
     llvmIROut->clear();

@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <optional>
+#include <system_error>
 
 namespace terrazzo::target {
 namespace {
@@ -75,10 +77,22 @@ std::optional<NvJitLinkApi> loadNvJitLink() {
   return std::nullopt;
 }
 
-const std::optional<NvJitLinkApi> &nvJitLink() {
-  static const std::optional<NvJitLinkApi> api = loadNvJitLink();
-  return api;
+/// The one load of the process, started by the first caller of
+/// preloadNvJitLink or nvJitLink, on a thread of its own when one can start.
+const std::shared_future<std::optional<NvJitLinkApi>> &nvJitLinkLoad() {
+  static const std::shared_future<std::optional<NvJitLinkApi>> load = [] {
+    try {
+      return std::async(std::launch::async, loadNvJitLink).share();
+    } catch (const std::system_error &) { // no thread: load here
+      std::promise<std::optional<NvJitLinkApi>> loaded;
+      loaded.set_value(loadNvJitLink());
+      return loaded.get_future().share();
+    }
+  }();
+  return load;
 }
+
+const std::optional<NvJitLinkApi> &nvJitLink() { return nvJitLinkLoad().get(); }
 
 const char *resultName(int result) {
   static const char *const names[] = {
@@ -198,6 +212,8 @@ struct HandleGuard {
 } // namespace
 
 bool nvJitLinkAvailable() { return nvJitLink().has_value(); }
+
+void preloadNvJitLink() { (void)nvJitLinkLoad(); }
 
 llvm::Expected<CubinResult> compilePTXToCubin(llvm::StringRef ptx, llvm::StringRef arch, llvm::StringRef kernelName) {
   const std::optional<NvJitLinkApi> &api = nvJitLink();

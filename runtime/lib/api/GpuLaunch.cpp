@@ -17,9 +17,11 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <climits>
 #include <optional>
+#include <cstdlib>
 #include <cstring>
 
 namespace terrazzo {
@@ -168,10 +170,19 @@ bool wantsTma(const GpuOptions &options) {
 // tz IR says everything the code depends on (the source closure and every
 // specialized value); version, target and options complete it.
 std::string binaryKey(const Specialization &spec, const GpuOptions &options, const std::string &arch) {
-  return std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " + std::to_string(options.numWarps) +
-         "\nstages " + std::to_string(options.numStages) + "\nmin blocks per SM " +
-         std::to_string(options.minBlocksPerSM) + "\ntma " + (wantsTma(options) ? "1" : "0") + "\n" +
-         printed(spec.kernel.module.get());
+  std::string key = std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " +
+                    std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) +
+                    "\nmin blocks per SM " + std::to_string(options.minBlocksPerSM) + "\ntma " +
+                    (wantsTma(options) ? "1" : "0") + "\n";
+  // The LLVM middle end when the environment overrides it: comparing
+  // pipelines must not reuse each other's binaries.
+  auto env = [](const char *name) {
+    const char *value = std::getenv(name);
+    return std::string(value ? value : "");
+  };
+  if (!env("TZ_LLVM_OPT_LEVEL").empty() || !env("TZ_LLVM_PASSES").empty())
+    key += "llvm middle end " + env("TZ_LLVM_OPT_LEVEL") + " " + env("TZ_LLVM_PASSES") + "\n";
+  return key + printed(spec.kernel.module.get());
 }
 
 // The binary for `key`: from the on-disk cache, else compiled now and
@@ -393,6 +404,7 @@ GpuCacheStats gpuCacheStats() {
 GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,
                                      const GpuOptions &options) {
   validateGpuOptions(options);
+  auto start = std::chrono::steady_clock::now();
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
   size_t before = impl_->compilations;
   std::shared_ptr<Specialization> held = impl_->specialize(bound); // alive even if replaced meanwhile
@@ -414,6 +426,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
       out.llvmIR = text;
   };
   pipeline::GpuBinary bin = compileOrThrow(spec, copts);
+  out.compileSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.kernelName = bin.kernelName;
   out.arch = copts.arch;
   out.ptx = bin.ptx;

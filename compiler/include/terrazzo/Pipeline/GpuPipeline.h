@@ -60,8 +60,10 @@ struct GpuBinary {
   std::vector<TensorMapSpec> tensorMaps; // parameters after the kernel's own
   // Wall-clock seconds of each stage, in order: "tzgpu passes", "lowering to
   // LLVM", then translateToPTX's steps ("to LLVM IR", "libdevice", "LLVM
-  // O3", "NVPTX codegen"), "PTX to cubin" (ptxas through nvJitLink).
-  // Dumps (GpuCompileOptions::dump) are not counted.
+  // optimisation", "NVPTX codegen"), then unless skipCubin "load nvJitLink"
+  // (waiting for the load started at the beginning: only a process's first
+  // compilations wait) and, where nvJitLink is found, "PTX to cubin" (ptxas
+  // through nvJitLink). Dumps (GpuCompileOptions::dump) are not counted.
   std::vector<std::pair<std::string, double>> stageSeconds;
 };
 

@@ -35,8 +35,17 @@ llvm::ArrayRef<llvm::StringLiteral> supportedArchs();
 struct TargetOptions {
   /// One of supportedArchs().
   std::string arch = "sm_90a";
-  /// 0 to 3: both the LLVM middle end and NVPTX codegen.
+  /// 0 to 3: NVPTX codegen.
   int optLevel = 3;
+  /// 0 to 3: LLVM's module pipeline (the middle end). 1 by default: O1 with
+  /// GVN and O3's loop unroller (LLVMIRToPTX.cpp). The MLIR lowering hands over code that is already simplified,
+  /// and on every library kernel and bench matmul config this gives the
+  /// registers, spills and loop instructions O3 gives (docs/gpu-backend.md,
+  /// "Compile time") for 60-80% of O3's work; 0, 2 and 3 are LLVM's plain
+  /// pipelines. The environment variable TZ_LLVM_OPT_LEVEL (0..3) overrides
+  /// it, to compare; TZ_LLVM_PASSES (an `opt -passes=` pipeline) replaces the
+  /// pipeline.
+  int irOptLevel = 1;
   /// PTX ISA features for NVPTX; TMA into shared::cta needs +ptx86.
   std::string ptxFeatures = "+ptx86";
   /// Flush f32 denormals to zero and take libdevice's approximate paths
@@ -50,11 +59,16 @@ struct TargetOptions {
 /// calls a `__nv_*` function. When `llvmIROut` is given it receives the
 /// optimized LLVM IR (what TZ_DUMP=llvm shows). When `stageSeconds` is given,
 /// the wall-clock seconds of its steps are appended to it: "to LLVM IR",
-/// "libdevice", "LLVM O3" (or the level asked for) and "NVPTX codegen".
+/// "libdevice", "LLVM optimisation" and "NVPTX codegen".
 llvm::Expected<std::string> translateToPTX(mlir::ModuleOp module,
                                            const TargetOptions &options,
                                            std::string *llvmIROut = nullptr,
                                            std::vector<std::pair<std::string, double>> *stageSeconds = nullptr);
+
+/// The middle end translateToPTX runs for `options` (after the environment
+/// overrides), in `opt -passes=` syntax: to replay a compilation with opt,
+/// and for tests.
+llvm::Expected<std::string> middleEndPipeline(const TargetOptions &options);
 
 /// libdevice.10.bc, embedded into the library at build time.
 llvm::ArrayRef<char> embeddedLibdevice();
@@ -84,8 +98,15 @@ llvm::Expected<CubinResult> compilePTXToCubin(llvm::StringRef ptx,
                                               llvm::StringRef arch,
                                               llvm::StringRef kernelName = "");
 
-/// Whether libnvJitLink could be loaded (it is looked for once).
+/// Whether libnvJitLink could be loaded (it is looked for once; this waits
+/// for a load that preloadNvJitLink started).
 bool nvJitLinkAvailable();
+
+/// Starts looking for and loading libnvJitLink on another thread, once per
+/// process, so that the first compilation does not wait for it: the library
+/// is about 100 MB, read from disk on a fresh machine while the frontend and
+/// LLVM work.
+void preloadNvJitLink();
 
 } // namespace terrazzo::target
 
