@@ -168,9 +168,9 @@ bool wantsTma(const GpuOptions &options) {
 
 // The on-disk cache key of `spec` compiled for `arch` and `options`: the
 // tz IR says everything the code depends on (the source closure and every
-// specialized value); version, target and options complete it.
+// specialized value); version, the compiler's identity, target and options complete it.
 std::string binaryKey(const Specialization &spec, const GpuOptions &options, const std::string &arch) {
-  std::string key = std::string("terrazzo ") + version() + "\narch " + arch + "\nwarps " +
+  std::string key = std::string("terrazzo ") + version() + " " + compilerIdentity() + "\narch " + arch + "\nwarps " +
                     std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) +
                     "\nmin blocks per SM " + std::to_string(options.minBlocksPerSM) + "\ntma " +
                     (wantsTma(options) ? "1" : "0") + "\n";

@@ -22,6 +22,11 @@ namespace pipeline {
 struct GpuBinary;
 }
 
+// A hash of the compiler's sources (CompilerIdentity.cpp, generated at
+// build time): part of every on-disk cache key, so that a rebuilt compiler
+// never reuses what an older one cached.
+const char *compilerIdentity();
+
 // TZ_DUMP=ir,tzgpu,llvm-mlir,llvm,ptx (or all) asks for the IR of each
 // compiled stage on stderr.
 bool dumpRequested(const std::string &stage);
