@@ -34,6 +34,21 @@ void takeArchOption(const py::dict &kwargs, terrazzo::Keywords &kw, LaunchOption
   o.gpu.arch = kwargs["arch"].cast<std::string>();
   kw.erase(std::remove_if(kw.begin(), kw.end(), [](auto &p) { return p.first == "arch"; }), kw.end());
 }
+// What compile_for_gpu and prepare_launch both report of a compilation:
+// its name, target, size and resources, and ptxas's log (info and warnings,
+// e.g. wgmma serialized).
+py::dict compiledResources(const terrazzo::GpuCompilation &c) {
+  py::dict d;
+  d["kernel_name"] = c.kernelName;
+  d["arch"] = c.arch;
+  d["cubin_bytes"] = c.cubinBytes;
+  d["registers"] = c.registers;
+  d["spill_store_bytes"] = c.spillStoreBytes;
+  d["spill_load_bytes"] = c.spillLoadBytes;
+  d["shared_bytes"] = c.sharedBytes;
+  d["assembler_log"] = c.assemblerLog;
+  return d;
+}
 } // namespace
 
 PYBIND11_MODULE(_terrazzo, m) {
@@ -142,19 +157,11 @@ PYBIND11_MODULE(_terrazzo, m) {
           py::gil_scoped_release release;
           c = k.compileForGpu(pos, kw, o.gpu);
         }
-        py::dict d;
-        d["kernel_name"] = c.kernelName;
-        d["arch"] = c.arch;
+        py::dict d = compiledResources(c);
         d["tzgpu"] = c.tzgpu;
         d["llvm_mlir"] = c.llvmDialect;
         d["llvm"] = c.llvmIR;
         d["ptx"] = c.ptx;
-        d["cubin_bytes"] = c.cubinBytes;
-        d["registers"] = c.registers;
-        d["spill_store_bytes"] = c.spillStoreBytes;
-        d["spill_load_bytes"] = c.spillLoadBytes;
-        d["shared_bytes"] = c.sharedBytes;
-        d["assembler_log"] = c.assemblerLog; // ptxas info and warnings (e.g. wgmma serialized)
         py::dict stages;
         for (const auto &[stage, seconds] : c.stageSeconds)
           stages[py::str(stage)] = seconds;
@@ -175,17 +182,9 @@ PYBIND11_MODULE(_terrazzo, m) {
           py::gil_scoped_release release;
           c = k.prepareLaunch(pos, kw, o.gpu);
         }
-        py::dict d;
-        d["kernel_name"] = c.kernelName;
-        d["arch"] = c.arch;
+        py::dict d = compiledResources(c);
         d["num_warps"] = o.gpu.numWarps;
         d["min_blocks_per_sm"] = o.gpu.minBlocksPerSM;
-        d["cubin_bytes"] = c.cubinBytes;
-        d["registers"] = c.registers;
-        d["spill_store_bytes"] = c.spillStoreBytes;
-        d["spill_load_bytes"] = c.spillLoadBytes;
-        d["shared_bytes"] = c.sharedBytes;
-        d["assembler_log"] = c.assemblerLog;
         return d;
       })
       .def("interpret", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
