@@ -2,11 +2,13 @@
 //
 // tzgpu-pipeline copies tiles into shared memory with cp.async in two ways:
 // loads in loops, several iterations ahead (Pipeline.cpp), and loop-invariant
-// wgmma A operands, once before their loops (ResidentOperands.cpp).
+// wgmma A operands, once before their loops (ResidentOperands.cpp); and
+// loads in loops with TMA where they all can be (TmaCopies.cpp).
 #pragma once
 
 #include "terrazzo/Analysis/AxisInfo.h"
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/TmaCopyPlan.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Builders.h"
@@ -33,5 +35,29 @@ void createAsyncCopy(mlir::OpBuilder &b, mlir::Location loc, mlir::Value ptr, ml
 // loops and these buffers take together.
 int64_t stageResidentOperands(mlir::ModuleOp module, const AxisInfoAnalysis &axis, int64_t regionBytes,
                               int64_t maxBytes, int numWarps);
+
+// The buffer of one mbarrier per stage (stages 1x1 i64 tiles), and the
+// view of the barrier of `slot`.
+MemDescType barrierBufferType(mlir::MLIRContext *ctx, int64_t stages);
+mlir::Value barrierAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value barriers, mlir::Value slot);
+
+// One load of a TMA stage: how it is a TMA copy, the loop-body ops its
+// address is computed by (in order), its tensor map argument, and its
+// pipelined buffer (swizzled, one tile per stage).
+struct TmaStageCopy {
+  tz::LoadOp load;
+  const TmaCopyPlan *plan;
+  llvm::ArrayRef<mlir::Operation *> slice;
+  mlir::Value tensorMap;
+  mlir::Value buffer;
+};
+
+// Arms the mbarrier of `slot` (of `barriers`) with the bytes of all
+// `copies` and issues each copy of the iteration at `index` into tile
+// `slot` of its buffer, all where `index` < the loop's upper bound. The
+// coordinates are evaluated from clones of the slice ops their atoms need,
+// with the loop index mapped to `index`.
+void issueTmaCopies(mlir::OpBuilder &b, mlir::scf::ForOp loop, mlir::Value index, mlir::Value slot,
+                    mlir::Value barriers, llvm::ArrayRef<TmaStageCopy> copies);
 
 } // namespace terrazzo::tzgpu

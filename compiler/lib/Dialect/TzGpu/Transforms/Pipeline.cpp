@@ -247,18 +247,6 @@ struct Pipelined {
   Value tensorMap;                     // the kernel argument of its tensor map
 };
 
-// The buffer of one mbarrier per stage, and the view of one of them.
-MemDescType barrierBufferType(MLIRContext *ctx, int64_t stages) {
-  return MemDescType::get(ctx, ArrayRef<int64_t>{stages, 1, 1}, IntegerType::get(ctx, 64),
-                          SharedEncodingAttr::get(ctx, 0, 0), /*mutableMemory=*/true);
-}
-Value barrierAt(OpBuilder &b, Location loc, Value barriers, Value slot) {
-  MLIRContext *ctx = b.getContext();
-  auto one = MemDescType::get(ctx, ArrayRef<int64_t>{1, 1}, IntegerType::get(ctx, 64),
-                              SharedEncodingAttr::get(ctx, 0, 0), /*mutableMemory=*/true);
-  return MemDescIndexOp::create(b, loc, one, barriers, slot);
-}
-
 // Whether a wgmma dot keeps its A operand off the scratch space while it
 // reads a swizzled buffer: A is in the register layout wgmma takes, or in a
 // buffer itself (one of `placed`). A dot whose A went through scratch while
@@ -322,52 +310,14 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
                     numWarps);
   }
 
-  // Arms the mbarrier of `slot` with the bytes of one stage and issues the
-  // TMA copies of the iteration at `index` into it, all where `index < hi`.
-  // Coordinates are evaluated from clones of the slice ops their atoms
-  // need, with the loop index mapped to `index`.
+  // Arms the barrier of `slot` and issues the TMA copies of the iteration
+  // at `index` into it (TmaCopies.cpp).
   void issueTmaStage(OpBuilder &b, MutableArrayRef<Pipelined> loads, scf::ForOp loop, Value index, Value slot,
                      Value barriers) {
-    Location loc = loop.getLoc();
-    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, loop.getUpperBound());
-    Value barrier = barrierAt(b, loc, barriers, slot);
-    int64_t bytes = 0;
-    for (const Pipelined &p : loads)
-      bytes += cast<RankedTensorType>(p.load->getResult(0).getType()).getNumElements() * 2;
-    BarrierExpectOp::create(b, loc, barrier, bytes, inRange);
-    Value iterations;
-    for (Pipelined &p : loads) {
-      // The ops of the slice that compute atoms of the coordinates.
-      llvm::SmallPtrSet<Operation *, 16> needed;
-      SmallVector<Value> work;
-      for (const IndexPolynomial &c : p.tma->coords)
-        for (const auto &[m, coef] : c.terms)
-          for (const void *a : m)
-            if (a != iterationAtom(loop))
-              work.push_back(Value::getFromOpaquePointer(a));
-      while (!work.empty()) {
-        Operation *def = work.pop_back_val().getDefiningOp();
-        if (!def || def->getBlock() != loop.getBody() || !needed.insert(def).second)
-          continue;
-        work.append(def->getOperands().begin(), def->getOperands().end());
-      }
-      IRMapping map;
-      map.map(loop.getInductionVar(), index);
-      for (Operation *op : p.slice)
-        if (needed.contains(op))
-          b.clone(*op, map);
-      SmallVector<Value> coords;
-      for (const IndexPolynomial &c : p.tma->coords)
-        coords.push_back(materialize(b, loc, c, p.tma->atomOrder, [&](const void *a) -> Value {
-          if (a != iterationAtom(loop))
-            return map.lookupOrDefault(Value::getFromOpaquePointer(a));
-          if (!iterations)
-            iterations = arith::DivSIOp::create(
-                b, loc, arith::SubIOp::create(b, loc, index, loop.getLowerBound()), loop.getStep());
-          return iterations;
-        }));
-      AsyncTmaCopyOp::create(b, p.load.getLoc(), p.tensorMap, coords, tileOf(b, loc, p, slot), barrier, inRange);
-    }
+    SmallVector<TmaStageCopy> copies;
+    for (Pipelined &p : loads)
+      copies.push_back({p.load, p.tma.get(), p.slice, p.tensorMap, p.buffer});
+    issueTmaCopies(b, loop, index, slot, barriers, copies);
   }
 
   // The view of tile `slot` of `p`'s buffer.
