@@ -2,6 +2,8 @@
 // per specialization, the GPU kernels loaded for it. Private to runtime/lib/api.
 #pragma once
 
+#include "ParamKind.h"
+
 #include "terrazzo/Terrazzo.h"
 #include "terrazzo/gpu/CudaDriver.h"
 
@@ -35,8 +37,6 @@ bool dumpRequested(const std::string &stage);
 // specialization's sources).
 [[noreturn]] void throwAtSource(mlir::Location loc, const std::string &message, const dsl::SpecializedKernel &k);
 
-// How one run-time argument is passed to a GPU kernel.
-enum class ParamKind : char { Pointer, I1, I32, I64, F32, F64 };
 
 class TensorMapEncoder;
 

@@ -1,9 +1,7 @@
-// Encoding a kernel's TMA tensor maps from its arguments. Every value a
-// map depends on is read from the argument slots first; when they are the
-// ones of the previous launch, the maps encoded then are reused.
+// Describing a kernel's TMA tensor maps from its arguments, and encoding
+// them. When the descriptions are the ones of the previous launch, the
+// maps encoded then are reused.
 #include "TensorMaps.h"
-
-#include "KernelImpl.h"
 
 #include "terrazzo/gpu/CudaDriver.h"
 
@@ -33,64 +31,79 @@ bool integerArgument(const std::vector<ParamKind> &kinds, void *const *arguments
   return false;
 }
 
+// The words a description is compared by (the cache of TensorMapEncoder).
+void appendWords(const TensorMapDescription &d, std::vector<uint64_t> &words) {
+  words.push_back(d.address);
+  for (unsigned i = 0; i < d.rank; ++i)
+    words.push_back(d.dims[i]);
+  for (unsigned i = 0; i + 1 < d.rank; ++i)
+    words.push_back(d.strideBytes[i]);
+}
+
 } // namespace
+
+std::optional<std::vector<TensorMapDescription>>
+describeTensorMaps(const std::vector<pipeline::TensorMapSpec> &specs, const std::vector<ParamKind> &kinds,
+                   void *const *arguments) {
+  std::vector<TensorMapDescription> out;
+  for (const pipeline::TensorMapSpec &t : specs) {
+    TensorMapDescription d;
+    if (t.baseArg < 0 || static_cast<size_t>(t.baseArg) >= kinds.size() || kinds[t.baseArg] != ParamKind::Pointer)
+      return std::nullopt;
+    std::memcpy(&d.address, arguments[t.baseArg], 8);
+    if (d.address % 16 != 0)
+      return std::nullopt;
+    d.rank = static_cast<unsigned>(t.box.size());
+    if (d.rank < 1 || d.rank > 5 || t.extents.size() != d.rank || t.extentArgs.size() != d.rank ||
+        t.strides.size() + 1 != d.rank || t.strideArgs.size() + 1 != d.rank)
+      return std::nullopt;
+    for (unsigned i = 0; i < d.rank; ++i) {
+      int64_t extent = t.extents[i];
+      if (t.extentArgs[i] >= 0 && !integerArgument(kinds, arguments, t.extentArgs[i], extent))
+        return std::nullopt;
+      // Unbounded: no int32 coordinate is out of range.
+      if (t.extentArgs[i] < 0 && extent == -1)
+        d.dims[i] = uint64_t(1) << 32;
+      else if (extent < 1 || extent > (int64_t(1) << 32))
+        return std::nullopt;
+      else
+        d.dims[i] = static_cast<uint64_t>(extent);
+      d.box[i] = static_cast<uint32_t>(t.box[i]);
+      if (i == 0)
+        continue;
+      int64_t stride = t.strides[i - 1];
+      if (t.strideArgs[i - 1] >= 0 && !integerArgument(kinds, arguments, t.strideArgs[i - 1], stride))
+        return std::nullopt;
+      int64_t bytes = stride * t.elementBytes;
+      if (stride < 1 || bytes % 16 != 0 || bytes >= (int64_t(1) << 40))
+        return std::nullopt;
+      d.strideBytes[i - 1] = static_cast<uint64_t>(bytes);
+    }
+    d.dataType = t.elementType == "bf16" ? kBFloat16 : kFloat16;
+    d.swizzleBytes = t.swizzleBytes;
+    out.push_back(d);
+  }
+  return out;
+}
 
 bool TensorMapEncoder::encode(const std::vector<ParamKind> &kinds, void *const *arguments,
                               std::vector<TensorMapBytes> &out) {
-  // Everything the maps depend on: per map, the base address, then each
-  // extent and stride (in elements; -1 for an unbounded extent).
+  std::optional<std::vector<TensorMapDescription>> described = describeTensorMaps(specs_, kinds, arguments);
+  if (!described)
+    return false;
   std::vector<uint64_t> inputs;
-  for (const pipeline::TensorMapSpec &t : specs_) {
-    if (t.baseArg < 0 || static_cast<size_t>(t.baseArg) >= kinds.size() || kinds[t.baseArg] != ParamKind::Pointer)
-      return false;
-    uint64_t address;
-    std::memcpy(&address, arguments[t.baseArg], 8);
-    inputs.push_back(address);
-    for (size_t d = 0; d < t.box.size(); ++d) {
-      int64_t extent = t.extents[d];
-      if (t.extentArgs[d] >= 0 && !integerArgument(kinds, arguments, t.extentArgs[d], extent))
-        return false;
-      inputs.push_back(static_cast<uint64_t>(extent));
-      if (d == 0)
-        continue;
-      int64_t stride = t.strides[d - 1];
-      if (t.strideArgs[d - 1] >= 0 && !integerArgument(kinds, arguments, t.strideArgs[d - 1], stride))
-        return false;
-      inputs.push_back(static_cast<uint64_t>(stride));
-    }
-  }
+  for (const TensorMapDescription &d : *described)
+    appendWords(d, inputs);
   std::lock_guard<std::mutex> lock(mutex_);
   if (inputs == lastInputs_ && last_.size() == specs_.size()) {
     out = last_;
     return true;
   }
   out.assign(specs_.size(), TensorMapBytes{});
-  size_t next = 0;
-  for (size_t m = 0; m < specs_.size(); ++m) {
-    const pipeline::TensorMapSpec &t = specs_[m];
-    unsigned rank = static_cast<unsigned>(t.box.size());
-    uint64_t address = inputs[next++];
-    uint64_t dims[5], strideBytes[4];
-    uint32_t box[5];
-    for (unsigned d = 0; d < rank; ++d) {
-      int64_t extent = static_cast<int64_t>(inputs[next++]);
-      // Unbounded: no int32 coordinate is out of range.
-      dims[d] = extent == -1 ? (uint64_t(1) << 32) : static_cast<uint64_t>(extent);
-      if (extent != -1 && (extent < 1 || extent > (int64_t(1) << 32)))
-        return false;
-      box[d] = static_cast<uint32_t>(t.box[d]);
-      if (d == 0)
-        continue;
-      int64_t stride = static_cast<int64_t>(inputs[next++]);
-      if (stride < 1 || (stride * t.elementBytes) % 16 != 0 || stride * t.elementBytes >= (int64_t(1) << 40))
-        return false;
-      strideBytes[d - 1] = static_cast<uint64_t>(stride * t.elementBytes);
-    }
-    if (address % 16 != 0)
-      return false;
-    int type = t.elementType == "bf16" ? kBFloat16 : kFloat16;
-    if (!gpu::encodeTensorMapTiled(&out[m], type, rank, reinterpret_cast<const void *>(address), dims, strideBytes,
-                                   box, t.swizzleBytes))
+  for (size_t m = 0; m < described->size(); ++m) {
+    const TensorMapDescription &d = (*described)[m];
+    if (!gpu::encodeTensorMapTiled(&out[m], d.dataType, d.rank, reinterpret_cast<const void *>(d.address), d.dims,
+                                   d.strideBytes, d.box, d.swizzleBytes))
       return false;
   }
   lastInputs_ = std::move(inputs);
