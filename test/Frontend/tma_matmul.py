@@ -10,9 +10,10 @@
 # RUN: tzc %S/../python/matmul_kernels.py --kernel masked_matmul --signature '*bf16,*bf16,*bf16,i32:16,i32:16,i32:16' -D BM=128 -D BN=128 -D BK=64 --num-warps=8 --num-stages=4 --emit=ptx --tma | FileCheck %s --check-prefix=PTX
 # RUN: tzc %S/../python/matmul_kernels.py --kernel masked_matmul --signature '*bf16,*bf16,*bf16,i32:16,i32:16,i32:16' -D BM=128 -D BN=128 -D BK=64 --num-warps=8 --num-stages=4 --emit=tzgpu | FileCheck %s --check-prefix=CPASYNC
 # A's rows wrapped modulo M (as Triton's matmul tutorial writes them) are
-# no box of a tensor map: A stays a cp.async copy, and since a loop copies
-# either all its tiles with TMA or none, so does B.
-# RUN: tzc %S/../python/matmul_kernels.py --kernel masked_matmul --signature '*bf16,*bf16,*bf16,i32:16,i32:16,i32:16' -D BM=128 -D BN=128 -D BK=64 -D WRAP=True --num-warps=8 --num-stages=4 --emit=tzgpu --tma | FileCheck %s --check-prefix=CPASYNC
+# no box of a tensor map: A stays a cp.async copy while B is a TMA copy; the
+# loop waits for both (cp.async groups, then B's barrier) and the MMA still
+# stays in flight.
+# RUN: tzc %S/../python/matmul_kernels.py --kernel masked_matmul --signature '*bf16,*bf16,*bf16,i32:16,i32:16,i32:16' -D BM=128 -D BN=128 -D BK=64 -D WRAP=True --num-warps=8 --num-stages=4 --emit=tzgpu --tma | FileCheck %s --check-prefix=MIXED
 
 # CHECK: func.func @masked_matmul(
 # CHECK-SAME: %[[AMAP:arg[0-9]+]]: !tzgpu.tensormap {tzgpu.tensormap = #tzgpu.tensormap<base = 0, element_type = bf16, swizzle = 128, box = [64, 128], extent_args = [5, 3], extents = [0, 0], stride_args = [5], strides = [0]>}
@@ -41,3 +42,19 @@
 # CPASYNC-NOT: tzgpu.tensormap
 # CPASYNC: tzgpu.async_copy
 # CPASYNC-NOT: tzgpu.async_tma_copy
+
+# MIXED: func.func @masked_matmul(
+# MIXED-SAME: %[[BMAP:arg[0-9]+]]: !tzgpu.tensormap {tzgpu.tensormap = #tzgpu.tensormap<base = 1,
+# MIXED-NOT: tzgpu.tensormap<base = 0
+# MIXED: tzgpu.async_copy
+# MIXED: tzgpu.async_commit
+# MIXED: tzgpu.async_tma_copy %[[BMAP]]
+# MIXED: scf.for
+# MIXED: tzgpu.async_wait 1 on
+# MIXED: tzgpu.wait_barrier
+# MIXED: tzgpu.async_copy
+# MIXED: tzgpu.async_commit
+# MIXED: tzgpu.async_tma_copy %[[BMAP]]
+# MIXED: tzgpu.warp_group_dot_wait 1
+# MIXED: tzgpu.async_wait 0
+# MIXED: tzgpu.inval_barrier

@@ -1,6 +1,6 @@
 """TMA copies on the H100 (sm_90a): the GPU matmul and attention suites run
-again in a child process with TZ_TMA=1, where every pipelined loop whose
-loads can be TMA copies uses them (float64 references, poisoned outputs,
+again in a child process with TZ_TMA=1, where every pipelined load that
+can be a TMA copy is one (float64 references, poisoned outputs,
 ragged sizes, as in those suites); and the compiled code of the masked
 matmul and of the flash attention forward really contains TMA copies and
 mbarrier waits under TZ_TMA=1, and launches of the masked matmul (ragged

@@ -48,11 +48,14 @@ def test_tma_false_keeps_cp_async():
     assert "cp.async.cg.shared.global" in ptx
 
 
-def test_rows_wrapped_modulo_m_keep_cp_async():
+def test_rows_wrapped_modulo_m_keep_cp_async_beside_tma():
+    # A's wrapped rows are no box: A stays cp.async, B is a TMA copy, in the
+    # same loop (one tensor map parameter).
     a, b, c = _buffers()
     ptx = masked_matmul.compile_for_gpu(a, b, c, 320, 512, 336, BM=128, BN=128, BK=64, WRAP=True, num_warps=8,
                                         num_stages=4, arch="sm_90a", tma=True)["ptx"]
-    assert "cp.async.bulk.tensor" not in ptx
+    assert "cp.async.cg.shared.global" in ptx and "cp.async.bulk.tensor.2d" in ptx
+    assert ptx.count(".param .align 64 .b8 masked_matmul_param_") == 1
 
 
 def test_tma_option_must_be_a_bool():

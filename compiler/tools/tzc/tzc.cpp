@@ -31,7 +31,7 @@ void usage() {
                "  the launch options are those of a Python launch (num_warps, num_stages, min_blocks_per_sm;\n"
                "  compile_for_gpu's arch), as --opt=VALUE or --opt VALUE\n"
                "  --emit=cubin assembles with nvJitLink and prints registers, spills and shared memory\n"
-               "  --tma copies pipelined tiles with TMA and mbarriers where a loop's loads all can (sm_90a)\n";
+               "  --tma copies each pipelined tile that can be with TMA and mbarriers (sm_90a)\n";
 }
 
 // Parses one signature entry or -D value.

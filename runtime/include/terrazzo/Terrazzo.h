@@ -41,8 +41,8 @@ struct GpuOptions {
   // Blocks that must fit on one multiprocessor together (caps registers
   // per thread at 64K / (threads per block * this)); 0: no bound.
   int minBlocksPerSM = 0;
-  // sm_90a: copy the tiles of pipelined loops with TMA where every load of
-  // the loop can be one (1), or never (0); -1: as the TZ_TMA environment
+  // sm_90a: copy each pipelined tile that can be a TMA copy with TMA (1),
+  // or none (0); -1: as the TZ_TMA environment
   // variable says ("1": on), off by default until its speed is measured.
   // A launch whose tensors a TMA tensor map cannot describe exactly runs
   // the kernel compiled without TMA instead.

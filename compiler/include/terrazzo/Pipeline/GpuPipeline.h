@@ -23,8 +23,8 @@ struct GpuCompileOptions {
   // such bound.
   int minBlocksPerSM = 0;
   bool fastMath = false;
-  // sm_90a: pipelined loops copy their tiles with TMA where they all can
-  // (tzgpu-pipeline's `tma`); the kernel then takes GpuBinary::tensorMaps.
+  // sm_90a: pipelined tiles that can be TMA copies are (tzgpu-pipeline's
+  // `tma`); the kernel then takes GpuBinary::tensorMaps.
   bool tma = false;
   // Stop after PTX (no nvJitLink): the driver JIT-compiles it at load.
   bool skipCubin = false;

@@ -3,7 +3,7 @@
 // tzgpu-pipeline copies tiles into shared memory with cp.async in two ways:
 // loads in loops, several iterations ahead (Pipeline.cpp), and loop-invariant
 // wgmma A operands, once before their loops (ResidentOperands.cpp); and
-// loads in loops with TMA where they all can be (TmaCopies.cpp).
+// loads in loops that can be TMA copies, with TMA (TmaCopies.cpp).
 #pragma once
 
 #include "terrazzo/Analysis/AxisInfo.h"

@@ -31,12 +31,13 @@
 // contiguous and aligned. Copies past the end of the loop are masked off
 // (zero bytes read).
 //
-// With TMA (the `tma` option, sm_90a), when every buffer of a loop is
-// swizzled and every load can be a TMA copy (planTmaCopy), one thread
-// copies each tile instead, completing on the stage's mbarrier:
+// With TMA (the `tma` option, sm_90a), a load whose buffer is swizzled and
+// that can be a TMA copy (planTmaCopy) is copied by one thread instead,
+// completing on the stage's mbarrier (the loop's other loads keep cp.async,
+// and the loop waits for both):
 //
-//   prologue: init one mbarrier per slot; arm slots 0 .. ahead-1 with their
-//             bytes and issue their copies
+//   prologue: init one mbarrier per slot; arm slots 0 .. ahead-1 with the
+//             bytes of their TMA tiles and issue their copies
 //   iteration i: wait on slot i % S's barrier for parity (i / S) % 2, arm
 //                and fill the slot of iteration i + ahead, compute
 //   after the loop: invalidate the barriers (their bytes may be reused)
@@ -408,23 +409,26 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     for (const Pipelined &p : loads)
       bytes += (bufferBytes(p, numStages) + 1023) / 1024 * 1024;
 
-    // TMA copies when every buffer is swizzled (TMA writes the swizzle
-    // wgmma reads) and every load has a plan, and the barriers fit too.
-    bool useTma = tma && loop->getParentOfType<ModuleOp>()->hasAttr(kWgmmaAttrName);
-    for (Pipelined &p : loads) {
-      if (!useTma)
-        break;
-      if (p.swizzled)
-        if (std::optional<TmaCopyPlan> plan = planTmaCopy(p.load, loop))
-          p.tma = std::make_shared<const TmaCopyPlan>(std::move(*plan));
-      useTma = p.tma != nullptr;
-    }
+    // TMA copies for the loads that have a plan, in swizzled buffers (TMA
+    // writes the swizzle wgmma reads), when the barriers fit too; cp.async
+    // for the others.
+    if (tma && loop->getParentOfType<ModuleOp>()->hasAttr(kWgmmaAttrName))
+      for (Pipelined &p : loads)
+        if (p.swizzled)
+          if (std::optional<TmaCopyPlan> plan = planTmaCopy(p.load, loop))
+            p.tma = std::make_shared<const TmaCopyPlan>(std::move(*plan));
     int64_t barrierBytes = barrierBufferType(loop.getContext(), numStages).totalBytes();
-    useTma = useTma && bytes + barrierBytes <= maxBytes;
+    if (bytes + barrierBytes > maxBytes)
+      for (Pipelined &p : loads)
+        p.tma = nullptr;
+    SmallVector<Pipelined> viaTma, viaAsync;
+    for (Pipelined &p : loads)
+      (p.tma ? viaTma : viaAsync).push_back(p);
+    bool useTma = !viaTma.empty();
     if (useTma) {
       bytes += barrierBytes;
       auto func = loop->getParentOfType<func::FuncOp>();
-      for (Pipelined &p : loads) {
+      for (Pipelined &p : viaTma) {
         unsigned index = func.getNumArguments();
         auto attrs = DictionaryAttr::get(
             loop.getContext(), {NamedAttribute(StringAttr::get(loop.getContext(), kTensorMapAttrName), p.tma->spec)});
@@ -445,12 +449,15 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
 
     // The buffers, then the prologue: iterations 0 .. ahead - 1.
     OpBuilder b(loop);
-    SmallVector<Value> buffers;
-    for (Pipelined &p : loads) {
-      p.buffer = LocalAllocOp::create(
-          b, loc, bufferTypeFor(cast<RankedTensorType>(p.load->getResult(0).getType()), numStages, p.swizzled), IntegerAttr());
-      buffers.push_back(p.buffer);
-    }
+    SmallVector<Value> asyncBuffers; // written by cp.async, awaited by async_wait
+    for (SmallVector<Pipelined> *group : {&viaAsync, &viaTma})
+      for (Pipelined &p : *group) {
+        p.buffer = LocalAllocOp::create(
+            b, loc, bufferTypeFor(cast<RankedTensorType>(p.load->getResult(0).getType()), numStages, p.swizzled),
+            IntegerAttr());
+        if (group == &viaAsync)
+          asyncBuffers.push_back(p.buffer);
+      }
     Value barriers;
     if (useTma) {
       barriers = LocalAllocOp::create(b, loc, barrierBufferType(loop.getContext(), numStages), IntegerAttr());
@@ -459,21 +466,21 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     }
     for (int s = 0; s < ahead; ++s) {
       Value index = arith::AddIOp::create(b, loc, lo, arith::MulIOp::create(b, loc, step, i32(b, s)));
-      if (useTma) {
-        issueTmaStage(b, loads, loop, index, i32(b, s), barriers);
-        continue;
+      if (!viaAsync.empty()) {
+        for (Pipelined &p : viaAsync)
+          issueCopy(b, p, loop, index, i32(b, s));
+        AsyncCommitOp::create(b, loc);
       }
-      for (Pipelined &p : loads)
-        issueCopy(b, p, loop, index, i32(b, s));
-      AsyncCommitOp::create(b, loc);
+      if (useTma)
+        issueTmaStage(b, viaTma, loop, index, i32(b, s), barriers);
     }
 
     // Each iteration: wait for its tile, refill the slot iteration
     // i + ahead - S read (no longer read by anything), then read its own
     // slot where the loads were.
     b.setInsertionPointToStart(loop.getBody());
-    if (!useTma)
-      AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(ahead - 1));
+    if (!viaAsync.empty())
+      AsyncWaitOp::create(b, loc, asyncBuffers, b.getI32IntegerAttr(ahead - 1));
     Value iteration = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, loop.getInductionVar(), lo), step);
     Value slot = arith::RemSIOp::create(b, loc, iteration, i32(b, numStages));
     Value aheadValue = i32(b, ahead);
@@ -486,29 +493,31 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       // waits for the (i / S)-th phase of its barrier to complete.
       Value phase = arith::AndIOp::create(b, loc, arith::DivSIOp::create(b, loc, iteration, i32(b, numStages)), i32(b, 1));
       WaitBarrierOp::create(b, loc, barrierAt(b, loc, barriers, slot), phase);
-      issueTmaStage(b, loads, loop, nextIndex, nextSlot, barriers);
-    } else {
-      for (Pipelined &p : loads)
+    }
+    if (!viaAsync.empty()) {
+      for (Pipelined &p : viaAsync)
         issueCopy(b, p, loop, nextIndex, nextSlot);
       AsyncCommitOp::create(b, loc);
     }
-    for (Pipelined &p : loads) {
-      OpBuilder at(p.load);
-      auto read = LocalLoadOp::create(at, p.load.getLoc(), p.load.getType(), tileOf(at, p.load.getLoc(), p, slot));
-      p.load.getResult().replaceAllUsesWith(read.getResult());
-      p.load.erase();
-    }
+    if (useTma)
+      issueTmaStage(b, viaTma, loop, nextIndex, nextSlot, barriers);
+    for (SmallVector<Pipelined> *group : {&viaAsync, &viaTma})
+      for (Pipelined &p : *group) {
+        OpBuilder at(p.load);
+        auto read = LocalLoadOp::create(at, p.load.getLoc(), p.load.getType(), tileOf(at, p.load.getLoc(), p, slot));
+        p.load.getResult().replaceAllUsesWith(read.getResult());
+        p.load.erase();
+      }
 
     // Nothing may still be writing the buffers once the loop is left. Every
     // TMA copy issued was for an iteration that waited for it; the barriers
     // end there.
     b.setInsertionPointAfter(loop);
-    if (useTma) {
+    if (!viaAsync.empty())
+      AsyncWaitOp::create(b, loc, asyncBuffers, b.getI32IntegerAttr(0));
+    if (useTma)
       for (int s = 0; s < numStages; ++s)
         InvalBarrierOp::create(b, loc, barrierAt(b, loc, barriers, i32(b, s)));
-      return bytes;
-    }
-    AsyncWaitOp::create(b, loc, buffers, b.getI32IntegerAttr(0));
     return bytes;
   }
 

@@ -83,19 +83,20 @@ def TzGpuPipeline : Pass<"tzgpu-pipeline", "mlir::ModuleOp"> {
     through the loops. The pass places nothing: tzgpu-allocate-shared-memory
     does.
 
-    With `tma` (sm_90a), a loop whose pipelined loads are all swizzled and
-    can all be TMA copies (planTmaCopy) copies its tiles with
-    tzgpu.async_tma_copy instead: one mbarrier per stage (a buffer of
-    num-stages 1x1 i64 tiles) is armed with the stage's bytes and waited on
-    with the parity of the stage's use, and each load's tensor map becomes a
-    new kernel argument of type !tzgpu.tensormap whose `tzgpu.tensormap`
-    attribute tells the host how to encode it.
+    With `tma` (sm_90a), each pipelined load whose buffer is swizzled and
+    that can be a TMA copy (planTmaCopy) is copied with
+    tzgpu.async_tma_copy instead, the loop's other loads keeping cp.async:
+    one mbarrier per stage (a buffer of num-stages 1x1 i64 tiles) is armed
+    with the bytes of the stage's TMA tiles and waited on with the parity of
+    the stage's use, and each such load's tensor map becomes a new kernel
+    argument of type !tzgpu.tensormap whose `tzgpu.tensormap` attribute
+    tells the host how to encode it.
   }];
   let options = [
     Option<"numStages", "num-stages", "int", /*default=*/"2",
            "tiles per buffer (copies run num-stages - 1 iterations ahead); below 2 does nothing">,
     Option<"tma", "tma", "bool", /*default=*/"false",
-           "copy with TMA and mbarriers where every pipelined load of a loop can (sm_90a)">,
+           "copy with TMA and mbarriers each pipelined load that can be (sm_90a)">,
     Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"232448",
            "shared memory a block may use: a loop's buffers plus the scratch of its ops stay within it"
            " (loads past it stay loads)">
