@@ -44,19 +44,6 @@ bool isContiguous(const TensorArg &t) {
 }
 
 
-// out / dout: exactly like `like`. Gradients (`allowFloat32`): like `like`,
-// or float32 (the kernels convert to the output's dtype).
-void checkLike(const TensorArg &t, const std::string &name, const TensorArg &like, const std::string &likeName,
-               bool allowFloat32) {
-  checks::requireRank(t, name, like.shape.size(), "");
-  checks::requireShape(t, name, like.shape);
-  if (!(allowFloat32 && t.dtype == "float32"))
-    checks::requireSameDtype(t, name, like, likeName);
-  checks::requireSameDevice(t, name, like, likeName);
-  checks::requireStrides(t, name, false);
-  checks::requireData(t, name);
-}
-
 void checkLse(const TensorArg &t, const Dims &d, const TensorArg &q) {
   checks::requireRank(t, "lse", 3, "(B, H, N_Q)");
   checks::requireDtype(t, "lse", {"float32"});
@@ -176,7 +163,7 @@ void appendSizes(std::vector<HostValue> &args, const Dims &d) {
 void cosineSimAttentionForward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &out,
                                const TensorArg &lse, const CosineSimAttentionOptions &options) {
   Dims d = checkQKV(q, k, v);
-  checkLike(out, "out", q, "q", false);
+  checks::requireLike(out, "out", q, "q", false);
   checkLse(lse, d, q);
   checkOptions(options, d, q);
   LaunchTarget target = targetOf(q, options);
@@ -218,11 +205,11 @@ void cosineSimAttentionBackward(const TensorArg &q, const TensorArg &k, const Te
                                 const TensorArg &dk, const TensorArg &dv, const TensorArg *dbias,
                                 const CosineSimAttentionOptions &options) {
   Dims d = checkQKV(q, k, v);
-  checkLike(out, "out", q, "q", false);
-  checkLike(dout, "dout", q, "q", false);
-  checkLike(dq, "dq", q, "q", true);
-  checkLike(dk, "dk", k, "k", true);
-  checkLike(dv, "dv", v, "v", true);
+  checks::requireLike(out, "out", q, "q", false);
+  checks::requireLike(dout, "dout", q, "q", false);
+  checks::requireLike(dq, "dq", q, "q", true);
+  checks::requireLike(dk, "dk", k, "k", true);
+  checks::requireLike(dv, "dv", v, "v", true);
   checkLse(lse, d, q);
   checkOptions(options, d, q);
   if (dbias) {

@@ -34,15 +34,6 @@ Dims checkQKV(const TensorArg &q, const TensorArg &k, const TensorArg &v) {
 }
 
 
-void checkOutput(const TensorArg &t, const std::string &name, const TensorArg &like, const std::string &likeName) {
-  checks::requireRank(t, name, like.shape.size(), "");
-  checks::requireShape(t, name, like.shape);
-  checks::requireSameDtype(t, name, like, likeName);
-  checks::requireSameDevice(t, name, like, likeName);
-  checks::requireStrides(t, name, false);
-  checks::requireData(t, name);
-}
-
 void checkRowStats(const TensorArg &t, const std::string &name, const Dims &d, const TensorArg &q) {
   checks::requireRank(t, name, 3, "(B, H, N_Q)");
   checks::requireDtype(t, name, {"float32"});
@@ -260,7 +251,7 @@ void launchForward(const TensorArg &q, const TensorArg &k, const TensorArg &v, c
 void flashAttentionForward(const TensorArg &q, const TensorArg &k, const TensorArg &v, const TensorArg &out,
                            const TensorArg *lse, const FlashAttentionOptions &options) {
   Dims d = checkQKV(q, k, v);
-  checkOutput(out, "out", q, "q");
+  checks::requireLike(out, "out", q, "q", false);
   if (lse)
     checkRowStats(*lse, "lse", d, q);
   checkSeqlens(options, d, q);
@@ -348,11 +339,11 @@ void flashAttentionBackward(const TensorArg &q, const TensorArg &k, const Tensor
                             const TensorArg &lse, const TensorArg &dout, const TensorArg &dq, const TensorArg &dk,
                             const TensorArg &dv, const FlashAttentionOptions &options) {
   Dims d = checkQKV(q, k, v);
-  checkOutput(out, "out", q, "q");
-  checkOutput(dout, "dout", q, "q");
-  checkOutput(dq, "dq", q, "q");
-  checkOutput(dk, "dk", k, "k");
-  checkOutput(dv, "dv", v, "v");
+  checks::requireLike(out, "out", q, "q", false);
+  checks::requireLike(dout, "dout", q, "q", false);
+  checks::requireLike(dq, "dq", q, "q", false);
+  checks::requireLike(dk, "dk", k, "k", false);
+  checks::requireLike(dv, "dv", v, "v", false);
   checkRowStats(lse, "lse", d, q);
   checkSeqlens(options, d, q);
   flash::checkMods(options);

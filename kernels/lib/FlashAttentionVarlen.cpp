@@ -85,15 +85,6 @@ int64_t checkSequences(const VarlenSequences &s, const TensorArg &q, int64_t tot
   return s.cuSeqlensQ->shape[0] - 1;
 }
 
-void checkPackedLike(const TensorArg &t, const std::string &name, const TensorArg &like, const std::string &likeName) {
-  checks::requireRank(t, name, like.shape.size(), "");
-  checks::requireShape(t, name, like.shape);
-  checks::requireSameDtype(t, name, like, likeName);
-  checks::requireSameDevice(t, name, like, likeName);
-  checks::requireStrides(t, name, false);
-  checks::requireData(t, name);
-}
-
 // lse: float32 (H, total_q), contiguous.
 void checkPackedLse(const TensorArg &t, const checks::AttentionDims &d, const TensorArg &q) {
   checks::requireRank(t, "lse", 2, "(H, total_q)");
@@ -129,7 +120,7 @@ void flashAttentionVarlenForward(const TensorArg &q, const TensorArg &k, const T
                                  const VarlenSequences &sequences, const TensorArg &out, const TensorArg *lse,
                                  const FlashAttentionOptions &options) {
   checks::AttentionDims d = checkPackedInputs(q, k, v);
-  checkPackedLike(out, "out", q, "q");
+  checks::requireLike(out, "out", q, "q", false);
   int64_t n = checkSequences(sequences, q, q.shape[0], k.shape[0]);
   d = launchDims(d, n, q, k);
   if (lse)
@@ -148,11 +139,11 @@ void flashAttentionVarlenBackward(const TensorArg &q, const TensorArg &k, const 
                                   const TensorArg &dout, const TensorArg &dq, const TensorArg &dk, const TensorArg &dv,
                                   const FlashAttentionOptions &options) {
   checks::AttentionDims d = checkPackedInputs(q, k, v);
-  checkPackedLike(out, "out", q, "q");
-  checkPackedLike(dout, "dout", q, "q");
-  checkPackedLike(dq, "dq", q, "q");
-  checkPackedLike(dk, "dk", k, "k");
-  checkPackedLike(dv, "dv", v, "v");
+  checks::requireLike(out, "out", q, "q", false);
+  checks::requireLike(dout, "dout", q, "q", false);
+  checks::requireLike(dq, "dq", q, "q", false);
+  checks::requireLike(dk, "dk", k, "k", false);
+  checks::requireLike(dv, "dv", v, "v", false);
   int64_t n = checkSequences(sequences, q, q.shape[0], k.shape[0]);
   d = launchDims(d, n, q, k);
   checkPackedLse(lse, d, q);

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.
 
 AUTOTUNE_CHILD = textwrap.dedent("""
     import json, math, torch, terrazzo as tz
+    import prune_kernels
 
     launches = {}
 
@@ -37,16 +38,7 @@ AUTOTUNE_CHILD = textwrap.dedent("""
         tz.Config({"BLOCK": 64}, num_warps=4, pre_hook=counting("fits64")),
     ]
 
-    @tz.autotune(configs=CONFIGS, key=["n"])
-    @tz.jit
-    def sin_transpose(x, y, n, iters, BLOCK: tz.constexpr):
-        rows = tz.program_id(0) * BLOCK + tz.arange(0, BLOCK)
-        cols = tz.program_id(1) * BLOCK + tz.arange(0, BLOCK)
-        t = tz.load(x + rows[:, None] * n + cols[None, :])
-        acc = tz.zeros((BLOCK, BLOCK), dtype=tz.float32)
-        for i in range(0, iters):
-            acc = acc * 0.5 + tz.sin(t * (i + 1))
-        tz.store(y + cols[:, None] * n + rows[None, :], tz.trans(acc))
+    sin_transpose = tz.autotune(configs=CONFIGS, key=["n"])(prune_kernels.sin_transpose)
 
     n, iters = 1024, 5
     torch.manual_seed(1)
@@ -98,7 +90,10 @@ LIBRARY_CHILD = textwrap.dedent("""
 def run_child(tmp_path, source, **env):
     script = tmp_path / "child.py"
     script.write_text(source)
-    full_env = dict(os.environ, TZ_CACHE_DIR=str(tmp_path / "cache"), **env)
+    # The child imports the tuned kernel from this folder (prune_kernels.py).
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    full_env = dict(os.environ, TZ_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=path, **env)
     r = subprocess.run([sys.executable, str(script)], env=full_env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout.strip().splitlines()[-1]), r.stderr

@@ -12,18 +12,11 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
 namespace terrazzo::tzgpu::lowering {
 namespace {
-
-// Whether this thread is thread 0 of the block.
-Value isFirstThread(OpBuilder &b, Location loc) {
-  Value tid = NVVM::ThreadIdXOp::create(b, loc, b.getI32Type());
-  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32Const(b, loc, 0));
-}
 
 struct InitBarrierOpLowering : OpConversionPattern<InitBarrierOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -48,9 +41,8 @@ struct InvalBarrierOpLowering : OpConversionPattern<InvalBarrierOp> {
   LogicalResult matchAndRewrite(InvalBarrierOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto branch = scf::IfOp::create(rewriter, loc, isFirstThread(rewriter, loc), /*withElseRegion=*/false);
-    OpBuilder inside = branch.getThenBodyBuilder();
-    NVVM::MBarrierInvalOp::create(inside, loc, adaptor.getBarrier());
+    guardedEffect(rewriter, loc, isFirstThread(rewriter, loc),
+                  [&](OpBuilder &b) { NVVM::MBarrierInvalOp::create(b, loc, adaptor.getBarrier()); });
     rewriter.eraseOp(op);
     return success();
   }
@@ -94,20 +86,20 @@ struct AsyncTmaCopyOpLowering : OpConversionPattern<AsyncTmaCopyOp> {
     int64_t blocks = tile.tileShape()[1] / perBlock;
     Value issue = arith::AndIOp::create(rewriter, loc, adaptor.getPred(), isFirstThread(rewriter, loc));
     // The copy into shared::cta takes no PTX predicate: branch around it.
-    auto branch = scf::IfOp::create(rewriter, loc, issue, /*withElseRegion=*/false);
-    OpBuilder b = branch.getThenBodyBuilder();
-    SmallVector<Value> coords(adaptor.getCoords().begin(), adaptor.getCoords().end());
-    Value firstColumn = coords[0];
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      Value dst = blk ? sharedByteAddress(b, loc, adaptor.getDst(), i32Const(b, loc, blk * rows * 128))
-                      : adaptor.getDst();
-      if (blk)
-        coords[0] = arith::AddIOp::create(b, loc, firstColumn, i32Const(b, loc, blk * perBlock));
-      NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-          b, loc, dst, adaptor.getMap(), coords, adaptor.getBarrier(), /*im2colOffsets=*/ValueRange{},
-          /*multicastMask=*/Value(), /*l2CacheHint=*/Value(), NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
-          /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
-    }
+    guardedEffect(rewriter, loc, issue, [&](OpBuilder &b) {
+      SmallVector<Value> coords(adaptor.getCoords().begin(), adaptor.getCoords().end());
+      Value firstColumn = coords[0];
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        Value dst = blk ? sharedByteAddress(b, loc, adaptor.getDst(), i32Const(b, loc, blk * rows * 128))
+                        : adaptor.getDst();
+        if (blk)
+          coords[0] = arith::AddIOp::create(b, loc, firstColumn, i32Const(b, loc, blk * perBlock));
+        NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+            b, loc, dst, adaptor.getMap(), coords, adaptor.getBarrier(), /*im2colOffsets=*/ValueRange{},
+            /*multicastMask=*/Value(), /*l2CacheHint=*/Value(), NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
+            /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
+      }
+    });
     rewriter.eraseOp(op);
     return success();
   }
