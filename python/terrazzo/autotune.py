@@ -58,9 +58,12 @@ class Config:
     min_blocks_per_sm > 0 bounds registers so that many blocks fit on one
     multiprocessor (more warps to hide latency, at the risk of spills).
     tma=True / False copies pipelined tiles with TMA on sm_90a or not (None:
-    the TZ_TMA default), so configs can weigh both."""
+    the TZ_TMA default), so configs can weigh both. warp_specialize=True /
+    False gives TMA loops a producer warpgroup on sm_90a or not (None: the
+    TZ_WARP_SPECIALIZE default); the block then has num_warps + 4 warps."""
 
-    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None, tma=None):
+    def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None, tma=None,
+                 warp_specialize=None):
         self.kwargs = dict(kwargs)
         self.num_warps = num_warps
         self.num_stages = num_stages
@@ -68,6 +71,9 @@ class Config:
         if tma is not None and not isinstance(tma, bool):
             raise TypeError(f"Config tma must be True, False or None, got {tma!r}")
         self.tma = tma
+        if warp_specialize is not None and not isinstance(warp_specialize, bool):
+            raise TypeError(f"Config warp_specialize must be True, False or None, got {warp_specialize!r}")
+        self.warp_specialize = warp_specialize
         self.pre_hook = pre_hook  # called with the named arguments before each launch of this config
 
     def launch_options(self):
@@ -76,6 +82,8 @@ class Config:
             options["min_blocks_per_sm"] = self.min_blocks_per_sm
         if self.tma is not None:  # likewise left out when not given
             options["tma"] = self.tma
+        if self.warp_specialize is not None:
+            options["warp_specialize"] = self.warp_specialize
         return options
 
     def describe(self):

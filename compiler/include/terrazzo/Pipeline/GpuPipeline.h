@@ -26,6 +26,10 @@ struct GpuCompileOptions {
   // sm_90a: pipelined tiles that can be TMA copies are (tzgpu-pipeline's
   // `tma`); the kernel then takes GpuBinary::tensorMaps.
   bool tma = false;
+  // With `tma`: a loop whose pipelined tiles are all TMA copies gets a
+  // producer warpgroup of its own that issues them (tzgpu-warp-specialize);
+  // GpuBinary::numWarps then counts its warps too.
+  bool warpSpecialize = false;
   // Stop after PTX (no nvJitLink): the driver JIT-compiles it at load.
   bool skipCubin = false;
   // Called with (stage, text) for "tzgpu", "llvm-mlir", "llvm", "ptx" when set
