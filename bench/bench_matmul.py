@@ -16,20 +16,26 @@ import common
 SIZES = [4096, 8192]
 CHECK_SIZE = 512
 LADDER = [1024, 2048, 4096, 8192]
-# (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages[, tma]): the largest
-# tiles also with TMA copies (the `tma` launch option), right after the same
-# tiles copied with cp.async.
+# (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages[, copies]): the largest
+# tiles also with TMA copies (copies True: the `tma` launch option), and
+# with TMA copies issued by a producer warpgroup (copies "ws": the
+# `warp_specialize` option; 8 consumer warps, 12 in all), right after the
+# same tiles copied with cp.async.
 CONFIGS = [(64, 64, 32, 4, 2), (128, 128, 32, 4, 2), (128, 128, 32, 4, 3), (128, 128, 64, 4, 3),
            (128, 128, 64, 8, 3), (128, 256, 64, 8, 2), (128, 256, 64, 8, 3), (128, 256, 64, 8, 3, True),
            (128, 256, 64, 8, 4), (128, 256, 64, 8, 4, True), (256, 128, 64, 8, 3), (256, 128, 64, 8, 3, True),
-           (256, 128, 64, 8, 4), (256, 128, 64, 8, 4, True)]
+           (256, 128, 64, 8, 4), (256, 128, 64, 8, 4, True), (128, 256, 64, 8, 4, "ws"), (128, 256, 64, 8, 5, "ws"),
+           (256, 128, 64, 8, 4, "ws")]
 
 
 def _options(cfg):
-    """The launch options of a config (tma only where it asks for it)."""
+    """The launch options of a config (tma / warp_specialize only where it
+    asks for them)."""
     bm, bn, bk, warps, stages = cfg[:5]
     opts = dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps, num_stages=stages)
-    if len(cfg) > 5:
+    if len(cfg) > 5 and cfg[5] == "ws":
+        opts["warp_specialize"] = True
+    elif len(cfg) > 5:
         opts["tma"] = cfg[5]
     return opts
 CAP_S = 2.0
@@ -150,7 +156,8 @@ def run(ctx):
     for cfg in CONFIGS:
         bm, bn, bk, warps, stages = cfg[:5]
         entry = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "num_warps": warps, "num_stages": stages,
-                 "tma": bool(cfg[5]) if len(cfg) > 5 else False, "sizes": {}}
+                 "tma": bool(cfg[5]) if len(cfg) > 5 else False,
+                 "warp_specialize": len(cfg) > 5 and cfg[5] == "ws", "sizes": {}}
         res["configs"].append(entry)
         if ctx.box.left() < 5:
             entry["skipped"] = "time box spent"
@@ -174,7 +181,7 @@ def run(ctx):
 
 def _name(c):
     return (f"{c['BLOCK_M']}x{c['BLOCK_N']}x{c['BLOCK_K']} w{c['num_warps']} s{c.get('num_stages', 2)}" +
-            (" tma" if c.get("tma") else ""))
+            (" ws" if c.get("warp_specialize") else " tma" if c.get("tma") else ""))
 
 
 def _by_size(table, s):
