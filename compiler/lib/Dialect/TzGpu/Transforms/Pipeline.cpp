@@ -45,6 +45,10 @@
 // Every thread waits itself, so nothing synchronises the block for the
 // data; tzgpu-insert-barriers still puts a barrier before a copy that
 // refills a slot other threads read in an earlier iteration.
+//
+// With warp specialisation too, a top-level loop whose loads are all TMA
+// copies is split into a producer loop and the loop itself instead
+// (splitProducerLoop), for tzgpu-warp-specialize to run in different warps.
 #include "AsyncCopies.h"
 #include "LayoutRematerialization.h"
 
