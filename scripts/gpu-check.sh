@@ -65,7 +65,7 @@ export TZ_CACHE_DIR=${TZ_CACHE_DIR:-/tmp/terrazzo-gpu-check-cache}
 
 if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   # The numerics suite on the GPU: every launch goes to the GPU backend.
-  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_interpreter_numerics.py test/python/test_gpu_*.py \
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_interpreter_numerics.py test/python/test_gpu_*.py test/python/test_import_order.py \
     -q -p no:cacheprovider -rf > "$OUT/pytest-gpu.log" 2>&1 || status=1
   tail -n 15 "$OUT/pytest-gpu.log" | tee -a "$OUT/summary.txt"
   $PY scripts/demo.py > "$OUT/demo.log" 2>&1 || status=1
