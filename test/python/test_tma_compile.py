@@ -9,18 +9,14 @@ the option, and kernels TMA cannot describe exactly keep cp.async."""
 import pytest
 
 import terrazzo as tz
+from copy_checks import masked_matmul_host_buffers
 from matmul_kernels import masked_matmul
 
 
 def _buffers():
-    # Host buffers stand in for device ones: compile_for_gpu only reads
-    # their dtypes and alignment.
-    np = pytest.importorskip("numpy")
-    ml_dtypes = pytest.importorskip("ml_dtypes")
-    a = np.zeros((320, 336), dtype=ml_dtypes.bfloat16)
-    b = np.zeros((336, 512), dtype=ml_dtypes.bfloat16)
-    c = np.zeros((320, 512), dtype=np.float32)
-    return a, b, c
+    pytest.importorskip("numpy")
+    pytest.importorskip("ml_dtypes")
+    return masked_matmul_host_buffers()
 
 
 def _compile(**options):
