@@ -9,6 +9,7 @@ today, so a call can be slow: sizes are approached by a ladder (512, 1024,
 whose single call is predicted or measured over CAP_S seconds is not timed
 further, and every timed size gets a small budget of repetitions."""
 
+import os
 import time
 
 import common
@@ -153,8 +154,13 @@ def run(ctx):
     except Exception as e:
         res["terrazzo_error"] = common.describe(e)
         return res
+    # TZ_BENCH_MATMUL_LARGE=1: only the 128x256 and 256x128 tiles (those
+    # with TMA and warp-specialised variants), for a short device call.
+    large_only = os.environ.get("TZ_BENCH_MATMUL_LARGE") == "1"
     for cfg in CONFIGS:
         bm, bn, bk, warps, stages = cfg[:5]
+        if large_only and bm * bn < 128 * 256:
+            continue
         entry = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "num_warps": warps, "num_stages": stages,
                  "tma": bool(cfg[5]) if len(cfg) > 5 else False,
                  "warp_specialize": len(cfg) > 5 and cfg[5] == "ws", "sizes": {}}
