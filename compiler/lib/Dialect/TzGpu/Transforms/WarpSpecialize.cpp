@@ -10,7 +10,7 @@
 // which only runs once the two loops run at the same time in different
 // warps. This pass makes the split:
 //
-//   allocations and barrier initialisations
+//   the producer loops' buffers, the barriers and their initialisation
 //   tzgpu.warp_specialize producer {
 //     clones of the scalar values the producer loops read; the loops
 //   } consumer {
@@ -59,11 +59,11 @@ Value rootBuffer(Value v) {
   return v;
 }
 
-// Ops that stay before the warp_specialize (with the views barrier
-// initialisations read): buffer allocations, barrier initialisations and
-// scalar constants.
+// Ops that stay before the warp_specialize whatever they are used for:
+// barrier initialisations (the whole block synchronises after them) and
+// scalar constants (both partitions may read them).
 bool staysBefore(Operation *op) {
-  if (isa<LocalAllocOp, InitBarrierOp>(op))
+  if (isa<InitBarrierOp>(op))
     return true;
   if (auto c = dyn_cast<arith::ConstantOp>(op))
     return !isa<ShapedType>(c.getType());
@@ -125,13 +125,29 @@ struct WarpSpecialize : impl::TzGpuWarpSpecializeBase<WarpSpecialize> {
     for (Operation &op : body)
       if (&op != ws && &op != terminator)
         ops.push_back(&op);
+    // Buffers stay before it when a producer loop uses them or a barrier
+    // initialisation does; the others (an epilogue's, say) move to the
+    // consumer region where they were, so that their lifetimes still start
+    // there and their bytes can be shared with the pipeline's.
     llvm::SmallPtrSet<Operation *, 16> before;
+    auto keepBuffer = [&](Value v) {
+      if (auto alloc = rootBuffer(v).getDefiningOp<LocalAllocOp>())
+        before.insert(alloc);
+    };
+    for (scf::ForOp loop : producers)
+      loop->walk([&](Operation *op) {
+        for (Value operand : op->getOperands())
+          if (isa<MemDescType>(operand.getType()))
+            keepBuffer(operand);
+      });
     for (Operation *op : ops) {
       if (staysBefore(op))
         before.insert(op);
-      if (auto init = dyn_cast<InitBarrierOp>(op))
+      if (auto init = dyn_cast<InitBarrierOp>(op)) {
+        keepBuffer(init.getBarrier());
         if (Operation *view = init.getBarrier().getDefiningOp(); view && view->getBlock() == &body)
           before.insert(view);
+      }
     }
     SmallVector<InvalBarrierOp> invalidations;
     for (Operation *op : ops) {
