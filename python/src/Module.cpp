@@ -42,6 +42,7 @@ py::dict compiledResources(const terrazzo::GpuCompilation &c) {
   d["kernel_name"] = c.kernelName;
   d["arch"] = c.arch;
   d["cubin_bytes"] = c.cubinBytes;
+  d["launch_warps"] = c.launchWarps;
   d["registers"] = c.registers;
   d["spill_store_bytes"] = c.spillStoreBytes;
   d["spill_load_bytes"] = c.spillLoadBytes;

@@ -23,14 +23,16 @@ def test_warp_specialize_splits_the_loop():
     assert "setmaxnreg.inc.sync.aligned.u32 \t240" in ptx
     assert "cp.async.bulk.tensor.2d" in ptx and "mbarrier.arrive.shared.b64" in ptx
     assert "bar.sync \t1, 256;" in ptx
-    # The driver assembles it (nvJitLink would drop setmaxnreg).
-    assert r["cubin_bytes"] == 0
+    # The driver assembles it (nvJitLink would drop setmaxnreg); the block
+    # has the producer's 4 warps more.
+    assert r["cubin_bytes"] == 0 and r["launch_warps"] == 12
 
 
 def test_without_warp_specialize_one_partition():
     for options in ({}, {"warp_specialize": False, "tma": True}):
         r = compile_masked_matmul(**options)
         assert "tzgpu.warp_specialize" not in r["tzgpu"] and "setmaxnreg" not in r["ptx"], options
+        assert r["launch_warps"] == 8, options
 
 
 def test_tma_false_turns_it_off():

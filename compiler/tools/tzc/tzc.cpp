@@ -168,7 +168,11 @@ int main(int argc, char **argv) {
       std::cout << c.ptx;
     else {
       if (c.cubinBytes == 0) {
-        std::cerr << "tzc: nvJitLink is not available: cannot assemble a cubin\n";
+        if (c.launchWarps != gpu.numWarps)
+          std::cerr << "tzc: a warp-specialised kernel is assembled by the driver when it loads (nvJitLink would "
+                       "drop its setmaxnreg): no cubin here\n";
+        else
+          std::cerr << "tzc: nvJitLink is not available: cannot assemble a cubin\n";
         return 1;
       }
       std::cout << c.kernelName << " " << c.arch << ": cubin " << c.cubinBytes << " bytes, registers "

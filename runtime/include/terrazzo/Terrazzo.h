@@ -62,7 +62,8 @@ struct GpuOptions {
 struct GpuCompilation {
   std::string kernelName, arch;
   std::string tzgpu, llvmDialect, llvmIR, ptx; // every stage, as text
-  size_t cubinBytes = 0;                       // 0: nvJitLink not available
+  size_t cubinBytes = 0; // 0: nvJitLink not available, or a warp-specialised kernel (the driver assembles it)
+  int launchWarps = 0;   // warps per block at launch: num_warps, plus 4 when warp-specialised
   int registers = -1, spillStoreBytes = 0, spillLoadBytes = 0;
   int64_t sharedBytes = 0; // dynamic shared memory per block
   std::string assemblerLog;

@@ -446,6 +446,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   out.arch = copts.arch;
   out.ptx = bin.ptx;
   out.cubinBytes = bin.cubin.size();
+  out.launchWarps = bin.numWarps;
   out.registers = bin.registers;
   out.spillStoreBytes = bin.spillStoreBytes;
   out.spillLoadBytes = bin.spillLoadBytes;
@@ -480,6 +481,7 @@ GpuCompilation Kernel::prepareLaunch(const std::vector<HostValue> &args, const K
   out.arch = arch;
   out.ptx = bin->ptx;
   out.cubinBytes = bin->cubin.size();
+  out.launchWarps = bin->numWarps;
   out.registers = bin->registers;
   out.spillStoreBytes = bin->spillStoreBytes;
   out.spillLoadBytes = bin->spillLoadBytes;
