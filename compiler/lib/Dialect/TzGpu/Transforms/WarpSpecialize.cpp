@@ -91,6 +91,8 @@ struct WarpSpecialize : impl::TzGpuWarpSpecializeBase<WarpSpecialize> {
   }
 
   LogicalResult specialize(func::FuncOp func, int consumerWarps) {
+    if (!func.getBody().hasOneBlock())
+      return func.emitError("warp specialisation needs a kernel body of one block (no early return)");
     Block &body = func.getBody().front();
     SmallVector<scf::ForOp> producers;
     for (auto loop : body.getOps<scf::ForOp>())
