@@ -26,6 +26,9 @@ struct GpuCompileOptions {
   // sm_90a: pipelined tiles that can be TMA copies are (tzgpu-pipeline's
   // `tma`); the kernel then takes GpuBinary::tensorMaps.
   bool tma = false;
+  // tz-make-persistent first: the kernel walks tiles of the grid passed as
+  // three i32 arguments after its own (see the pass).
+  bool persistent = false;
   // Stop after PTX (no nvJitLink): the driver JIT-compiles it at load.
   bool skipCubin = false;
   // Called with (stage, text) for "tzgpu", "llvm-mlir", "llvm", "ptx" when set
