@@ -54,7 +54,7 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
   std::vector<std::string> paramNames;
   for (auto &kv : keywords)
     if (kv.first == "num_warps" || kv.first == "num_stages" || kv.first == "min_blocks_per_sm" ||
-        kv.first == "tma" || kv.first == "stream") {
+        kv.first == "tma" || kv.first == "persistent" || kv.first == "stream") {
       paramNames = kernel.paramNames();
       break;
     }
@@ -64,7 +64,7 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
   };
   auto isOption = [](const std::string &name) {
     return name == "num_warps" || name == "num_stages" || name == "min_blocks_per_sm" || name == "tma" ||
-           name == "stream";
+           name == "persistent" || name == "stream";
   };
   for (auto it = keywords.begin(); it != keywords.end();) {
     if (!isOption(it->first) || isParam(it->first)) {
@@ -92,6 +92,12 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
       else
         throw py::type_error("tma must be True, False or None");
       it = keywords.erase(it);
+    } else if (it->first == "persistent") {
+      // One program per resident block walking the grid's tiles.
+      if (it->second.kind != HostValue::Kind::Bool)
+        throw py::type_error("persistent must be True or False");
+      o.gpu.persistent = it->second.boolValue;
+      it = keywords.erase(it);
     } else if (it->first == "stream") {
       o.stream = kwargs["stream"];
       it = keywords.erase(it);
@@ -100,6 +106,18 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
     }
   }
   return o;
+}
+
+int interpreterPersistentPrograms() {
+  const char *env = std::getenv("TZ_INTERPRET_PERSISTENT_PROGRAMS");
+  if (!env || !*env)
+    return 3;
+  char *end = nullptr;
+  long v = std::strtol(env, &end, 10);
+  if (*end != '\0' || v < 1 || v > 1024)
+    throw py::value_error(std::string("TZ_INTERPRET_PERSISTENT_PROGRAMS must be an integer from 1 to 1024, got '") +
+                          env + "'");
+  return static_cast<int>(v);
 }
 
 bool interpretRequested() {
@@ -161,9 +179,10 @@ void runKernelCall(Kernel &k, const py::tuple &grid, const py::tuple &args, cons
     return;
   }
   std::string printed;
+  int persistentPrograms = o.gpu.persistent ? interpreterPersistentPrograms() : 0;
   {
     py::gil_scoped_release release;
-    k.interpret(g, pos, kw, &printed);
+    k.interpret(g, pos, kw, &printed, persistentPrograms);
   }
   if (!printed.empty())
     py::print(printed, py::arg("end") = "");

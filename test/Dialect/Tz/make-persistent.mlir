@@ -29,7 +29,7 @@
 // CHECK: tz.make_range 0, 16 : tensor<16xi32>
 // CHECK: tz.load
 // CHECK: tz.store
-// CHECK-NEXT: }
+// CHECK-NEXT: } {tz.persistent_tiles}
 // CHECK-NEXT: return
 func.func @grid3d(%src: !tz.ptr<f32>, %dst: !tz.ptr<f32>, %n: i32) attributes {tz.kernel} {
   %x = tz.program_id 0 : i32

@@ -97,6 +97,7 @@ void makePersistent(func::FuncOp fn) {
   Value plane = arith::MulIOp::create(b, loc, grid[0], grid[1]);
   Value tiles = arith::MulIOp::create(b, loc, plane, grid[2]);
   auto loop = scf::ForOp::create(b, loc, firstTile, tiles, programs);
+  loop->setAttr(kPersistentTileLoopAttrName, UnitAttr::get(ctx));
   Block *loopBody = loop.getBody();
   // Everything between the loop and the return moves into the loop, before
   // its yield.

@@ -21,7 +21,9 @@ def TzMakePersistent : Pass<"tz-make-persistent", "mlir::ModuleOp"> {
     %t in the author's grid, row-major with axis 0 fastest (as blockIdx.x):
     %t mod grid0, (%t / grid0) mod grid1, %t / (grid0 * grid1); and
     `tz.num_programs(a)` becomes `grida`. The function gets the attribute
-    `tz.persistent_grid` = the index of its first grid argument. Ops of
+    `tz.persistent_grid` = the index of its first grid argument, the loop
+    the unit attribute `tz.persistent_tiles` (tzgpu-pipeline stages a wgmma
+    A operand loaded directly in it as one loaded outside loops). Ops of
     the body that do not depend on the tile and have no memory effects are
     then hoisted out of the loop, so they run once per program.
 
