@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|autotune-prune|compile-time|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|autotune-prune|compile-time|tma|persistent|all]
 # `only NAME` runs one benchmark of bench/run_all.py (matmul, attention, ...;
 # TIME_LIMIT seconds, default 240) for a short device call.
 #
@@ -134,6 +134,21 @@ if [ "$WHAT" = tma ]; then
     tail -n 20 "$OUT/bench-$b.log" "$OUT/bench-$b-tma.log" | tee -a "$OUT/summary.txt"
   done
 fi
+# --- persistent kernels (issue 14 step 5) ---------------------------------------
+# `persistent`: the GPU tests of persistent launches (the masked matmul with
+# cp.async, wgmma and TMA, the flash attention forward; numerics against
+# float64 and the number of programs really launched), then the matmul
+# benchmark, whose CONFIGS time the largest tiles plain, with TMA, and
+# persistent, in one process. TIME_LIMIT seconds (default 240).
+if [ "$WHAT" = persistent ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_persistent.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-gpu-persistent.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-gpu-persistent.log" | tee -a "$OUT/summary.txt"
+  $PY bench/run_all.py --out "$OUT/bench" --only matmul --time-limit "${TIME_LIMIT:-240}" \
+    > "$OUT/bench-matmul.log" 2>&1 || status=1
+  tail -n 40 "$OUT/bench-matmul.log" | tee -a "$OUT/summary.txt"
+fi
+# --- end persistent kernels ---------------------------------------------------
 # --- linear attention (issue 15) -------------------------------------------------
 # The GPU tests of lightning, focused linear and agent attention, and the
 # benchmark against fla (and PyTorch). The benchmark needs fla-core, einops and
