@@ -63,6 +63,12 @@ def test_2d_grid_of_5x3_tiles_on_few_programs(rng, monkeypatch, programs):
     _run_tile_scale(rng, monkeypatch, programs, M=3 * 8 - 5, N=5 * 4 - 1, BM=8, BN=4)
 
 
+def test_2d_grid_of_4x6_tiles(rng, monkeypatch):
+    # Grid sides with a common factor: a wrong decomposition of the tile
+    # index cannot stay a permutation of the tiles by luck.
+    _run_tile_scale(rng, monkeypatch, 3, M=6 * 8 - 3, N=4 * 4, BM=8, BN=4)
+
+
 def test_fewer_tiles_than_programs(rng, monkeypatch):
     # 2 x 1 tiles on up to 5 programs: one program per tile, none idle
     # walking past the end.
@@ -94,6 +100,29 @@ def test_3d_grid_coordinates(monkeypatch, grid):
     expected = np.array([(x, y, z) for z in range(grid[2]) for y in range(grid[1]) for x in range(grid[0])],
                         np.int32)
     assert_equal(out, expected, what="tile coordinates")
+
+
+@tz.jit
+def walk_order(tickets, counter):
+    # Each tile takes the next ticket when it runs and stores it at its
+    # row-major index (axis 0 fastest).
+    i = (tz.program_id(2) * tz.num_programs(1) + tz.program_id(1)) * tz.num_programs(0) + tz.program_id(0)
+    tz.store(tickets + i, tz.atomic_add(counter, 1))
+
+
+@pytest.mark.parametrize("grid,programs", [((4, 2, 3), 5), ((6, 4, 1), 4), ((2, 2, 2), 3)])
+def test_programs_walk_tiles_in_row_major_order(monkeypatch, grid, programs):
+    # The interpreter runs its programs one after another, so the tickets
+    # say the walk: program p takes tiles p, p + P, p + 2P, ... of the grid
+    # in row-major order.
+    monkeypatch.setenv("TZ_INTERPRET_PERSISTENT_PROGRAMS", str(programs))
+    tiles = grid[0] * grid[1] * grid[2]
+    tickets = poisoned(tiles, np.int32)
+    counter = np.zeros(1, np.int32)
+    walk_order[grid](tickets, counter, persistent=True)
+    share = [len(range(p, tiles, programs)) for p in range(programs)]
+    expected = [sum(share[:t % programs]) + t // programs for t in range(tiles)]
+    assert_equal(tickets, np.array(expected, np.int32), what="ticket of each tile")
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=FLOAT_IDS)
