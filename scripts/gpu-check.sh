@@ -139,7 +139,9 @@ fi
 # cp.async, wgmma and TMA, the flash attention forward; numerics against
 # float64 and the number of programs really launched), then the matmul
 # benchmark, whose CONFIGS time the largest tiles plain, with TMA, and
-# persistent, in one process. TIME_LIMIT seconds (default 240).
+# persistent, in one process, and the benchmarks named in
+# PERSISTENT_BENCHES (default: attention) without and with TZ_PERSISTENT=1
+# (every library launch persistent). TIME_LIMIT seconds each (default 240).
 if [ "$WHAT" = persistent ]; then
   TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_persistent.py -q -p no:cacheprovider -rf \
     > "$OUT/pytest-gpu-persistent.log" 2>&1 || status=1
@@ -147,6 +149,13 @@ if [ "$WHAT" = persistent ]; then
   $PY bench/run_all.py --out "$OUT/bench" --only matmul --time-limit "${TIME_LIMIT:-240}" \
     > "$OUT/bench-matmul.log" 2>&1 || status=1
   tail -n 40 "$OUT/bench-matmul.log" | tee -a "$OUT/summary.txt"
+  for b in ${PERSISTENT_BENCHES-attention}; do
+    $PY bench/run_all.py --out "$OUT/bench" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-$b.log" 2>&1 || status=1
+    TZ_PERSISTENT=1 $PY bench/run_all.py --out "$OUT/bench-persistent" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-$b-persistent.log" 2>&1 || status=1
+    tail -n 20 "$OUT/bench-$b.log" "$OUT/bench-$b-persistent.log" | tee -a "$OUT/summary.txt"
+  done
 fi
 # --- end persistent kernels ---------------------------------------------------
 # --- linear attention (issue 15) -------------------------------------------------

@@ -93,10 +93,14 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
         throw py::type_error("tma must be True, False or None");
       it = keywords.erase(it);
     } else if (it->first == "persistent") {
-      // One program per resident block walking the grid's tiles.
-      if (it->second.kind != HostValue::Kind::Bool)
-        throw py::type_error("persistent must be True or False");
-      o.gpu.persistent = it->second.boolValue;
+      // One program per resident block walking the grid's tiles: True /
+      // False, None for the TZ_PERSISTENT default.
+      if (it->second.kind == HostValue::Kind::None)
+        o.gpu.persistent = -1;
+      else if (it->second.kind == HostValue::Kind::Bool)
+        o.gpu.persistent = it->second.boolValue ? 1 : 0;
+      else
+        throw py::type_error("persistent must be True, False or None");
       it = keywords.erase(it);
     } else if (it->first == "stream") {
       o.stream = kwargs["stream"];
@@ -179,7 +183,7 @@ void runKernelCall(Kernel &k, const py::tuple &grid, const py::tuple &args, cons
     return;
   }
   std::string printed;
-  int persistentPrograms = o.gpu.persistent ? interpreterPersistentPrograms() : 0;
+  int persistentPrograms = wantsPersistent(o.gpu) ? interpreterPersistentPrograms() : 0;
   {
     py::gil_scoped_release release;
     k.interpret(g, pos, kw, &printed, persistentPrograms);

@@ -57,8 +57,8 @@ bool takeOption(PyObject *name, PyObject *value, LaunchCall &call, bool &ok) {
     ok = value == Py_None || value == Py_True || value == Py_False;
     call.tma = value == Py_True ? 1 : value == Py_False ? 0 : -1;
   } else if (sameName(name, persistent)) {
-    ok = value == Py_True || value == Py_False;
-    call.persistent = value == Py_True;
+    ok = value == Py_None || value == Py_True || value == Py_False;
+    call.persistent = value == Py_True ? 1 : value == Py_False ? 0 : -1;
   } else if (sameName(name, stream))
     call.stream = value == Py_None ? nullptr : value;
   else
@@ -152,7 +152,7 @@ bool analyzeCall(const ParamTable &params, PyObject *const *args, size_t nargs, 
   }
   call.key.push_back(uint64_t(call.numWarps) | uint64_t(call.numStages) << 8 | uint64_t(call.minBlocksPerSM) << 16 |
                      uint64_t(call.stream != nullptr) << 24 | uint64_t(call.tma + 1) << 25 |
-                     uint64_t(call.persistent) << 27);
+                     uint64_t(call.persistent + 1) << 27);
   uint64_t h = 0;
   for (uint64_t w : call.key)
     h = mix(h, w);

@@ -157,7 +157,7 @@ PYBIND11_MODULE(_terrazzo, m) {
         // a persistent launch runs.
         LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
         py::gil_scoped_release release;
-        return k.ir(pos, kw, o.gpu.persistent);
+        return k.ir(pos, kw, terrazzo::wantsPersistent(o.gpu));
       })
       .def("run", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         terrazzo::python::runKernelCall(k, grid, args, kwargs);

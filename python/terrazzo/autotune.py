@@ -60,10 +60,11 @@ class Config:
     tma=True / False copies pipelined tiles with TMA on sm_90a or not (None:
     the TZ_TMA default), so configs can weigh both. persistent=True launches
     the kernel persistent (one program per resident block, each walking
-    several tiles of the grid), so configs can weigh that too."""
+    several tiles of the grid), False one program per tile (None: the
+    TZ_PERSISTENT default), so configs can weigh that too."""
 
     def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None, tma=None,
-                 persistent=False):
+                 persistent=None):
         self.kwargs = dict(kwargs)
         self.num_warps = num_warps
         self.num_stages = num_stages
@@ -71,8 +72,8 @@ class Config:
         if tma is not None and not isinstance(tma, bool):
             raise TypeError(f"Config tma must be True, False or None, got {tma!r}")
         self.tma = tma
-        if not isinstance(persistent, bool):
-            raise TypeError(f"Config persistent must be True or False, got {persistent!r}")
+        if persistent is not None and not isinstance(persistent, bool):
+            raise TypeError(f"Config persistent must be True, False or None, got {persistent!r}")
         self.persistent = persistent
         self.pre_hook = pre_hook  # called with the named arguments before each launch of this config
 
@@ -82,8 +83,8 @@ class Config:
             options["min_blocks_per_sm"] = self.min_blocks_per_sm
         if self.tma is not None:  # likewise left out when not given
             options["tma"] = self.tma
-        if self.persistent:  # likewise left out when False
-            options["persistent"] = True
+        if self.persistent is not None:  # likewise left out when not given
+            options["persistent"] = self.persistent
         return options
 
     def describe(self):

@@ -114,9 +114,10 @@ def test_launch_options_are_part_of_the_key():
     assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, min_blocks_per_sm=2) != base
     assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, stream=7) != base
     assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, stream=None) == base
-    assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, persistent=False) == base
+    assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, persistent=None) == base  # TZ_PERSISTENT
     persistent = key(add4, *tensors(), 1000, 0.5, BLOCK=256, persistent=True)
     assert persistent != base
+    assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, persistent=False) not in (base, persistent)
     assert persistent != key(add4, *tensors(), 1000, 0.5, BLOCK=256, tma=True)
 
 

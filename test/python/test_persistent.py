@@ -144,7 +144,7 @@ def test_masked_matmul_persistent(rng, monkeypatch, dtype, programs):
 
 def test_persistent_option_must_be_a_bool():
     x = np.zeros(4, np.int32)
-    with pytest.raises(TypeError, match="persistent must be True or False"):
+    with pytest.raises(TypeError, match="persistent must be True, False or None"):
         grid_coordinates[(1,)](x, persistent=1)
 
 
@@ -189,7 +189,7 @@ def test_autotune_config_carries_persistent(monkeypatch):
     assert tz.Config({"BM": 8}, persistent=True).launch_options()["persistent"] is True
     assert "persistent=True" in repr(tz.Config({"BM": 8}, persistent=True))
     with pytest.raises(TypeError, match="persistent"):
-        tz.Config({"BM": 8}, persistent=None)
+        tz.Config({"BM": 8}, persistent=1)
     tuned = tz.autotune(configs=[tz.Config({}, persistent=True), tz.Config({})], key=[])(grid_coordinates)
     out = poisoned((6, 3), np.int32)
     before = tz._terrazzo.persistent_launch_stats()["interpreted_launches"]
@@ -224,3 +224,29 @@ def test_flash_attention_forward_persistent(rng, monkeypatch, causal):
         ref = masked_attention(q[b], k[b], v[b], np.zeros_like(q[b]), keep[None], scale)
         assert normwise_error(o[b], ref["o"]) <= 2e-3
         assert normwise_error(lse[b], ref["lse"]) <= 1e-5
+
+
+def test_tz_persistent_is_the_default():
+    # TZ_PERSISTENT=1 (read once per process) makes launches without the
+    # option persistent; persistent=False still runs one program per tile.
+    import os
+    import subprocess
+    import sys
+    code = """
+import numpy as np, terrazzo as tz
+from test_persistent import grid_coordinates
+stats = tz._terrazzo.persistent_launch_stats
+out = np.zeros((6, 3), np.int32)
+grid_coordinates[(3, 2)](out)
+assert stats()["interpreted_launches"] == 1 and stats()["interpreted_programs"] == 3, stats()
+grid_coordinates[(3, 2)](out, persistent=False)
+assert stats()["interpreted_launches"] == 1, stats()
+assert "tz.persistent_grid" in grid_coordinates.ir(out)
+print("ok")
+"""
+    here = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(tz.__file__)))
+    env = dict(os.environ, TZ_PERSISTENT="1", TZ_INTERPRET_PERSISTENT_PROGRAMS="3",
+               PYTHONPATH=os.pathsep.join([package, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], cwd=here, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr

@@ -119,7 +119,7 @@ int main(int argc, char **argv) {
       else if (auto v = valueOf("--num-stages")) gpu.numStages = parseIntOption("--num-stages", *v);
       else if (auto v = valueOf("--min-blocks-per-sm")) gpu.minBlocksPerSM = parseIntOption("--min-blocks-per-sm", *v);
       else if (a == "--tma") gpu.tma = 1;
-      else if (a == "--persistent") gpu.persistent = true;
+      else if (a == "--persistent") gpu.persistent = 1;
       else if (a == "-h" || a == "--help") { usage(); return 0; }
       else if (file.empty()) file = a;
       else { usage(); return 2; }
@@ -153,7 +153,7 @@ int main(int argc, char **argv) {
     }
     auto k = terrazzo::Kernel::fromFile(file, kernel);
     if (emit == "tz") {
-      std::cout << k->ir(args, keywords, gpu.persistent);
+      std::cout << k->ir(args, keywords, terrazzo::wantsPersistent(gpu));
       return 0;
     }
     terrazzo::GpuCompilation c = k->compileForGpu(args, keywords, gpu);

@@ -47,16 +47,21 @@ struct GpuOptions {
   // A launch whose tensors a TMA tensor map cannot describe exactly runs
   // the kernel compiled without TMA instead.
   int tma = -1;
-  // Persistent: the kernel is compiled to loop over the tiles of the grid
-  // (tz-make-persistent) and launched with as many programs as the device
-  // runs at once (multiprocessors x resident blocks of this kernel), or
-  // fewer when there are fewer tiles. program_id / num_programs still say
-  // the tile of the launch grid.
-  bool persistent = false;
+  // Persistent (1): the kernel is compiled to loop over the tiles of the
+  // grid (tz-make-persistent) and launched with as many programs as the
+  // device runs at once (multiprocessors x resident blocks of this kernel),
+  // or fewer when there are fewer tiles; program_id / num_programs still say
+  // the tile of the launch grid. 0: one program per tile. -1: as the
+  // TZ_PERSISTENT environment variable says ("1": on), off by default.
+  int persistent = -1;
   // Target architecture, e.g. "sm_90a"; empty: the current device's (sm_90
   // becomes sm_90a), or sm_90a when there is no GPU.
   std::string arch;
 };
+
+// Whether `options` ask for a persistent launch (GpuOptions::persistent,
+// -1 resolved through TZ_PERSISTENT).
+TERRAZZO_API bool wantsPersistent(const GpuOptions &options);
 
 // What compiling one specialization for the GPU produced (tzc --emit, tests).
 struct GpuCompilation {

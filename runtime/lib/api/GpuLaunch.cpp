@@ -174,7 +174,7 @@ std::string binaryKey(const Specialization &spec, const GpuOptions &options, con
   std::string key = std::string("terrazzo ") + version() + " " + compilerIdentity() + "\narch " + arch + "\nwarps " +
                     std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) +
                     "\nmin blocks per SM " + std::to_string(options.minBlocksPerSM) + "\ntma " +
-                    (wantsTma(options) ? "1" : "0") + "\npersistent " + (options.persistent ? "1" : "0") + "\n";
+                    (wantsTma(options) ? "1" : "0") + "\npersistent " + (wantsPersistent(options) ? "1" : "0") + "\n";
   // The LLVM middle end when the environment overrides it: comparing
   // pipelines must not reuse each other's binaries.
   auto env = [](const char *name) {
@@ -203,7 +203,7 @@ std::shared_ptr<const pipeline::GpuBinary> cachedOrCompiled(const Specialization
   copts.numStages = options.numStages;
   copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.tma = wantsTma(options);
-  copts.persistent = options.persistent;
+  copts.persistent = wantsPersistent(options);
   bool wantDump =
       dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") || dumpRequested("ptx");
   if (wantDump)
@@ -256,7 +256,7 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;
   std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
                        std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM) + (wantsTma(options) ? "/tma" : "") +
-                       (options.persistent ? "/persistent" : "");
+                       (wantsPersistent(options) ? "/persistent" : "");
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = spec.gpu.find(gpuKey);
@@ -278,7 +278,7 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
   if (!bin)
     bin = cachedOrCompiled(spec, options, arch, key);
   std::shared_ptr<LoadedGpuKernel> kernel = loadBinary(spec, *bin);
-  if (options.persistent)
+  if (wantsPersistent(options))
     setResidentPrograms(*kernel, device);
   std::lock_guard<std::mutex> lock(mutex);
   spec.gpu[gpuKey] = kernel;
@@ -299,6 +299,16 @@ planDependencies(const dsl::JitFunction &fn, const Specialization &spec) {
   return deps;
 }
 } // namespace
+
+bool wantsPersistent(const GpuOptions &options) {
+  if (options.persistent >= 0)
+    return options.persistent == 1;
+  static const bool fromEnvironment = [] {
+    const char *v = std::getenv("TZ_PERSISTENT");
+    return v && std::string(v) == "1";
+  }();
+  return fromEnvironment;
+}
 
 bool gpuAvailable() { return gpu::driverAvailable(); }
 
@@ -462,7 +472,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   copts.numStages = options.numStages;
   copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.tma = wantsTma(options);
-  copts.persistent = options.persistent;
+  copts.persistent = wantsPersistent(options);
   copts.dump = [&](const std::string &stage, const std::string &text) {
     if (stage == "tzgpu")
       out.tzgpu = text;
