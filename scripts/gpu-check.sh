@@ -21,6 +21,8 @@
 #                  TERRAZZO_PREFIX=build/carry/prefix bash scripts/gpu-check.sh cpp-example
 #   ring, ring-multi  ring attention (issue 19): one GPU, and several GPUs with
 #                torchrun/NCCL; see their section below
+#   ws           warp specialisation: its GPU tests, then the matmul bench and
+#                (WS_BENCHES, default attention) benches with TZ_WARP_SPECIALIZE=1
 #   compile-time the cold compile of the flash forward (head dim 128) and the
 #                bench matmul, phase by phase, with the default LLVM middle end
 #                (O1) and with O3, and the code each gives every library kernel
@@ -63,7 +65,7 @@ export TZ_CACHE_DIR=${TZ_CACHE_DIR:-/tmp/terrazzo-gpu-check-cache}
 
 if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   # The numerics suite on the GPU: every launch goes to the GPU backend.
-  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_interpreter_numerics.py test/python/test_gpu_*.py \
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_interpreter_numerics.py test/python/test_gpu_*.py test/python/test_import_order.py \
     -q -p no:cacheprovider -rf > "$OUT/pytest-gpu.log" 2>&1 || status=1
   tail -n 15 "$OUT/pytest-gpu.log" | tee -a "$OUT/summary.txt"
   $PY scripts/demo.py > "$OUT/demo.log" 2>&1 || status=1
@@ -132,6 +134,25 @@ if [ "$WHAT" = tma ]; then
     TZ_TMA=1 $PY bench/run_all.py --out "$OUT/bench-tma" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
       > "$OUT/bench-$b-tma.log" 2>&1 || status=1
     tail -n 20 "$OUT/bench-$b.log" "$OUT/bench-$b-tma.log" | tee -a "$OUT/summary.txt"
+  done
+fi
+# --- warp specialisation (issue 14, step 4) ----------------------------------
+# The warp-specialisation tests (TZ_WARP_SPECIALIZE=1 in children), then the
+# benchmarks of WS_BENCHES (default: attention) with TZ_WARP_SPECIALIZE=1,
+# and the matmul bench (its configs include "ws" ones) unless WS_MATMUL=0.
+if [ "$WHAT" = ws ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_warp_specialize.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-gpu-ws.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-gpu-ws.log" | tee -a "$OUT/summary.txt"
+  if [ "${WS_MATMUL:-1}" = 1 ]; then
+    $PY bench/run_all.py --out "$OUT/bench" --only matmul --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-matmul.log" 2>&1 || status=1
+    tail -n 30 "$OUT/bench-matmul.log" | tee -a "$OUT/summary.txt"
+  fi
+  for b in ${WS_BENCHES-attention}; do
+    TZ_WARP_SPECIALIZE=1 $PY bench/run_all.py --out "$OUT/bench-ws" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-$b-ws.log" 2>&1 || status=1
+    tail -n 20 "$OUT/bench-$b-ws.log" | tee -a "$OUT/summary.txt"
   done
 fi
 # --- persistent kernels (issue 14 step 5) ---------------------------------------

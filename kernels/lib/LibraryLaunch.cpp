@@ -46,7 +46,8 @@ namespace {
 thread_local LaunchProbe *activeProbe = nullptr;
 }
 
-LaunchProbe::LaunchProbe(std::string arch, int tma) : arch_(std::move(arch)), tma_(tma), outer_(activeProbe) {
+LaunchProbe::LaunchProbe(std::string arch, int tma, int warpSpecialize)
+    : arch_(std::move(arch)), tma_(tma), warpSpecialize_(warpSpecialize), outer_(activeProbe) {
   activeProbe = this;
 }
 
@@ -62,6 +63,7 @@ void LaunchProbe::record(Kernel &kernel, const LaunchTarget &target, const std::
   options.minBlocksPerSM = target.minBlocksPerSM;
   options.arch = arch_;
   options.tma = tma_;
+  options.warpSpecialize = warpSpecialize_;
   try {
     kernels_.push_back(resourcesOf(kernel.prepareLaunch(args, keywords, options), options.numWarps,
                                    options.minBlocksPerSM));
@@ -118,8 +120,8 @@ TensorArg DeviceScratch::tensor(const std::string &dtype, const std::vector<int6
 }
 
 std::vector<KernelResources> compileLibraryLaunches(const std::string &arch, int tma,
-                                                   const std::function<void()> &calls) {
-  LaunchProbe probe(arch, tma);
+                                                   const std::function<void()> &calls, int warpSpecialize) {
+  LaunchProbe probe(arch, tma, warpSpecialize);
   calls();
   return probe.kernels();
 }

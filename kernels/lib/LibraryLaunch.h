@@ -38,9 +38,9 @@ void runKernel(Kernel &kernel, const LaunchTarget &target, std::array<int64_t, 3
 // by it before timing any.
 class LaunchProbe {
 public:
-  // arch: "" for the current device's (sm_90a without a GPU); tma:
-  // GpuOptions::tma of the compiles.
-  explicit LaunchProbe(std::string arch = "", int tma = -1);
+  // arch: "" for the current device's (sm_90a without a GPU); tma,
+  // warpSpecialize: GpuOptions::tma and ::warpSpecialize of the compiles.
+  explicit LaunchProbe(std::string arch = "", int tma = -1, int warpSpecialize = -1);
   ~LaunchProbe();
   LaunchProbe(const LaunchProbe &) = delete;
   LaunchProbe &operator=(const LaunchProbe &) = delete;
@@ -55,6 +55,7 @@ public:
 private:
   std::string arch_;
   int tma_;
+  int warpSpecialize_;
   std::vector<KernelResources> kernels_;
   LaunchProbe *outer_;
 };

@@ -54,7 +54,7 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
   std::vector<std::string> paramNames;
   for (auto &kv : keywords)
     if (kv.first == "num_warps" || kv.first == "num_stages" || kv.first == "min_blocks_per_sm" ||
-        kv.first == "tma" || kv.first == "persistent" || kv.first == "stream") {
+        kv.first == "tma" || kv.first == "warp_specialize" || kv.first == "persistent" || kv.first == "stream") {
       paramNames = kernel.paramNames();
       break;
     }
@@ -64,7 +64,7 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
   };
   auto isOption = [](const std::string &name) {
     return name == "num_warps" || name == "num_stages" || name == "min_blocks_per_sm" || name == "tma" ||
-           name == "persistent" || name == "stream";
+           name == "warp_specialize" || name == "persistent" || name == "stream";
   };
   for (auto it = keywords.begin(); it != keywords.end();) {
     if (!isOption(it->first) || isParam(it->first)) {
@@ -83,24 +83,18 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
       else
         o.gpu.minBlocksPerSM = value;
       it = keywords.erase(it);
-    } else if (it->first == "tma") {
-      // TMA copies on sm_90a: True / False, None for the TZ_TMA default.
+    } else if (it->first == "tma" || it->first == "warp_specialize" || it->first == "persistent") {
+      // TMA copies / a producer warpgroup on sm_90a / one program per
+      // resident block walking the grid's tiles: True / False, None for the
+      // TZ_TMA / TZ_WARP_SPECIALIZE / TZ_PERSISTENT default.
+      int &option = it->first == "tma" ? o.gpu.tma : it->first == "warp_specialize" ? o.gpu.warpSpecialize
+                                                                                      : o.gpu.persistent;
       if (it->second.kind == HostValue::Kind::None)
-        o.gpu.tma = -1;
+        option = -1;
       else if (it->second.kind == HostValue::Kind::Bool)
-        o.gpu.tma = it->second.boolValue ? 1 : 0;
+        option = it->second.boolValue ? 1 : 0;
       else
-        throw py::type_error("tma must be True, False or None");
-      it = keywords.erase(it);
-    } else if (it->first == "persistent") {
-      // One program per resident block walking the grid's tiles: True /
-      // False, None for the TZ_PERSISTENT default.
-      if (it->second.kind == HostValue::Kind::None)
-        o.gpu.persistent = -1;
-      else if (it->second.kind == HostValue::Kind::Bool)
-        o.gpu.persistent = it->second.boolValue ? 1 : 0;
-      else
-        throw py::type_error("persistent must be True, False or None");
+        throw py::type_error(it->first + " must be True, False or None");
       it = keywords.erase(it);
     } else if (it->first == "stream") {
       o.stream = kwargs["stream"];

@@ -78,6 +78,7 @@ struct LaunchCall {
   // Launch options given as keywords.
   int numWarps = 4, numStages = 2, minBlocksPerSM = 0;
   int tma = -1; // GpuOptions::tma
+  int warpSpecialize = -1; // GpuOptions::warpSpecialize
   int persistent = -1; // GpuOptions::persistent
   PyObject *stream = nullptr; // borrowed; null: not given
 };

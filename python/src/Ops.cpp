@@ -249,9 +249,9 @@ void bindOps(py::module_ &m) {
       "the choice per key, and per key the candidates pruned before timing with the reason.");
   ops.def(
       "compile_library_launches",
-      [](const std::string &arch, std::optional<bool> tma, py::function calls) {
-        std::vector<terrazzo::KernelResources> kernels =
-            terrazzo::ops::compileLibraryLaunches(arch, tma ? int(*tma) : -1, [&] { calls(); });
+      [](const std::string &arch, std::optional<bool> tma, py::function calls, std::optional<bool> warpSpecialize) {
+        std::vector<terrazzo::KernelResources> kernels = terrazzo::ops::compileLibraryLaunches(
+            arch, tma ? int(*tma) : -1, [&] { calls(); }, warpSpecialize ? int(*warpSpecialize) : -1);
         py::list out;
         for (const terrazzo::KernelResources &k : kernels) {
           py::dict d;
@@ -265,9 +265,9 @@ void bindOps(py::module_ &m) {
         }
         return out;
       },
-      py::arg("arch"), py::arg("tma"), py::arg("calls"),
+      py::arg("arch"), py::arg("tma"), py::arg("calls"), py::arg("warp_specialize") = py::none(),
       "Runs calls() (library calls on host arrays) with every kernel launch compiled for `arch` instead of run "
-      "(tma: the launch option); returns, per launch, the kernel's name, compile error (empty if it compiled), "
+      "(tma, warp_specialize: the launch options); returns, per launch, the kernel's name, compile error (empty if it compiled), "
       "registers, spills and shared memory. The calls' outputs are not written.");
   ops.def(
       "flash_attention_forward",

@@ -58,13 +58,15 @@ class Config:
     min_blocks_per_sm > 0 bounds registers so that many blocks fit on one
     multiprocessor (more warps to hide latency, at the risk of spills).
     tma=True / False copies pipelined tiles with TMA on sm_90a or not (None:
-    the TZ_TMA default), so configs can weigh both. persistent=True launches
-    the kernel persistent (one program per resident block, each walking
-    several tiles of the grid), False one program per tile (None: the
-    TZ_PERSISTENT default), so configs can weigh that too."""
+    the TZ_TMA default), so configs can weigh both. warp_specialize=True /
+    False gives TMA loops a producer warpgroup on sm_90a or not (None: the
+    TZ_WARP_SPECIALIZE default); the block then has num_warps + 4 warps.
+    persistent=True launches the kernel persistent (one program per resident
+    block, each walking several tiles of the grid), False one program per
+    tile (None: the TZ_PERSISTENT default), so configs can weigh that too."""
 
     def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None, tma=None,
-                 persistent=None):
+                 warp_specialize=None, persistent=None):
         self.kwargs = dict(kwargs)
         self.num_warps = num_warps
         self.num_stages = num_stages
@@ -72,6 +74,9 @@ class Config:
         if tma is not None and not isinstance(tma, bool):
             raise TypeError(f"Config tma must be True, False or None, got {tma!r}")
         self.tma = tma
+        if warp_specialize is not None and not isinstance(warp_specialize, bool):
+            raise TypeError(f"Config warp_specialize must be True, False or None, got {warp_specialize!r}")
+        self.warp_specialize = warp_specialize
         if persistent is not None and not isinstance(persistent, bool):
             raise TypeError(f"Config persistent must be True, False or None, got {persistent!r}")
         self.persistent = persistent
@@ -83,6 +88,8 @@ class Config:
             options["min_blocks_per_sm"] = self.min_blocks_per_sm
         if self.tma is not None:  # likewise left out when not given
             options["tma"] = self.tma
+        if self.warp_specialize is not None:
+            options["warp_specialize"] = self.warp_specialize
         if self.persistent is not None:  # likewise left out when not given
             options["persistent"] = self.persistent
         return options

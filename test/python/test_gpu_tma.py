@@ -9,29 +9,21 @@ the cached launch path, fall back to nothing, and match float64 (the
 matmul suite's own sizes have strides of odd multiples of 8 bytes, which
 keep cp.async). Skipped where there is no GPU or no torch with CUDA."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 import terrazzo as tz
+from copy_checks import FLASH_FORWARD_CHECK, run_child
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.gpu_available()),
                                 reason="needs a CUDA GPU")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
 def _sm90():
     return torch.cuda.get_device_capability() == (9, 0)
 
 
-def _child(code_or_args, timeout=900):
-    env = dict(os.environ, TZ_TMA="1")
-    return subprocess.run([sys.executable] + code_or_args, env=env, cwd=HERE, capture_output=True, text=True,
-                          timeout=timeout)
+def _child(code_or_args):
+    return run_child({"TZ_TMA": "1"}, code_or_args)
 
 
 PTX_CHECK = r"""
@@ -90,38 +82,6 @@ def test_masked_matmul_launches_pass_tensor_maps():
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
 
 
-ATTENTION_CHECK = r"""
-import math
-import terrazzo as tz
-import torch
-# (B, H, S, D) and (B, S, H, D) layouts, a key count that is no multiple of
-# the block (the masked last blocks), causal and not.
-for layout in ("bhsd", "bshd"):
-    for causal in (False, True):
-        B, H, NQ, NK, D = 2, 3, 384, 1000, 128
-        shape_q, shape_k = ((B, H, NQ, D), (B, H, NK, D)) if layout == "bhsd" else ((B, NQ, H, D), (B, NK, H, D))
-        q = torch.randn(shape_q, device="cuda", dtype=torch.bfloat16)
-        k = torch.randn(shape_k, device="cuda", dtype=torch.bfloat16)
-        v = torch.randn(shape_k, device="cuda", dtype=torch.bfloat16)
-        qt, kt, vt = (x if layout == "bhsd" else x.transpose(1, 2) for x in (q, k, v))
-        before = tz._terrazzo.gpu_cache_stats()
-        out = tz.ops.flash_attention(qt, kt, vt, causal=causal)
-        torch.cuda.synchronize()
-        after = tz._terrazzo.gpu_cache_stats()
-        s = qt.double() @ kt.double().transpose(-1, -2) / math.sqrt(D)
-        if causal:
-            i = torch.arange(NQ, device="cuda")[:, None]
-            j = torch.arange(NK, device="cuda")[None, :]
-            s = s.masked_fill(j > i + (NK - NQ), float("-inf"))
-        ref = torch.softmax(s, dim=-1) @ vt.double()
-        err = ((out.double() - ref).abs().max() / ref.abs().max()).item()
-        assert err < 2e-2, (layout, causal, err)
-        print(layout, causal, "tma launches", after["tma_launches"] - before["tma_launches"],
-              "fallbacks", after["tma_fallbacks"] - before["tma_fallbacks"])
-        assert after["tma_launches"] > before["tma_launches"], (layout, causal, before, after)
-        assert after["tma_fallbacks"] == before["tma_fallbacks"], (layout, causal, before, after)
-print("ok")
-"""
 
 
 def test_flash_forward_launches_pass_tensor_maps():
@@ -130,7 +90,7 @@ def test_flash_forward_launches_pass_tensor_maps():
     # must still pass its maps (no fallback) and match float64.
     if not _sm90():
         pytest.skip("TMA needs sm_90a")
-    out = _child(["-c", ATTENTION_CHECK])
+    out = _child(["-c", FLASH_FORWARD_CHECK])
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
 
 

@@ -1,6 +1,7 @@
 """Every kernel of the library compiles for sm_80 (mma.sync, cp.async: no
 wgmma, no TMA) and sm_90a (wgmma), and for sm_90a with TMA copies
-(tma=True), as the library launches them: each op is called on host arrays
+(tma=True) and with warp specialisation (warp_specialize=True), as the
+library launches them: each op is called on host arrays
 under tz._terrazzo.ops.compile_library_launches, which compiles every
 launch for the target instead of running it (the tile tuner's probe). The
 launched kernels must cover every entry kernel of kernels/*.py (found from
@@ -81,10 +82,11 @@ def _library_calls():
     tz.ops.agent_attention_backward(q, k, v, agents, saved, t(B, H, N, D))
 
 
-@pytest.mark.parametrize("arch,tma", [("sm_80", None), ("sm_90a", False), ("sm_90a", True)],
-                         ids=["sm_80", "sm_90a", "sm_90a-tma"])
-def test_every_library_kernel_compiles(arch, tma):
-    kernels = tz._terrazzo.ops.compile_library_launches(arch, tma, _library_calls)
+@pytest.mark.parametrize("arch,tma,ws", [("sm_80", None, None), ("sm_90a", False, False), ("sm_90a", True, False),
+                                         ("sm_90a", None, True)],
+                         ids=["sm_80", "sm_90a", "sm_90a-tma", "sm_90a-warp-specialize"])
+def test_every_library_kernel_compiles(arch, tma, ws):
+    kernels = tz._terrazzo.ops.compile_library_launches(arch, tma, _library_calls, ws)
     failed = [(k["kernel_name"], k["compile_error"]) for k in kernels if k["compile_error"]]
     assert not failed, failed
     launched = {k["kernel_name"] for k in kernels}

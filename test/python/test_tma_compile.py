@@ -9,28 +9,12 @@ the option, and kernels TMA cannot describe exactly keep cp.async."""
 import pytest
 
 import terrazzo as tz
+from copy_checks import compile_masked_matmul, masked_matmul_host_buffers
 from matmul_kernels import masked_matmul
 
 
-def _buffers():
-    # Host buffers stand in for device ones: compile_for_gpu only reads
-    # their dtypes and alignment.
-    np = pytest.importorskip("numpy")
-    ml_dtypes = pytest.importorskip("ml_dtypes")
-    a = np.zeros((320, 336), dtype=ml_dtypes.bfloat16)
-    b = np.zeros((336, 512), dtype=ml_dtypes.bfloat16)
-    c = np.zeros((320, 512), dtype=np.float32)
-    return a, b, c
-
-
-def _compile(**options):
-    a, b, c = _buffers()
-    return masked_matmul.compile_for_gpu(a, b, c, 320, 512, 336, BM=128, BN=128, BK=64, num_warps=8,
-                                         num_stages=4, arch="sm_90a", **options)
-
-
 def test_tma_true_copies_with_tensor_maps_and_mbarriers():
-    r = _compile(tma=True)
+    r = compile_masked_matmul(tma=True)
     ptx = r["ptx"]
     assert ptx.count("cp.async.bulk.tensor.2d.shared::cta.global.tile.mbarrier::complete_tx::bytes") >= 4
     assert "mbarrier.try_wait.parity.shared.b64" in ptx
@@ -43,7 +27,7 @@ def test_tma_true_copies_with_tensor_maps_and_mbarriers():
 
 
 def test_tma_false_keeps_cp_async():
-    ptx = _compile(tma=False)["ptx"]
+    ptx = compile_masked_matmul(tma=False)["ptx"]
     assert "cp.async.bulk.tensor" not in ptx
     assert "cp.async.cg.shared.global" in ptx
 
@@ -51,7 +35,7 @@ def test_tma_false_keeps_cp_async():
 def test_rows_wrapped_modulo_m_keep_cp_async_beside_tma():
     # A's wrapped rows are no box: A stays cp.async, B is a TMA copy, in the
     # same loop (one tensor map parameter).
-    a, b, c = _buffers()
+    a, b, c = masked_matmul_host_buffers()
     ptx = masked_matmul.compile_for_gpu(a, b, c, 320, 512, 336, BM=128, BN=128, BK=64, WRAP=True, num_warps=8,
                                         num_stages=4, arch="sm_90a", tma=True)["ptx"]
     assert "cp.async.cg.shared.global" in ptx and "cp.async.bulk.tensor.2d" in ptx
@@ -60,7 +44,7 @@ def test_rows_wrapped_modulo_m_keep_cp_async_beside_tma():
 
 def test_tma_option_must_be_a_bool():
     with pytest.raises(TypeError, match="tma"):
-        _compile(tma=1)
+        compile_masked_matmul(tma=1)
 
 
 def test_flash_forward_copies_keys_and_values_with_tma():
@@ -98,6 +82,6 @@ def test_autotune_configs_carry_the_tma_option():
         tz.Config({"BM": 128}, tma=1)
     configs = [tz.Config({"BM": 128, "BN": 128, "BK": 64}, num_warps=8, num_stages=4, tma=t) for t in (False, True)]
     tuned = tz.autotune(configs=configs, key=["M", "N", "K"])(masked_matmul)
-    a, b, c = _buffers()
+    a, b, c = masked_matmul_host_buffers()
     kept, reasons = tuned.prune_by_resources((a, b, c, 320, 512, 336), arch="sm_90a")
     assert len(kept) == 2 and not any(reasons.values()), reasons

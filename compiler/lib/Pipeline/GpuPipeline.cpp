@@ -129,11 +129,13 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             pipeline.numStages = options.numStages;
             pipeline.maxBytes = sharedLimit;
             pipeline.tma = options.tma && options.arch == "sm_90a";
+            pipeline.warpSpecialize = pipeline.tma && options.warpSpecialize;
             pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
             pm.addPass(createCanonicalizerPass());
             pm.addPass(createCSEPass());
             pm.addPass(tzgpu::createTzGpuLowerWarpGroupDots());
             pm.addPass(tzgpu::createTzGpuDeferWarpGroupDotWaits());
+            pm.addPass(tzgpu::createTzGpuWarpSpecialize());
             tzgpu::TzGpuAllocateSharedMemoryOptions allocate;
             allocate.maxBytes = sharedLimit;
             pm.addPass(tzgpu::createTzGpuAllocateSharedMemory(allocate));
@@ -144,6 +146,11 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
   if (options.dump)
     options.dump("tzgpu", printed(*module));
   collectTensorMaps(*module, bin);
+  // A warp-specialised kernel launches its producer warps too; setmaxnreg
+  // needs the kernel assembled whole, which nvJitLink does not do (it drops
+  // the instruction): the driver assembles its PTX at load instead.
+  bin.numWarps = tzgpu::moduleLaunchWarps(*module);
+  bool warpSpecialised = bin.numWarps != options.numWarps;
   if (auto err = runPasses(
           [&](PassManager &pm) {
             pm.addPass(tzgpu::createConvertTzGpuToLLVM());
@@ -155,7 +162,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
   bin.sharedBytes = 0;
   if (auto attr = (*module)->getAttrOfType<IntegerAttr>(tzgpu::kSharedBytesAttrName))
     bin.sharedBytes = attr.getInt();
-  if (options.minBlocksPerSM > 0)
+  if (options.minBlocksPerSM > 0 && !warpSpecialised) // one block per SM for setmaxnreg
     (*module)->walk([&](LLVM::LLVMFuncOp f) {
       if (f->hasAttr("nvvm.kernel"))
         f->setAttr("nvvm.minctasm", IntegerAttr::get(IntegerType::get(f.getContext(), 32), options.minBlocksPerSM));
@@ -175,7 +182,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
     options.dump("llvm", llvmIR);
     options.dump("ptx", bin.ptx);
   }
-  if (options.skipCubin)
+  if (options.skipCubin || warpSpecialised)
     return bin;
   auto loadStart = Clock::now();
   bool haveNvJitLink = target::nvJitLinkAvailable();

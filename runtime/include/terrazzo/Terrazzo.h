@@ -47,6 +47,12 @@ struct GpuOptions {
   // A launch whose tensors a TMA tensor map cannot describe exactly runs
   // the kernel compiled without TMA instead.
   int tma = -1;
+  // sm_90a: give a loop whose pipelined tiles are all TMA copies a producer
+  // warpgroup that issues them while num_warps consumer warps compute
+  // (1), or not (0); -1: as TZ_WARP_SPECIALIZE says ("1": on), off by
+  // default until measured. Needs TMA: on unless `tma` is 0. The block
+  // then has num_warps + 4 warps.
+  int warpSpecialize = -1;
   // Persistent (1): the kernel is compiled to loop over the tiles of the
   // grid (tz-make-persistent) and launched with as many programs as the
   // device runs at once (multiprocessors x resident blocks of this kernel),

@@ -156,15 +156,26 @@ pipeline::GpuBinary compileOrThrow(const Specialization &spec, const pipeline::G
   throw std::runtime_error(llvm::toString(std::move(rest)));
 }
 
-// Whether `options` ask for TMA copies (GpuOptions::tma; -1: TZ_TMA).
+bool environmentSaysOn(const char *name) {
+  const char *v = std::getenv(name);
+  return v && std::string(v) == "1";
+}
+
+// Whether `options` ask for warp specialisation (GpuOptions::warpSpecialize;
+// -1: TZ_WARP_SPECIALIZE), which needs TMA copies (not `tma` 0).
+bool wantsWarpSpecialize(const GpuOptions &options) {
+  static const bool fromEnvironment = environmentSaysOn("TZ_WARP_SPECIALIZE");
+  bool asked = options.warpSpecialize >= 0 ? options.warpSpecialize == 1 : fromEnvironment;
+  return asked && options.tma != 0;
+}
+
+// Whether `options` ask for TMA copies (GpuOptions::tma; -1: TZ_TMA, or
+// warp specialisation asked for).
 bool wantsTma(const GpuOptions &options) {
   if (options.tma >= 0)
     return options.tma == 1;
-  static const bool fromEnvironment = [] {
-    const char *v = std::getenv("TZ_TMA");
-    return v && std::string(v) == "1";
-  }();
-  return fromEnvironment;
+  static const bool fromEnvironment = environmentSaysOn("TZ_TMA");
+  return fromEnvironment || wantsWarpSpecialize(options);
 }
 
 // The on-disk cache key of `spec` compiled for `arch` and `options`: the
@@ -174,7 +185,9 @@ std::string binaryKey(const Specialization &spec, const GpuOptions &options, con
   std::string key = std::string("terrazzo ") + version() + " " + compilerIdentity() + "\narch " + arch + "\nwarps " +
                     std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) +
                     "\nmin blocks per SM " + std::to_string(options.minBlocksPerSM) + "\ntma " +
-                    (wantsTma(options) ? "1" : "0") + "\npersistent " + (wantsPersistent(options) ? "1" : "0") + "\n";
+                    (wantsTma(options) ? "1" : "0") + "\nwarp specialize " +
+                    (wantsWarpSpecialize(options) ? "1" : "0") + "\npersistent " + (wantsPersistent(options) ? "1" : "0") +
+                    "\n";
   // The LLVM middle end when the environment overrides it: comparing
   // pipelines must not reuse each other's binaries.
   auto env = [](const char *name) {
@@ -203,6 +216,7 @@ std::shared_ptr<const pipeline::GpuBinary> cachedOrCompiled(const Specialization
   copts.numStages = options.numStages;
   copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.tma = wantsTma(options);
+  copts.warpSpecialize = wantsWarpSpecialize(options);
   copts.persistent = wantsPersistent(options);
   bool wantDump =
       dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") || dumpRequested("ptx");
@@ -256,7 +270,7 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;
   std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
                        std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM) + (wantsTma(options) ? "/tma" : "") +
-                       (wantsPersistent(options) ? "/persistent" : "");
+                       (wantsWarpSpecialize(options) ? "/ws" : "") + (wantsPersistent(options) ? "/persistent" : "");
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = spec.gpu.find(gpuKey);
@@ -472,6 +486,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   copts.numStages = options.numStages;
   copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.tma = wantsTma(options);
+  copts.warpSpecialize = wantsWarpSpecialize(options);
   copts.persistent = wantsPersistent(options);
   copts.dump = [&](const std::string &stage, const std::string &text) {
     if (stage == "tzgpu")
@@ -610,7 +625,7 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
     } else {
       ++tmaFallbackCount;
       GpuOptions plain = options;
-      plain.tma = 0;
+      plain.tma = 0; // and so no warp specialisation
       kernel = loadedKernel(spec, plain, device, impl_->mutex, false);
       // Its occupancy may differ; the tile loop is right for any count.
       if (persistent)

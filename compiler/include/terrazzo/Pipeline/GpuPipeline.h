@@ -26,6 +26,10 @@ struct GpuCompileOptions {
   // sm_90a: pipelined tiles that can be TMA copies are (tzgpu-pipeline's
   // `tma`); the kernel then takes GpuBinary::tensorMaps.
   bool tma = false;
+  // With `tma`: a loop whose pipelined tiles are all TMA copies gets a
+  // producer warpgroup of its own that issues them (tzgpu-warp-specialize);
+  // GpuBinary::numWarps then counts its warps too.
+  bool warpSpecialize = false;
   // tz-make-persistent first: the kernel walks tiles of the grid passed as
   // three i32 arguments after its own (see the pass).
   bool persistent = false;

@@ -21,6 +21,9 @@ void populateAsyncCopyPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet 
                                const AxisInfoAnalysis &axis);
 // mbarriers and TMA copies (TmaOpToLLVM.cpp).
 void populateTmaPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
+// Each tzgpu.warp_specialize (its regions' tiles already lowered) becomes a
+// branch on the thread's warp with setmaxnreg in each arm.
+void lowerWarpSpecializeToBranches(mlir::ModuleOp module);
 void populateDebugPatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &patterns);
 // Scalar f32 division and sqrt as instructions without a subroutine slow
 // path (div.full, sqrt.approx): for kernels with warpgroup MMAs, which ptxas

@@ -1,8 +1,9 @@
 //===- TmaOpToLLVM.cpp - mbarriers and TMA copies ------------------------===//
 //
-// Thread 0 of the block initialises, arms and invalidates mbarriers and
-// issues TMA copies (through the PTX predicate of the NVVM op where it has
-// one, else a branch); every thread waits on a barrier itself. A
+// Thread 0 of the block (of a warp_specialize partition, in one)
+// initialises, arms and invalidates mbarriers and issues TMA copies (through the PTX predicate of the NVVM op where it has
+// one, else a branch); every thread waits on a barrier itself, and every
+// thread arrives where a tzgpu.arrive_barrier says so. A
 // tzgpu.async_tma_copy of a tile [rows, cols] is one cp.async.bulk.tensor
 // per 128-byte column block: block b starts at column coordinate c0 + 64 b
 // (16-bit elements) and lands b * rows * 128 bytes into the tile, which is
@@ -76,6 +77,20 @@ struct WaitBarrierOpLowering : OpConversionPattern<WaitBarrierOp> {
   }
 };
 
+struct ArriveBarrierOpLowering : OpConversionPattern<ArriveBarrierOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ArriveBarrierOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    guardedEffect(rewriter, loc, adaptor.getPred(), [&](OpBuilder &b) {
+      NVVM::MBarrierArriveOp::create(b, loc, b.getI64Type(), adaptor.getBarrier(), /*count=*/Value(),
+                                     NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA));
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct AsyncTmaCopyOpLowering : OpConversionPattern<AsyncTmaCopyOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(AsyncTmaCopyOp op, OpAdaptor adaptor,
@@ -109,7 +124,7 @@ struct AsyncTmaCopyOpLowering : OpConversionPattern<AsyncTmaCopyOp> {
 
 void populateTmaPatterns(TypeConverter &tc, RewritePatternSet &patterns) {
   patterns.add<InitBarrierOpLowering, InvalBarrierOpLowering, BarrierExpectOpLowering, WaitBarrierOpLowering,
-               AsyncTmaCopyOpLowering>(tc, patterns.getContext());
+               ArriveBarrierOpLowering, AsyncTmaCopyOpLowering>(tc, patterns.getContext());
 }
 
 } // namespace terrazzo::tzgpu::lowering

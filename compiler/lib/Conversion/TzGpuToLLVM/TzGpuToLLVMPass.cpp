@@ -116,6 +116,7 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
       module->removeAttr(lowering::kLoweringErrorAttrName);
       return signalPassFailure();
     }
+    lowering::lowerWarpSpecializeToBranches(module);
     if (failed(lowerToLLVM(module)))
       return signalPassFailure();
     markKernels(module, ctx);
@@ -127,6 +128,9 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     ConversionTarget target(*ctx);
     target.addLegalDialect<LLVM::LLVMDialect, NVVM::NVVMDialect>();
     target.addIllegalDialect<tz::TzDialect, TzGpuDialect>();
+    // Kept while its regions' ops lower: they read which partition they
+    // are in (lowering::enclosingPartition).
+    target.addLegalOp<WarpSpecializeOp>();
     target.addDynamicallyLegalDialect<arith::ArithDialect, math::MathDialect>(
         [](Operation *op) { return !hasTile(op->getOperandTypes()) && !hasTile(op->getResultTypes()); });
     target.addDynamicallyLegalOp<func::FuncOp>(
@@ -170,14 +174,20 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     return applyFullConversion(module, target, std::move(patterns));
   }
 
+  // A warp-specialised kernel runs exactly its threads, one block per
+  // multiprocessor: ptxas needs both (.reqntid, .minnctapersm 1) to know the
+  // register count setmaxnreg starts from.
   static void markKernels(ModuleOp module, MLIRContext *ctx) {
-    int numWarps = moduleNumWarps(module);
+    int threads = 32 * moduleLaunchWarps(module);
+    bool specialised = module->hasAttr(kProducerWarpsAttrName);
     module.walk([&](LLVM::LLVMFuncOp f) {
       if (!f->hasAttr(tz::kKernelAttrName))
         return;
       f->removeAttr(tz::kKernelAttrName);
       f->setAttr("nvvm.kernel", UnitAttr::get(ctx));
-      f->setAttr("nvvm.maxntid", DenseI32ArrayAttr::get(ctx, {32 * numWarps, 1, 1}));
+      f->setAttr(specialised ? "nvvm.reqntid" : "nvvm.maxntid", DenseI32ArrayAttr::get(ctx, {threads, 1, 1}));
+      if (specialised)
+        f->setAttr("nvvm.minctasm", IntegerAttr::get(IntegerType::get(ctx, 32), 1));
     });
   }
 };

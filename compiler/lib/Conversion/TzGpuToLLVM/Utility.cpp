@@ -108,9 +108,22 @@ bool isCanonicalRegister(const LinearLayout &layout, int reg) {
   return true;
 }
 
+std::optional<Partition> enclosingPartition(OpBuilder &b) {
+  for (Operation *op = b.getInsertionBlock() ? b.getInsertionBlock()->getParentOp() : nullptr; op;
+       op = op->getParentOp())
+    if (auto ws = dyn_cast<WarpSpecializeOp>(op)) {
+      bool producer = ws.getProducer().isAncestor(b.getInsertionBlock()->getParent());
+      int64_t first = producer ? ws.producerFirstThread() : 0;
+      int64_t threads = 32 * int64_t(producer ? ws.getProducerWarps() : ws.getConsumerWarps());
+      return Partition{producer, first, threads};
+    }
+  return std::nullopt;
+}
+
 Value isFirstThread(OpBuilder &b, Location loc) {
   Value tid = NVVM::ThreadIdXOp::create(b, loc, b.getI32Type());
-  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32Const(b, loc, 0));
+  std::optional<Partition> p = enclosingPartition(b);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32Const(b, loc, p ? p->firstThread : 0));
 }
 
 Value sharedMemoryBase(OpBuilder &b, Location loc, Operation *user) {
@@ -157,7 +170,16 @@ void requireSharedBytes(Operation *user, int64_t bytes) {
   markLoweringError(user);
 }
 
-void barrier(OpBuilder &b, Location loc) { NVVM::Barrier0Op::create(b, loc); }
+void barrier(OpBuilder &b, Location loc) {
+  // In a partition, only its own warps arrive: a named barrier with their
+  // count (1 for the consumers, 2 for the producer; 0 is the block's).
+  if (std::optional<Partition> p = enclosingPartition(b)) {
+    NVVM::BarrierOp::create(b, loc, Type(), i32Const(b, loc, p->producer ? 2 : 1), i32Const(b, loc, p->threads),
+                            NVVM::BarrierReductionAttr(), Value());
+    return;
+  }
+  NVVM::Barrier0Op::create(b, loc);
+}
 
 void fenceProxyAsync(OpBuilder &b, Location loc) {
   NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,

@@ -55,7 +55,17 @@ llvm::SmallVector<mlir::Value> registerCoord(mlir::OpBuilder &b, mlir::Location 
 mlir::Value isCanonicalThread(mlir::OpBuilder &b, mlir::Location loc, const LinearLayout &layout,
                               const ThreadIds &ids);
 bool isCanonicalRegister(const LinearLayout &layout, int reg);
-// Thread 0 of the block: the one that performs a scalar side effect.
+// The partition of a tzgpu.warp_specialize that code built at `b` runs in
+// (none outside one): whether it is the producer, its first thread and its
+// number of threads.
+struct Partition {
+  bool producer;
+  int64_t firstThread;
+  int64_t threads;
+};
+std::optional<Partition> enclosingPartition(mlir::OpBuilder &b);
+// The first thread of the block, or of the partition code built at `b`
+// runs in: the one that performs a scalar side effect.
 mlir::Value isFirstThread(mlir::OpBuilder &b, mlir::Location loc);
 
 // Set on the module by a pattern that could not lower its op correctly
@@ -70,6 +80,8 @@ mlir::Value sharedMemoryBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Opera
 // barrier: tzgpu-insert-barriers counts on it.
 mlir::Value sharedBase(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *user);
 void requireSharedBytes(mlir::Operation *user, int64_t bytes);
+// Synchronises the block (bar.sync 0), or in a warp_specialize partition
+// that partition's warps (a named barrier).
 void barrier(mlir::OpBuilder &b, mlir::Location loc);
 // Orders this thread's earlier shared-memory writes (ordinary stores,
 // cp.async) before later reads by the async proxy (wgmma).

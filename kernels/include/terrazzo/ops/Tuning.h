@@ -28,12 +28,14 @@ struct LibraryTuningStats {
 TERRAZZO_API LibraryTuningStats libraryTuningStats();
 
 // Runs `calls` (library calls on host arrays) with every kernel launch of
-// the library compiled for `arch` instead of run (GpuOptions::tma = `tma`),
+// the library compiled for `arch` instead of run (GpuOptions::tma = `tma`,
+// GpuOptions::warpSpecialize = `warpSpecialize`),
 // as the tile tuner's pruning does; returns what each launch's kernel
 // needs, in order, with compileError set where it did not compile. The
 // calls' outputs are not written. For tests that every library kernel
 // compiles for a target.
 TERRAZZO_API std::vector<KernelResources> compileLibraryLaunches(const std::string &arch, int tma,
-                                                                 const std::function<void()> &calls);
+                                                                 const std::function<void()> &calls,
+                                                                 int warpSpecialize = -1);
 
 } // namespace terrazzo::ops

@@ -37,13 +37,18 @@ struct ProgramOrder {
 
 // The last position at which a use by `user` keeps a buffer allocated by
 // `alloc` alive: the use itself, or the end of the outermost loop around
-// the use that does not contain the allocation.
+// the use that does not contain the allocation. A use in a producer
+// partition keeps it alive to the end of the warp_specialize: the producer
+// runs alongside all of the consumer region, which comes after it in
+// program order.
 int64_t liveUntil(const ProgramOrder &order, Operation *alloc, Operation *user) {
   int64_t end = order.position.lookup(user);
   for (Operation *p = user->getParentOp(); p; p = p->getParentOp()) {
     if (p->isAncestor(alloc))
       break;
     if (isa<LoopLikeOpInterface>(p))
+      end = std::max(end, order.lastInside.lookup(p));
+    if (auto ws = dyn_cast<WarpSpecializeOp>(p); ws && ws.getProducer().isAncestor(user->getParentRegion()))
       end = std::max(end, order.lastInside.lookup(p));
   }
   return end;

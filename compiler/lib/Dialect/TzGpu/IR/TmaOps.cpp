@@ -63,6 +63,8 @@ LogicalResult BarrierExpectOp::verify() {
 
 LogicalResult WaitBarrierOp::verify() { return checkBarrier(*this, getBarrier().getType()); }
 
+LogicalResult ArriveBarrierOp::verify() { return checkBarrier(*this, getBarrier().getType()); }
+
 LogicalResult AsyncTmaCopyOp::verify() {
   if (failed(checkBarrier(*this, getBarrier().getType())))
     return failure();

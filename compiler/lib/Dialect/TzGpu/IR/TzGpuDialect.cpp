@@ -180,6 +180,14 @@ int moduleNumWarps(mlir::Operation *op) {
   return 4;
 }
 
+int moduleLaunchWarps(mlir::Operation *op) {
+  auto module = llvm::isa<mlir::ModuleOp>(op) ? llvm::cast<mlir::ModuleOp>(op) : op->getParentOfType<mlir::ModuleOp>();
+  int producers = 0;
+  if (auto attr = module->getAttrOfType<mlir::IntegerAttr>(kProducerWarpsAttrName))
+    producers = attr.getInt();
+  return moduleNumWarps(module) + producers;
+}
+
 } // namespace terrazzo::tzgpu
 
 //===----------------------------------------------------------------------===//

@@ -24,7 +24,10 @@
 // ahead), with S >= pending + 3, and is written by nothing but those async
 // copies; or, for TMA copies, each copy fills slot (n + a) % S where the
 // loop waits on the barrier of slot n % S, with S >= a + 2; or it is not
-// written in the loop at all.
+// written in the loop at all. A warp-specialised loop (tzgpu-pipeline's
+// producer/consumer split) writes none of its buffers: its copies are the
+// producer's, which refills a slot only after the loop released it, so
+// the release moves to the wait that retires the MMA reading the slot.
 #include "terrazzo/Dialect/TzGpu/Analysis/MmaInFlight.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
@@ -115,13 +118,62 @@ bool slotSurvivesNextIteration(scf::ForOp loop, Value operand) {
   return pending && stages >= *pending + 3;
 }
 
-void defer(scf::ForOp loop, WarpGroupDotOp mma, WarpGroupDotWaitOp wait, unsigned index) {
+// A warp-specialised loop's release of its stage (tzgpu-pipeline's form:
+// an arrive on the empty barrier of slot n % S, n the iteration number).
+struct StageRelease {
+  ArriveBarrierOp arrive;
+  Value barriers; // the S empty barriers
+  Value iteration;
+  int64_t stages;
+};
+
+std::optional<StageRelease> stageRelease(ArriveBarrierOp arrive) {
+  auto index = arrive.getBarrier().getDefiningOp<MemDescIndexOp>();
+  auto rem = index ? index.getIndex().getDefiningOp<arith::RemSIOp>() : arith::RemSIOp();
+  IntegerAttr s;
+  if (!rem || !matchPattern(rem.getRhs(), m_Constant(&s)) ||
+      cast<MemDescType>(index.getSrc().getType()).numTiles() != s.getInt())
+    return std::nullopt;
+  return StageRelease{arrive, index.getSrc(), rem.getLhs(), s.getInt()};
+}
+
+// The loop's stage releases, or nullopt if one is not in the form above.
+std::optional<SmallVector<StageRelease>> stageReleases(scf::ForOp loop) {
+  SmallVector<StageRelease> releases;
+  for (auto arrive : loop.getBody()->getOps<ArriveBarrierOp>()) {
+    std::optional<StageRelease> r = stageRelease(arrive);
+    if (!r)
+      return std::nullopt;
+    releases.push_back(*r);
+  }
+  return releases;
+}
+
+void defer(scf::ForOp loop, WarpGroupDotOp mma, WarpGroupDotWaitOp wait, unsigned index,
+           ArrayRef<StageRelease> releases) {
   // In the loop: the MMA's value goes straight to the next iteration, and
   // a wait that leaves this iteration's group in flight retires the last.
   wait.getOutputs()[0].replaceAllUsesWith(mma.getD());
   OpBuilder b(wait);
-  WarpGroupDotWaitOp::create(b, wait.getLoc(), TypeRange{}, ValueRange{}, b.getI32IntegerAttr(1));
+  auto retire = WarpGroupDotWaitOp::create(b, wait.getLoc(), TypeRange{}, ValueRange{}, b.getI32IntegerAttr(1));
   wait.erase();
+  b.setInsertionPointAfter(retire);
+  // A warp-specialised loop released its stage at the end of the
+  // iteration; the MMA now reads it until that wait in the next one, so
+  // iteration n releases the stage of iteration n - 1 (if any) there.
+  for (StageRelease r : releases) {
+    Location loc = r.arrive.getLoc();
+    auto i32 = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
+    Value previous = arith::RemSIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, r.iteration, i32(r.stages - 1)), i32(r.stages));
+    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, r.iteration, i32(0));
+    auto view = MemDescIndexOp::create(b, loc, r.arrive.getBarrier().getType(), r.barriers, previous);
+    ArriveBarrierOp::create(b, loc, view, arith::AndIOp::create(b, loc, any, r.arrive.getPred()));
+    Operation *oldView = r.arrive.getBarrier().getDefiningOp();
+    r.arrive.erase();
+    if (oldView->use_empty())
+      oldView->erase();
+  }
   // After it: the last MMA is retired before its accumulator is read.
   b.setInsertionPointAfter(loop);
   Value result = loop.getResult(index);
@@ -147,7 +199,10 @@ struct DeferWarpGroupDotWaits : impl::TzGpuDeferWarpGroupDotWaitsBase<DeferWarpG
       std::optional<unsigned> index = carriedAccumulator(mma, mma.getC(), wait.getOutputs()[0]);
       if (!index || !slotSurvivesNextIteration(loop, mma.getA()) || !slotSurvivesNextIteration(loop, mma.getB()))
         continue;
-      defer(loop, mma, wait, *index);
+      std::optional<SmallVector<StageRelease>> releases = stageReleases(loop);
+      if (!releases)
+        continue;
+      defer(loop, mma, wait, *index, *releases);
     }
   }
 };

@@ -14,6 +14,9 @@
 // (tzgpu-defer-warp-group-dot-waits), is checked by that pass instead: it
 // only defers when the loop's copies never refill the slot the MMA reads
 // before the next iteration's wait retires it.
+//
+// In a tzgpu.warp_specialize, barriers are per partition (see
+// visitPartitions).
 #include "terrazzo/Dialect/TzGpu/Analysis/SharedMemoryAllocation.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
@@ -55,6 +58,10 @@ struct InsertBarriers : impl::TzGpuInsertBarriersBase<InsertBarriers> {
         BarrierOp::create(b, op.getLoc());
         state = {};
       }
+      if (auto ws = dyn_cast<WarpSpecializeOp>(&op)) {
+        state = visitPartitions(ws, state);
+        continue;
+      }
       if (op.getNumRegions() > 0) {
         state = visitRegions(&op, state);
         continue;
@@ -72,6 +79,23 @@ struct InsertBarriers : impl::TzGpuInsertBarriersBase<InsertBarriers> {
         state.accesses.push_back(a);
     }
     return state;
+  }
+
+  // A barrier inside a partition synchronises that partition's warps only
+  // (the lowering makes it a named barrier), so whatever is pending when
+  // the partitions start is settled by a barrier of the whole block before
+  // them. The partitions order their shared accesses of each other through
+  // mbarriers (copies are not recorded); each starts synchronised. After
+  // them, what either left pending is.
+  Pending visitPartitions(WarpSpecializeOp ws, const Pending &before) {
+    if (!before.accesses.empty()) {
+      OpBuilder b(ws);
+      BarrierOp::create(b, ws.getLoc());
+    }
+    Pending after;
+    for (Region *region : {&ws.getProducer(), &ws.getConsumer()})
+      after.merge(visitBlock(region->front(), {}));
+    return after;
   }
 
   Pending visitRegions(Operation *op, const Pending &before) {

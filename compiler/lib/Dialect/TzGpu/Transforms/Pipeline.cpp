@@ -45,6 +45,10 @@
 // Every thread waits itself, so nothing synchronises the block for the
 // data; tzgpu-insert-barriers still puts a barrier before a copy that
 // refills a slot other threads read in an earlier iteration.
+//
+// With warp specialisation too, a top-level loop whose loads are all TMA
+// copies is split into a producer loop and the loop itself instead
+// (splitProducerLoop), for tzgpu-warp-specialize to run in different warps.
 #include "AsyncCopies.h"
 #include "LayoutRematerialization.h"
 
@@ -52,6 +56,7 @@
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
 #include "terrazzo/Dialect/TzGpu/Analysis/DotPlan.h"
 #include "terrazzo/Dialect/TzGpu/Analysis/MmaInFlight.h"
+#include "terrazzo/Dialect/TzGpu/Analysis/ProducerValues.h"
 #include "terrazzo/Dialect/TzGpu/Analysis/Scratch.h"
 #include "terrazzo/Dialect/TzGpu/Analysis/TmaCopyPlan.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
@@ -268,6 +273,8 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
   using TzGpuPipelineBase::TzGpuPipelineBase;
 
   int numWarps = 4;
+  // The bytes of the loops split so far (alive together).
+  int64_t specializedBytes = 0;
 
   // The tile of `p.load` for the iteration at `index`, issued at `b`'s
   // insertion point into `slot`: addresses in a layout that gives each
@@ -438,6 +445,17 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       }
     }
 
+    // Warp specialisation: the copies go to a producer loop of their own
+    // (and their barriers double: one more per stage for its release).
+    if (useTma && viaAsync.empty() && warpSpecialize && numWarps % 4 == 0 && numWarps <= 16 &&
+        isa<func::FuncOp>(loop->getParentOp()) && specializedBytes + bytes + 2 * barrierBytes <= maxBytes &&
+        splitProducerLoop(loop, viaTma)) {
+      // The producer runs alongside all of the consumers: the buffers of
+      // every split loop are alive together.
+      specializedBytes += bytes + 2 * barrierBytes;
+      return specializedBytes;
+    }
+
     Location loc = loop.getLoc();
     Value lo = loop.getLowerBound(), step = loop.getStep();
     auto i32 = [&](OpBuilder &b, int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
@@ -519,6 +537,85 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
       for (int s = 0; s < numStages; ++s)
         InvalBarrierOp::create(b, loc, barrierAt(b, loc, barriers, i32(b, s)));
     return bytes;
+  }
+
+  // The loop's TMA copies (all its pipelined loads) move to a producer loop
+  // before it, over the same range:
+  //
+  //   producer, iteration n: wait until slot n % S is empty (its empty
+  //       barrier completed phase n / S - 1: at once for n < S), arm its
+  //       full barrier and issue the copies of iteration n into it
+  //   loop, iteration n: wait on slot n % S's full barrier for parity
+  //       (n / S) % 2, compute, then arrive on its empty barrier
+  //
+  // A slot is released where the iteration ends, when every read of it is
+  // done (tzgpu-defer-warp-group-dot-waits moves the release with an MMA it
+  // leaves in flight).
+  //
+  // Does nothing and returns false when the producer loop would read a
+  // value the producer partition cannot compute (producerCanRecompute).
+  bool splitProducerLoop(scf::ForOp loop, MutableArrayRef<Pipelined> loads) {
+    Location loc = loop.getLoc();
+    MLIRContext *ctx = loop.getContext();
+    Value lo = loop.getLowerBound(), step = loop.getStep();
+    auto i32 = [&](OpBuilder &b, int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
+    auto slotAndUse = [&](OpBuilder &b, Value index) {
+      Value n = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, index, lo), step);
+      Value slot = arith::RemSIOp::create(b, loc, n, i32(b, numStages));
+      Value use = arith::DivSIOp::create(b, loc, n, i32(b, numStages));
+      return std::make_pair(slot, use);
+    };
+
+    OpBuilder b(loop);
+    for (Pipelined &p : loads)
+      p.buffer = LocalAllocOp::create(
+          b, loc, bufferTypeFor(cast<RankedTensorType>(p.load->getResult(0).getType()), numStages, true),
+          IntegerAttr());
+    Value full = LocalAllocOp::create(b, loc, barrierBufferType(ctx, numStages), IntegerAttr());
+    Value empty = LocalAllocOp::create(b, loc, barrierBufferType(ctx, numStages), IntegerAttr());
+    for (int s = 0; s < numStages; ++s) {
+      InitBarrierOp::create(b, loc, barrierAt(b, loc, full, i32(b, s)), 1);
+      InitBarrierOp::create(b, loc, barrierAt(b, loc, empty, i32(b, s)), 32 * numWarps);
+    }
+
+    auto producer = scf::ForOp::create(b, loc, lo, loop.getUpperBound(), step);
+    producer->setAttr(kProducerLoopAttrName, UnitAttr::get(ctx));
+    b.setInsertionPointToStart(producer.getBody());
+    auto [fillSlot, fillUse] = slotAndUse(b, producer.getInductionVar());
+    Value emptyPhase = arith::XOrIOp::create(b, loc, arith::AndIOp::create(b, loc, fillUse, i32(b, 1)), i32(b, 1));
+    WaitBarrierOp::create(b, loc, barrierAt(b, loc, empty, fillSlot), emptyPhase);
+    issueTmaStage(b, loads, loop, producer.getInductionVar(), fillSlot, full);
+    if (!producerCanRecompute(producer)) {
+      // Undo, in reverse order of creation.
+      SmallVector<Operation *> made;
+      for (Operation *op = loads.front().buffer.getDefiningOp(); op != loop; op = op->getNextNode())
+        made.push_back(op);
+      for (Operation *op : llvm::reverse(made))
+        op->erase();
+      for (Pipelined &p : loads)
+        p.buffer = Value();
+      return false;
+    }
+
+    b.setInsertionPointToStart(loop.getBody());
+    auto [slot, use] = slotAndUse(b, loop.getInductionVar());
+    WaitBarrierOp::create(b, loc, barrierAt(b, loc, full, slot), arith::AndIOp::create(b, loc, use, i32(b, 1)));
+    for (Pipelined &p : loads) {
+      OpBuilder at(p.load);
+      auto read = LocalLoadOp::create(at, p.load.getLoc(), p.load.getType(), tileOf(at, p.load.getLoc(), p, slot));
+      p.load.getResult().replaceAllUsesWith(read.getResult());
+      p.load.erase();
+    }
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value always = arith::ConstantIntOp::create(b, loc, 1, 1);
+    ArriveBarrierOp::create(b, loc, barrierAt(b, loc, empty, slot), always);
+
+    b.setInsertionPointAfter(loop);
+    for (int s = 0; s < numStages; ++s) {
+      InvalBarrierOp::create(b, loc, barrierAt(b, loc, full, i32(b, s)));
+      InvalBarrierOp::create(b, loc, barrierAt(b, loc, empty, i32(b, s)));
+    }
+    return true;
   }
 
   void runOnOperation() override {

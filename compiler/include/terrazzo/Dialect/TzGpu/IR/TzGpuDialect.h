@@ -50,6 +50,17 @@ inline constexpr const char *kWgmmaAttrName = "tzgpu.wgmma";
 // it from. Such arguments follow the kernel's own, in order.
 inline constexpr const char *kTensorMapAttrName = "tzgpu.tensormap";
 
+// Unit attribute tzgpu-pipeline (with warp-specialize) puts on the loop that
+// issues a loop's TMA copies, for tzgpu-warp-specialize to move into the
+// producer partition.
+inline constexpr const char *kProducerLoopAttrName = "tzgpu.producer_loop";
+// Module attribute set by tzgpu-warp-specialize: warps the block has beyond
+// tzgpu.num_warps (the producer partition's). The launch and the kernel's
+// thread count include them; layouts do not.
+inline constexpr const char *kProducerWarpsAttrName = "tzgpu.producer_warps";
+// Warps per block at launch: tzgpu.num_warps plus tzgpu.producer_warps.
+int moduleLaunchWarps(mlir::Operation *op);
+
 // Whether a tile can be stored in the 128-byte NVMMA swizzle wgmma reads:
 // 2-D, 16-bit, rows a multiple of 128 bytes.
 bool canSwizzle(mlir::RankedTensorType tile);

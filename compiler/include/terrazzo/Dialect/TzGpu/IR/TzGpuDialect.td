@@ -369,6 +369,64 @@ def TzGpu_AsyncTmaCopyOp : TzGpu_Op<"async_tma_copy", [MemoryEffects<[MemRead, M
   let hasVerifier = 1;
 }
 
+def TzGpu_ArriveBarrierOp : TzGpu_Op<"arrive_barrier", [MemoryEffects<[MemRead<TzGpu_SharedMemory>,
+                                                                       MemWrite<TzGpu_SharedMemory>]>]> {
+  let summary = "Every thread where `pred` holds arrives on an mbarrier (mbarrier.arrive)";
+  let description = [{
+    A warp-specialised loop's consumers release a stage with it: the
+    stage's "empty" barrier completes a phase once every consumer thread
+    arrived, and the producer waits for that phase before refilling the
+    stage.
+  }];
+  let arguments = (ins TzGpu_MemDescType:$barrier, I1:$pred);
+  let assemblyFormat = "$barrier `,` $pred attr-dict `:` qualified(type($barrier))";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Warp specialisation (sm_90a)
+//===----------------------------------------------------------------------===//
+
+def TzGpu_WarpSpecializeOp : TzGpu_Op<"warp_specialize", [SingleBlock, NoTerminator, RecursiveMemoryEffects]> {
+  let summary = "Run a producer partition and a consumer partition of the block's warps side by side";
+  let description = [{
+    The block has `consumer_warps + producer_warps` warps. Warps
+    0 .. consumer_warps - 1 run the `consumer` region (every tile of the
+    kernel is laid out over them), the last `producer_warps` (one
+    warpgroup) run the `producer` region, which holds only scalar code:
+    the loops that issue a pipelined loop's TMA copies. The two meet only
+    through mbarriers: the producer fills a stage and its "full" barrier
+    completes; the consumers wait on it, read the stage and arrive on its
+    "empty" barrier, which the producer waits on before refilling it.
+
+    Entering a partition, its warps move registers between the partitions
+    with setmaxnreg: the producer's shrink to `producer_registers` per
+    thread, the consumers' grow to `consumer_registers`. A barrier inside
+    a partition synchronises that partition's warps only; each region's
+    first thread (thread `consumer_warps * 32` for the producer) issues
+    its one-thread operations.
+
+    ```mlir
+    tzgpu.warp_specialize {consumer_warps = 8 : i32, producer_warps = 4 : i32,
+                           producer_registers = 24 : i32, consumer_registers = 240 : i32}
+    producer {
+      scf.for ... { tzgpu.wait_barrier %empty ...; tzgpu.async_tma_copy ... }
+    } consumer {
+      ... the kernel's tiles and its loops ...
+    }
+    ```
+  }];
+  let arguments = (ins I32Attr:$consumer_warps, I32Attr:$producer_warps, I32Attr:$producer_registers,
+                       I32Attr:$consumer_registers);
+  let regions = (region SizedRegion<1>:$producer, SizedRegion<1>:$consumer);
+  let assemblyFormat = "attr-dict-with-keyword `producer` $producer `consumer` $consumer";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    // The number of the first thread of the producer partition.
+    int64_t producerFirstThread() { return int64_t(getConsumerWarps()) * 32; }
+  }];
+}
+
 def TzGpu_ConvertLayoutOp : TzGpu_Op<"convert_layout", [Pure, SameOperandsAndResultShape,
                                                         SameOperandsAndResultElementType]> {
   let summary = "The same tile in another layout";

@@ -91,12 +91,26 @@ def TzGpuPipeline : Pass<"tzgpu-pipeline", "mlir::ModuleOp"> {
     the stage's use, and each such load's tensor map becomes a new kernel
     argument of type !tzgpu.tensormap whose `tzgpu.tensormap` attribute
     tells the host how to encode it.
+
+    With `warp-specialize` too, a loop at the top of its function whose
+    pipelined loads are all TMA copies (and whose block has whole
+    warpgroups) is split in two loops over the same range, to run side by
+    side once tzgpu-warp-specialize puts them in different warps: a
+    producer loop (marked `tzgpu.producer_loop`) that, for each iteration,
+    waits on the stage's "empty" mbarrier, arms its "full" one and issues
+    the copies, up to num-stages iterations ahead; and the loop itself,
+    which waits on the stage's full barrier and, once done reading it,
+    arrives on its empty barrier (tzgpu.arrive_barrier; every consumer
+    thread arrives). Until tzgpu-warp-specialize has run, the two loops are
+    not a program that can run (the producer would wait for the consumer).
   }];
   let options = [
     Option<"numStages", "num-stages", "int", /*default=*/"2",
            "tiles per buffer (copies run num-stages - 1 iterations ahead); below 2 does nothing">,
     Option<"tma", "tma", "bool", /*default=*/"false",
            "copy with TMA and mbarriers each pipelined load that can be (sm_90a)">,
+    Option<"warpSpecialize", "warp-specialize", "bool", /*default=*/"false",
+           "split TMA loops into a producer loop and a consumer loop for tzgpu-warp-specialize (with tma)">,
     Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"232448",
            "shared memory a block may use: a loop's buffers plus the scratch of its ops stay within it"
            " (loads past it stay loads)">
@@ -152,6 +166,25 @@ def TzGpuDeferWarpGroupDotWaits : Pass<"tzgpu-defer-warp-group-dot-waits", "mlir
     loops).
   }];
   let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect"];
+}
+
+def TzGpuWarpSpecialize : Pass<"tzgpu-warp-specialize", "mlir::ModuleOp"> {
+  let summary = "Run a kernel's producer loops in a warpgroup of their own";
+  let description = [{
+    For a function with producer loops (scf.for marked
+    `tzgpu.producer_loop` by tzgpu-pipeline, at the top of the function):
+    one tzgpu.warp_specialize takes the function's body. The producer loops
+    go to its producer region, with clones of the scalar values they read
+    that the body computes (program ids, bounds, offsets); everything else
+    goes to its consumer region, on the block's `tzgpu.num_warps` warps.
+    The buffers and mbarriers are allocated and initialised before it, and
+    the producer loops' barriers are invalidated after it. The module gets
+    `tzgpu.producer_warps` (4): the block now has that many more warps.
+    Register counts: the producer shrinks to 24 per thread, the consumers
+    grow to what is left of the 64K registers (at most 256). Fails, naming
+    the value, if a producer loop reads something it cannot recompute.
+  }];
+  let dependentDialects = ["::terrazzo::tzgpu::TzGpuDialect", "::mlir::scf::SCFDialect"];
 }
 
 def TzGpuInsertBarriers : Pass<"tzgpu-insert-barriers", "mlir::ModuleOp"> {
