@@ -51,6 +51,19 @@ def test_persistent_matmul_sm90a(tma):
         assert persistent["shared_bytes"] == plain["shared_bytes"]
 
 
+def test_warp_specialize_leaves_persistent_kernels_to_tma():
+    # tzgpu-pipeline gives a producer warpgroup only to loops directly in
+    # the kernel: in the tile loop the copies stay TMA copies the consumer
+    # warps issue, never a producer loop without its own warps (that would
+    # wait forever for slots nobody frees).
+    plain_ws = _compile_matmul(arch="sm_90a", warp_specialize=True)
+    assert "setmaxnreg" in plain_ws["ptx"]
+    r = _compile_matmul(arch="sm_90a", warp_specialize=True, persistent=True)
+    ptx = r["ptx"]
+    assert "tzgpu.warp_specialize" not in r["tzgpu"] and "setmaxnreg" not in ptx
+    assert "cp.async.bulk.tensor.2d" in ptx and "%nctaid.x" in ptx and "wgmma.mma_async" in ptx
+
+
 def test_persistent_matmul_sm80():
     ptx = _compile_matmul(arch="sm_80", persistent=True)["ptx"]
     assert "mma.sync.aligned" in ptx and "%nctaid.x" in ptx and "wgmma" not in ptx
