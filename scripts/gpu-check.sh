@@ -167,7 +167,10 @@ if [ "$WHAT" = persistent ]; then
   TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_persistent.py -q -p no:cacheprovider -rf \
     > "$OUT/pytest-gpu-persistent.log" 2>&1 || status=1
   tail -n 15 "$OUT/pytest-gpu-persistent.log" | tee -a "$OUT/summary.txt"
-  $PY bench/run_all.py --out "$OUT/bench" --only matmul --time-limit "${TIME_LIMIT:-240}" \
+  # The large tiles only (plain, TMA, warp-specialised, persistent) unless
+  # TZ_BENCH_MATMUL_LARGE=0: the persistent configs come last in CONFIGS.
+  TZ_BENCH_MATMUL_LARGE=${TZ_BENCH_MATMUL_LARGE:-1} \
+    $PY bench/run_all.py --out "$OUT/bench" --only matmul --time-limit "${TIME_LIMIT:-240}" \
     > "$OUT/bench-matmul.log" 2>&1 || status=1
   tail -n 40 "$OUT/bench-matmul.log" | tee -a "$OUT/summary.txt"
   for b in ${PERSISTENT_BENCHES-attention}; do
