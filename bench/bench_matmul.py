@@ -17,20 +17,24 @@ import common
 SIZES = [4096, 8192]
 CHECK_SIZE = 512
 LADDER = [1024, 2048, 4096, 8192]
-# (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages[, copies]): the largest
-# tiles also with TMA copies (copies True: the `tma` launch option), and
-# with TMA copies issued by a producer warpgroup (copies "ws": the
-# `warp_specialize` option; 8 consumer warps, 12 in all), right after the
-# same tiles copied with cp.async.
+# (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages[, copies[, persistent]]):
+# the largest tiles also with TMA copies (copies True: the `tma` launch
+# option), and with TMA copies issued by a producer warpgroup (copies "ws":
+# the `warp_specialize` option; 8 consumer warps, 12 in all), right after
+# the same tiles copied with cp.async; then persistent (persistent True: the
+# `persistent` launch option, one program per resident block walking the
+# tiles) with cp.async and with TMA.
 CONFIGS = [(64, 64, 32, 4, 2), (128, 128, 32, 4, 2), (128, 128, 32, 4, 3), (128, 128, 64, 4, 3),
            (128, 128, 64, 8, 3), (128, 256, 64, 8, 2), (128, 256, 64, 8, 3), (128, 256, 64, 8, 3, True),
            (128, 256, 64, 8, 4), (128, 256, 64, 8, 4, True), (256, 128, 64, 8, 3), (256, 128, 64, 8, 3, True),
            (256, 128, 64, 8, 4), (256, 128, 64, 8, 4, True), (128, 256, 64, 8, 4, "ws"), (128, 256, 64, 8, 5, "ws"),
-           (256, 128, 64, 8, 4, "ws")]
+           (256, 128, 64, 8, 4, "ws"),
+           (128, 128, 64, 8, 3, False, True), (128, 256, 64, 8, 3, False, True), (128, 256, 64, 8, 3, True, True),
+           (128, 256, 64, 8, 4, True, True), (256, 128, 64, 8, 3, False, True), (256, 128, 64, 8, 4, True, True)]
 
 
 def _options(cfg):
-    """The launch options of a config (tma / warp_specialize only where it
+    """The launch options of a config (tma / warp_specialize / persistent only where it
     asks for them)."""
     bm, bn, bk, warps, stages = cfg[:5]
     opts = dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps, num_stages=stages)
@@ -38,6 +42,8 @@ def _options(cfg):
         opts["warp_specialize"] = True
     elif len(cfg) > 5:
         opts["tma"] = cfg[5]
+    if len(cfg) > 6 and cfg[6]:
+        opts["persistent"] = True
     return opts
 CAP_S = 2.0
 BUDGET_S = {4096: 4.0, 8192: 6.0}
@@ -163,7 +169,8 @@ def run(ctx):
             continue
         entry = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "num_warps": warps, "num_stages": stages,
                  "tma": bool(cfg[5]) if len(cfg) > 5 else False,
-                 "warp_specialize": len(cfg) > 5 and cfg[5] == "ws", "sizes": {}}
+                 "warp_specialize": len(cfg) > 5 and cfg[5] == "ws",
+                 "persistent": bool(cfg[6]) if len(cfg) > 6 else False, "sizes": {}}
         res["configs"].append(entry)
         if ctx.box.left() < 5:
             entry["skipped"] = "time box spent"
@@ -187,7 +194,8 @@ def run(ctx):
 
 def _name(c):
     return (f"{c['BLOCK_M']}x{c['BLOCK_N']}x{c['BLOCK_K']} w{c['num_warps']} s{c.get('num_stages', 2)}" +
-            (" ws" if c.get("warp_specialize") else " tma" if c.get("tma") else ""))
+            (" ws" if c.get("warp_specialize") else " tma" if c.get("tma") else "") +
+            (" persistent" if c.get("persistent") else ""))
 
 
 def _by_size(table, s):

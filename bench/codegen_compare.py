@@ -161,7 +161,10 @@ def _extra_cases(tz, np):
     for cfg in CONFIGS:
         bm, bn, bk, warps, stages = cfg[:5]
         extra = {"tma": True} if len(cfg) > 5 and cfg[5] else {}  # configs with TMA copies, where the build has them
-        cases.append((f"bench matmul {bm}x{bn}x{bk} w{warps} s{stages}" + (" tma" if extra else ""),
+        if len(cfg) > 6 and cfg[6]:  # persistent configs, likewise
+            extra["persistent"] = True
+        cases.append((f"bench matmul {bm}x{bn}x{bk} w{warps} s{stages}" + (" tma" if extra.get("tma") else "") +
+                      (" persistent" if extra.get("persistent") else ""),
                       lambda bm=bm, bn=bn, bk=bk, warps=warps, stages=stages, extra=extra: matmul.compile_for_gpu(
                           a, a, a, 512, 512, 512, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=warps,
                           num_stages=stages, arch="sm_90a", **extra)))

@@ -9,7 +9,7 @@
 #   ninja -C build runtime/libterrazzo.so
 #   strip --strip-unneeded -o build/carry/libterrazzo.so build/runtime/libterrazzo.so
 # Then carry build/carry/libterrazzo.so (the device tool's `carry`), and run
-#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|autotune-prune|compile-time|all]
+#   TERRAZZO_LIB=build/carry/libterrazzo.so bash scripts/gpu-check.sh [tests|bench|triton|launch|linear|linear-tests|linear-bench|sparse|sparse-tests|sparse-bench|score-mod-grad|torch-ops|ring|autotune-prune|compile-time|tma|persistent|all]
 # `only NAME` runs one benchmark of bench/run_all.py (matmul, attention, ...;
 # TIME_LIMIT seconds, default 240) for a short device call.
 #
@@ -155,6 +155,33 @@ if [ "$WHAT" = ws ]; then
     tail -n 20 "$OUT/bench-$b-ws.log" | tee -a "$OUT/summary.txt"
   done
 fi
+# --- persistent kernels (issue 14 step 5) ---------------------------------------
+# `persistent`: the GPU tests of persistent launches (the masked matmul with
+# cp.async, wgmma and TMA, the flash attention forward; numerics against
+# float64 and the number of programs really launched), then the matmul
+# benchmark, whose CONFIGS time the largest tiles plain, with TMA, and
+# persistent, in one process, and the benchmarks named in
+# PERSISTENT_BENCHES (default: attention) without and with TZ_PERSISTENT=1
+# (every library launch persistent). TIME_LIMIT seconds each (default 240).
+if [ "$WHAT" = persistent ]; then
+  TZ_TEST_DEVICE=cuda $PY -m pytest test/python/test_gpu_persistent.py -q -p no:cacheprovider -rf \
+    > "$OUT/pytest-gpu-persistent.log" 2>&1 || status=1
+  tail -n 15 "$OUT/pytest-gpu-persistent.log" | tee -a "$OUT/summary.txt"
+  # The large tiles only (plain, TMA, warp-specialised, persistent) unless
+  # TZ_BENCH_MATMUL_LARGE=0: the persistent configs come last in CONFIGS.
+  TZ_BENCH_MATMUL_LARGE=${TZ_BENCH_MATMUL_LARGE:-1} \
+    $PY bench/run_all.py --out "$OUT/bench" --only matmul --time-limit "${TIME_LIMIT:-240}" \
+    > "$OUT/bench-matmul.log" 2>&1 || status=1
+  tail -n 40 "$OUT/bench-matmul.log" | tee -a "$OUT/summary.txt"
+  for b in ${PERSISTENT_BENCHES-attention}; do
+    $PY bench/run_all.py --out "$OUT/bench" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-$b.log" 2>&1 || status=1
+    TZ_PERSISTENT=1 $PY bench/run_all.py --out "$OUT/bench-persistent" --only "$b" --time-limit "${TIME_LIMIT:-240}" \
+      > "$OUT/bench-$b-persistent.log" 2>&1 || status=1
+    tail -n 20 "$OUT/bench-$b.log" "$OUT/bench-$b-persistent.log" | tee -a "$OUT/summary.txt"
+  done
+fi
+# --- end persistent kernels ---------------------------------------------------
 # --- linear attention (issue 15) -------------------------------------------------
 # The GPU tests of lightning, focused linear and agent attention, and the
 # benchmark against fla (and PyTorch). The benchmark needs fla-core, einops and

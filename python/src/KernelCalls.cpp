@@ -54,7 +54,7 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
   std::vector<std::string> paramNames;
   for (auto &kv : keywords)
     if (kv.first == "num_warps" || kv.first == "num_stages" || kv.first == "min_blocks_per_sm" ||
-        kv.first == "tma" || kv.first == "warp_specialize" || kv.first == "stream") {
+        kv.first == "tma" || kv.first == "warp_specialize" || kv.first == "persistent" || kv.first == "stream") {
       paramNames = kernel.paramNames();
       break;
     }
@@ -64,7 +64,7 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
   };
   auto isOption = [](const std::string &name) {
     return name == "num_warps" || name == "num_stages" || name == "min_blocks_per_sm" || name == "tma" ||
-           name == "warp_specialize" || name == "stream";
+           name == "warp_specialize" || name == "persistent" || name == "stream";
   };
   for (auto it = keywords.begin(); it != keywords.end();) {
     if (!isOption(it->first) || isParam(it->first)) {
@@ -83,10 +83,12 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
       else
         o.gpu.minBlocksPerSM = value;
       it = keywords.erase(it);
-    } else if (it->first == "tma" || it->first == "warp_specialize") {
-      // TMA copies / a producer warpgroup on sm_90a: True / False, None for
-      // the TZ_TMA / TZ_WARP_SPECIALIZE default.
-      int &option = it->first == "tma" ? o.gpu.tma : o.gpu.warpSpecialize;
+    } else if (it->first == "tma" || it->first == "warp_specialize" || it->first == "persistent") {
+      // TMA copies / a producer warpgroup on sm_90a / one program per
+      // resident block walking the grid's tiles: True / False, None for the
+      // TZ_TMA / TZ_WARP_SPECIALIZE / TZ_PERSISTENT default.
+      int &option = it->first == "tma" ? o.gpu.tma : it->first == "warp_specialize" ? o.gpu.warpSpecialize
+                                                                                      : o.gpu.persistent;
       if (it->second.kind == HostValue::Kind::None)
         option = -1;
       else if (it->second.kind == HostValue::Kind::Bool)
@@ -102,6 +104,18 @@ LaunchOptions takeLaunchOptions(Keywords &keywords, const py::dict &kwargs, cons
     }
   }
   return o;
+}
+
+int interpreterPersistentPrograms() {
+  const char *env = std::getenv("TZ_INTERPRET_PERSISTENT_PROGRAMS");
+  if (!env || !*env)
+    return 3;
+  char *end = nullptr;
+  long v = std::strtol(env, &end, 10);
+  if (*end != '\0' || v < 1 || v > 1024)
+    throw py::value_error(std::string("TZ_INTERPRET_PERSISTENT_PROGRAMS must be an integer from 1 to 1024, got '") +
+                          env + "'");
+  return static_cast<int>(v);
 }
 
 bool interpretRequested() {
@@ -163,9 +177,10 @@ void runKernelCall(Kernel &k, const py::tuple &grid, const py::tuple &args, cons
     return;
   }
   std::string printed;
+  int persistentPrograms = wantsPersistent(o.gpu) ? interpreterPersistentPrograms() : 0;
   {
     py::gil_scoped_release release;
-    k.interpret(g, pos, kw, &printed);
+    k.interpret(g, pos, kw, &printed, persistentPrograms);
   }
   if (!printed.empty())
     py::print(printed, py::arg("end") = "");

@@ -29,10 +29,15 @@ struct LaunchOptions {
   pybind11::object stream = pybind11::none();
 };
 
-// Takes the launch options (num_warps, num_stages, min_blocks_per_sm,
-// stream) out of `keywords`. A keyword that names a kernel parameter binds to
+// Takes the launch options (num_warps, num_stages, min_blocks_per_sm, tma,
+// persistent, stream) out of `keywords`. A keyword that names a kernel parameter binds to
 // that parameter and is not a launch option (Triton's rule).
 LaunchOptions takeLaunchOptions(Keywords &keywords, const pybind11::dict &kwargs, const Kernel &kernel);
+
+// How many programs a persistent launch runs on the interpreter:
+// TZ_INTERPRET_PERSISTENT_PROGRAMS, 3 by default (few, so that each walks
+// several tiles of a small grid, as on the GPU).
+int interpreterPersistentPrograms();
 
 // TZ_INTERPRET=1 (anything but empty or 0): every launch runs on the interpreter.
 bool interpretRequested();

@@ -44,7 +44,7 @@ bool smallInt(PyObject *v, long lo, long hi, int &out) {
 bool takeOption(PyObject *name, PyObject *value, LaunchCall &call, bool &ok) {
   static PyObject *numWarps = interned("num_warps"), *numStages = interned("num_stages"),
                   *minBlocks = interned("min_blocks_per_sm"), *stream = interned("stream"), *tma = interned("tma"),
-                  *warpSpecialize = interned("warp_specialize");
+                  *warpSpecialize = interned("warp_specialize"), *persistent = interned("persistent");
   // Options out of their valid ranges are keyed by no entry: the full path
   // reports them. 255 keeps each in its byte of the key.
   if (sameName(name, numWarps))
@@ -59,6 +59,9 @@ bool takeOption(PyObject *name, PyObject *value, LaunchCall &call, bool &ok) {
   } else if (sameName(name, warpSpecialize)) {
     ok = value == Py_None || value == Py_True || value == Py_False;
     call.warpSpecialize = value == Py_True ? 1 : value == Py_False ? 0 : -1;
+  } else if (sameName(name, persistent)) {
+    ok = value == Py_None || value == Py_True || value == Py_False;
+    call.persistent = value == Py_True ? 1 : value == Py_False ? 0 : -1;
   } else if (sameName(name, stream))
     call.stream = value == Py_None ? nullptr : value;
   else
@@ -152,7 +155,7 @@ bool analyzeCall(const ParamTable &params, PyObject *const *args, size_t nargs, 
   }
   call.key.push_back(uint64_t(call.numWarps) | uint64_t(call.numStages) << 8 | uint64_t(call.minBlocksPerSM) << 16 |
                      uint64_t(call.stream != nullptr) << 24 | uint64_t(call.tma + 1) << 25 |
-                     uint64_t(call.warpSpecialize + 1) << 27);
+                     uint64_t(call.warpSpecialize + 1) << 27 | uint64_t(call.persistent + 1) << 29);
   uint64_t h = 0;
   for (uint64_t w : call.key)
     h = mix(h, w);

@@ -79,6 +79,7 @@ struct LaunchCall {
   int numWarps = 4, numStages = 2, minBlocksPerSM = 0;
   int tma = -1; // GpuOptions::tma
   int warpSpecialize = -1; // GpuOptions::warpSpecialize
+  int persistent = -1; // GpuOptions::persistent
   PyObject *stream = nullptr; // borrowed; null: not given
 };
 

@@ -119,6 +119,18 @@ PYBIND11_MODULE(_terrazzo, m) {
     d["tma_fallbacks"] = s.tmaFallbacks;
     return d;
   });
+  // Persistent launches so far, by where they ran (tests, gpu-check).
+  m.def("persistent_launch_stats", [] {
+    auto s = terrazzo::persistentLaunchStats();
+    py::dict d;
+    d["gpu_launches"] = s.gpuLaunches;
+    d["gpu_programs"] = s.gpuPrograms;
+    d["gpu_tiles"] = s.gpuTiles;
+    d["interpreted_launches"] = s.interpretedLaunches;
+    d["interpreted_programs"] = s.interpretedPrograms;
+    d["interpreted_tiles"] = s.interpretedTiles;
+    return d;
+  });
   terrazzo::python::bindOps(m);
 
   // Compiling and running release the GIL (other Python threads run
@@ -142,8 +154,11 @@ PYBIND11_MODULE(_terrazzo, m) {
       .def("ir", [](Kernel &k, py::tuple args, py::dict kwargs) {
         std::vector<py::object> keepAlive;
         auto [pos, kw] = convertArgs(k, args, kwargs, keepAlive);
+        // A launch's options are accepted; persistent=True shows the kernel
+        // a persistent launch runs.
+        LaunchOptions o = takeLaunchOptions(kw, kwargs, k);
         py::gil_scoped_release release;
-        return k.ir(pos, kw);
+        return k.ir(pos, kw, terrazzo::wantsPersistent(o.gpu));
       })
       .def("run", [](Kernel &k, py::tuple grid, py::tuple args, py::dict kwargs) {
         terrazzo::python::runKernelCall(k, grid, args, kwargs);

@@ -60,10 +60,13 @@ class Config:
     tma=True / False copies pipelined tiles with TMA on sm_90a or not (None:
     the TZ_TMA default), so configs can weigh both. warp_specialize=True /
     False gives TMA loops a producer warpgroup on sm_90a or not (None: the
-    TZ_WARP_SPECIALIZE default); the block then has num_warps + 4 warps."""
+    TZ_WARP_SPECIALIZE default); the block then has num_warps + 4 warps.
+    persistent=True launches the kernel persistent (one program per resident
+    block, each walking several tiles of the grid), False one program per
+    tile (None: the TZ_PERSISTENT default), so configs can weigh that too."""
 
     def __init__(self, kwargs, num_warps=4, num_stages=2, min_blocks_per_sm=0, pre_hook=None, tma=None,
-                 warp_specialize=None):
+                 warp_specialize=None, persistent=None):
         self.kwargs = dict(kwargs)
         self.num_warps = num_warps
         self.num_stages = num_stages
@@ -74,6 +77,9 @@ class Config:
         if warp_specialize is not None and not isinstance(warp_specialize, bool):
             raise TypeError(f"Config warp_specialize must be True, False or None, got {warp_specialize!r}")
         self.warp_specialize = warp_specialize
+        if persistent is not None and not isinstance(persistent, bool):
+            raise TypeError(f"Config persistent must be True, False or None, got {persistent!r}")
+        self.persistent = persistent
         self.pre_hook = pre_hook  # called with the named arguments before each launch of this config
 
     def launch_options(self):
@@ -84,6 +90,8 @@ class Config:
             options["tma"] = self.tma
         if self.warp_specialize is not None:
             options["warp_specialize"] = self.warp_specialize
+        if self.persistent is not None:  # likewise left out when not given
+            options["persistent"] = self.persistent
         return options
 
     def describe(self):

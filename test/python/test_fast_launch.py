@@ -114,6 +114,11 @@ def test_launch_options_are_part_of_the_key():
     assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, min_blocks_per_sm=2) != base
     assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, stream=7) != base
     assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, stream=None) == base
+    assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, persistent=None) == base  # TZ_PERSISTENT
+    persistent = key(add4, *tensors(), 1000, 0.5, BLOCK=256, persistent=True)
+    assert persistent != base
+    assert key(add4, *tensors(), 1000, 0.5, BLOCK=256, persistent=False) not in (base, persistent)
+    assert persistent != key(add4, *tensors(), 1000, 0.5, BLOCK=256, tma=True)
 
 
 @pytest.mark.parametrize("call", [
@@ -126,6 +131,7 @@ def test_launch_options_are_part_of_the_key():
     lambda: key(add4, *tensors()[:3], FakeCudaTensor(0x1000, device=1), 1000, 0.5, BLOCK=256),  # two devices
     lambda: key(add4, *tensors(), 1000, 0.5, BLOCK=256, num_warps=True),        # option not an int
     lambda: key(add4, *tensors(), 1000, 0.5, BLOCK=256, num_warps=1024),        # option out of range
+    lambda: key(add4, *tensors(), 1000, 0.5, BLOCK=256, persistent=1),          # persistent not a bool
 ])
 def test_unusual_calls_are_left_to_the_full_path(call):
     assert call() is None

@@ -50,6 +50,37 @@ TEST(Api, RunsKernelFromFileOnInterpreter) {
   EXPECT_EQ(kernel->numSpecializations(), 1u);
 }
 
+// A persistent run (as GpuOptions::persistent launches it): 8 tiles walked
+// by 3 programs give what one program per tile gives, and the IR shows the
+// tile loop.
+TEST(Api, InterpretsPersistentKernelOnFewPrograms) {
+  auto kernel = terrazzo::Kernel::fromFile(kFile, "axpy");
+  const int64_t n = 1000;
+  auto x = randomVector(n, 3), y = randomVector(n, 4);
+  std::vector<float> out(n + 8, NAN);
+  float a = -1.25f;
+  std::vector<terrazzo::HostValue> args = {
+      pointerTo(x), pointerTo(y), terrazzo::HostValue::pointer("float32", out.data(), n * sizeof(float)),
+      terrazzo::HostValue::floating(a), terrazzo::HostValue::integer(n)};
+  terrazzo::Keywords block = {{"BLOCK", terrazzo::HostValue::integer(128)}};
+  auto before = terrazzo::persistentLaunchStats();
+  kernel->interpret({(n + 127) / 128, 1, 1}, args, block, nullptr, /*persistentPrograms=*/3);
+  auto after = terrazzo::persistentLaunchStats();
+  EXPECT_EQ(after.interpretedLaunches - before.interpretedLaunches, 1u);
+  EXPECT_EQ(after.interpretedPrograms - before.interpretedPrograms, 3u);
+  EXPECT_EQ(after.interpretedTiles - before.interpretedTiles, 8u);
+  for (int64_t i = 0; i < n; ++i) {
+    double expected = (double)a * x[i] + 2.0 * y[i];
+    ASSERT_NEAR(out[i], expected, 1e-5 * (1 + std::fabs(expected))) << "at " << i;
+  }
+  for (int64_t i = n; i < n + 8; ++i)
+    EXPECT_TRUE(std::isnan(out[i])) << "element " << i << " past the end was written";
+  std::string ir = kernel->ir(args, block, /*persistent=*/true);
+  EXPECT_NE(ir.find("tz.persistent_grid"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("tz.persistent_tiles"), std::string::npos) << ir;
+  EXPECT_EQ(kernel->ir(args, block).find("tz.persistent"), std::string::npos);
+}
+
 // What the cached launch path needs of a kernel without a GPU: which
 // parameters are constexprs, and the globals its code depends on (here SCALE,
 // read by the inlined `scaled`, and `tz`).

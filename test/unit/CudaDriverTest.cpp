@@ -37,6 +37,7 @@ TEST(CudaDriverWithoutGpu, ReportsUnavailableAndThrowsReadableErrors) {
   expectGpuError([] { synchronize(); }, text);
   expectGpuError([] { GpuModule::load("x", 1, true); }, text);
   expectGpuError([] { launch(nullptr, {1, 1, 1}, {1, 1, 1}, 0, nullptr, nullptr); }, text);
+  expectGpuError([] { maxActiveBlocksPerSM(nullptr, 128, 0); }, text);
   expectGpuError([] { GpuEvent event; }, text);
 }
 
@@ -142,6 +143,19 @@ TEST_F(CudaDriverOnGpu, LoadsPtxAndLaunches) {
   deviceFree(data);
   for (unsigned i = 0; i < n; ++i)
     ASSERT_EQ(host[i], float(i) + 1) << i;
+}
+
+TEST_F(CudaDriverOnGpu, ReportsOccupancy) {
+  auto module = GpuModule::load(kPtx, std::strlen(kPtx), /*isPTX=*/true);
+  CUfunction addOne = module->function("add_one");
+  // A tiny kernel: the block-count limit per SM (16 to 32 on sm_80 and
+  // later) decides, not registers.
+  int small = maxActiveBlocksPerSM(addOne, 128, 0);
+  EXPECT_GE(small, 8);
+  EXPECT_LE(small, 64);
+  // Blocks of 1024 threads: at most 2048 threads per SM.
+  EXPECT_LE(maxActiveBlocksPerSM(addOne, 1024, 0), 2);
+  EXPECT_GE(maxActiveBlocksPerSM(addOne, 1024, 0), 1);
 }
 
 TEST_F(CudaDriverOnGpu, OptsInToLargeDynamicSharedMemory) {

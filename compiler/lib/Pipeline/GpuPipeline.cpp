@@ -1,6 +1,7 @@
 //===- GpuPipeline.cpp - tz kernel to PTX and cubin ----------------------===//
 #include "terrazzo/Pipeline/GpuPipeline.h"
 
+#include "terrazzo/Dialect/Tz/Transforms/Passes.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 #include "terrazzo/Target/PTXBackend.h"
 
@@ -113,6 +114,8 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
   module = OwningOpRef<ModuleOp>(cast<ModuleOp>(tzModule->clone()));
   if (auto err = runPasses(
           [&](PassManager &pm) {
+            if (options.persistent)
+              pm.addPass(tz::createTzMakePersistent());
             tzgpu::TzGpuAssignLayoutsOptions layouts;
             layouts.numWarps = options.numWarps;
             pm.addPass(tzgpu::createTzGpuAssignLayouts(layouts));

@@ -1,5 +1,6 @@
 //===- tz-opt.cpp - mlir-opt with Terrazzo's dialects and passes ---------===//
 #include "terrazzo/Dialect/Tz/IR/TzDialect.h"
+#include "terrazzo/Dialect/Tz/Transforms/Passes.h"
 #include "terrazzo/Dialect/Tz/Transforms/TestPasses.h"
 #include "terrazzo/Dialect/TzGpu/Transforms/Passes.h"
 
@@ -16,6 +17,7 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   mlir::registerInlinerPass();
   mlir::registerSymbolDCEPass();
+  terrazzo::tz::registerTzPasses();
   terrazzo::tzgpu::registerTzGpuPasses();
   terrazzo::tz::registerTestForwardDerivativePass();
   mlir::DialectRegistry registry;

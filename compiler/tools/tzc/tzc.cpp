@@ -28,13 +28,15 @@ void usage() {
   std::cerr << "usage: tzc FILE --kernel NAME [--signature SIG] [-D NAME=VALUE]...\n"
                "           [--emit=tz|tzgpu|llvm-mlir|llvm|ptx|cubin] [--arch=sm_90a] [--num-warps=N]\n"
                "           [--num-stages=N] [--min-blocks-per-sm=N] [--tma]\n"
-               "           [--warp-specialize]\n"
+               "           [--warp-specialize] [--persistent]\n"
                "  the launch options are those of a Python launch (num_warps, num_stages, min_blocks_per_sm;\n"
                "  compile_for_gpu's arch), as --opt=VALUE or --opt VALUE\n"
                "  --emit=cubin assembles with nvJitLink and prints registers, spills and shared memory\n"
                "  --tma copies each pipelined tile that can be with TMA and mbarriers (sm_90a)\n"
                "  --warp-specialize gives loops whose tiles are all TMA copies a producer warpgroup (sm_90a;\n"
-               "    implies --tma)\n";
+               "    implies --tma)\n"
+               "  --persistent makes the kernel loop over the tiles of the launch grid (tz-make-persistent;\n"
+               "  with --emit=tz, the IR after that pass)\n";
 }
 
 // Parses one signature entry or -D value.
@@ -121,6 +123,7 @@ int main(int argc, char **argv) {
       else if (auto v = valueOf("--min-blocks-per-sm")) gpu.minBlocksPerSM = parseIntOption("--min-blocks-per-sm", *v);
       else if (a == "--tma") gpu.tma = 1;
       else if (a == "--warp-specialize") gpu.warpSpecialize = 1;
+      else if (a == "--persistent") gpu.persistent = 1;
       else if (a == "-h" || a == "--help") { usage(); return 0; }
       else if (file.empty()) file = a;
       else { usage(); return 2; }
@@ -154,7 +157,7 @@ int main(int argc, char **argv) {
     }
     auto k = terrazzo::Kernel::fromFile(file, kernel);
     if (emit == "tz") {
-      std::cout << k->ir(args, keywords);
+      std::cout << k->ir(args, keywords, terrazzo::wantsPersistent(gpu));
       return 0;
     }
     terrazzo::GpuCompilation c = k->compileForGpu(args, keywords, gpu);

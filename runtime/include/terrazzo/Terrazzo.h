@@ -53,10 +53,21 @@ struct GpuOptions {
   // default until measured. Needs TMA: on unless `tma` is 0. The block
   // then has num_warps + 4 warps.
   int warpSpecialize = -1;
+  // Persistent (1): the kernel is compiled to loop over the tiles of the
+  // grid (tz-make-persistent) and launched with as many programs as the
+  // device runs at once (multiprocessors x resident blocks of this kernel),
+  // or fewer when there are fewer tiles; program_id / num_programs still say
+  // the tile of the launch grid. 0: one program per tile. -1: as the
+  // TZ_PERSISTENT environment variable says ("1": on), off by default.
+  int persistent = -1;
   // Target architecture, e.g. "sm_90a"; empty: the current device's (sm_90
   // becomes sm_90a), or sm_90a when there is no GPU.
   std::string arch;
 };
+
+// Whether `options` ask for a persistent launch (GpuOptions::persistent,
+// -1 resolved through TZ_PERSISTENT).
+TERRAZZO_API bool wantsPersistent(const GpuOptions &options);
 
 // What compiling one specialization for the GPU produced (tzc --emit, tests).
 struct GpuCompilation {
@@ -99,6 +110,11 @@ struct GpuLaunchPlan {
   // The kernel's TMA tensor maps, encoded at each launch (null: it takes
   // none); private to the runtime.
   std::shared_ptr<void> tensorMaps;
+  // A persistent kernel (GpuOptions::persistent) takes the launch grid as
+  // three i32 arguments after the others and runs on at most
+  // residentPrograms programs.
+  bool persistent = false;
+  unsigned residentPrograms = 0;
 };
 
 // Launches a planned kernel: `arguments` holds one pointer per run-time
@@ -123,6 +139,15 @@ struct GpuCacheStats {
   size_t tmaFallbacks = 0; // launches whose tensors no tensor map could describe (run without TMA)
 };
 TERRAZZO_API GpuCacheStats gpuCacheStats();
+
+// Counters of persistent launches (GpuOptions::persistent) in this process,
+// on the GPU and on the interpreter: the launches, the programs they ran
+// and the tiles (programs of the launch grid) those programs walked.
+struct PersistentLaunchStats {
+  size_t gpuLaunches = 0, gpuPrograms = 0, gpuTiles = 0;
+  size_t interpretedLaunches = 0, interpretedPrograms = 0, interpretedTiles = 0;
+};
+TERRAZZO_API PersistentLaunchStats persistentLaunchStats();
 
 // The on-disk cache ($TZ_CACHE_DIR) for other small records, such as the
 // autotuner's choices: a missing, truncated or corrupt entry reads as empty.
@@ -157,14 +182,17 @@ public:
   // This kernel as a value another kernel can call or take as a constexpr.
   HostValue asValue() const;
 
-  // The tz-dialect IR of the specialization for these arguments.
-  std::string ir(const std::vector<HostValue> &args, const Keywords &keywords = {});
+  // The tz-dialect IR of the specialization for these arguments; with
+  // `persistent`, after tz-make-persistent (as a persistent launch runs it).
+  std::string ir(const std::vector<HostValue> &args, const Keywords &keywords = {}, bool persistent = false);
 
   // Runs every program of `grid` on the CPU interpreter. Pointer arguments
   // must describe host memory. device_print output goes to `printOutput`
-  // when given, else to stdout.
+  // when given, else to stdout. `persistentPrograms` > 0 runs the kernel
+  // made persistent (as GpuOptions::persistent) on that many programs, or
+  // one per tile when the grid has fewer.
   void interpret(std::array<int64_t, 3> grid, const std::vector<HostValue> &args,
-                 const Keywords &keywords = {}, std::string *printOutput = nullptr);
+                 const Keywords &keywords = {}, std::string *printOutput = nullptr, int persistentPrograms = 0);
 
   // Compiles the specialization for these arguments to PTX and (when
   // nvJitLink is available) a cubin, without a GPU and without the caches.

@@ -5,6 +5,7 @@
 // else compiled now and published there.
 #include "GpuBinaryFormat.h"
 #include "KernelImpl.h"
+#include "Persistent.h"
 #include "TensorMaps.h"
 
 #include "terrazzo/Pipeline/GpuPipeline.h"
@@ -185,7 +186,8 @@ std::string binaryKey(const Specialization &spec, const GpuOptions &options, con
                     std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) +
                     "\nmin blocks per SM " + std::to_string(options.minBlocksPerSM) + "\ntma " +
                     (wantsTma(options) ? "1" : "0") + "\nwarp specialize " +
-                    (wantsWarpSpecialize(options) ? "1" : "0") + "\n";
+                    (wantsWarpSpecialize(options) ? "1" : "0") + "\npersistent " + (wantsPersistent(options) ? "1" : "0") +
+                    "\n";
   // The LLVM middle end when the environment overrides it: comparing
   // pipelines must not reuse each other's binaries.
   auto env = [](const char *name) {
@@ -215,6 +217,7 @@ std::shared_ptr<const pipeline::GpuBinary> cachedOrCompiled(const Specialization
   copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.tma = wantsTma(options);
   copts.warpSpecialize = wantsWarpSpecialize(options);
+  copts.persistent = wantsPersistent(options);
   bool wantDump =
       dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") || dumpRequested("ptx");
   if (wantDump)
@@ -250,6 +253,15 @@ std::shared_ptr<LoadedGpuKernel> loadBinary(const Specialization &spec, const pi
   return loaded;
 }
 
+// Marks `kernel` persistent with the programs its device runs at once: as
+// many blocks per multiprocessor as its registers and shared memory allow.
+void setResidentPrograms(LoadedGpuKernel &kernel, const gpu::DeviceInfo &device) {
+  kernel.persistent = true;
+  int perSM = gpu::maxActiveBlocksPerSM(kernel.function, kernel.blockThreads, kernel.sharedBytes);
+  // 0: the block does not fit at all; one program lets the launch say why.
+  kernel.residentPrograms = unsigned(std::max(1, perSM * device.smCount));
+}
+
 // The kernel of `spec` loaded for `device` and `options`: from the
 // specialization's table, else loaded now (from a binary prepareLaunch
 // made, the disk cache, or a compile) and recorded there.
@@ -258,7 +270,7 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;
   std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
                        std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM) + (wantsTma(options) ? "/tma" : "") +
-                       (wantsWarpSpecialize(options) ? "/ws" : "");
+                       (wantsWarpSpecialize(options) ? "/ws" : "") + (wantsPersistent(options) ? "/persistent" : "");
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = spec.gpu.find(gpuKey);
@@ -280,6 +292,8 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
   if (!bin)
     bin = cachedOrCompiled(spec, options, arch, key);
   std::shared_ptr<LoadedGpuKernel> kernel = loadBinary(spec, *bin);
+  if (wantsPersistent(options))
+    setResidentPrograms(*kernel, device);
   std::lock_guard<std::mutex> lock(mutex);
   spec.gpu[gpuKey] = kernel;
   return kernel;
@@ -299,6 +313,16 @@ planDependencies(const dsl::JitFunction &fn, const Specialization &spec) {
   return deps;
 }
 } // namespace
+
+bool wantsPersistent(const GpuOptions &options) {
+  if (options.persistent >= 0)
+    return options.persistent == 1;
+  static const bool fromEnvironment = [] {
+    const char *v = std::getenv("TZ_PERSISTENT");
+    return v && std::string(v) == "1";
+  }();
+  return fromEnvironment;
+}
 
 bool gpuAvailable() { return gpu::driverAvailable(); }
 
@@ -338,22 +362,54 @@ bool withTensorMaps(TensorMapEncoder &encoder, const std::vector<ParamKind> &kin
 }
 } // namespace
 
+namespace {
+// A persistent kernel's launch: `params` (its arguments) gets the launch
+// grid appended, as the three i32 arguments tz-make-persistent added, and
+// the grid it really runs is min(tiles, residentPrograms) programs.
+struct PersistentLaunch {
+  std::array<uint64_t, 3> gridSlots{};
+  std::array<unsigned, 3> programs{0, 1, 1};
+  int64_t tiles = 0;
+  PersistentLaunch(std::array<int64_t, 3> grid, unsigned residentPrograms, std::vector<void *> &params) {
+    tiles = persistentTileCount(grid, residentPrograms);
+    programs[0] = unsigned(std::min<int64_t>(tiles, residentPrograms));
+    for (int i = 0; i < 3; ++i) {
+      gridSlots[i] = uint64_t(grid[i]);
+      params.push_back(&gridSlots[i]);
+    }
+  }
+};
+} // namespace
+
 bool launchPlanned(const GpuLaunchPlan &plan, std::array<unsigned, 3> grid, void **arguments, void *stream) {
-  if (plan.tensorMaps) {
-    auto &tma = *static_cast<PlannedTensorMaps *>(plan.tensorMaps.get());
-    std::vector<TensorMapBytes> maps;
-    std::vector<void *> params;
-    if (!withTensorMaps(*tma.encoder, tma.kinds, arguments, plan.numArguments, maps, params))
-      return false;
+  // The common launch passes the caller's arguments as they are: no copy
+  // on the cached path's hot path.
+  if (!plan.persistent && !plan.tensorMaps) {
     ++memoryHitCount;
-    ++tmaLaunchCount;
     gpu::launch(static_cast<CUfunction>(plan.function), grid, {plan.blockThreads, 1, 1}, plan.sharedBytes,
-                static_cast<CUstream>(stream), params.data());
+                static_cast<CUstream>(stream), arguments);
     return true;
   }
+  std::vector<void *> params(arguments, arguments + plan.numArguments);
+  std::optional<PersistentLaunch> persistent;
+  if (plan.persistent) {
+    persistent.emplace(std::array<int64_t, 3>{grid[0], grid[1], grid[2]}, plan.residentPrograms, params);
+    grid = persistent->programs;
+  }
+  std::vector<TensorMapBytes> maps;
+  if (plan.tensorMaps) {
+    auto &tma = *static_cast<PlannedTensorMaps *>(plan.tensorMaps.get());
+    std::vector<void *> withMaps;
+    if (!withTensorMaps(*tma.encoder, tma.kinds, params.data(), params.size(), maps, withMaps))
+      return false;
+    params = std::move(withMaps);
+    ++tmaLaunchCount;
+  }
   ++memoryHitCount;
+  if (persistent)
+    countPersistentLaunch(true, grid[0], persistent->tiles);
   gpu::launch(static_cast<CUfunction>(plan.function), grid, {plan.blockThreads, 1, 1}, plan.sharedBytes,
-              static_cast<CUstream>(stream), arguments);
+              static_cast<CUstream>(stream), params.data());
   return true;
 }
 
@@ -388,6 +444,8 @@ std::shared_ptr<const GpuLaunchPlan> Kernel::planLaunch(const std::vector<HostVa
   plan->device = device.ordinal;
   plan->blockThreads = kernel->blockThreads;
   plan->sharedBytes = kernel->sharedBytes;
+  plan->persistent = kernel->persistent;
+  plan->residentPrograms = kernel->residentPrograms;
   plan->dependencies = planDependencies(*impl_->fn, *held);
   // The specialization owns the loaded kernel's table entry; hold both.
   plan->owner = std::make_shared<std::pair<std::shared_ptr<Specialization>, std::shared_ptr<LoadedGpuKernel>>>(
@@ -411,8 +469,13 @@ std::vector<bool> Kernel::constexprParams() const {
 }
 
 GpuCacheStats gpuCacheStats() {
-  return {compiledCount.load(), diskHitCount.load(), memoryHitCount.load(), tmaLaunchCount.load(),
-          tmaFallbackCount.load()};
+  GpuCacheStats stats;
+  stats.compiled = compiledCount.load();
+  stats.diskHits = diskHitCount.load();
+  stats.memoryHits = memoryHitCount.load();
+  stats.tmaLaunches = tmaLaunchCount.load();
+  stats.tmaFallbacks = tmaFallbackCount.load();
+  return stats;
 }
 
 GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const Keywords &keywords,
@@ -432,6 +495,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.tma = wantsTma(options);
   copts.warpSpecialize = wantsWarpSpecialize(options);
+  copts.persistent = wantsPersistent(options);
   copts.dump = [&](const std::string &stage, const std::string &text) {
     if (stage == "tzgpu")
       out.tzgpu = text;
@@ -553,6 +617,12 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
   }
   for (uint64_t &s : slots)
     params.push_back(&s);
+  std::array<unsigned, 3> programs = {unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2])};
+  std::optional<PersistentLaunch> persistent;
+  if (kernel->persistent) {
+    persistent.emplace(grid, kernel->residentPrograms, params);
+    programs = persistent->programs;
+  }
   // A kernel with TMA copies takes its tensor maps after its arguments;
   // where they cannot describe these tensors, the kernel compiled without
   // TMA runs instead.
@@ -567,10 +637,15 @@ void Kernel::launch(std::array<int64_t, 3> grid, const std::vector<HostValue> &a
       GpuOptions plain = options;
       plain.tma = 0; // and so no warp specialisation
       kernel = loadedKernel(spec, plain, device, impl_->mutex, false);
+      // Its occupancy may differ; the tile loop is right for any count.
+      if (persistent)
+        programs[0] = unsigned(std::min<int64_t>(persistent->tiles, kernel->residentPrograms));
     }
   }
-  gpu::launch(kernel->function, {unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2])},
-              {kernel->blockThreads, 1, 1}, kernel->sharedBytes, static_cast<CUstream>(stream), params.data());
+  if (persistent)
+    countPersistentLaunch(true, programs[0], persistent->tiles);
+  gpu::launch(kernel->function, programs, {kernel->blockThreads, 1, 1}, kernel->sharedBytes,
+              static_cast<CUstream>(stream), params.data());
 }
 
 } // namespace terrazzo

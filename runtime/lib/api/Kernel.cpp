@@ -2,6 +2,7 @@
 #include "terrazzo/Terrazzo.h"
 #include "terrazzo/KernelLibrary.h"
 #include "KernelImpl.h"
+#include "Persistent.h"
 
 #include <chrono>
 
@@ -13,6 +14,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -152,18 +154,21 @@ size_t Kernel::numSpecializations() const {
   return impl_->compilations;
 }
 
-std::string Kernel::ir(const std::vector<HostValue> &args, const Keywords &keywords) {
+std::string Kernel::ir(const std::vector<HostValue> &args, const Keywords &keywords, bool persistent) {
   auto bound = dsl::bindArguments(*impl_->fn, args, keywords);
   std::shared_ptr<Specialization> held = impl_->specialize(bound);
   Specialization &spec = *held;
   std::string text;
   llvm::raw_string_ostream os(text);
-  spec.kernel.module->print(os);
+  if (persistent)
+    persistentModule(spec, impl_->mutex)->print(os);
+  else
+    spec.kernel.module->print(os);
   return text;
 }
 
 void Kernel::interpret(std::array<int64_t, 3> grid, const std::vector<HostValue> &args,
-                       const Keywords &keywords, std::string *printOutput) {
+                       const Keywords &keywords, std::string *printOutput, int persistentPrograms) {
   for (int64_t g : grid)
     if (g < 0)
       throw std::invalid_argument("grid dimensions must be non-negative");
@@ -210,9 +215,24 @@ void Kernel::interpret(std::array<int64_t, 3> grid, const std::vector<HostValue>
     }
     arguments.push_back(a);
   }
-  auto func = *spec.kernel.module->getOps<mlir::func::FuncOp>().begin();
+  mlir::ModuleOp module = spec.kernel.module.get();
   interp::LaunchGrid launch;
   launch.programs = grid;
+  if (persistentPrograms > 0) {
+    // The persistent kernel walks the tiles of `grid`, passed after its
+    // arguments, on at most persistentPrograms programs.
+    int64_t tiles = persistentTileCount(grid, persistentPrograms);
+    module = persistentModule(spec, impl_->mutex);
+    for (int64_t g : grid) {
+      interp::KernelArgument a;
+      a.kind = interp::KernelArgument::Kind::Int;
+      a.intValue = g;
+      arguments.push_back(a);
+    }
+    launch.programs = {std::min<int64_t>(tiles, persistentPrograms), 1, 1};
+    countPersistentLaunch(false, launch.programs[0], tiles);
+  }
+  auto func = *module.getOps<mlir::func::FuncOp>().begin();
   try {
     interp::runKernel(func, launch, buffers, arguments, printOutput);
   } catch (const interp::InterpreterError &e) {

@@ -10,7 +10,9 @@
 #include "terrazzo/dsl/CodeGen.h"
 #include "terrazzo/dsl/JitFunction.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
 
 #include <atomic>
 #include <map>
@@ -47,6 +49,11 @@ struct LoadedGpuKernel {
   unsigned blockThreads = 128;
   unsigned sharedBytes = 0;
   std::vector<ParamKind> params; // one per run-time argument, in order
+  // Persistent (GpuOptions::persistent): it takes the launch grid after
+  // those, and the device runs this many of its programs at once
+  // (multiprocessors x blocks per multiprocessor).
+  bool persistent = false;
+  unsigned residentPrograms = 0;
   // The TMA tensor maps it takes after those (null: none).
   std::shared_ptr<TensorMapEncoder> tensorMaps;
 };
@@ -57,6 +64,9 @@ struct Specialization {
   std::unique_ptr<mlir::MLIRContext> context;
   dsl::SpecializedKernel kernel;
   double frontendSeconds = 0; // source to tz IR (generateKernel)
+  // The kernel after tz-make-persistent, once an interpreter run or
+  // Kernel::ir asked for it (persistentModule in Persistent.h).
+  mlir::OwningOpRef<mlir::ModuleOp> persistent;
   // GPU kernels by device ordinal and options (see gpuKey in GpuLaunch.cpp).
   std::map<std::string, std::shared_ptr<LoadedGpuKernel>> gpu;
   // Binaries compiled by Kernel::prepareLaunch and not loaded yet, by their

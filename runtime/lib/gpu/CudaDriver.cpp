@@ -48,6 +48,7 @@ struct Api {
   PFN_cuFuncSetAttribute_v9000 funcSetAttribute;
   PFN_cuFuncGetAttribute_v2020 funcGetAttribute;
   PFN_cuLaunchKernelEx_v11060 launchKernelEx;
+  PFN_cuOccupancyMaxActiveBlocksPerMultiprocessor_v6050 occupancyMaxActiveBlocksPerMultiprocessor;
   PFN_cuMemAlloc_v3020 memAlloc;
   PFN_cuMemFree_v3020 memFree;
   PFN_cuMemAllocAsync_v11020 memAllocAsync;
@@ -150,6 +151,7 @@ void loadDriver(Driver &driver) {
   resolve("cuFuncSetAttribute", api.funcSetAttribute);
   resolve("cuFuncGetAttribute", api.funcGetAttribute);
   resolve("cuLaunchKernelEx", api.launchKernelEx);
+  resolve("cuOccupancyMaxActiveBlocksPerMultiprocessor", api.occupancyMaxActiveBlocksPerMultiprocessor);
   resolve("cuMemAlloc", api.memAlloc);
   resolve("cuMemFree", api.memFree);
   resolve("cuMemAllocAsync", api.memAllocAsync);
@@ -382,6 +384,13 @@ bool encodeTensorMapTiled(void *out, int dataType, unsigned rank, const void *ad
                                 const_cast<void *>(address), dims, strideBytes, box, elementStrides,
                                 CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
                                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+int maxActiveBlocksPerSM(CUfunction f, unsigned blockThreads, unsigned dynamicSharedBytes) {
+  int blocks = 0;
+  check(api().occupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, int(blockThreads), dynamicSharedBytes),
+        "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  return blocks;
 }
 
 void launch(CUfunction f, std::array<unsigned, 3> grid, std::array<unsigned, 3> block, unsigned sharedBytes,

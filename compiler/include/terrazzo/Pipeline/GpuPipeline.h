@@ -30,6 +30,9 @@ struct GpuCompileOptions {
   // producer warpgroup of its own that issues them (tzgpu-warp-specialize);
   // GpuBinary::numWarps then counts its warps too.
   bool warpSpecialize = false;
+  // tz-make-persistent first: the kernel walks tiles of the grid passed as
+  // three i32 arguments after its own (see the pass).
+  bool persistent = false;
   // Stop after PTX (no nvJitLink): the driver JIT-compiles it at load.
   bool skipCubin = false;
   // Called with (stage, text) for "tzgpu", "llvm-mlir", "llvm", "ptx" when set

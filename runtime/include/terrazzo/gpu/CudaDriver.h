@@ -102,6 +102,12 @@ private:
   std::string jitInfoLog_;
 };
 
+// How many blocks of `f` (of `blockThreads` threads, with
+// `dynamicSharedBytes` of dynamic shared memory) one multiprocessor runs at
+// once, as its registers, shared memory and block limits allow
+// (cuOccupancyMaxActiveBlocksPerMultiprocessor). 0: the block does not fit.
+int maxActiveBlocksPerSM(CUfunction f, unsigned blockThreads, unsigned dynamicSharedBytes);
+
 // Launches `f` on `stream` (nullptr: the legacy default stream). `params`
 // points at one pointer per kernel argument. A grid with a zero dimension
 // launches nothing.

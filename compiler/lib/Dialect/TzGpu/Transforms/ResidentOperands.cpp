@@ -84,7 +84,12 @@ int64_t stageResidentOperands(ModuleOp module, const AxisInfoAnalysis &axis, int
                               int64_t maxBytes, int numWarps) {
   SmallVector<tz::LoadOp> loads;
   module.walk([&](tz::LoadOp load) {
-    if (!load->getParentOfType<LoopLikeOpInterface>())
+    // A persistent kernel's tile loop runs its body once per tile: directly
+    // in it is outside loops here (the copy is issued per tile, before the
+    // dots' loops, and tzgpu-insert-barriers orders it after the previous
+    // tile's reads).
+    auto loop = load->getParentOfType<LoopLikeOpInterface>();
+    if (!loop || loop->hasAttr(tz::kPersistentTileLoopAttrName))
       loads.push_back(load);
   });
   int64_t end = regionBytes;

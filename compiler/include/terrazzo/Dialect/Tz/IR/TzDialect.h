@@ -34,4 +34,8 @@ mlir::Type getElementTypeOrSelf(mlir::Type type);
 mlir::Type replaceElementType(mlir::Type like, mlir::Type element);
 // Name of the unit attribute that marks a func.func as a kernel.
 inline constexpr const char *kKernelAttrName = "tz.kernel";
+// Name of the unit attribute tz-make-persistent puts on the loop that runs a
+// persistent kernel's body once per tile: what is directly in it runs once
+// per tile, as it ran once per program before.
+inline constexpr const char *kPersistentTileLoopAttrName = "tz.persistent_tiles";
 } // namespace terrazzo::tz
