@@ -7,6 +7,10 @@
 # RUN: tzc %S/../python/matmul_kernels.py --kernel masked_matmul --signature '*bf16,*bf16,*fp32,i32,i32,i32' -D BM=64 -D BN=64 -D BK=32 --persistent | FileCheck %s
 # RUN: tzc %S/../python/matmul_kernels.py --kernel masked_matmul --signature '*bf16,*bf16,*fp32,i32,i32,i32' -D BM=64 -D BN=64 -D BK=64 --persistent --emit=ptx --arch=sm_90a | FileCheck %s --check-prefix=PTX
 # RUN: tzc %S/../python/matmul_kernels.py --kernel masked_matmul --signature '*bf16,*bf16,*fp32,i32,i32,i32' -D BM=64 -D BN=64 -D BK=32 | FileCheck %s --check-prefix=PLAIN
+# The tile loop's back edge keeps LLVM's LICM from hoisting per-thread
+# values out of it (they would be held in registers through every tile).
+# RUN: tzc %S/../python/matmul_kernels.py --kernel masked_matmul --signature '*bf16,*bf16,*fp32,i32,i32,i32' -D BM=64 -D BN=64 -D BK=64 --persistent --emit=llvm --arch=sm_90a | FileCheck %s --check-prefix=LICM
+# LICM: !"llvm.licm.disable"
 
 # CHECK: func.func @masked_matmul(
 # CHECK-SAME: %[[K:arg5]]: i32, %[[GX:arg6]]: i32, %[[GY:arg7]]: i32, %[[GZ:arg8]]: i32)

@@ -117,8 +117,10 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
       return signalPassFailure();
     }
     lowering::lowerWarpSpecializeToBranches(module);
+    keepTileLoopInvariantsInside(module, ctx);
     if (failed(lowerToLLVM(module)))
       return signalPassFailure();
+    placeLoopAnnotations(module);
     markKernels(module, ctx);
   }
 
@@ -151,6 +153,32 @@ struct ConvertTzGpuToLLVM : impl::ConvertTzGpuToLLVMBase<ConvertTzGpuToLLVM> {
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     return applyPartialConversion(module, target, std::move(patterns));
+  }
+
+  // A persistent kernel's tile loop (tz-make-persistent) runs a whole
+  // kernel body per tile. LLVM's LICM would hoist every per-thread address
+  // offset its tiles share out of it, to be kept in registers across all
+  // of the body: the 128x256 matmul tile went from 254 registers to 255
+  // and 536 bytes of spills. The tile loop's latch says not to (the scalar
+  // tile-invariant work was already hoisted by tz-make-persistent).
+  // scf-to-cf copies the loop's discardable `llvm.loop_annotation` to its
+  // back edge; placeLoopAnnotations makes it the branch's own.
+  static constexpr const char *kLoopAnnotation = "llvm.loop_annotation";
+  static void keepTileLoopInvariantsInside(ModuleOp module, MLIRContext *ctx) {
+    auto licm = LLVM::LoopLICMAttr::get(ctx, BoolAttr::get(ctx, true), BoolAttr());
+    auto annotation = LLVM::LoopAnnotationAttr::get(ctx, {}, {}, {}, {}, {}, licm, {}, {}, {}, {}, {}, {}, {}, {}, {});
+    module.walk([&](scf::ForOp loop) {
+      if (loop->hasAttr(tz::kPersistentTileLoopAttrName))
+        loop->setAttr(kLoopAnnotation, annotation);
+    });
+  }
+  static void placeLoopAnnotations(ModuleOp module) {
+    module.walk([](LLVM::BrOp br) {
+      if (auto annotation = br->getAttrOfType<LLVM::LoopAnnotationAttr>(kLoopAnnotation)) {
+        br.setLoopAnnotationAttr(annotation);
+        br->removeDiscardableAttr(kLoopAnnotation);
+      }
+    });
   }
 
   LogicalResult lowerToLLVM(ModuleOp module) {
