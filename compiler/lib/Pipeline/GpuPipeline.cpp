@@ -130,6 +130,7 @@ llvm::Expected<GpuBinary> compileForGpu(ModuleOp tzModule, const GpuCompileOptio
             pipeline.maxBytes = sharedLimit;
             pipeline.tma = options.tma && options.arch == "sm_90a";
             pipeline.warpSpecialize = pipeline.tma && options.warpSpecialize;
+            pipeline.loopHints = options.loopHints && options.arch == "sm_90a";
             pm.addPass(tzgpu::createTzGpuPipeline(pipeline));
             pm.addPass(createCanonicalizerPass());
             pm.addPass(createCSEPass());

@@ -401,9 +401,12 @@ void KernelBuilder::genFor(const Stmt &s) {
   CallArgs args;
   for (auto &a : iter.operands)
     args.positional.push_back(eval(*a));
+  std::optional<bool> warpSpecializeHint;
   // tz.range/tz.static_range take Triton's keywords: `step` (static_range's
   // and range's), and range's scheduling hints, which are accepted and not
-  // used (the GPU pipeliner decides the stages of each loop itself).
+  // used (the GPU pipeliner decides the stages of each loop itself), except
+  // `warp_specialize`: True or False becomes the loop's tz.warp_specialize
+  // attribute, which tzgpu-pipeline follows over the launch option.
   static const char *const kRangeHints[] = {"num_stages", "loop_unroll_factor", "disallow_acc_multi_buffer",
                                             "flatten", "warp_specialize", "disable_licm"};
   for (auto &kw : iter.keywords) {
@@ -412,6 +415,10 @@ void KernelBuilder::genFor(const Stmt &s) {
       fail(kw.loc, std::string(callee.text == "py.range" ? "range" : "tz." + callee.text) +
                        "() got an unexpected keyword argument '" + kw.name + "'");
     CgValue value = eval(*kw.value);
+    if (kw.name == "warp_specialize" && value.kind == CgValue::Kind::Bool)
+      warpSpecializeHint = value.boolValue;
+    else if (kw.name == "warp_specialize" && value.kind != CgValue::Kind::None)
+      fail(kw.loc, "warp_specialize must be True, False or None, not " + describe(value));
     if (kw.name == "step") {
       if (args.positional.size() == 3)
         fail(kw.loc, "range() got multiple values for argument 'step'");
@@ -459,6 +466,8 @@ void KernelBuilder::genFor(const Stmt &s) {
   std::map<std::string, CgValue> before = frame().vars;
   for (int attempt = 0;; ++attempt) {
     auto forOp = builder_.create<scf::ForOp>(l, lb, ub, st, carriedInits(carried, s.loc));
+    if (warpSpecializeHint)
+      forOp->setAttr(tz::kWarpSpecializeAttrName, builder_.getBoolAttr(*warpSpecializeHint));
     OpBuilder::InsertionGuard guard(builder_);
     Block *body = forOp.getBody();
     if (body->mightHaveTerminator())

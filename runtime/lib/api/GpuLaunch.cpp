@@ -186,7 +186,7 @@ std::string binaryKey(const Specialization &spec, const GpuOptions &options, con
                     std::to_string(options.numWarps) + "\nstages " + std::to_string(options.numStages) +
                     "\nmin blocks per SM " + std::to_string(options.minBlocksPerSM) + "\ntma " +
                     (wantsTma(options) ? "1" : "0") + "\nwarp specialize " +
-                    (wantsWarpSpecialize(options) ? "1" : "0") + "\npersistent " + (wantsPersistent(options) ? "1" : "0") +
+                    (wantsWarpSpecialize(options) ? "1" : "0") + "\nloop hints " + (options.tma != 0 ? "1" : "0") + "\npersistent " + (wantsPersistent(options) ? "1" : "0") +
                     "\n";
   // The LLVM middle end when the environment overrides it: comparing
   // pipelines must not reuse each other's binaries.
@@ -217,6 +217,7 @@ std::shared_ptr<const pipeline::GpuBinary> cachedOrCompiled(const Specialization
   copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.tma = wantsTma(options);
   copts.warpSpecialize = wantsWarpSpecialize(options);
+  copts.loopHints = options.tma != 0;
   copts.persistent = wantsPersistent(options);
   bool wantDump =
       dumpRequested("tzgpu") || dumpRequested("llvm-mlir") || dumpRequested("llvm") || dumpRequested("ptx");
@@ -270,7 +271,8 @@ std::shared_ptr<LoadedGpuKernel> loadedKernel(Specialization &spec, const GpuOpt
   std::string arch = options.arch.empty() ? defaultArch() : options.arch;
   std::string gpuKey = std::to_string(device.ordinal) + "/" + arch + "/" + std::to_string(options.numWarps) + "/" +
                        std::to_string(options.numStages) + "/" + std::to_string(options.minBlocksPerSM) + (wantsTma(options) ? "/tma" : "") +
-                       (wantsWarpSpecialize(options) ? "/ws" : "") + (wantsPersistent(options) ? "/persistent" : "");
+                       (wantsWarpSpecialize(options) ? "/ws" : "") + (wantsPersistent(options) ? "/persistent" : "") +
+                       (options.tma == 0 ? "/no-tma" : "");
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = spec.gpu.find(gpuKey);
@@ -495,6 +497,7 @@ GpuCompilation Kernel::compileForGpu(const std::vector<HostValue> &args, const K
   copts.minBlocksPerSM = options.minBlocksPerSM;
   copts.tma = wantsTma(options);
   copts.warpSpecialize = wantsWarpSpecialize(options);
+  copts.loopHints = options.tma != 0;
   copts.persistent = wantsPersistent(options);
   copts.dump = [&](const std::string &stage, const std::string &text) {
     if (stage == "tzgpu")

@@ -30,6 +30,10 @@ struct GpuCompileOptions {
   // producer warpgroup of its own that issues them (tzgpu-warp-specialize);
   // GpuBinary::numWarps then counts its warps too.
   bool warpSpecialize = false;
+  // Loops annotated `tz.range(..., warp_specialize=...)` decide for
+  // themselves (TMA included); off when the launch forbids TMA (tma=False,
+  // and the compile a TMA launch falls back to).
+  bool loopHints = true;
   // tz-make-persistent first: the kernel walks tiles of the grid passed as
   // three i32 arguments after its own (see the pass).
   bool persistent = false;

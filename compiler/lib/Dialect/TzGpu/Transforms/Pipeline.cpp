@@ -419,7 +419,14 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     // TMA copies for the loads that have a plan, in swizzled buffers (TMA
     // writes the swizzle wgmma reads), when the barriers fit too; cp.async
     // for the others.
-    if (tma && loop->getParentOfType<ModuleOp>()->hasAttr(kWgmmaAttrName))
+    // A loop's own `tz.range(..., warp_specialize=...)` (when loop hints
+    // are honoured) decides for it, TMA included.
+    bool loopTma = tma, loopSpecialize = warpSpecialize;
+    if (auto hint = loop->getAttrOfType<BoolAttr>(tz::kWarpSpecializeAttrName); hint && loopHints) {
+      loopSpecialize = hint.getValue();
+      loopTma = tma || loopSpecialize;
+    }
+    if (loopTma && loop->getParentOfType<ModuleOp>()->hasAttr(kWgmmaAttrName))
       for (Pipelined &p : loads)
         if (p.swizzled)
           if (std::optional<TmaCopyPlan> plan = planTmaCopy(p.load, loop))
@@ -447,7 +454,7 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
 
     // Warp specialisation: the copies go to a producer loop of their own
     // (and their barriers double: one more per stage for its release).
-    if (useTma && viaAsync.empty() && warpSpecialize && numWarps % 4 == 0 && numWarps <= 16 &&
+    if (useTma && viaAsync.empty() && loopSpecialize && numWarps % 4 == 0 && numWarps <= 16 &&
         isa<func::FuncOp>(loop->getParentOp()) && loop->getParentRegion()->hasOneBlock() && specializedBytes + bytes + 2 * barrierBytes <= maxBytes &&
         splitProducerLoop(loop, viaTma)) {
       // The producer runs alongside all of the consumers: the buffers of

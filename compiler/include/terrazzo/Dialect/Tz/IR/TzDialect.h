@@ -38,4 +38,8 @@ inline constexpr const char *kKernelAttrName = "tz.kernel";
 // persistent kernel's body once per tile: what is directly in it runs once
 // per tile, as it ran once per program before.
 inline constexpr const char *kPersistentTileLoopAttrName = "tz.persistent_tiles";
+// Bool attribute of an scf.for from `tz.range(..., warp_specialize=...)`:
+// whether tzgpu-pipeline gives the loop a producer warpgroup (with TMA
+// copies), whatever the launch's warp_specialize option says.
+inline constexpr const char *kWarpSpecializeAttrName = "tz.warp_specialize";
 } // namespace terrazzo::tz

@@ -103,6 +103,9 @@ def TzGpuPipeline : Pass<"tzgpu-pipeline", "mlir::ModuleOp"> {
     arrives on its empty barrier (tzgpu.arrive_barrier; every consumer
     thread arrives). Until tzgpu-warp-specialize has run, the two loops are
     not a program that can run (the producer would wait for the consumer).
+    A loop with a `tz.warp_specialize` attribute (`tz.range(...,
+    warp_specialize=True/False)`) is split or not as it says, with TMA
+    copies if split, unless `loop-hints` is off.
   }];
   let options = [
     Option<"numStages", "num-stages", "int", /*default=*/"2",
@@ -111,6 +114,8 @@ def TzGpuPipeline : Pass<"tzgpu-pipeline", "mlir::ModuleOp"> {
            "copy with TMA and mbarriers each pipelined load that can be (sm_90a)">,
     Option<"warpSpecialize", "warp-specialize", "bool", /*default=*/"false",
            "split TMA loops into a producer loop and a consumer loop for tzgpu-warp-specialize (with tma)">,
+    Option<"loopHints", "loop-hints", "bool", /*default=*/"true",
+           "follow a loop's tz.warp_specialize attribute (tz.range's hint) over tma / warp-specialize">,
     Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"232448",
            "shared memory a block may use: a loop's buffers plus the scratch of its ops stay within it"
            " (loads past it stay loads)">
