@@ -37,21 +37,29 @@ struct ProgramOrder {
 
 // The last position at which a use by `user` keeps a buffer allocated by
 // `alloc` alive: the use itself, or the end of the outermost loop around
-// the use that does not contain the allocation. A use in a producer
-// partition keeps it alive to the end of the warp_specialize: the producer
-// runs alongside all of the consumer region, which comes after it in
-// program order.
-int64_t liveUntil(const ProgramOrder &order, Operation *alloc, Operation *user) {
+// the use that does not contain the allocation. With `wholePartitions`, a
+// use in a producer partition keeps it alive to the end of the
+// warp_specialize (the producer runs alongside all of the consumer region,
+// which comes after it in program order).
+int64_t liveUntil(const ProgramOrder &order, Operation *alloc, Operation *user, bool wholePartitions) {
   int64_t end = order.position.lookup(user);
   for (Operation *p = user->getParentOp(); p; p = p->getParentOp()) {
     if (p->isAncestor(alloc))
       break;
     if (isa<LoopLikeOpInterface>(p))
       end = std::max(end, order.lastInside.lookup(p));
-    if (auto ws = dyn_cast<WarpSpecializeOp>(p); ws && ws.getProducer().isAncestor(user->getParentRegion()))
+    if (auto ws = dyn_cast<WarpSpecializeOp>(p);
+        wholePartitions && ws && ws.getProducer().isAncestor(user->getParentRegion()))
       end = std::max(end, order.lastInside.lookup(p));
   }
   return end;
+}
+
+bool inProducer(Operation *op) {
+  for (Operation *p = op->getParentOp(); p; p = p->getParentOp())
+    if (auto ws = dyn_cast<WarpSpecializeOp>(p))
+      return ws.getProducer().isAncestor(op->getParentRegion());
+  return false;
 }
 
 // Every op that uses `buffer` or a view of it.
@@ -78,13 +86,19 @@ SharedMemoryAllocation::SharedMemoryAllocation(ModuleOp module) {
                      order.position.lookup(op)};
       SmallVector<Operation *> users;
       collectUsers(alloc.getResult(), users);
+      // A buffer the producer fills and the consumers read is done with
+      // once the consumers are: every copy the producer issues is one they
+      // wait for (an epilogue's scratch after the consumer loop may take
+      // its bytes). Only a buffer nothing else uses lives on as long as
+      // the producer might.
+      bool producerOnly = llvm::all_of(users, [](Operation *u) { return isa<MemDescIndexOp>(u) || inProducer(u); });
       for (Operation *user : users) {
-        b.lastUse = std::max(b.lastUse, liveUntil(order, op, user));
+        b.lastUse = std::max(b.lastUse, liveUntil(order, op, user, producerOnly));
         // A warpgroup MMA reads its buffers until the wait that retires it.
         if (auto mma = dyn_cast<WarpGroupDotOp>(user))
           for (Operation *wait : mma.getD().getUsers())
             if (isa<WarpGroupDotWaitOp>(wait))
-              b.lastUse = std::max(b.lastUse, liveUntil(order, op, wait));
+              b.lastUse = std::max(b.lastUse, liveUntil(order, op, wait, producerOnly));
       }
       all.push_back(b);
       return;

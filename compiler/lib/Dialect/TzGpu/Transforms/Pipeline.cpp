@@ -455,7 +455,8 @@ struct Pipeline : impl::TzGpuPipelineBase<Pipeline> {
     // Warp specialisation: the copies go to a producer loop of their own
     // (and their barriers double: one more per stage for its release).
     if (useTma && viaAsync.empty() && loopSpecialize && numWarps % 4 == 0 && numWarps <= 16 &&
-        isa<func::FuncOp>(loop->getParentOp()) && loop->getParentRegion()->hasOneBlock() && specializedBytes + bytes + 2 * barrierBytes <= maxBytes &&
+        isa<func::FuncOp>(loop->getParentOp()) && loop->getParentRegion()->hasOneBlock() &&
+        specializedBytes + bytes + 2 * barrierBytes <= maxBytes &&
         splitProducerLoop(loop, viaTma)) {
       // The producer runs alongside all of the consumers: the buffers of
       // every split loop are alive together.
