@@ -72,6 +72,10 @@ struct WaitBarrierOpLowering : OpConversionPattern<WaitBarrierOp> {
     // completed.
     NVVM::MBarrierTryWaitParityOp::create(rewriter, loc, adaptor.getBarrier(), adaptor.getPhase(),
                                           i32Const(rewriter, loc, 10000000));
+    // The threads of a warp may leave the waiting loop at different
+    // iterations; what follows is often a warp-collective .aligned
+    // instruction (wgmma.fence), which needs the warp converged again.
+    NVVM::SyncWarpOp::create(rewriter, loc, i32Const(rewriter, loc, -1));
     rewriter.eraseOp(op);
     return success();
   }
