@@ -9,21 +9,17 @@ import numpy as np
 import pytest
 
 import terrazzo as tz
+from copy_checks import compile_masked_matmul, masked_matmul_host_buffers
 from matmul_kernels import masked_matmul
 
 
-def _matmul_buffers():
-    ml_dtypes = pytest.importorskip("ml_dtypes")
-    a = np.zeros((320, 336), dtype=ml_dtypes.bfloat16)
-    b = np.zeros((336, 512), dtype=ml_dtypes.bfloat16)
-    c = np.zeros((320, 512), dtype=np.float32)
-    return a, b, c
-
-
-def _compile_matmul(**options):
-    a, b, c = _matmul_buffers()
+def _compile_matmul(arch, **options):
+    # compile_masked_matmul's kernel and tiles, for `arch`.
+    if arch == "sm_90a":
+        return compile_masked_matmul(**options)
+    a, b, c = masked_matmul_host_buffers()
     return masked_matmul.compile_for_gpu(a, b, c, 320, 512, 336, BM=128, BN=128, BK=64, num_warps=8,
-                                         num_stages=4, **options)
+                                         num_stages=4, arch=arch, **options)
 
 
 def _u32_params(ptx, name):
@@ -93,7 +89,7 @@ def test_plain_and_persistent_never_share_a_binary():
     # disk cache (no GPU needed), and keeps it by its cache key: a
     # persistent variant sharing the plain one's key would be served from
     # there without a compile or a disk read.
-    a, b, c = _matmul_buffers()
+    a, b, c = masked_matmul_host_buffers()
     args = (a, b, c, 320, 512, 336)
     options = dict(BM=64, BN=64, BK=32, num_warps=4, arch="sm_90a")
 
@@ -112,7 +108,7 @@ def test_autotune_prunes_persistent_configs_like_plain_ones():
     configs = [tz.Config({"BM": 128, "BN": 128, "BK": 64}, num_warps=8, num_stages=4, persistent=p)
                for p in (False, True)]
     tuned = tz.autotune(configs=configs, key=["M", "N", "K"])(masked_matmul)
-    a, b, c = _matmul_buffers()
+    a, b, c = masked_matmul_host_buffers()
     kept, reasons = tuned.prune_by_resources((a, b, c, 320, 512, 336), arch="sm_90a")
     assert len(kept) == 2 and not any(reasons.values()), reasons
     assert [k.persistent for k in kept] == [False, True]
