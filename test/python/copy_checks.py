@@ -40,6 +40,29 @@ def run_child(env, code_or_args, timeout=900):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def run_sm90_check(env, code, needs):
+    """Runs `code` in a child with `env` where the GPU is sm_90 (skips the
+    test elsewhere: `needs` names the feature); the child must end by
+    printing ok."""
+    import pytest
+    import torch
+    if torch.cuda.get_device_capability() != (9, 0):
+        pytest.skip(f"{needs} needs sm_90a")
+    out = run_child(env, ["-c", code])
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout[-6000:] + out.stderr[-6000:]
+
+
+def run_sm90_gpu_suites(env, needs):
+    """The GPU matmul and attention suites, rerun in a child with `env`."""
+    import pytest
+    import torch
+    if torch.cuda.get_device_capability() != (9, 0):
+        pytest.skip(f"{needs} needs sm_90a")
+    out = run_child(env, ["-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "test_gpu_matmul.py",
+                          "test_gpu_attention.py"])
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
+
+
 FLASH_FORWARD_CHECK = r"""
 import math
 import terrazzo as tz

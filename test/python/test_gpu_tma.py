@@ -12,19 +12,15 @@ keep cp.async). Skipped where there is no GPU or no torch with CUDA."""
 import pytest
 
 import terrazzo as tz
-from copy_checks import FLASH_FORWARD_CHECK, run_child
+from copy_checks import FLASH_FORWARD_CHECK, run_sm90_check, run_sm90_gpu_suites
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.gpu_available()),
                                 reason="needs a CUDA GPU")
 
-def _sm90():
-    return torch.cuda.get_device_capability() == (9, 0)
 
-
-def _child(code_or_args):
-    return run_child({"TZ_TMA": "1"}, code_or_args)
-
+def _run(code):
+    run_sm90_check({"TZ_TMA": "1"}, code, "TMA")
 
 PTX_CHECK = r"""
 import sys
@@ -45,10 +41,7 @@ print('ok')
 
 
 def test_masked_matmul_compiles_to_tma_copies():
-    if not _sm90():
-        pytest.skip("TMA needs sm_90a")
-    out = _child(["-c", PTX_CHECK])
-    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+    _run(PTX_CHECK)
 
 
 LAUNCH_CHECK = r"""
@@ -76,10 +69,7 @@ print('ok')
 
 
 def test_masked_matmul_launches_pass_tensor_maps():
-    if not _sm90():
-        pytest.skip("TMA needs sm_90a")
-    out = _child(["-c", LAUNCH_CHECK])
-    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+    _run(LAUNCH_CHECK)
 
 
 
@@ -88,15 +78,8 @@ def test_flash_forward_launches_pass_tensor_maps():
     # The forward's K and V maps have four dimensions whose strides are not
     # ordered like a packed tensor's in the (B, S, H, D) layout; each launch
     # must still pass its maps (no fallback) and match float64.
-    if not _sm90():
-        pytest.skip("TMA needs sm_90a")
-    out = _child(["-c", FLASH_FORWARD_CHECK])
-    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+    _run(FLASH_FORWARD_CHECK)
 
 
 def test_gpu_matmul_and_attention_suites_pass_with_tma():
-    if not _sm90():
-        pytest.skip("TMA needs sm_90a")
-    out = _child(["-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "test_gpu_matmul.py",
-                  "test_gpu_attention.py"])
-    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
+    run_sm90_gpu_suites({"TZ_TMA": "1"}, "TMA")

@@ -12,26 +12,15 @@ GPU or no torch with CUDA."""
 import pytest
 
 import terrazzo as tz
-from copy_checks import FLASH_FORWARD_CHECK, run_child
+from copy_checks import FLASH_FORWARD_CHECK, run_sm90_check, run_sm90_gpu_suites
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and tz._terrazzo.gpu_available()),
                                 reason="needs a CUDA GPU")
 
-def _sm90():
-    return torch.cuda.get_device_capability() == (9, 0)
-
-
-def _child(code_or_args):
-    return run_child({"TZ_WARP_SPECIALIZE": "1"}, code_or_args)
-
 
 def _run(code):
-    if not _sm90():
-        pytest.skip("warp specialisation needs sm_90a")
-    out = _child(["-c", code])
-    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout[-6000:] + out.stderr[-6000:]
-
+    run_sm90_check({"TZ_WARP_SPECIALIZE": "1"}, code, "warp specialisation")
 
 CODE_CHECK = r"""
 import sys
@@ -90,8 +79,4 @@ def test_flash_forward_matches_float64():
 
 
 def test_gpu_matmul_and_attention_suites_pass_with_warp_specialization():
-    if not _sm90():
-        pytest.skip("warp specialisation needs sm_90a")
-    out = _child(["-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "test_gpu_matmul.py",
-                  "test_gpu_attention.py"])
-    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
+    run_sm90_gpu_suites({"TZ_WARP_SPECIALIZE": "1"}, "warp specialisation")

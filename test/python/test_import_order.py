@@ -1,9 +1,8 @@
-"""`import terrazzo` and `import torch` work in either order. Our pybind11
-module once shared pybind11's internals and function-record type with
-torch's (another pybind11 3.x, same platform ABI tag), and torch's import
-crashed with a segfault when terrazzo came first (the H100 machine,
-2026-12-07). Each order runs in a fresh interpreter; skipped where torch is
-not installed."""
+"""`import terrazzo` and `import torch` work in either order. On the H100
+machine (2026-12-08) torch's import segfaulted when our extension had been
+loaded first; terrazzo/__init__.py now imports torch before the extension
+where torch is installed (the cause is not found). Each order runs in a
+fresh interpreter; skipped where torch is not installed."""
 
 import importlib.util
 import os
